@@ -1,0 +1,195 @@
+"""The game-definition API: what a game author writes, in one file.
+
+A game is a set of pure functions over a state of the game's own choosing, in the
+spirit of OpenSpiel: who acts now, the legal moves, apply a move, is it over and
+who won, and what one seat (or a spectator) may observe. Nothing here reads a
+clock, touches a socket or keeps a hidden random generator: randomness arrives as
+an argument, so a match replays bit for bit from its seed and its log.
+
+States are never mutated. ``apply`` returns a new state or a ``Rejection``; the
+old state stays valid, which is what lets the match keep it when a move fails.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+
+#: A view is plain data: dicts with string keys, lists, str, int, float, bool, None.
+#: It is what goes on the wire, so keep keys short and ints within 2**53.
+View: TypeAlias = dict[str, Any]
+
+S = TypeVar("S")
+M = TypeVar("M")
+O = TypeVar("O", bound="Options")
+
+SPECTATOR = None
+"""The audience key for the public view: seat ``None`` sees what everyone may see."""
+
+
+class Options(BaseModel):
+    """A game's room options. Subclass it; every field needs a default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MoveModel(BaseModel):
+    """Base for a game's move models: unknown fields are an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a move was refused. ``code`` is stable (clients branch on it); ``message`` is for people."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a finished game ended.
+
+    ``returns`` holds one number per seat (OpenSpiel's returns): 1 win, 0 loss,
+    0.5 draw for two-player games; games with scores put the scores there.
+    """
+
+    winners: tuple[int, ...]
+    draw: bool
+    returns: tuple[float, ...]
+    reason: str
+
+    def as_view(self) -> View:
+        return {
+            "winners": list(self.winners),
+            "draw": self.draw,
+            "returns": list(self.returns),
+            "reason": self.reason,
+        }
+
+
+def win(winner: int, seats: int, reason: str) -> Outcome:
+    """The outcome where one seat wins and every other seat loses."""
+    return Outcome((winner,), False, tuple(1.0 if s == winner else 0.0 for s in range(seats)), reason)
+
+
+def draw(seats: int, reason: str) -> Outcome:
+    """The outcome where nobody wins."""
+    return Outcome((), True, tuple(0.5 for _ in range(seats)), reason)
+
+
+# Rejection codes the match itself uses; games add their own.
+NOT_YOUR_TURN = "not_your_turn"
+BAD_MOVE = "bad_move"
+GAME_OVER = "game_over"
+NOT_PLAYING = "not_playing"
+NOT_A_SEAT = "not_a_seat"
+
+
+class Game(Generic[S, M, O]):
+    """Subclass this (as a plain class) and fill in the methods; see docs/games.md.
+
+    Class attributes describe the game for the catalog: its ``name`` (the id used
+    on the wire), ``title``, seat counts, its ``options`` model and its ``move``
+    type (a pydantic model, or an annotated union of models). A ``turn_seconds``
+    option, if the options model has one, turns on the turn timer.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    min_seats: ClassVar[int]
+    max_seats: ClassVar[int]
+    options: ClassVar[type[Options]] = Options
+    move: ClassVar[Any]
+    description: ClassVar[str] = ""
+    #: False when every seat sees what a spectator sees: one view, one delta, one encoding.
+    hidden_information: ClassVar[bool] = True
+    #: What a room does by default when a disconnected seat's grace period ends.
+    default_abandon_policy: ClassVar[str] = "forfeit"
+
+    _adapter: ClassVar[TypeAdapter[Any] | None] = None
+
+    @classmethod
+    def move_adapter(cls) -> TypeAdapter[Any]:
+        """The validator for this game's moves, built once per class."""
+        adapter = cls.__dict__.get("_adapter")
+        if adapter is None:
+            adapter = TypeAdapter(cls.move)
+            cls._adapter = adapter
+        return adapter
+
+    def parse_options(self, raw: Mapping[str, Any] | None) -> O:
+        return self.options.model_validate(dict(raw or {}))  # type: ignore[return-value]
+
+    # The rules. ``seats`` is the number of seats in the match.
+
+    def setup(self, seats: int, options: O, rng: random.Random) -> S:
+        """The initial state."""
+        raise NotImplementedError
+
+    def to_act(self, state: S) -> Sequence[int]:
+        """The seats that may move now (empty when the game is over)."""
+        raise NotImplementedError
+
+    def legal_moves(self, state: S, seat: int) -> list[M]:
+        """Every move ``seat`` may make now; bots and tests enumerate it."""
+        raise NotImplementedError
+
+    def apply(self, state: S, seat: int, move: M, rng: random.Random) -> S | Rejection:
+        """The state after ``seat`` makes ``move``, or why it may not.
+
+        Called only with a validated move from a seat in ``to_act``; must not
+        mutate ``state``.
+        """
+        raise NotImplementedError
+
+    def outcome(self, state: S) -> Outcome | None:
+        """The result once the game is over, else None."""
+        raise NotImplementedError
+
+    def view(self, state: S, seat: int | None) -> View:
+        """What ``seat`` may see; ``None`` is a spectator. Hidden information stays out."""
+        raise NotImplementedError
+
+    def forfeit(self, state: S, seat: int, reason: str) -> S:
+        """The state after ``seat`` leaves the game (resigns, abandons, times out)."""
+        raise NotImplementedError
+
+    def turn_seconds(self, options: O) -> float | None:
+        """The turn time limit, if any: by default the options' ``turn_seconds`` field."""
+        value = getattr(options, "turn_seconds", None)
+        return float(value) if value else None
+
+    def on_timeout(self, state: S, seat: int, rng: random.Random) -> S:
+        """What happens when ``seat``'s turn time runs out: by default it forfeits."""
+        return self.forfeit(state, seat, "timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class GameInfo:
+    """A game's catalog entry."""
+
+    name: str
+    title: str
+    min_seats: int
+    max_seats: int
+    description: str
+    options_schema: dict[str, Any] = field(default_factory=dict)
+    move_schema: dict[str, Any] = field(default_factory=dict)
+
+
+def describe(game: Game[Any, Any, Any]) -> GameInfo:
+    return GameInfo(
+        name=game.name,
+        title=game.title,
+        min_seats=game.min_seats,
+        max_seats=game.max_seats,
+        description=game.description,
+        options_schema=game.options.model_json_schema(),
+        move_schema=game.move_adapter().json_schema(),
+    )

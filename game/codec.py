@@ -1,0 +1,63 @@
+"""MessagePack encoding of wire messages, and its limits.
+
+One frame carries one map. Decoding is bounded: a frame's size is checked by the
+caller before it gets here, and the unpacker refuses non-string map keys and
+oversized containers, so hostile bytes cost little and raise ``DecodeError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+MAX_FRAME = 64 * 1024
+"""The default largest frame a server accepts, in bytes."""
+
+__all__ = ["MAX_FRAME", "DecodeError", "canonical", "decode", "encode"]
+
+
+class DecodeError(ValueError):
+    """The bytes are not one MessagePack map with string keys."""
+
+
+_packer = msgpack.Packer(use_bin_type=True)
+
+
+def encode(message: Any) -> bytes:
+    """Encode one message; dict keys keep their insertion order."""
+    return _packer.pack(message)
+
+
+def decode(data: bytes, max_size: int = MAX_FRAME) -> dict[str, Any]:
+    """Decode one frame into a map, or raise DecodeError saying why not."""
+    if len(data) > max_size:
+        raise DecodeError(f"frame of {len(data)} bytes is over the {max_size} byte limit")
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            max_buffer_size=max_size,
+            max_str_len=max_size,
+            max_bin_len=max_size,
+            max_array_len=max_size // 2,
+            max_map_len=max_size // 4,
+            max_ext_len=0,
+        )
+    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise DecodeError(f"not a MessagePack message: {exc}") from None
+    except Exception as exc:  # msgpack raises a few more kinds on hostile input
+        raise DecodeError(f"not a MessagePack message: {exc!r}") from None
+    if not isinstance(value, dict):
+        raise DecodeError(f"a frame must hold a map, not {type(value).__name__}")
+    return value
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with every dict's keys sorted: the form whose bytes are compared across clients."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return value

@@ -1,0 +1,86 @@
+"""Tic-tac-toe: the worked example of docs/games.md.
+
+The state is a tuple of nine cells (None, 0 or 1: the seat that marked it) and the
+seat to move; a tuple is immutable, so ``apply`` cannot spoil the old state.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from game.api import Game, MoveModel, Options, Outcome, Rejection, View, draw, win
+
+LINES = (
+    (0, 1, 2), (3, 4, 5), (6, 7, 8),
+    (0, 3, 6), (1, 4, 7), (2, 5, 8),
+    (0, 4, 8), (2, 4, 6),
+)  # fmt: skip
+
+
+class Move(MoveModel):
+    """Mark a cell: 0 is the top left, 8 the bottom right."""
+
+    cell: int = Field(ge=0, le=8)
+
+
+class TicTacToeOptions(Options):
+    turn_seconds: float | None = Field(default=None, gt=0, le=86400)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    cells: tuple[int | None, ...]
+    turn: int
+    forfeited: int | None = None
+
+
+class TicTacToe(Game[State, Move, TicTacToeOptions]):
+    name = "tictactoe"
+    title = "Tic-tac-toe"
+    min_seats = 2
+    max_seats = 2
+    options = TicTacToeOptions
+    move = Move
+    hidden_information = False
+    description = "Three in a row on a 3x3 grid. Seat 0 plays X and moves first."
+
+    def setup(self, seats: int, options: TicTacToeOptions, rng: random.Random) -> State:
+        return State(cells=(None,) * 9, turn=0)
+
+    def to_act(self, state: State) -> tuple[int, ...]:
+        return () if self.outcome(state) else (state.turn,)
+
+    def legal_moves(self, state: State, seat: int) -> list[Move]:
+        if seat not in self.to_act(state):
+            return []
+        return [Move(cell=i) for i, c in enumerate(state.cells) if c is None]
+
+    def apply(self, state: State, seat: int, move: Move, rng: random.Random) -> State | Rejection:
+        if state.cells[move.cell] is not None:
+            return Rejection("cell_taken", f"cell {move.cell} is already marked")
+        cells = list(state.cells)
+        cells[move.cell] = seat
+        return State(cells=tuple(cells), turn=1 - seat)
+
+    def outcome(self, state: State) -> Outcome | None:
+        if state.forfeited is not None:
+            return win(1 - state.forfeited, 2, "forfeit")
+        cells = state.cells
+        for a, b, c in LINES:
+            mark = cells[a]
+            if mark is not None and mark == cells[b] == cells[c]:
+                return win(mark, 2, "three in a row")
+        if None not in cells:
+            return draw(2, "board full")
+        return None
+
+    def view(self, state: State, seat: int | None) -> View:
+        # Nothing is hidden in tic-tac-toe: every seat sees the board.
+        # "b" is the board, -1 for an empty cell; the key is short because it travels.
+        return {"b": [-1 if c is None else c for c in state.cells]}
+
+    def forfeit(self, state: State, seat: int, reason: str) -> State:
+        return State(cells=state.cells, turn=state.turn, forfeited=seat)

@@ -1,0 +1,305 @@
+"""The match: the authoritative state machine around one game.
+
+A match owns the seats, the status, the sequence number, the move log and the
+seed, and it is the only thing that calls the game's rules. Every change goes
+through one of a few verbs (``start``, ``submit``, ``forfeit``, ``timeout``,
+``rematch``); each returns a ``Transition`` holding the new sequence number and,
+for every audience (each seat and the spectators), the delta from the view that
+audience had before. A refused change returns a ``Rejection`` and changes nothing.
+
+No clock is read here: the caller decides when a turn timed out. Randomness comes
+from ``rng_for(seed, game_no, seq)``, so ``Match.replay`` of the log gives the same
+state, bit for bit.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from game import api
+from game.api import Game, Outcome, Rejection, View
+from game.delta import Op, diff
+
+Status = Literal["waiting", "playing", "finished"]
+Audience = int | None
+"""A seat number, or None for the spectators' public view."""
+
+LogEntry = dict[str, Any]
+"""One accepted change: ``{"s": seq, "seat": n, "k": kind, "m": move}``; kind is
+"move" (``m`` is the validated move), "forfeit" (``m`` is the reason) or "timeout"."""
+
+
+def rng_for(seed: int, game_no: int, seq: int) -> random.Random:
+    """The random generator for one step: derived, never carried, so replay is exact."""
+    return random.Random(f"{seed}:{game_no}:{seq}")
+
+
+@dataclass(slots=True)
+class Seat:
+    """Who sits in a seat: nobody, a player, or a bot (``bot`` names its strategy)."""
+
+    player_id: str | None = None
+    name: str | None = None
+    bot: str | None = None
+
+    @property
+    def kind(self) -> Literal["empty", "human", "bot"]:
+        if self.player_id is None:
+            return "empty"
+        return "bot" if self.bot else "human"
+
+    def as_view(self) -> View:
+        return {"kind": self.kind, "player_id": self.player_id, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What one accepted change did, for the room to tell everyone."""
+
+    seq: int
+    kind: str
+    seat: int | None
+    to_act: tuple[int, ...]
+    status: Status
+    outcome: Outcome | None
+    deltas: Mapping[Audience, list[Op]]
+    """Per audience, the operations from its previous view to its new one."""
+    reset: bool = False
+    """True when the views start afresh (a new game): clients take a snapshot."""
+
+
+@dataclass
+class Match:
+    """One room's game, seats and history. See the module docstring."""
+
+    game: Game[Any, Any, Any]
+    seat_count: int
+    options: Any
+    seed: int
+    seats: list[Seat] = field(default_factory=list)
+    status: Status = "waiting"
+    seq: int = 0
+    game_no: int = 0
+    log: list[LogEntry] = field(default_factory=list)
+    state: Any = None
+    outcome: Outcome | None = None
+    to_act: tuple[int, ...] = ()
+    _views: dict[Audience, View] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        game: Game[Any, Any, Any],
+        seat_count: int,
+        options: Mapping[str, Any] | None,
+        seed: int,
+    ) -> Match:
+        """A waiting match with empty seats. Raises ValueError for bad seats or options."""
+        if not game.min_seats <= seat_count <= game.max_seats:
+            raise ValueError(
+                f"{game.name} takes {game.min_seats} to {game.max_seats} seats, not {seat_count}"
+            )
+        parsed = game.parse_options(options)
+        return cls(game, seat_count, parsed, seed, seats=[Seat() for _ in range(seat_count)])
+
+    # Seats -----------------------------------------------------------------
+
+    def free_seats(self) -> list[int]:
+        return [i for i, s in enumerate(self.seats) if s.player_id is None]
+
+    def seat_of(self, player_id: str) -> int | None:
+        for i, s in enumerate(self.seats):
+            if s.player_id == player_id:
+                return i
+        return None
+
+    def sit(self, seat: int, player_id: str, name: str, bot: str | None = None) -> None:
+        if not 0 <= seat < self.seat_count:
+            raise ValueError(f"there is no seat {seat}")
+        if self.seats[seat].player_id not in (None, player_id):
+            raise ValueError(f"seat {seat} is taken")
+        self.seats[seat] = Seat(player_id, name, bot)
+
+    def stand(self, seat: int) -> None:
+        """Free a seat; only before the game starts (later, a player forfeits)."""
+        if self.status == "playing":
+            raise ValueError("seats are fixed while a game is played")
+        self.seats[seat] = Seat()
+
+    # Changes ----------------------------------------------------------------
+
+    def start(self) -> Transition:
+        """Set up the first game once every seat is taken."""
+        if self.status != "waiting":
+            raise ValueError(f"the match is {self.status}, not waiting")
+        if self.free_seats():
+            raise ValueError("every seat must be taken before the game starts")
+        return self._new_game()
+
+    def rematch(self, seed: int) -> Transition:
+        """A new game in the same room and seats, with a fresh seed."""
+        if self.status != "finished":
+            raise ValueError("a rematch follows a finished game")
+        self.seed = seed
+        self.game_no += 1
+        return self._new_game()
+
+    def submit(self, seat: int, payload: Any) -> Transition | Rejection:
+        """Validate and apply a move from ``seat``: schema, seat, turn, then the rules."""
+        refused = self._check_actor(seat)
+        if refused:
+            return refused
+        if seat not in self.to_act:
+            return Rejection(api.NOT_YOUR_TURN, f"it is not seat {seat}'s turn")
+        adapter = self.game.move_adapter()
+        try:
+            move = adapter.validate_python(payload)
+        except ValidationError as exc:
+            return Rejection(api.BAD_MOVE, _describe(exc))
+        seq = self.seq + 1
+        try:
+            result = self.game.apply(self.state, seat, move, rng_for(self.seed, self.game_no, seq))
+        except Exception as exc:  # a bug in one game must not take the room down
+            return Rejection("game_error", f"the game failed on this move: {exc!r}")
+        if isinstance(result, Rejection):
+            return result
+        entry = {"s": seq, "seat": seat, "k": "move", "m": adapter.dump_python(move, mode="json")}
+        return self._advance(result, entry)
+
+    def forfeit(self, seat: int, reason: str) -> Transition | Rejection:
+        """``seat`` leaves the game: resigned, abandoned, or its policy says so."""
+        refused = self._check_actor(seat)
+        if refused:
+            return refused
+        state = self.game.forfeit(self.state, seat, reason)
+        return self._advance(state, {"s": self.seq + 1, "seat": seat, "k": "forfeit", "m": reason})
+
+    def timeout(self, seat: int) -> Transition | Rejection:
+        """``seat``'s turn time ran out: the game's timeout rule applies."""
+        refused = self._check_actor(seat)
+        if refused:
+            return refused
+        if seat not in self.to_act:
+            return Rejection(api.NOT_YOUR_TURN, f"seat {seat} is not on the clock")
+        seq = self.seq + 1
+        state = self.game.on_timeout(self.state, seat, rng_for(self.seed, self.game_no, seq))
+        return self._advance(state, {"s": seq, "seat": seat, "k": "timeout", "m": None})
+
+    # Reading ----------------------------------------------------------------
+
+    def view(self, audience: Audience) -> View:
+        """The current view of ``audience`` (empty before the first game)."""
+        return self._views.get(audience, {})
+
+    def turn_seconds(self) -> float | None:
+        return self.game.turn_seconds(self.options)
+
+    def legal_moves(self, seat: int) -> list[Any]:
+        if self.status != "playing" or seat not in self.to_act:
+            return []
+        return self.game.legal_moves(self.state, seat)
+
+    @classmethod
+    def replay(
+        cls,
+        game: Game[Any, Any, Any],
+        seat_count: int,
+        options: Mapping[str, Any] | None,
+        seed: int,
+        log: Sequence[LogEntry],
+        *,
+        game_no: int = 0,
+        first_seq: int = 0,
+    ) -> Match:
+        """Rebuild a started match from its seed and log (seats are not part of it).
+
+        ``first_seq`` is the sequence number the game started at (its start is a
+        transition of its own, so the first log entry is ``first_seq + 1``).
+        """
+        match = cls.create(game, seat_count, options, seed)
+        match.game_no = game_no
+        match.seq = first_seq - 1
+        match.seats = [Seat(f"replay-{i}", f"replay-{i}") for i in range(seat_count)]
+        match._new_game()
+        for entry in log:
+            seat, kind = entry["seat"], entry["k"]
+            if kind == "move":
+                step = match.submit(seat, entry["m"])
+            elif kind == "forfeit":
+                step = match.forfeit(seat, entry["m"])
+            else:
+                step = match.timeout(seat)
+            if isinstance(step, Rejection):
+                raise ValueError(f"log entry {entry} does not replay: {step.message}")
+        return match
+
+    # Internals --------------------------------------------------------------
+
+    def _check_actor(self, seat: int) -> Rejection | None:
+        if self.status == "finished":
+            return Rejection(api.GAME_OVER, "the game is over")
+        if self.status != "playing":
+            return Rejection(api.NOT_PLAYING, "the game has not started")
+        if not 0 <= seat < self.seat_count:
+            return Rejection(api.NOT_A_SEAT, f"there is no seat {seat}")
+        return None
+
+    def _new_game(self) -> Transition:
+        self.seq += 1
+        self.log = []
+        self.state = self.game.setup(
+            self.seat_count, self.options, rng_for(self.seed, self.game_no, self.seq)
+        )
+        self.status = "playing"
+        self.outcome = None
+        self.to_act = tuple(self.game.to_act(self.state))
+        self._views = self._all_views()
+        return Transition(self.seq, "start", None, self.to_act, self.status, None, {}, reset=True)
+
+    def _advance(self, state: Any, entry: LogEntry) -> Transition:
+        self.state = state
+        self.seq = entry["s"]
+        self.log.append(entry)
+        self.outcome = self.game.outcome(state)
+        if self.outcome is not None:
+            self.status = "finished"
+            self.to_act = ()
+        else:
+            self.to_act = tuple(self.game.to_act(state))
+        return Transition(
+            self.seq,
+            entry["k"],
+            entry["seat"],
+            self.to_act,
+            self.status,
+            self.outcome,
+            self._deltas(),
+        )
+
+    def _all_views(self) -> dict[Audience, View]:
+        """Every audience's view of the current state; public games build one."""
+        audiences: list[Audience] = [*range(self.seat_count), None]
+        if not self.game.hidden_information:
+            return dict.fromkeys(audiences, self.game.view(self.state, None))
+        return {audience: self.game.view(self.state, audience) for audience in audiences}
+
+    def _deltas(self) -> dict[Audience, list[Op]]:
+        """Diff each audience's new view against its last; public games diff once."""
+        old, new = self._views, self._all_views()
+        self._views = new
+        if not self.game.hidden_information:
+            ops = diff(old[None], new[None])
+            return dict.fromkeys(new, ops)
+        return {audience: diff(old[audience], view) for audience, view in new.items()}
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line a person can act on, from pydantic's first error."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "move"
+    return f"{where}: {err['msg']}"
