@@ -25,7 +25,7 @@ View: TypeAlias = dict[str, Any]
 
 S = TypeVar("S")
 M = TypeVar("M")
-O = TypeVar("O", bound="Options")
+OptionsT = TypeVar("OptionsT", bound="Options")
 
 SPECTATOR = None
 """The audience key for the public view: seat ``None`` sees what everyone may see."""
@@ -38,14 +38,17 @@ class Options(BaseModel):
 
 
 class MoveModel(BaseModel):
-    """Base for a game's move models: unknown fields are an error, not ignored."""
+    """Base for a game's move models: unknown fields and wrong types are errors, not coerced."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """Why a move was refused. ``code`` is stable (clients branch on it); ``message`` is for people."""
+    """Why a move was refused.
+
+    ``code`` is stable (clients branch on it); ``message`` is for people.
+    """
 
     code: str
     message: str
@@ -75,7 +78,9 @@ class Outcome:
 
 def win(winner: int, seats: int, reason: str) -> Outcome:
     """The outcome where one seat wins and every other seat loses."""
-    return Outcome((winner,), False, tuple(1.0 if s == winner else 0.0 for s in range(seats)), reason)
+    return Outcome(
+        (winner,), False, tuple(1.0 if s == winner else 0.0 for s in range(seats)), reason
+    )
 
 
 def draw(seats: int, reason: str) -> Outcome:
@@ -91,7 +96,7 @@ NOT_PLAYING = "not_playing"
 NOT_A_SEAT = "not_a_seat"
 
 
-class Game(Generic[S, M, O]):
+class Game(Generic[S, M, OptionsT]):
     """Subclass this (as a plain class) and fill in the methods; see docs/games.md.
 
     Class attributes describe the game for the catalog: its ``name`` (the id used
@@ -123,12 +128,12 @@ class Game(Generic[S, M, O]):
             cls._adapter = adapter
         return adapter
 
-    def parse_options(self, raw: Mapping[str, Any] | None) -> O:
+    def parse_options(self, raw: Mapping[str, Any] | None) -> OptionsT:
         return self.options.model_validate(dict(raw or {}))  # type: ignore[return-value]
 
     # The rules. ``seats`` is the number of seats in the match.
 
-    def setup(self, seats: int, options: O, rng: random.Random) -> S:
+    def setup(self, seats: int, options: OptionsT, rng: random.Random) -> S:
         """The initial state."""
         raise NotImplementedError
 
@@ -160,7 +165,7 @@ class Game(Generic[S, M, O]):
         """The state after ``seat`` leaves the game (resigns, abandons, times out)."""
         raise NotImplementedError
 
-    def turn_seconds(self, options: O) -> float | None:
+    def turn_seconds(self, options: OptionsT) -> float | None:
         """The turn time limit, if any: by default the options' ``turn_seconds`` field."""
         value = getattr(options, "turn_seconds", None)
         return float(value) if value else None

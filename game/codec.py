@@ -11,10 +11,9 @@ from typing import Any
 
 import msgpack
 
-MAX_FRAME = 64 * 1024
-"""The default largest frame a server accepts, in bytes."""
+from game.protocol import MAX_FRAME
 
-__all__ = ["MAX_FRAME", "DecodeError", "canonical", "decode", "encode"]
+__all__ = ["DecodeError", "canonical", "decode", "encode"]
 
 
 class DecodeError(ValueError):
@@ -26,7 +25,8 @@ _packer = msgpack.Packer(use_bin_type=True)
 
 def encode(message: Any) -> bytes:
     """Encode one message; dict keys keep their insertion order."""
-    return _packer.pack(message)
+    frame: bytes = _packer.pack(message)
+    return frame
 
 
 def decode(data: bytes, max_size: int = MAX_FRAME) -> dict[str, Any]:
@@ -38,14 +38,19 @@ def decode(data: bytes, max_size: int = MAX_FRAME) -> dict[str, Any]:
             data,
             raw=False,
             strict_map_key=True,
-            max_buffer_size=max_size,
             max_str_len=max_size,
             max_bin_len=max_size,
             max_array_len=max_size // 2,
             max_map_len=max_size // 4,
             max_ext_len=0,
         )
-    except (ValueError, TypeError, msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        msgpack.ExtraData,
+        msgpack.FormatError,
+        msgpack.StackError,
+    ) as exc:
         raise DecodeError(f"not a MessagePack message: {exc}") from None
     except Exception as exc:  # msgpack raises a few more kinds on hostile input
         raise DecodeError(f"not a MessagePack message: {exc!r}") from None

@@ -30,8 +30,8 @@ def diff(old: Any, new: Any) -> list[Op]:
 
 
 def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
-    if old is new:
-        return
+    # Types are compared as well as values: 1, 1.0 and True are equal in Python but
+    # encode differently, and a client must end up with exactly the new view.
     old_type = type(old)
     if old_type is not type(new):
         ops.append([path, new])
@@ -41,7 +41,7 @@ def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
                 ops.append([[*path, key], value])
             else:
                 before = old[key]
-                if before is not value and before != value:
+                if before is not value:
                     _diff(before, value, [*path, key], ops)
         for key in old:
             if key not in new:
@@ -51,9 +51,9 @@ def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
         if n_old == n_new:
             for i in range(n_new):
                 before, after = old[i], new[i]
-                if before is not after and before != after:
+                if before is not after:
                     _diff(before, after, [*path, i], ops)
-        elif n_new > n_old and new[:n_old] == old:
+        elif n_new > n_old and not diff(old, new[:n_old]):
             for i in range(n_old, n_new):
                 ops.append([[*path, i], new[i]])
         else:

@@ -71,6 +71,8 @@ class Transition:
     """Per audience, the operations from its previous view to its new one."""
     reset: bool = False
     """True when the views start afresh (a new game): clients take a snapshot."""
+    entry: LogEntry | None = None
+    """The log entry this change appended (None for the start of a game)."""
 
 
 @dataclass
@@ -176,7 +178,10 @@ class Match:
         refused = self._check_actor(seat)
         if refused:
             return refused
-        state = self.game.forfeit(self.state, seat, reason)
+        try:
+            state = self.game.forfeit(self.state, seat, reason)
+        except Exception as exc:
+            return Rejection("game_error", f"the game failed to forfeit seat {seat}: {exc!r}")
         return self._advance(state, {"s": self.seq + 1, "seat": seat, "k": "forfeit", "m": reason})
 
     def timeout(self, seat: int) -> Transition | Rejection:
@@ -187,7 +192,10 @@ class Match:
         if seat not in self.to_act:
             return Rejection(api.NOT_YOUR_TURN, f"seat {seat} is not on the clock")
         seq = self.seq + 1
-        state = self.game.on_timeout(self.state, seat, rng_for(self.seed, self.game_no, seq))
+        try:
+            state = self.game.on_timeout(self.state, seat, rng_for(self.seed, self.game_no, seq))
+        except Exception as exc:
+            return Rejection("game_error", f"the game failed on a timeout: {exc!r}")
         return self._advance(state, {"s": seq, "seat": seat, "k": "timeout", "m": None})
 
     # Reading ----------------------------------------------------------------
@@ -214,12 +222,13 @@ class Match:
         log: Sequence[LogEntry],
         *,
         game_no: int = 0,
-        first_seq: int = 0,
+        first_seq: int = 1,
     ) -> Match:
         """Rebuild a started match from its seed and log (seats are not part of it).
 
         ``first_seq`` is the sequence number the game started at (its start is a
-        transition of its own, so the first log entry is ``first_seq + 1``).
+        transition of its own, so the first log entry is ``first_seq + 1``); a
+        match's first game starts at 1.
         """
         match = cls.create(game, seat_count, options, seed)
         match.game_no = game_no
@@ -236,6 +245,8 @@ class Match:
                 step = match.timeout(seat)
             if isinstance(step, Rejection):
                 raise ValueError(f"log entry {entry} does not replay: {step.message}")
+            if step.seq != entry["s"]:
+                raise ValueError(f"log entry {entry} replays as sequence number {step.seq}")
         return match
 
     # Internals --------------------------------------------------------------
@@ -245,8 +256,8 @@ class Match:
             return Rejection(api.GAME_OVER, "the game is over")
         if self.status != "playing":
             return Rejection(api.NOT_PLAYING, "the game has not started")
-        if not 0 <= seat < self.seat_count:
-            return Rejection(api.NOT_A_SEAT, f"there is no seat {seat}")
+        if type(seat) is not int or not 0 <= seat < self.seat_count:
+            return Rejection(api.NOT_A_SEAT, f"there is no seat {seat!r}")
         return None
 
     def _new_game(self) -> Transition:
@@ -258,44 +269,43 @@ class Match:
         self.status = "playing"
         self.outcome = None
         self.to_act = tuple(self.game.to_act(self.state))
-        self._views = self._all_views()
+        self._views = self._all_views(self.state)
         return Transition(self.seq, "start", None, self.to_act, self.status, None, {}, reset=True)
 
-    def _advance(self, state: Any, entry: LogEntry) -> Transition:
-        self.state = state
-        self.seq = entry["s"]
+    def _advance(self, state: Any, entry: LogEntry) -> Transition | Rejection:
+        """Commit a new state, or nothing at all if the game fails to describe it."""
+        try:
+            outcome = self.game.outcome(state)
+            to_act = () if outcome is not None else tuple(self.game.to_act(state))
+            views = self._all_views(state)
+        except Exception as exc:  # a bug in one game must not leave the match half changed
+            return Rejection("game_error", f"the game failed after this move: {exc!r}")
+        old_views = self._views
+        self.state, self.seq, self.outcome, self.to_act, self._views = (
+            state,
+            entry["s"],
+            outcome,
+            to_act,
+            views,
+        )
         self.log.append(entry)
-        self.outcome = self.game.outcome(state)
-        if self.outcome is not None:
+        if outcome is not None:
             self.status = "finished"
-            self.to_act = ()
+        if self.game.hidden_information:
+            deltas = {audience: diff(old_views[audience], view) for audience, view in views.items()}
         else:
-            self.to_act = tuple(self.game.to_act(state))
+            ops = diff(old_views[None], views[None])
+            deltas = dict.fromkeys(views, ops)
         return Transition(
-            self.seq,
-            entry["k"],
-            entry["seat"],
-            self.to_act,
-            self.status,
-            self.outcome,
-            self._deltas(),
+            self.seq, entry["k"], entry["seat"], to_act, self.status, outcome, deltas, entry=entry
         )
 
-    def _all_views(self) -> dict[Audience, View]:
-        """Every audience's view of the current state; public games build one."""
+    def _all_views(self, state: Any) -> dict[Audience, View]:
+        """Every audience's view of ``state``; public games build one and share it."""
         audiences: list[Audience] = [*range(self.seat_count), None]
         if not self.game.hidden_information:
-            return dict.fromkeys(audiences, self.game.view(self.state, None))
-        return {audience: self.game.view(self.state, audience) for audience in audiences}
-
-    def _deltas(self) -> dict[Audience, list[Op]]:
-        """Diff each audience's new view against its last; public games diff once."""
-        old, new = self._views, self._all_views()
-        self._views = new
-        if not self.game.hidden_information:
-            ops = diff(old[None], new[None])
-            return dict.fromkeys(new, ops)
-        return {audience: diff(old[audience], view) for audience, view in new.items()}
+            return dict.fromkeys(audiences, self.game.view(state, None))
+        return {audience: self.game.view(state, audience) for audience in audiences}
 
 
 def _describe(exc: ValidationError) -> str:

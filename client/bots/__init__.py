@@ -1,0 +1,99 @@
+"""Bot strategies: a move from one seat's view, for every game the server ships.
+
+``STRATEGIES`` names them; ``best_strategy(game)`` is the strongest one for a game.
+"random" plays every game; "minimax" is perfect tic-tac-toe; "alphabeta" searches
+Connect Four and chess; "mcts" plays Liar's Dice; "best" picks per game.
+"""
+
+from __future__ import annotations
+
+import random
+
+from client.bots.base import MoveDict, Strategy, View
+from client.bots.chess_search import ChessSearcher
+from client.bots.connect4 import AlphaBetaConnect4
+from client.bots.liarsdice import LiarsDiceMCTS
+from client.bots.random_bot import RandomStrategy
+from client.bots.rules import GAMES, legal_moves
+from client.bots.tictactoe import Minimax
+
+
+class AlphaBeta(Strategy):
+    """Depth- and time-limited alpha-beta: Connect Four on bitboards, chess on python-chess."""
+
+    name = "alphabeta"
+    games = frozenset({"connect4", "chess"})
+
+    def __init__(
+        self, connect4: AlphaBetaConnect4 | None = None, chess: ChessSearcher | None = None
+    ):
+        self.connect4 = connect4 or AlphaBetaConnect4()
+        self.chess = chess or ChessSearcher()
+
+    def choose(self, game: str, view: View, seat: int, rng: random.Random) -> MoveDict:
+        if game == "connect4":
+            return self.connect4.choose(view, seat, rng)
+        if game == "chess":
+            return self.chess.choose(view, seat, rng)
+        raise self._unsupported(game)
+
+
+class MCTS(Strategy):
+    """Determinized tree search over the hidden dice."""
+
+    name = "mcts"
+    games = frozenset({"liarsdice"})
+
+    def __init__(self, search: LiarsDiceMCTS | None = None) -> None:
+        self.search = search or LiarsDiceMCTS()
+
+    def choose(self, game: str, view: View, seat: int, rng: random.Random) -> MoveDict:
+        if game != "liarsdice":
+            raise self._unsupported(game)
+        return self.search.choose(view, seat, rng)
+
+
+BEST = {"tictactoe": "minimax", "connect4": "alphabeta", "chess": "alphabeta", "liarsdice": "mcts"}
+
+
+class Best(Strategy):
+    """The strongest strategy for whichever game it is asked about."""
+
+    name = "best"
+    games = GAMES
+
+    def choose(self, game: str, view: View, seat: int, rng: random.Random) -> MoveDict:
+        return best_strategy(game).choose(game, view, seat, rng)
+
+
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s for s in (RandomStrategy(), Minimax(), AlphaBeta(), MCTS(), Best())
+}
+
+
+def get_strategy(name: str) -> Strategy:
+    """The strategy called ``name``; KeyError lists the ones there are."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise KeyError(f"no strategy {name!r}; there are {', '.join(sorted(STRATEGIES))}") from None
+
+
+def best_strategy(game: str) -> Strategy:
+    """The strongest strategy for ``game``; "random" for a game without a better one."""
+    return STRATEGIES[BEST.get(game, "random")]
+
+
+__all__ = [
+    "BEST",
+    "MCTS",
+    "STRATEGIES",
+    "AlphaBeta",
+    "Best",
+    "MoveDict",
+    "Strategy",
+    "View",
+    "best_strategy",
+    "get_strategy",
+    "legal_moves",
+]

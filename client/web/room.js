@@ -1,0 +1,341 @@
+// The room screen: board, status line, turn timer, presence, chat and the game's
+// buttons (resign, leave, take a seat, rematch). It keeps the room's state (view,
+// seat, who acts, status, result) in sessionStorage so a reload resumes with ?since=.
+
+import * as api from "./api.js";
+import { createChat } from "./chat.js";
+import { Connection } from "./connection.js";
+import { applyDelta } from "./delta.js";
+import { clear, h, notify, seatName } from "./dom.js";
+
+const BOARDS = {
+  tictactoe: () => import("./boards/tictactoe.js"),
+  connect4: () => import("./boards/connect4.js"),
+  chess: () => import("./boards/chess.js"),
+  liarsdice: () => import("./boards/liarsdice.js"),
+};
+const SAVED = (id) => `meeple.room.${id}`;
+const WS_PATH = (id) => `meeple.ws.${id}`;
+
+// Remember where to connect for a room (the `ws` a seat or watch answer gave, which
+// may carry an invite code) so a reload goes back the same way.
+export function rememberRoom(id, ws, invite) {
+  if (ws) sessionStorage.setItem(WS_PATH(id), ws);
+  if (invite) sessionStorage.setItem(`meeple.invite.${id}`, invite);
+}
+
+function load(id) {
+  try {
+    return JSON.parse(sessionStorage.getItem(SAVED(id)) || "null");
+  } catch {
+    return null;
+  }
+}
+
+export function mount(root, { roomId, setConn }) {
+  const saved = load(roomId);
+  const state = {
+    game: saved?.game ?? null,
+    seat: saved?.seat ?? null,
+    view: saved?.view ?? null,
+    toAct: saved?.toAct ?? [],
+    status: saved?.status ?? "waiting",
+    result: saved?.result ?? null,
+    deadline: saved?.deadline ?? null,
+    seats: [],
+    spec: 0,
+    rematch: [],
+  };
+  const invite = sessionStorage.getItem(`meeple.invite.${roomId}`);
+  let board = null;
+  let boardGame = null;
+  let conn = null;
+  let leaving = false;
+
+  const title = h("h1", {}, "Room");
+  const status = h("p", { class: "status", "data-testid": "status", "aria-live": "polite" });
+  const timer = h("p", { class: "timer", "data-testid": "timer", hidden: true });
+  const boardBox = h("div", { class: "board-box", "data-testid": "board" });
+  const overText = h("p", { "data-testid": "result" });
+  const rematchBtn = h("button", { type: "button", "data-testid": "rematch", onclick: voteRematch }, "Rematch");
+  const rematchInfo = h("span", { class: "muted", "data-testid": "rematch-votes" });
+  const over = h(
+    "div",
+    { class: "game-over", "data-testid": "game-over", role: "status", hidden: true },
+    overText,
+    h("div", { class: "row" }, rematchBtn, rematchInfo, h("a", { href: "#/lobby", class: "button" }, "Lobby")),
+  );
+  const presence = h("ul", { class: "presence", "data-testid": "presence" });
+  const spectators = h("p", { class: "muted", "data-testid": "spectators" });
+  const actions = h("div", { class: "actions row" });
+  const chat = createChat((msg) => conn?.send(msg) ?? null);
+
+  root.append(
+    h(
+      "section",
+      { class: "room" },
+      h("header", { class: "room-head" }, title, status, timer),
+      h(
+        "div",
+        { class: "room-body" },
+        h("div", { class: "board-area" }, over, boardBox),
+        h(
+          "aside",
+          { class: "side" },
+          h("section", { class: "panel", "aria-label": "Players" }, h("h2", {}, "Players"), presence, spectators, actions),
+          chat.el,
+        ),
+      ),
+    ),
+  );
+
+  api.games().then(
+    (list) => {
+      const entry = list.find((g) => g.name === state.game);
+      if (entry) title.textContent = entry.title;
+    },
+    () => {},
+  );
+
+  function save() {
+    const { game, seat, view, toAct, status: st, result, deadline } = state;
+    const copy = { seq: conn?.seq ?? null, game, seat, view, toAct, status: st, result, deadline };
+    sessionStorage.setItem(SAVED(roomId), JSON.stringify(copy));
+  }
+
+  function onMessage(msg) {
+    switch (msg.t) {
+      case "snap":
+        Object.assign(state, {
+          game: msg.g, seat: msg.seat, view: msg.v, toAct: msg.a, status: msg.st,
+          result: msg.r, deadline: msg.dl, seats: msg.seats ?? state.seats,
+        });
+        save();
+        break;
+      case "d":
+        try {
+          state.view = applyDelta(state.view, msg.o);
+        } catch (error) {
+          console.warn("delta did not apply; asking for a snapshot", error);
+          conn.resync();
+          return;
+        }
+        state.toAct = msg.a;
+        state.deadline = msg.dl ?? null;
+        if (msg.st) state.status = msg.st;
+        if ("r" in msg) state.result = msg.r;
+        save();
+        break;
+      case "room":
+        Object.assign(state, { seats: msg.seats, spec: msg.spec, rematch: msg.rematch });
+        if (msg.st !== state.status && msg.st === "waiting") state.status = msg.st;
+        break;
+      case "chat":
+        chat.add(msg);
+        return;
+      case "err":
+        notify(msg.msg || msg.code, { error: true });
+        return;
+      default:
+        return; // ack, pong
+    }
+    render();
+  }
+
+  function onStatus(connState, detail) {
+    const text = connState === "open" ? "connected" : connState === "closed" ? "offline" : "reconnecting…";
+    setConn(text, connState);
+    if (connState !== "closed") return;
+    if (detail.code === 1000 || leaving) return leave();
+    if (detail.code === 4401) {
+      api.forget();
+      window.dispatchEvent(new CustomEvent("meeple:unauthorized"));
+      return;
+    }
+    status.replaceChildren(
+      `Disconnected: ${detail.reason}. `,
+      detail.code === 4409
+        ? h("button", { type: "button", "data-testid": "reconnect", onclick: connect }, "Reconnect here")
+        : h("a", { href: "#/lobby" }, "Back to the lobby"),
+    );
+  }
+
+  function connect() {
+    conn?.stop();
+    conn = new Connection({
+      path: sessionStorage.getItem(WS_PATH(roomId)) || wsPath(),
+      token: api.token(),
+      since: state.view === null ? null : (conn?.seq ?? saved?.seq ?? null),
+      onMessage,
+      onStatus,
+    });
+  }
+
+  function wsPath() {
+    const path = `/ws/rooms/${encodeURIComponent(roomId)}`;
+    return invite ? `${path}?invite=${encodeURIComponent(invite)}` : path;
+  }
+
+  const move = (m) => {
+    if (conn?.send({ t: "move", m }) === null) notify("Not connected: the move was not sent.", { error: true });
+  };
+
+  async function showBoard() {
+    if (!state.game || boardGame === state.game) return;
+    boardGame = state.game;
+    const loader = BOARDS[state.game];
+    const module = loader ? await loader() : null;
+    clear(boardBox);
+    board = module ? module.createBoard(boardBox, { move }) : rawBoard(boardBox);
+    render();
+  }
+
+  function render() {
+    if (state.game !== boardGame) return void showBoard();
+    const mine = state.seat !== null && state.toAct.includes(state.seat);
+    status.textContent = statusText(state, mine);
+    board?.update({ ...state, myTurn: mine && state.status === "playing" });
+    renderPresence();
+    renderActions();
+    renderOver();
+    tick();
+  }
+
+  function renderPresence() {
+    presence.replaceChildren(
+      ...state.seats.map((s, i) =>
+        h(
+          "li",
+          { "data-testid": `seat-${i}`, class: s.on ? "on" : "off" },
+          h("span", { class: "dot", "aria-hidden": "true" }),
+          h("span", {}, s.kind === "empty" ? "empty seat" : s.name || `seat ${i}`),
+          s.kind === "bot" ? h("span", { class: "tag" }, "bot") : null,
+          i === state.seat ? h("span", { class: "tag" }, "you") : null,
+          state.status === "playing" && state.toAct.includes(i) ? h("span", { class: "tag turn" }, "to move") : null,
+          h("span", { class: "visually-hidden" }, s.on ? ", connected" : ", not connected"),
+        ),
+      ),
+    );
+    spectators.textContent = state.spec === 1 ? "1 watching" : `${state.spec} watching`;
+  }
+
+  function renderActions() {
+    const seated = state.seat !== null;
+    const buttons = [];
+    if (seated && state.status === "playing") {
+      buttons.push(confirmButton("Resign", "resign", () => conn?.send({ t: "resign" })));
+    }
+    if (!seated && state.status === "waiting" && state.seats.some((s) => s.kind === "empty")) {
+      buttons.push(h("button", { type: "button", "data-testid": "take-seat", onclick: sit }, "Take a seat"));
+    }
+    const leaveLabel = seated && state.status === "playing" ? "Leave (forfeits)" : "Leave";
+    buttons.push(confirmButton(leaveLabel, "leave", startLeaving, seated && state.status === "playing"));
+    if (invite) {
+      const link = `${location.origin}${location.pathname}#/invite/${encodeURIComponent(invite)}`;
+      buttons.push(h("p", { class: "invite" }, "Invite: ", h("input", { readonly: true, value: link, "aria-label": "Invite link", "data-testid": "invite-link", onfocus: (e) => e.target.select() })));
+    }
+    actions.replaceChildren(...buttons);
+  }
+
+  // A button that asks "are you sure?" inline first (no window.confirm: tests dismiss dialogs).
+  function confirmButton(label, testid, action, ask = true) {
+    const wrap = h("span", { class: "confirm" });
+    const first = h("button", { type: "button", "data-testid": testid, onclick: () => (ask ? asking() : action()) }, label);
+    const asking = () => {
+      const yes = h("button", { type: "button", class: "danger", "data-testid": `${testid}-confirm`, onclick: action }, `Yes, ${label.toLowerCase()}`);
+      wrap.replaceChildren(yes, h("button", { type: "button", onclick: () => wrap.replaceChildren(first) }, "No"));
+      yes.focus();
+    };
+    wrap.append(first);
+    return wrap;
+  }
+
+  function renderOver() {
+    over.hidden = state.status !== "finished";
+    if (over.hidden) return;
+    overText.textContent = resultText(state);
+    const seatedCount = state.seats.filter((s) => s.kind !== "empty").length;
+    const voted = state.seat !== null && state.rematch.includes(state.seat);
+    rematchBtn.hidden = state.seat === null;
+    rematchBtn.disabled = voted;
+    rematchBtn.textContent = voted ? "Waiting for the others…" : "Rematch";
+    rematchInfo.textContent = state.rematch.length ? `${state.rematch.length}/${seatedCount} want a rematch` : "";
+  }
+
+  function voteRematch() {
+    conn?.send({ t: "rematch" });
+  }
+
+  async function sit() {
+    try {
+      const seat = await api.takeSeat(roomId);
+      rememberRoom(roomId, seat?.ws);
+      connect(); // the server seats a connection when it joins
+    } catch (error) {
+      notify(error.message, { error: true });
+    }
+  }
+
+  function startLeaving() {
+    leaving = true;
+    if (conn?.send({ t: "leave" }) === null) {
+      api.leaveSeat(roomId).catch(() => {});
+      leave();
+    }
+    setTimeout(leave, 3000); // in case the close never comes
+  }
+
+  function leave() {
+    sessionStorage.removeItem(SAVED(roomId));
+    sessionStorage.removeItem(WS_PATH(roomId));
+    if (location.hash.startsWith(`#/room/${roomId}`)) location.hash = "#/lobby";
+  }
+
+  const clock = setInterval(tick, 250);
+  function tick() {
+    const left = state.deadline && state.status === "playing" ? state.deadline - Date.now() : null;
+    timer.hidden = left === null;
+    if (left === null) return;
+    const secs = Math.max(0, Math.ceil(left / 1000));
+    const who = state.toAct.includes(state.seat) ? "you" : state.toAct.map((s) => seatName(state.seats, s)).join(", ");
+    timer.textContent = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")} left for ${who}`;
+    timer.classList.toggle("urgent", secs <= 10);
+  }
+
+  render();
+  connect();
+
+  return () => {
+    clearInterval(clock);
+    conn?.stop();
+    setConn(null);
+  };
+}
+
+function statusText(state, mine) {
+  if (state.view === null) return "Joining the room…";
+  if (state.status === "waiting") {
+    const taken = state.seats.filter((s) => s.kind !== "empty").length;
+    return `Waiting for players: ${taken} of ${state.seats.length} seats taken`;
+  }
+  if (state.status === "finished") return resultText(state);
+  if (mine) return "Your turn";
+  const names = state.toAct.map((s) => seatName(state.seats, s));
+  return names.length ? `${names.join(" and ")} to move` : "…";
+}
+
+function resultText({ result, seat, seats }) {
+  if (!result) return "Game over";
+  const why = result.reason ? ` (${result.reason})` : "";
+  if (result.draw) return `Draw${why}`;
+  if (seat !== null && result.winners.includes(seat)) return `You won${why}`;
+  const names = result.winners.map((s) => seatName(seats, s));
+  return `${names.join(" and ") || "Nobody"} won${why}`;
+}
+
+// For a game without a board module: the view as JSON, so it can still be watched.
+function rawBoard(box) {
+  const pre = h("pre", { class: "raw-view" });
+  box.append(pre);
+  return { update: ({ view }) => (pre.textContent = JSON.stringify(view, null, 1)) };
+}

@@ -1,0 +1,232 @@
+"""The WebSocket protocol: every message in both directions, close codes and limits.
+
+Both the server (lobby/) and the clients (client/) import this module, so the two
+sides cannot drift. docs/protocol.md is its prose form; the server publishes the
+JSON Schema built from these models at ``/api/protocol.json``.
+
+Every frame is binary and holds one MessagePack map whose ``t`` names its type.
+The server builds outgoing maps directly on its hot path; these models describe
+them (and the tests check that what the server sends fits them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+SUBPROTOCOL = "meeple.v1"
+"""The WebSocket subprotocol; a browser passes its token as a second one, ``token.<token>``."""
+TOKEN_PREFIX = "token."
+
+MAX_FRAME = 64 * 1024
+MAX_CHAT = 500
+"""Characters in one chat line."""
+
+# Close codes the server uses (1000-1011 are RFC 6455's; 4xxx are Meeple's).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+"""Flooding: the client kept sending past its rate limit."""
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
+"""An error inside the server, or no pong before the heartbeat deadline."""
+CLOSE_UNAUTHORIZED = 4401
+"""Missing, unknown or expired session token."""
+CLOSE_FORBIDDEN = 4403
+"""Not allowed in this room (a private room without its invite code)."""
+CLOSE_NOT_FOUND = 4404
+CLOSE_REPLACED = 4409
+"""A newer connection with the same session token took over."""
+CLOSE_TOO_SLOW = 4429
+"""The client read too slowly and its send queue filled up."""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+MessageId = Annotated[int, Field(ge=0, le=2**53 - 1)]
+
+
+# Client to server ------------------------------------------------------------
+
+
+class MoveMsg(_Message):
+    """Make a move; ``m`` is the game's move (see the game catalog's move schema)."""
+
+    t: Literal["move"]
+    id: MessageId | None = None
+    m: dict[str, Any]
+
+
+class ChatMsg(_Message):
+    t: Literal["chat"]
+    id: MessageId | None = None
+    text: Annotated[str, Field(min_length=1, max_length=MAX_CHAT)]
+
+
+class ResignMsg(_Message):
+    t: Literal["resign"]
+    id: MessageId | None = None
+
+
+class LeaveMsg(_Message):
+    """Leave the room: a seat is given up (forfeited if a game is on) and the server closes 1000."""
+
+    t: Literal["leave"]
+    id: MessageId | None = None
+
+
+class RematchMsg(_Message):
+    """Vote for a new game in the same room once this one is over."""
+
+    t: Literal["rematch"]
+    id: MessageId | None = None
+
+
+class SyncMsg(_Message):
+    """Ask for a snapshot, e.g. after noticing a gap in sequence numbers."""
+
+    t: Literal["sync"]
+    id: MessageId | None = None
+
+
+class PingMsg(_Message):
+    """Application-level ping for clients that cannot see WebSocket pings (browsers)."""
+
+    t: Literal["ping"]
+    id: MessageId | None = None
+
+
+ClientMessage = Annotated[
+    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg,
+    Field(discriminator="t"),
+]
+client_message = TypeAdapter(ClientMessage)
+CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping"})
+
+
+# Server to client ------------------------------------------------------------
+
+
+class SeatInfo(_Message):
+    kind: Literal["empty", "human", "bot"]
+    player_id: str | None
+    name: str | None
+    on: bool
+    """Connected now (bots always are)."""
+
+
+class Result(_Message):
+    winners: list[int]
+    draw: bool
+    returns: list[float]
+    reason: str
+
+
+class RoomMsg(_Message):
+    """Seats, presence and status; sent on connect and whenever one of them changes."""
+
+    t: Literal["room"]
+    room: str
+    st: Literal["waiting", "playing", "finished"]
+    seats: list[SeatInfo]
+    spec: int
+    """How many spectators are connected."""
+    rematch: list[int]
+    """Seats that voted for a rematch."""
+
+
+class SnapMsg(_Message):
+    """The whole state as this connection may see it."""
+
+    t: Literal["snap"]
+    s: int
+    room: str
+    g: str
+    """The game's name."""
+    seat: int | None
+    """This connection's seat; None for a spectator."""
+    v: dict[str, Any]
+    """The view: the game's state as this seat may see it ({} before the first game)."""
+    a: list[int]
+    """Seats to act."""
+    st: Literal["waiting", "playing", "finished"]
+    r: Result | None
+    dl: int | None
+    """The turn deadline, milliseconds since the Unix epoch, if a turn timer runs."""
+    seats: list[SeatInfo]
+
+
+class DeltaMsg(_Message):
+    """One state change: apply ``o`` to the view of sequence number ``s - 1``."""
+
+    t: Literal["d"]
+    s: int
+    o: list[list[Any]]
+    a: list[int]
+    st: Literal["playing", "finished"] | None = None
+    """Present when the status changed."""
+    r: Result | None = None
+    """Present when the game ended."""
+    dl: int | None = None
+    """Present when a turn timer runs."""
+
+
+class AckMsg(_Message):
+    """The mover's message ``id`` was accepted as sequence number ``s``."""
+
+    t: Literal["ack"]
+    id: int | None
+    s: int
+
+
+class ErrMsg(_Message):
+    """A message was refused; nothing changed. ``id`` echoes the refused message's id."""
+
+    t: Literal["err"]
+    id: int | None
+    code: str
+    msg: str
+
+
+class ChatOut(_Message):
+    t: Literal["chat"]
+    seat: int | None
+    name: str
+    text: str
+    at: str
+    """When the server received it: ISO 8601, UTC."""
+
+
+class PongMsg(_Message):
+    t: Literal["pong"]
+    id: int | None
+
+
+ServerMessage = Annotated[
+    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg,
+    Field(discriminator="t"),
+]
+server_message = TypeAdapter(ServerMessage)
+
+
+def json_schema() -> dict[str, Any]:
+    """The machine-readable protocol: JSON Schema for both directions."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Meeple WebSocket protocol",
+        "description": (
+            f"Binary frames, one MessagePack map each, subprotocol {SUBPROTOCOL!r}. "
+            "See docs/protocol.md."
+        ),
+        "client_to_server": client_message.json_schema(),
+        "server_to_client": server_message.json_schema(),
+        "close_codes": {
+            str(code): name
+            for name, code in globals().items()
+            if name.startswith("CLOSE_") and isinstance(code, int)
+        },
+        "limits": {"max_frame": MAX_FRAME, "max_chat": MAX_CHAT},
+    }

@@ -1,0 +1,1 @@
+"""Meeple's service: the FastAPI app, the REST lobby, the room WebSocket gateway and the stores."""

@@ -1,0 +1,72 @@
+"""Who is calling: ``Authorization: Bearer <token>`` to a guest ``Session``.
+
+``CurrentSession`` is the dependency every authenticated endpoint takes; it answers
+401 (a problem detail with ``WWW-Authenticate``) when the token is missing, unknown
+or expired. ``StreamSession`` also accepts ``?token=`` for server-sent events, since
+a browser's ``EventSource`` cannot set headers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+
+from lobby.problems import ProblemError
+from lobby.services import Services
+from lobby.stores.base import Session
+
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/sessions.")
+_query = APIKeyQuery(
+    name="token",
+    auto_error=False,
+    description="The session token, for EventSource (which cannot send headers).",
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def unauthorized(detail: str, *, invalid: bool) -> ProblemError:
+    challenge = 'Bearer realm="meeple"'
+    if invalid:
+        challenge += ', error="invalid_token"'
+    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+async def _session_for(services: Services, token: str | None) -> Session:
+    if not token:
+        raise unauthorized(
+            "this call needs a session: send Authorization: Bearer <token> "
+            "(POST /api/sessions gives one)",
+            invalid=False,
+        )
+    session = await services.sessions.get(token)
+    if session is None:
+        raise unauthorized("the session token is unknown or expired", invalid=True)
+    return session
+
+
+async def current_session(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Session:
+    return await _session_for(services, credentials.credentials if credentials else None)
+
+
+async def stream_session(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str | None, Depends(_query)],
+) -> Session:
+    return await _session_for(services, credentials.credentials if credentials else token)
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
+StreamSession = Annotated[Session, Depends(stream_session)]

@@ -1,0 +1,367 @@
+"""Many processes, one game world: room ownership, forwarding and takeover over Redis.
+
+Each room has one owner process at a time, holding a lease in Redis. A player may be
+connected to any process (the *edge*); the edge forwards the player's messages to
+the owner and the owner sends the player's frames back, both over the processes'
+own pub/sub channels (``node:{id}``). Frames for one connection go through one
+ordered publisher, so they arrive once and in sequence order.
+
+The owner saves every change to Redis before anyone hears of it (``RedisJournal``).
+When an owner dies its leases run out; another process claims each live room,
+rebuilds it from the journal (``Match.replay``) and players reconnect to any process
+and resume with ``since``. An edge whose room changed owner closes its players'
+connections with 1012 so they do exactly that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+
+from game.protocol import CLOSE_INTERNAL
+from lobby.ratelimit import TokenBucket
+from lobby.rooms import Room, RoomError
+from lobby.stores.redis import RedisJournal, RedisLeases, pack, unpack
+
+if TYPE_CHECKING:
+    from lobby.connection import Connection
+    from lobby.manager import RoomManager
+
+log = logging.getLogger("meeple.cluster")
+
+CLOSE_MOVED = 1012
+"""The room moved to another process: reconnect (to any process) and resume."""
+CLOSE_TRY_AGAIN = 1013
+"""The room's owner did not answer: reconnect shortly."""
+
+
+class RemoteMember:
+    """A connection on another process, as the owner's room sees it."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        node: str,
+        conn_id: int,
+        player_id: str,
+        name: str,
+        chat: TokenBucket,
+    ) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.conn_id = conn_id
+        self.player_id = player_id
+        self.name = name
+        self.seat: int | None = None
+        self.chat = chat
+        self.closed = False
+
+    def send(self, frame: bytes) -> None:
+        if not self.closed:
+            self.cluster.publish(self.node, ["frame", self.conn_id, frame])
+
+    def send_message(self, message: dict[str, Any]) -> None:
+        from game.codec import encode
+
+        self.send(encode(message))
+
+    def error(self, msg_id: Any, code: str, text: str) -> None:
+        self.send_message(
+            {"t": "err", "id": msg_id if type(msg_id) is int else None, "code": code, "msg": text}
+        )
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            self.cluster.publish(self.node, ["close", self.conn_id, code, reason])
+
+
+@dataclass
+class _Proxy:
+    """An edge's record of a local connection whose room is owned elsewhere."""
+
+    conn: Connection
+    room_id: str
+    owner: str
+    heard: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Cluster:
+    """This process's part in the cluster: its node id, leases, channel and loops."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        journal: RedisJournal,
+        *,
+        lease_seconds: float = 5.0,
+        chat_rate: float = 0.5,
+        chat_burst: int = 5,
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.node = f"n_{secrets.token_hex(6)}"
+        self.journal = journal
+        self.leases = RedisLeases(redis, prefix, self.node, lease_seconds)
+        self.lease_seconds = lease_seconds
+        self.manager: RoomManager | None = None
+        self._chat = (chat_rate, chat_burst)
+        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._members: dict[tuple[str, int], tuple[str, RemoteMember]] = {}
+        self._proxies: dict[int, _Proxy] = {}
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._call_ids = itertools.count(1)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def channel(self, node: str) -> str:
+        return f"{self.prefix}node:{node}"
+
+    # Life ----------------------------------------------------------------------------
+
+    async def start(self, manager: RoomManager) -> None:
+        self.manager = manager
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(self.channel(self.node))
+        await self._beat()
+        self._tasks = [
+            asyncio.create_task(self._listen(pubsub)),
+            asyncio.create_task(self._publish_loop()),
+            asyncio.create_task(self._upkeep_loop()),
+        ]
+
+    async def stop(self) -> None:
+        """Hand our rooms back at once, so another process takes them without waiting."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.manager is not None:
+            for room_id in list(self.manager.rooms):
+                with contextlib.suppress(Exception):
+                    await self.leases.release(room_id)
+        with contextlib.suppress(Exception):
+            await self.redis.delete(self._alive_key(self.node))
+
+    def _alive_key(self, node: str) -> str:
+        return f"{self.prefix}node:{node}:alive"
+
+    async def _beat(self) -> None:
+        await self.redis.set(self._alive_key(self.node), b"1", px=int(self.lease_seconds * 1000))
+
+    # Finding a room ------------------------------------------------------------------
+
+    async def locate(self, room_id: str) -> Room | str | None:
+        """The room, if we own it now (claiming it if nobody does); else its owner's node id."""
+        assert self.manager is not None
+        for _ in range(3):
+            owner = await self.leases.owner(room_id)
+            if owner is not None and owner != self.node:
+                if await self.redis.exists(self._alive_key(owner)):
+                    return owner
+                # Its owner is gone: free the lease now rather than when it runs out.
+                await self.redis.eval(
+                    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                    "return redis.call('DEL', KEYS[1]) end return 0",
+                    1,
+                    f"{self.prefix}room:{room_id}:lease",
+                    owner,
+                )
+            local = self.manager.rooms.get(room_id)
+            if local is not None:
+                return local
+            if await self.leases.claim(room_id):
+                room = await self.manager.restore(room_id)
+                if room is None:
+                    await self.leases.release(room_id)
+                return room
+        return None
+
+    async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:
+        """Run a room method on its owner and wait for the answer."""
+        call_id = next(self._call_ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[call_id] = future
+        self.publish(owner, ["call", call_id, self.node, room_id, method, args])
+        try:
+            return await asyncio.wait_for(future, 5)
+        except TimeoutError:
+            raise RoomError("owner_unavailable", "the room's server did not answer", 503) from None
+        finally:
+            self._calls.pop(call_id, None)
+
+    # Edge side -----------------------------------------------------------------------
+
+    async def attach_remote(
+        self, conn: Connection, room_id: str, owner: str, since: int | None, invite: str | None
+    ) -> None:
+        """Join a connection of ours to a room owned elsewhere; closes it if nobody answers."""
+        proxy = _Proxy(conn, room_id, owner)
+        self._proxies[conn.id] = proxy
+        self.publish(
+            owner, ["attach", room_id, self.node, conn.id, conn.player_id, conn.name, since, invite]
+        )
+        try:
+            await asyncio.wait_for(proxy.heard.wait(), 5)
+        except TimeoutError:
+            conn.close(CLOSE_TRY_AGAIN, "the room's server did not answer; try again")
+
+    def forward(self, conn: Connection, message: dict[str, Any]) -> None:
+        proxy = self._proxies.get(conn.id)
+        if proxy is not None:
+            self.publish(proxy.owner, ["msg", proxy.room_id, self.node, conn.id, message])
+
+    def detach_remote(self, conn: Connection) -> None:
+        proxy = self._proxies.pop(conn.id, None)
+        if proxy is not None:
+            self.publish(proxy.owner, ["detach", proxy.room_id, self.node, conn.id])
+
+    # Messages ------------------------------------------------------------------------
+
+    def publish(self, node: str, message: list[Any]) -> None:
+        self._outbox.put_nowait((self.channel(node), pack(message)))
+
+    async def _publish_loop(self) -> None:
+        """One publisher, in order: what one process sends another arrives in sequence."""
+        while True:
+            channel, data = await self._outbox.get()
+            batch = [(channel, data)]
+            while not self._outbox.empty() and len(batch) < 512:
+                batch.append(self._outbox.get_nowait())
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for ch, payload in batch:
+                        pipe.publish(ch, payload)
+                    await pipe.execute()
+            except Exception:
+                log.exception("publishing %d messages failed", len(batch))
+
+    async def _listen(self, pubsub: Any) -> None:
+        async for item in pubsub.listen():
+            if item.get("type") != "message":
+                continue
+            try:
+                self._dispatch(unpack(item["data"]))
+            except Exception:
+                log.exception("bad cluster message")
+
+    def _dispatch(self, message: list[Any]) -> None:
+        kind = message[0]
+        if kind == "frame":
+            proxy = self._proxies.get(message[1])
+            if proxy is not None:
+                proxy.heard.set()
+                proxy.conn.send(message[2])
+        elif kind == "close":
+            proxy = self._proxies.get(message[1])
+            if proxy is not None:
+                proxy.heard.set()
+                proxy.conn.close(message[2], message[3])
+        elif kind == "reply":
+            future = self._calls.get(message[1])
+            if future is not None and not future.done():
+                if message[2]:
+                    future.set_result(message[3])
+                else:
+                    code, text, status = message[3]
+                    future.set_exception(RoomError(code, text, status))
+        else:
+            self._owner_side(kind, message)
+
+    def _owner_side(self, kind: str, message: list[Any]) -> None:
+        assert self.manager is not None
+        if kind == "call":
+            _, call_id, reply_to, room_id, method, args = message
+            self._answer(call_id, reply_to, room_id, method, args)
+            return
+        room_id, node, conn_id = message[1], message[2], message[3]
+        room = self.manager.rooms.get(room_id)
+        key = (node, conn_id)
+        if kind == "attach":
+            _, _, _, _, player_id, name, since, invite = message
+            if room is None:
+                self.publish(node, ["close", conn_id, CLOSE_MOVED, "the room moved; reconnect"])
+                return
+            member = RemoteMember(self, node, conn_id, player_id, name, TokenBucket(*self._chat))
+            try:
+                room.attach(member, since, invite)
+            except RoomError as exc:
+                member.close(4403, exc.message)
+                return
+            self._members[key] = (room_id, member)
+        elif kind == "msg":
+            entry = self._members.get(key)
+            if entry is None or room is None:
+                self.publish(node, ["close", conn_id, CLOSE_MOVED, "the room moved; reconnect"])
+                return
+            try:
+                room.handle(entry[1], message[4])
+            except Exception:
+                log.exception("room %s failed on a forwarded message", room_id)
+                entry[1].error(None, "internal", "the server failed on this message")
+        elif kind == "detach":
+            entry = self._members.pop(key, None)
+            if entry is not None and room is not None:
+                room.detach(entry[1])
+
+    def _answer(
+        self, call_id: int, reply_to: str, room_id: str, method: str, args: list[Any]
+    ) -> None:
+        assert self.manager is not None
+        room = self.manager.rooms.get(room_id)
+        try:
+            if room is None:
+                raise RoomError("owner_moved", "the room moved; try again", 503)
+            if method == "reserve":
+                result: Any = list(room.reserve(*args))
+            elif method == "release":
+                room.release(*args)
+                result = None
+            else:
+                raise RoomError("bad_call", f"no room method {method}", 500)
+        except RoomError as exc:
+            self.publish(reply_to, ["reply", call_id, False, [exc.code, exc.message, exc.status]])
+            return
+        self.publish(reply_to, ["reply", call_id, True, result])
+
+    # Upkeep --------------------------------------------------------------------------
+
+    async def _upkeep_loop(self) -> None:
+        """Every second: stay alive, keep our leases, adopt orphaned rooms, follow moves."""
+        while True:
+            await asyncio.sleep(min(1.0, self.lease_seconds / 3))
+            try:
+                await self._upkeep()
+            except Exception:
+                log.exception("cluster upkeep failed")
+
+    async def _upkeep(self) -> None:
+        assert self.manager is not None
+        await self._beat()
+        owned = list(self.manager.rooms)
+        for room_id, kept in zip(owned, await self.leases.renew(owned), strict=True):
+            if not kept:
+                log.warning("lost the lease of room %s; dropping it", room_id)
+                self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
+        proxied = sorted({p.room_id for p in self._proxies.values()})
+        owners = dict(zip(proxied, await self.leases.owners(proxied), strict=True))
+        for proxy in list(self._proxies.values()):
+            owner = owners.get(proxy.room_id)
+            alive = owner is not None and await self.redis.exists(self._alive_key(owner))
+            if owner != proxy.owner or not alive:
+                proxy.conn.close(CLOSE_MOVED, "the room moved; reconnect")
+        for room_id in await self.journal.live():
+            if room_id in self.manager.rooms:
+                continue
+            owner = await self.leases.owner(room_id)
+            if owner is None or not await self.redis.exists(self._alive_key(owner)):
+                await self.locate(room_id)
+
+
+__all__ = ["CLOSE_INTERNAL", "CLOSE_MOVED", "CLOSE_TRY_AGAIN", "Cluster", "RemoteMember"]

@@ -1,0 +1,90 @@
+"""One client's WebSocket, as rooms see it: a bounded send queue and a writer task.
+
+Rooms never await a client. They put encoded frames on the connection's queue and
+go on; the writer task sends them. A client that reads too slowly fills its queue
+and is closed (4429) instead of holding up the room or eating memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from game.codec import encode
+from game.protocol import CLOSE_TOO_SLOW
+from lobby.ratelimit import TokenBucket
+
+log = logging.getLogger("meeple.connection")
+
+_ids = itertools.count(1)
+
+
+class Connection:
+    """A player's (or spectator's) live connection to one room."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        player_id: str,
+        name: str,
+        *,
+        max_queue: int,
+        messages: TokenBucket,
+        chat: TokenBucket,
+    ) -> None:
+        self.id = next(_ids)
+        self.websocket = websocket
+        self.player_id = player_id
+        self.name = name
+        self.seat: int | None = None
+        self.messages = messages
+        self.chat = chat
+        self.refused_in_a_row = 0
+        self.closed = False
+        self._max_queue = max_queue
+        self._queue: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue()
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame; never blocks."""
+        if self.closed:
+            return
+        if self._queue.qsize() >= self._max_queue:
+            self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
+            return
+        self._queue.put_nowait(frame)
+
+    def send_message(self, message: dict[str, Any]) -> None:
+        self.send(encode(message))
+
+    def error(self, msg_id: Any, code: str, text: str) -> None:
+        """Tell this client (alone) that its message was refused."""
+        self.send_message(
+            {"t": "err", "id": msg_id if type(msg_id) is int else None, "code": code, "msg": text}
+        )
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued have gone out."""
+        if self.closed:
+            return
+        self.closed = True
+        self._queue.put_nowait((code, reason))
+
+    async def run_writer(self) -> None:
+        """Send queued frames until the connection closes."""
+        send = self.websocket.send
+        queue = self._queue
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, tuple):
+                    code, reason = item
+                    await self.websocket.close(code, reason)
+                    return
+                await send({"type": "websocket.send", "bytes": item})
+        except Exception as exc:  # the peer went away mid-send: the reader sees it too
+            log.debug("connection %s writer stopped: %r", self.id, exc)
+            self.closed = True

@@ -1,0 +1,234 @@
+"""The rooms this process hosts, and how their changes reach the rest of the service.
+
+The manager creates rooms, finds them for the gateway and the REST API, mirrors each
+room's summary into the room directory (the store the lobby lists from), and passes
+finished games on to whoever records them (records, ratings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from game.match import Match
+from game.registry import get as get_game
+from lobby.rooms import Journal, Room, RoomError, abandon_policy
+from lobby.settings import Settings
+from lobby.stores.base import RoomDirectory, new_id
+
+if TYPE_CHECKING:
+    from lobby.cluster import Cluster
+
+log = logging.getLogger("meeple.rooms")
+
+GameOverHook = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class RoomManager:
+    """Creates and holds this process's rooms; implements ``RoomEvents`` for them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        directory: RoomDirectory,
+        journal: Journal | None = None,
+        cluster: Cluster | None = None,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.journal = journal
+        self.cluster = cluster
+        self.rooms: dict[str, Room] = {}
+        self.game_over_hooks: list[GameOverHook] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dirty: set[str] = set()
+        self._expiry: dict[str, asyncio.TimerHandle] = {}
+
+    async def create(
+        self,
+        game: str,
+        *,
+        seats: int | None = None,
+        options: Mapping[str, Any] | None = None,
+        private: bool = False,
+        creator: str | None = None,
+        bots: Mapping[int, str] | None = None,
+        abandon: str | None = None,
+    ) -> Room:
+        """A new waiting room. Raises RoomError for an unknown game or bad settings."""
+        try:
+            definition = get_game(game)
+        except KeyError as exc:
+            raise RoomError("unknown_game", str(exc.args[0]), 422) from None
+        policy = abandon_policy(abandon or definition.default_abandon_policy)
+        try:
+            match = Match.create(
+                definition, seats or definition.min_seats, options, secrets.randbits(63)
+            )
+        except ValueError as exc:
+            raise RoomError("bad_options", str(exc), 422) from None
+        room = Room(
+            new_id("r"),
+            match,
+            self.settings,
+            self,
+            private=private,
+            invite=secrets.token_urlsafe(6) if private else None,
+            creator=creator,
+            abandon=policy,
+            journal=self.journal,
+        )
+        for seat, strategy in (bots or {}).items():
+            try:
+                room.add_bot(seat, strategy)
+            except ValueError as exc:
+                raise RoomError("bad_bots", str(exc), 422) from None
+        if self.cluster is not None and not await self.cluster.leases.claim(room.id):
+            raise RoomError("owner_unavailable", "could not claim the new room", 503)
+        self.rooms[room.id] = room
+        if self.journal is not None:
+            await self.journal.save(room.id, room.meta(), [])
+        await self.directory.put(room.summary())
+        return room
+
+    def get(self, room_id: str) -> Room | None:
+        """The room if this process hosts it (see ``locate`` for any process's)."""
+        return self.rooms.get(room_id)
+
+    async def locate(self, room_id: str) -> Room | str | None:
+        """The room if it is (or can now be) hosted here; else the owning process's id."""
+        room = self.rooms.get(room_id)
+        if room is not None or self.cluster is None:
+            return room
+        return await self.cluster.locate(room_id)
+
+    async def reserve(
+        self, room_id: str, player_id: str, name: str, seat: int | None = None
+    ) -> tuple[int, float]:
+        """Hold a seat in a room, wherever it is hosted."""
+        target = await self.locate(room_id)
+        if isinstance(target, Room):
+            return target.reserve(player_id, name, seat)
+        if target is None or self.cluster is None:
+            raise RoomError("no_such_room", f"no room {room_id}", 404)
+        seat_no, expires_at = await self.cluster.call(
+            target, room_id, "reserve", [player_id, name, seat]
+        )
+        return int(seat_no), float(expires_at)
+
+    async def release(self, room_id: str, player_id: str) -> None:
+        """Give up a seat in a room, wherever it is hosted."""
+        target = await self.locate(room_id)
+        if isinstance(target, Room):
+            target.release(player_id)
+        elif target is None or self.cluster is None:
+            raise RoomError("no_such_room", f"no room {room_id}", 404)
+        else:
+            await self.cluster.call(target, room_id, "release", [player_id])
+
+    async def restore(self, room_id: str) -> Room | None:
+        """Take over a room from the journal (the caller holds its lease)."""
+        if self.journal is None:
+            return None
+        loaded = await self.journal.load(room_id)
+        if loaded is None:
+            return None
+        meta, entries = loaded
+        try:
+            room = Room.restore(meta, entries, self.settings, self, self.journal)
+        except Exception:
+            log.exception("room %s could not be restored", room_id)
+            return None
+        self.rooms[room_id] = room
+        log.info("took over room %s at sequence number %s", room_id, room.match.seq)
+        self.changed(room)
+        if not room.connected and room.match.status != "playing":
+            self.idle(room)
+        return room
+
+    def drop(self, room_id: str, code: int, reason: str) -> None:
+        """Stop hosting a room here (another process owns it now)."""
+        room = self.rooms.pop(room_id, None)
+        if room is not None:
+            room.close_all(code, reason)
+
+    async def flush(self) -> None:
+        """Write the summaries of changed rooms to the directory now."""
+        while self._dirty:
+            room_id = self._dirty.pop()
+            room = self.rooms.get(room_id)
+            if room is not None:
+                await self.directory.put(room.summary())
+
+    async def close(self) -> None:
+        for room in self.rooms.values():
+            room.close_all(1001, "the server is shutting down")
+        for handle in self._expiry.values():
+            handle.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # RoomEvents ---------------------------------------------------------------------
+
+    def changed(self, room: Room) -> None:
+        """Coalesce summary writes: many changes in one loop turn write once."""
+        if room.id in self._dirty:
+            return
+        self._dirty.add(room.id)
+        self._spawn(self._write_summary(room.id))
+        handle = self._expiry.pop(room.id, None)
+        if handle is not None:
+            handle.cancel()
+
+    def finished(self, room: Room) -> None:
+        record = room.record()
+        for hook in self.game_over_hooks:
+            self._spawn(hook(record))
+
+    def idle(self, room: Room) -> None:
+        """A room nobody is in is dropped after a while, so the listing stays live."""
+        delay = self.settings.finished_room_ttl
+        loop = asyncio.get_running_loop()
+        old = self._expiry.pop(room.id, None)
+        if old is not None:
+            old.cancel()
+        self._expiry[room.id] = loop.call_later(delay, self._expire, room.id)
+
+    # Internals ----------------------------------------------------------------------
+
+    def _expire(self, room_id: str) -> None:
+        self._expiry.pop(room_id, None)
+        room = self.rooms.get(room_id)
+        if room is None or room.connected or room.match.status == "playing":
+            return
+        room.close_all(1001, "the room was closed")
+        del self.rooms[room_id]
+        self._spawn(self.directory.remove(room_id))
+        if self.journal is not None:
+            self._spawn(self.journal.delete(room_id))
+        if self.cluster is not None:
+            self._spawn(self.cluster.leases.release(room_id))
+
+    async def _write_summary(self, room_id: str) -> None:
+        await asyncio.sleep(0)
+        if room_id not in self._dirty:
+            return
+        self._dirty.discard(room_id)
+        room = self.rooms.get(room_id)
+        if room is not None:
+            await self.directory.put(room.summary())
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("background store write failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,222 @@
+"""Errors as RFC 9457 problem details: one JSON shape for every error the server answers.
+
+``{"type": "about:blank", "title": "Conflict", "status": 409, "detail": "seat 1 is taken",
+"code": "seat_taken"}`` with media type ``application/problem+json``. ``code`` is stable
+(clients branch on it); ``detail`` is for people. Request validation failures (422) add
+``errors``, one entry per broken field.
+
+Raise ``ProblemError`` from an endpoint or dependency; ``RoomError`` (lobby.rooms),
+FastAPI's validation errors and Starlette's HTTP exceptions (unknown routes, wrong
+methods) are turned into the same shape by the handlers ``install_problem_handlers``
+registers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+
+from lobby.rooms import RoomError
+
+log = logging.getLogger("meeple.problems")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+#: Codes for errors that carry no code of their own (framework errors), by status.
+STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal",
+    503: "unavailable",
+}
+
+_PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class FieldError(BaseModel):
+    """One broken field of a request that failed validation."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail, with Meeple's stable ``code``."""
+
+    type: str = Field(default="about:blank", examples=["about:blank"])
+    title: str = Field(examples=["Conflict"])
+    status: int = Field(examples=[409])
+    detail: str = Field(examples=["seat 1 is taken"])
+    code: str = Field(examples=["seat_taken"])
+    errors: list[FieldError] | None = Field(
+        default=None, description="Only for validation errors (422): each broken field."
+    )
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem detail."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def title_of(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def code_of(status: int) -> str:
+    return STATUS_CODES.get(status) or title_of(status).lower().replace(" ", "_")
+
+
+def problem_response(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title_of(status),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each status documented with the Problem model."""
+    return {
+        status: {
+            "model": Problem,
+            "description": title_of(status),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+# Handlers ----------------------------------------------------------------------------
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers)
+
+
+async def _on_room_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RoomError)
+    return problem_response(exc.status, exc.code, exc.message)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
+        out.append({"loc": loc, "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))})
+    return out
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc)
+    if errors:
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        detail = f"{where}: {first['msg']}"
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+    else:
+        detail = "the request is not valid"
+    return problem_response(422, "validation_error", detail, errors=errors)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers on this request's path (mounts left out)."""
+    allowed = []
+    for method in _PROBE_METHODS:
+        probe = {
+            "type": "http",
+            "method": method,
+            "path": request.scope.get("path", "/"),
+            "root_path": request.scope.get("root_path", ""),
+            "headers": [],
+            "query_string": b"",
+        }
+        for route in request.app.router.routes:
+            if isinstance(route, Mount):
+                continue
+            if route.matches(probe)[0] == Match.FULL:
+                allowed.append(method)
+                break
+    return allowed
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    detail = exc.detail if isinstance(exc.detail, str) else title_of(status)
+    if status in (404, 405) and request.url.path.startswith("/api/"):
+        # Unknown API paths fall through to the static files; answer as the API would.
+        allowed = _allowed_methods(request)
+        if request.method not in allowed:
+            if allowed:
+                status, detail = 405, f"{request.method} is not allowed here"
+                headers["Allow"] = ", ".join(allowed)
+            else:
+                status, detail = 404, f"no such endpoint: {request.url.path}"
+                headers.pop("Allow", None)
+    if detail == title_of(status):
+        detail = {404: "not found", 405: "method not allowed"}.get(status, detail.lower())
+    return problem_response(status, code_of(status), detail, headers=headers)
+
+
+async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "internal", "an error inside the server")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error with a problem detail."""
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RoomError, _on_room_error)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_crash)

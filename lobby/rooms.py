@@ -1,0 +1,687 @@
+"""Rooms: one match each, the connections watching it, and the timers around it.
+
+A room is where the data flow of the whole server happens: a decoded message comes
+in (``handle``), the match validates and applies it, and the transition's per-seat
+deltas are encoded once per distinct delta and queued on each connection. Rooms
+never await: everything here runs to completion on the event loop, so two messages
+can never interleave inside one change.
+
+Timers (seat reservations, the reconnection grace period, turn clocks) are loop
+callbacks; each checks that what it was set for still holds before acting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
+
+from game.api import Rejection, View
+from game.codec import encode
+from game.match import Audience, LogEntry, Match, Seat, Transition
+from game.protocol import (
+    CLIENT_TYPES,
+    CLOSE_NORMAL,
+    CLOSE_REPLACED,
+    ChatMsg,
+    LeaveMsg,
+    MoveMsg,
+    PingMsg,
+    RematchMsg,
+    ResignMsg,
+    SyncMsg,
+    client_message,
+)
+from lobby.ratelimit import TokenBucket
+from lobby.settings import Settings
+from lobby.stores.base import RoomSummary
+
+log = logging.getLogger("meeple.room")
+
+AbandonPolicy = Literal["forfeit", "skip", "bot"]
+ABANDON_POLICIES: tuple[AbandonPolicy, ...] = ("forfeit", "skip", "bot")
+
+
+def abandon_policy(value: str) -> AbandonPolicy:
+    """``value`` as a policy, or RoomError naming the ones there are."""
+    for policy in ABANDON_POLICIES:
+        if policy == value:
+            return policy
+    raise RoomError("bad_abandon", f"abandon must be one of {', '.join(ABANDON_POLICIES)}", 422)
+
+
+class RoomError(Exception):
+    """A refused room operation: a stable code, a message, and the HTTP status that fits."""
+
+    def __init__(self, code: str, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class Member(Protocol):
+    """A connection as a room sees it: here (``Member``) or on another process."""
+
+    player_id: str
+    name: str
+    seat: int | None
+    chat: TokenBucket
+
+    def send(self, frame: bytes) -> None: ...
+
+    def send_message(self, message: dict[str, Any]) -> None: ...
+
+    def error(self, msg_id: Any, code: str, text: str) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class Journal(Protocol):
+    """Where a room's history is kept so that another process can take it over."""
+
+    async def save(self, room_id: str, meta: dict[str, Any], entries: list[LogEntry]) -> None:
+        """Store the room's metadata and append ``entries`` to its log, in one step."""
+        ...
+
+    async def load(self, room_id: str) -> tuple[dict[str, Any], list[LogEntry]] | None:
+        """The saved metadata and the current game's log."""
+        ...
+
+    async def delete(self, room_id: str) -> None: ...
+
+
+class RoomEvents(Protocol):
+    """What a room tells the service around it."""
+
+    def changed(self, room: Room) -> None:
+        """The room's summary changed (seats, status, presence)."""
+
+    def finished(self, room: Room) -> None:
+        """A game ended; ``room.record()`` describes it."""
+
+    def idle(self, room: Room) -> None:
+        """Nobody is connected and no game is waiting for anyone."""
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """One line a person can act on, from pydantic's first error."""
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "message"
+    return f"{where}: {err['msg']}"
+
+
+@dataclass
+class Room:
+    """One room. Create it with ``RoomManager.create``."""
+
+    id: str
+    match: Match
+    settings: Settings
+    events: RoomEvents
+    private: bool = False
+    invite: str | None = None
+    creator: str | None = None
+    abandon: AbandonPolicy = "forfeit"
+    created_at: float = field(default_factory=time.time)
+    journal: Journal | None = None
+    """With a journal, every change is saved before anyone hears of it."""
+
+    def __post_init__(self) -> None:
+        self._conns: dict[str, Member] = {}  # player id -> connection
+        self._seat_conns: dict[int, Member] = {}
+        self._spectators: set[Member] = set()
+        self._confirmed: set[int] = set()  # seats whose player has connected
+        self._auto: dict[int, str] = {}  # seat -> "skip" or a bot strategy's name
+        self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
+        self._backlog: dict[Audience, deque[tuple[int, bytes]]] = {}
+        self._rematch: set[int] = set()
+        self._deadline_ms: int | None = None
+        self._first_seq = 0
+        self._game_no_started = -1
+        self._bot_turn: int | None = None
+        self._unsaved: list[tuple[Transition | None, Member | None, Any]] = []
+        self._saving: asyncio.Task[None] | None = None
+
+    @classmethod
+    def restore(
+        cls,
+        meta: dict[str, Any],
+        log_entries: list[LogEntry],
+        settings: Settings,
+        events: RoomEvents,
+        journal: Journal | None,
+    ) -> Room:
+        """Rebuild a room another process saved: replay its game's log from the seed."""
+        from game.registry import get as get_game
+
+        game = get_game(meta["game"])
+        if meta["status"] == "waiting":
+            match = Match.create(game, meta["seat_count"], meta["options"], meta["seed"])
+        else:
+            match = Match.replay(
+                game,
+                meta["seat_count"],
+                meta["options"],
+                meta["seed"],
+                log_entries,
+                game_no=meta["game_no"],
+                first_seq=meta["first_seq"],
+            )
+        for i, (player_id, name, bot) in enumerate(meta["seats"]):
+            match.seats[i] = Seat(player_id, name, bot)
+        room = cls(
+            meta["id"],
+            match,
+            settings,
+            events,
+            private=meta["private"],
+            invite=meta["invite"],
+            creator=meta["creator"],
+            abandon=abandon_policy(meta["abandon"]),
+            created_at=meta["created_at"],
+            journal=journal,
+        )
+        room._first_seq = meta["first_seq"]
+        for i, seat in enumerate(match.seats):
+            if seat.bot:
+                room._auto[i] = seat.bot
+                room._confirmed.add(i)
+            elif seat.player_id is not None:
+                if match.status == "waiting":
+                    room._set_timer("reservation", i, settings.reservation_seconds, room._lapse, i)
+                else:
+                    room._confirmed.add(i)
+                    room._set_timer("grace", i, settings.grace_seconds, room._abandon, i)
+        room._arm_turn_timer()
+        room._schedule_auto()
+        return room
+
+    # The lobby's side -------------------------------------------------------
+
+    def add_bot(self, seat: int, strategy: str) -> None:
+        """Seat a server-side bot; it plays through the same match as everyone."""
+        self.match.sit(seat, f"bot:{self.id}:{seat}", f"Bot {seat + 1} ({strategy})", bot=strategy)
+        self._auto[seat] = strategy
+        self._confirmed.add(seat)
+
+    def reserve(self, player_id: str, name: str, seat: int | None = None) -> tuple[int, float]:
+        """Hold a seat for a player until they connect; returns the seat and when it lapses."""
+        current = self.match.seat_of(player_id)
+        if current is not None:
+            return current, time.time() + self.settings.reservation_seconds
+        if self.match.status != "waiting":
+            raise RoomError("already_started", "the game has already started; watch instead")
+        free = self.match.free_seats()
+        if not free:
+            raise RoomError("room_full", "every seat is taken")
+        if seat is None:
+            seat = free[0]
+        elif not 0 <= seat < self.match.seat_count:
+            raise RoomError("no_such_seat", f"there is no seat {seat}", 422)
+        elif seat not in free:
+            raise RoomError("seat_taken", f"seat {seat} is taken")
+        self.match.sit(seat, player_id, name)
+        self._set_timer("reservation", seat, self.settings.reservation_seconds, self._lapse, seat)
+        self._seats_changed()
+        return seat, time.time() + self.settings.reservation_seconds
+
+    def release(self, player_id: str) -> None:
+        """A player gives up their seat: freed before the game, forfeited during it."""
+        seat = self.match.seat_of(player_id)
+        if seat is None:
+            raise RoomError("not_seated", "you have no seat in this room", 404)
+        if self.match.status == "playing":
+            self._apply(self.match.forfeit(seat, "left"), None, None)
+        elif self.match.status == "waiting":
+            self._free(seat)
+        conn = self._conns.get(player_id)
+        if conn is not None:
+            conn.seat = None
+
+    def summary(self) -> RoomSummary:
+        seats = self._seats_view()
+        return {
+            "id": self.id,
+            "game": self.match.game.name,
+            "status": self.match.status,
+            "seat_count": self.match.seat_count,
+            "seats": seats,
+            "free": sum(1 for s in seats if s["kind"] == "empty"),
+            "spectators": len(self._spectators),
+            "private": self.private,
+            "invite": self.invite,
+            "options": self.match.options.model_dump(mode="json"),
+            "abandon": self.abandon,
+            "seq": self.match.seq,
+            "game_no": self.match.game_no,
+            "created_at": self.created_at,
+        }
+
+    def record(self) -> dict[str, Any]:
+        """A finished game, enough to replay it: ``Match.replay`` of these fields."""
+        match = self.match
+        return {
+            "id": f"{self.id}-{match.game_no}",
+            "room": self.id,
+            "game": match.game.name,
+            "game_no": match.game_no,
+            "options": match.options.model_dump(mode="json"),
+            "seed": match.seed,
+            "seat_count": match.seat_count,
+            "first_seq": self._first_seq,
+            "seats": [s.as_view() for s in match.seats],
+            "outcome": match.outcome.as_view() if match.outcome else None,
+            "log": list(match.log),
+            "finished_at": time.time(),
+        }
+
+    # The gateway's side -----------------------------------------------------
+
+    def attach(self, conn: Member, since: int | None, invite: str | None) -> None:
+        """A connection joins: as its player's seat if it has one, else as a spectator."""
+        seat = self.match.seat_of(conn.player_id)
+        if seat is None and self.private and invite != self.invite:
+            raise RoomError("forbidden", "a private room needs its invite code", 403)
+        old = self._conns.pop(conn.player_id, None)
+        if old is not None:
+            self._drop(old)
+            old.close(CLOSE_REPLACED, "replaced by a newer connection with the same token")
+        conn.seat = seat
+        self._conns[conn.player_id] = conn
+        if seat is None:
+            self._spectators.add(conn)
+        else:
+            self._seat_conns[seat] = conn
+            self._cancel_timer("grace", seat)
+            self._cancel_timer("reservation", seat)
+            self._confirmed.add(seat)
+            if self._auto.get(seat) and not self.match.seats[seat].bot:
+                del self._auto[seat]  # the player is back: no more skipping or standing in
+        self._broadcast_room()
+        self._send_state(conn, since)
+        self.events.changed(self)
+        self._maybe_start()
+
+    def detach(self, conn: Member) -> None:
+        """A connection ended (closed, dropped or timed out)."""
+        if self._conns.get(conn.player_id) is not conn:
+            return  # replaced earlier; its successor holds the seat
+        del self._conns[conn.player_id]
+        seat = self._drop(conn)
+        if seat is not None and self.match.status != "finished":
+            self._set_timer("grace", seat, self.settings.grace_seconds, self._abandon, seat)
+        self._broadcast_room()
+        self.events.changed(self)
+        if not self._conns and self.match.status != "playing":
+            self.events.idle(self)
+
+    def handle(self, conn: Member, raw: dict[str, Any]) -> None:
+        """One decoded client message: validate it, then act on it."""
+        kind = raw.get("t")
+        msg_id = raw.get("id")
+        if kind not in CLIENT_TYPES:
+            conn.error(
+                msg_id,
+                "unknown_type",
+                f"unknown message type {kind!r}; expected one of {', '.join(sorted(CLIENT_TYPES))}",
+            )
+            return
+        try:
+            msg = client_message.validate_python(raw)
+        except ValidationError as exc:
+            conn.error(msg_id, "bad_message", describe_validation(exc))
+            return
+        if isinstance(msg, MoveMsg):
+            if conn.seat is None:
+                conn.error(msg.id, "not_seated", "spectators cannot move")
+                return
+            self._apply(self.match.submit(conn.seat, msg.m), conn, msg.id)
+        elif isinstance(msg, ChatMsg):
+            self._chat(conn, msg)
+        elif isinstance(msg, ResignMsg):
+            if conn.seat is None:
+                conn.error(msg.id, "not_seated", "spectators cannot resign")
+                return
+            self._apply(self.match.forfeit(conn.seat, "resigned"), conn, msg.id)
+        elif isinstance(msg, LeaveMsg):
+            if conn.seat is not None:
+                self.release(conn.player_id)
+            conn.close(CLOSE_NORMAL, "left the room")
+        elif isinstance(msg, RematchMsg):
+            self._vote_rematch(conn, msg.id)
+        elif isinstance(msg, SyncMsg):
+            conn.send_message(self._snap(conn.seat))
+        elif isinstance(msg, PingMsg):
+            conn.send_message({"t": "pong", "id": msg.id})
+
+    def close_all(self, code: int, reason: str) -> None:
+        for conn in list(self._conns.values()):
+            conn.close(code, reason)
+        for key in list(self._timers):
+            self._cancel_timer(*key)
+
+    @property
+    def connected(self) -> int:
+        return len(self._conns)
+
+    # Changes ------------------------------------------------------------------
+
+    def _apply(self, result: Transition | Rejection, conn: Member | None, msg_id: Any) -> None:
+        if isinstance(result, Rejection):
+            if conn is not None:
+                conn.error(msg_id, result.code, result.message)
+            return
+        if self.journal is None:
+            self._publish(result)
+            if conn is not None:
+                conn.send_message({"t": "ack", "id": msg_id, "s": result.seq})
+            return
+        self._unsaved.append((result, conn, msg_id))
+        self._save_soon()
+
+    def _save_soon(self) -> None:
+        """Save what changed, then tell everyone: no one hears of a change a crash could lose."""
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.get_running_loop().create_task(self._save_and_publish())
+
+    def meta(self) -> dict[str, Any]:
+        """Everything besides the log that it takes to rebuild this room elsewhere."""
+        match = self.match
+        return {
+            "id": self.id,
+            "game": match.game.name,
+            "seat_count": match.seat_count,
+            "options": match.options.model_dump(mode="json"),
+            "seed": match.seed,
+            "game_no": match.game_no,
+            "first_seq": self._first_seq,
+            "status": match.status,
+            "seats": [[s.player_id, s.name, s.bot] for s in match.seats],
+            "private": self.private,
+            "invite": self.invite,
+            "creator": self.creator,
+            "abandon": self.abandon,
+            "created_at": self.created_at,
+        }
+
+    async def _save_and_publish(self) -> None:
+        assert self.journal is not None
+        while self._unsaved:
+            batch, self._unsaved = self._unsaved, []
+            entries = [t.entry for t, _, _ in batch if t is not None and t.entry is not None]
+            try:
+                await self.journal.save(self.id, self.meta(), entries)
+            except Exception:
+                log.exception("room %s: saving failed; its connections must resume", self.id)
+                self.close_all(1011, "the room could not be saved")
+                return
+            for transition, conn, msg_id in batch:
+                if transition is None:
+                    continue
+                self._publish(transition)
+                if conn is not None:
+                    conn.send_message({"t": "ack", "id": msg_id, "s": transition.seq})
+
+    def _publish(self, t: Transition) -> None:
+        """Tell every connection what changed: the hot path of the server."""
+        self._arm_turn_timer()
+        if t.reset:
+            self._rematch.clear()
+            self._backlog = {}
+            self._first_seq = t.seq
+            for conn in self._conns.values():
+                conn.send_message(self._snap(conn.seat))
+            self.events.changed(self)
+        else:
+            message: dict[str, Any] = {"t": "d", "s": t.seq, "o": None, "a": list(t.to_act)}
+            if t.status == "finished":
+                message["st"] = t.status
+                message["r"] = t.outcome.as_view() if t.outcome else None
+            if self._deadline_ms is not None:
+                message["dl"] = self._deadline_ms
+            frames: dict[int, bytes] = {}
+            backlog_size = self.settings.backlog
+            for audience, ops in t.deltas.items():
+                frame = frames.get(id(ops))
+                if frame is None:
+                    message["o"] = ops
+                    frame = frames[id(ops)] = encode(message)
+                backlog = self._backlog.get(audience)
+                if backlog is None:
+                    backlog = self._backlog[audience] = deque(maxlen=backlog_size)
+                backlog.append((t.seq, frame))
+                if audience is None:
+                    for spectator in self._spectators:
+                        spectator.send(frame)
+                else:
+                    seat_conn = self._seat_conns.get(audience)
+                    if seat_conn is not None:
+                        seat_conn.send(frame)
+            if t.status == "finished":
+                self.events.finished(self)
+                self.events.changed(self)
+        self._schedule_auto()
+
+    def _maybe_start(self) -> None:
+        match = self.match
+        if match.status != "waiting" or match.free_seats():
+            return
+        if len(self._confirmed) < match.seat_count:
+            return
+        self._apply(match.start(), None, None)
+        self._broadcast_room()
+
+    def _vote_rematch(self, conn: Member, msg_id: Any) -> None:
+        if conn.seat is None:
+            conn.error(msg_id, "not_seated", "spectators cannot ask for a rematch")
+            return
+        if self.match.status != "finished":
+            conn.error(msg_id, "not_finished", "a rematch follows a finished game")
+            return
+        self._rematch.add(conn.seat)
+        conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
+        humans = {i for i, s in enumerate(self.match.seats) if s.kind == "human"}
+        if humans <= self._rematch:
+            self._apply(self.match.rematch(secrets.randbits(63)), None, None)
+        self._broadcast_room()
+
+    def _chat(self, conn: Member, msg: ChatMsg) -> None:
+        text = msg.text.strip()
+        if not text:
+            conn.error(msg.id, "bad_message", "text: a chat line needs more than white space")
+            return
+        if not conn.chat.allow():
+            conn.error(msg.id, "chat_rate_limited", "too many chat lines; wait a few seconds")
+            return
+        frame = encode(
+            {"t": "chat", "seat": conn.seat, "name": conn.name, "text": text, "at": utc_now_iso()}
+        )
+        for other in self._conns.values():
+            other.send(frame)
+
+    # What each connection sees ---------------------------------------------------
+
+    def _seats_view(self) -> list[dict[str, Any]]:
+        seats = []
+        for i, seat in enumerate(self.match.seats):
+            entry = seat.as_view()
+            entry["on"] = i in self._seat_conns or seat.kind == "bot"
+            seats.append(entry)
+        return seats
+
+    def _room_message(self) -> dict[str, Any]:
+        return {
+            "t": "room",
+            "room": self.id,
+            "st": self.match.status,
+            "seats": self._seats_view(),
+            "spec": len(self._spectators),
+            "rematch": sorted(self._rematch),
+        }
+
+    def _snap(self, seat: int | None) -> dict[str, Any]:
+        match = self.match
+        view: View = match.view(seat)
+        return {
+            "t": "snap",
+            "s": match.seq,
+            "room": self.id,
+            "g": match.game.name,
+            "seat": seat,
+            "v": view,
+            "a": list(match.to_act),
+            "st": match.status,
+            "r": match.outcome.as_view() if match.outcome else None,
+            "dl": self._deadline_ms,
+            "seats": self._seats_view(),
+        }
+
+    def _send_state(self, conn: Member, since: int | None) -> None:
+        """Bring a (re)joining connection up to date: the missed deltas, or a snapshot."""
+        seq = self.match.seq
+        if since is not None and self._first_seq <= since <= seq and self.match.state is not None:
+            if since == seq:
+                return
+            backlog = self._backlog.get(conn.seat)
+            if backlog and backlog[0][0] <= since + 1:
+                for frame_seq, frame in backlog:
+                    if frame_seq > since:
+                        conn.send(frame)
+                return
+        conn.send_message(self._snap(conn.seat))
+
+    def _broadcast_room(self) -> None:
+        frame = encode(self._room_message())
+        for conn in self._conns.values():
+            conn.send(frame)
+
+    def _drop(self, conn: Member) -> int | None:
+        """Forget a connection; returns the seat it held."""
+        self._spectators.discard(conn)
+        seat = conn.seat
+        if seat is not None and self._seat_conns.get(seat) is conn:
+            del self._seat_conns[seat]
+            return seat
+        return None
+
+    def _free(self, seat: int) -> None:
+        self.match.stand(seat)
+        self._confirmed.discard(seat)
+        self._cancel_timer("reservation", seat)
+        self._cancel_timer("grace", seat)
+        self._broadcast_room()
+        self._seats_changed()
+
+    def _seats_changed(self) -> None:
+        self.events.changed(self)
+        if self.journal is not None:
+            self._unsaved.append((None, None, None))
+            self._save_soon()
+
+    # Timers ------------------------------------------------------------------------
+
+    def _set_timer(
+        self, kind: str, seat: int, delay: float, callback: Callable[..., None], *args: Any
+    ) -> None:
+        self._cancel_timer(kind, seat)
+        loop = asyncio.get_running_loop()
+        self._timers[(kind, seat)] = loop.call_later(delay, self._fire, kind, seat, callback, args)
+
+    def _fire(self, kind: str, seat: int, callback: Callable[..., None], args: tuple[Any]) -> None:
+        self._timers.pop((kind, seat), None)
+        try:
+            callback(*args)
+        except Exception:  # a failing timer must not take the loop's other rooms down
+            log.exception("room %s: %s timer failed", self.id, kind)
+
+    def _cancel_timer(self, kind: str, seat: int) -> None:
+        handle = self._timers.pop((kind, seat), None)
+        if handle is not None:
+            handle.cancel()
+
+    def _lapse(self, seat: int) -> None:
+        """A reservation ran out before its player connected."""
+        if self.match.status == "waiting" and seat not in self._confirmed:
+            self._free(seat)
+
+    def _abandon(self, seat: int) -> None:
+        """The grace period ran out: the room's abandon policy takes the seat."""
+        if seat in self._seat_conns:
+            return
+        if self.match.status == "waiting":
+            self._free(seat)
+        elif self.match.status == "playing":
+            if self.abandon == "forfeit":
+                self._apply(self.match.forfeit(seat, "abandoned"), None, None)
+            else:
+                self._auto[seat] = "skip" if self.abandon == "skip" else "best"
+                self._schedule_auto()
+
+    def _arm_turn_timer(self) -> None:
+        self._cancel_timer("turn", 0)
+        seconds = self.match.turn_seconds()
+        if self.match.status != "playing" or not seconds:
+            self._deadline_ms = None
+            return
+        self._deadline_ms = int((time.time() + seconds) * 1000)
+        self._set_timer("turn", 0, seconds, self._turn_timeout, self.match.seq)
+
+    def _turn_timeout(self, seq: int) -> None:
+        if self.match.seq != seq or self.match.status != "playing":
+            return
+        for seat in self.match.to_act:
+            self._apply(self.match.timeout(seat), None, None)
+            return
+
+    def _schedule_auto(self) -> None:
+        """Let bots and skipped seats act when it is their turn."""
+        if self.match.status != "playing" or not self._auto:
+            return
+        for seat in self.match.to_act:
+            strategy = self._auto.get(seat)
+            if strategy is None or self._bot_turn == self.match.seq:
+                continue
+            self._bot_turn = self.match.seq
+            if strategy == "skip":
+                asyncio.get_running_loop().call_soon(self._skip, seat, self.match.seq)
+            else:
+                asyncio.get_running_loop().create_task(self._bot_move(seat, strategy))
+            return
+
+    def _skip(self, seat: int, seq: int) -> None:
+        if self.match.seq == seq and self._auto.get(seat) == "skip":
+            self._apply(self.match.timeout(seat), None, None)
+
+    async def _bot_move(self, seat: int, strategy: str) -> None:
+        from client.bots import choose_move  # the lobby may use the client's bots
+
+        seq = self.match.seq
+        view = self.match.view(seat)
+        game = self.match.game.name
+        try:
+            move = await asyncio.to_thread(choose_move, strategy, game, view, seat)
+        except Exception:
+            log.exception("room %s: bot for seat %s failed; it forfeits", self.id, seat)
+            if self.match.seq == seq:
+                self._apply(self.match.forfeit(seat, "bot failed"), None, None)
+            return
+        if self.match.seq == seq and seat in self._auto:
+            result = self.match.submit(seat, move)
+            if isinstance(result, Rejection):
+                log.warning("room %s: bot move %r refused: %s", self.id, move, result.message)
+                self._apply(self.match.forfeit(seat, "bot failed"), None, None)
+            else:
+                self._apply(result, None, None)

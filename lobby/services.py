@@ -1,0 +1,96 @@
+"""The service's parts, built once per app from the settings: stores and rooms.
+
+Everything that must be shared between processes is a store here, reached through
+``app.state.services``; nothing lives in module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from lobby.manager import RoomManager
+from lobby.settings import Settings
+from lobby.stores.base import RoomDirectory, SessionStore
+from lobby.stores.memory import MemoryRoomDirectory, MemorySessionStore
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from lobby.cluster import Cluster
+
+
+@dataclass
+class Services:
+    settings: Settings
+    sessions: SessionStore
+    directory: RoomDirectory
+    rooms: RoomManager
+    redis: Redis | None = None
+    """The redis.asyncio client when REDIS_URL is set."""
+    cluster: Cluster | None = None
+    """This process's part in a cluster of processes sharing Redis."""
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Loops the app runs for as long as it lives (the matchmaker, ...)."""
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_background(self) -> None:
+        self._tasks = [asyncio.create_task(loop()) for loop in self.background]  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.rooms.close()
+        if self.cluster is not None:
+            await self.cluster.stop()
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
+
+
+async def build_services(settings: Settings) -> Services:
+    """In-memory stores by default; Redis ones when ``settings.redis_url`` is set."""
+    if settings.redis_url:
+        return await _redis_services(settings)
+    directory = MemoryRoomDirectory()
+    return Services(
+        settings=settings,
+        sessions=MemorySessionStore(settings.session_ttl_seconds),
+        directory=directory,
+        rooms=RoomManager(settings, directory),
+    )
+
+
+async def _redis_services(settings: Settings) -> Services:
+    from redis.asyncio import Redis
+
+    from lobby.cluster import Cluster
+    from lobby.stores.redis import RedisJournal, RedisRoomDirectory, RedisSessionStore
+
+    assert settings.redis_url
+    redis = Redis.from_url(settings.redis_url)
+    prefix = settings.redis_prefix
+    journal = RedisJournal(redis, prefix)
+    cluster = Cluster(
+        redis,
+        prefix,
+        journal,
+        lease_seconds=settings.lease_seconds,
+        chat_rate=settings.chat_rate,
+        chat_burst=settings.chat_burst,
+    )
+    directory = RedisRoomDirectory(redis, prefix)
+    rooms = RoomManager(settings, directory, journal, cluster)
+    await cluster.start(rooms)
+    return Services(
+        settings=settings,
+        sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
+        directory=directory,
+        rooms=rooms,
+        redis=redis,
+        cluster=cluster,
+    )

@@ -1,0 +1,58 @@
+"""Server settings, read once from the environment (``MEEPLE_*`` and ``REDIS_URL``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from game.protocol import MAX_FRAME
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a deployment may tune. Defaults suit one process on a laptop."""
+
+    redis_url: str | None = None
+    redis_prefix: str = "meeple:"
+    origins: tuple[str, ...] = ("self", "localhost")
+    """Allowed browser origins. ``self`` is the server's own origin; ``localhost`` is any
+    port on localhost, 127.0.0.1 or [::1]; anything else is an exact origin."""
+    max_frame: int = MAX_FRAME
+    send_queue: int = 256
+    """Frames that may wait for a slow client before it is closed with 4429."""
+    backlog: int = 256
+    """Changes a room keeps per audience for resuming clients."""
+    grace_seconds: float = 60.0
+    reservation_seconds: float = 30.0
+    session_ttl_seconds: float = 24 * 3600.0
+    ping_interval: float = 10.0
+    ping_timeout: float = 10.0
+    message_rate: float = 20.0
+    message_burst: int = 40
+    chat_rate: float = 0.5
+    chat_burst: int = 5
+    lease_seconds: float = 5.0
+    """How long a room's owner may be silent before another process takes the room."""
+    finished_room_ttl: float = 300.0
+    """How long a finished room with nobody in it stays listed."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            redis_prefix=env.get("MEEPLE_REDIS_PREFIX", "meeple:"),
+            origins=_env_list("MEEPLE_ORIGINS", ("self", "localhost")),
+            grace_seconds=float(env.get("MEEPLE_GRACE_SECONDS", 60)),
+            reservation_seconds=float(env.get("MEEPLE_RESERVATION_SECONDS", 30)),
+            ping_interval=float(env.get("MEEPLE_PING_INTERVAL", 10)),
+            ping_timeout=float(env.get("MEEPLE_PING_TIMEOUT", 10)),
+            lease_seconds=float(env.get("MEEPLE_LEASE_SECONDS", 5)),
+        )

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs, then runs
+# ruff, mypy and pytest. README.md names this command and .ci/run calls it.
+# Extra arguments go to pytest (e.g. `bash tests/run.sh -k chess`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+# System packages the browser and proxy tests drive: Debian's chromium and nginx.
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing ${missing[*]} from Debian's packages"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "missing: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+# Redis: the Redis tests run against a real server and never skip.
+export MEEPLE_TEST_REDIS_URL=${MEEPLE_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+if ! .venv/bin/python - <<'PY'
+import os, sys
+import redis
+try:
+    redis.Redis.from_url(os.environ["MEEPLE_TEST_REDIS_URL"], socket_timeout=2).ping()
+except Exception as exc:
+    sys.exit(f"{exc}")
+PY
+then
+    cat >&2 <<MSG
+Redis is not answering at $MEEPLE_TEST_REDIS_URL; the Redis tests need it.
+Start one that keeps nothing on disk:
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+or point MEEPLE_TEST_REDIS_URL at another.
+MSG
+    exit 1
+fi
+
+echo "ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "mypy"; .venv/bin/mypy
+echo "pytest"; .venv/bin/python -m pytest "$@"
