@@ -10,12 +10,22 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from lobby.manager import RoomManager
+from lobby.matchmaker import Matchmaker
+from lobby.ratelimits import RateLimits
+from lobby.ratings import rate_game
 from lobby.settings import Settings
-from lobby.stores.base import RoomDirectory, SessionStore
-from lobby.stores.memory import MemoryRoomDirectory, MemorySessionStore
+from lobby.stores.base import RatingStore, RecordStore, RoomDirectory, SessionStore, TicketQueue
+from lobby.stores.memory import (
+    MemoryRatingStore,
+    MemoryRecordStore,
+    MemoryRoomDirectory,
+    MemorySessionStore,
+    MemoryTicketQueue,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -36,6 +46,22 @@ class Services:
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    records: RecordStore = field(default_factory=MemoryRecordStore)
+    """Finished games (the REST API's /api/records and /api/players/{id}/games)."""
+    ratings: RatingStore = field(default_factory=MemoryRatingStore)
+    """Glicko-2 ratings per game, updated when a game ends."""
+    tickets: TicketQueue = field(default_factory=MemoryTicketQueue)
+    """The quick-match queue."""
+    limits: RateLimits = field(default_factory=RateLimits)
+    """Per-client limits on creating sessions, rooms and tickets."""
+    matchmaker: Matchmaker = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
+        self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
+        self.background.append(self.matchmaker.run)
+        self.rooms.game_over_hooks.append(self.records.put)
+        self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
 
     def start_background(self) -> None:
         self._tasks = [asyncio.create_task(loop()) for loop in self.background]  # type: ignore[arg-type]
@@ -50,6 +76,10 @@ class Services:
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 await self.redis.aclose()
+
+
+async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
+    await rate_game(record, ratings)
 
 
 async def build_services(settings: Settings) -> Services:

@@ -35,6 +35,7 @@ class State:
     cells: tuple[int | None, ...]
     turn: int
     forfeited: int | None = None
+    forfeit_reason: str = ""
 
 
 class TicTacToe(Game[State, Move, TicTacToeOptions]):
@@ -67,7 +68,7 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
 
     def outcome(self, state: State) -> Outcome | None:
         if state.forfeited is not None:
-            return win(1 - state.forfeited, 2, "forfeit")
+            return win(1 - state.forfeited, 2, state.forfeit_reason)
         cells = state.cells
         for a, b, c in LINES:
             mark = cells[a]
@@ -83,4 +84,4 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
         return {"b": [-1 if c is None else c for c in state.cells]}
 
     def forfeit(self, state: State, seat: int, reason: str) -> State:
-        return State(cells=state.cells, turn=state.turn, forfeited=seat)
+        return State(state.cells, state.turn, forfeited=seat, forfeit_reason=reason)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 def new_token() -> str:
@@ -68,3 +71,124 @@ class RoomDirectory(Protocol):
         ...
 
     async def room_for_invite(self, code: str) -> str | None: ...
+
+
+# Quick-match tickets ----------------------------------------------------------------
+
+TicketStatus = Literal["waiting", "matching", "matched", "expired", "cancelled"]
+"""``matching`` is internal: taken into a group whose room is being made."""
+LIVE_TICKET: tuple[TicketStatus, ...] = ("waiting", "matching")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """One player's wish to play ``game`` with these options and seats."""
+
+    id: str
+    player_id: str
+    name: str
+    game: str
+    options: dict[str, Any]
+    """Already validated and normalized (every field, defaults filled in)."""
+    seats: int
+    rating: float
+    """The player's rating for the game when the ticket was made."""
+    created_at: float
+    expires_at: float
+    status: TicketStatus = "waiting"
+    room: str | None = None
+    seat: int | None = None
+    settled_at: float | None = None
+
+    @property
+    def key(self) -> str:
+        """Tickets with equal keys may play together."""
+        return ticket_key(self.game, self.seats, self.options)
+
+
+def ticket_key(game: str, seats: int, options: dict[str, Any]) -> str:
+    return f"{game}:{seats}:{json.dumps(options, sort_keys=True, separators=(',', ':'))}"
+
+
+@dataclass(frozen=True, slots=True)
+class RatingWindow:
+    """How far apart two ratings may be to play: ``base``, widened by ``step`` every
+    ``every`` seconds a ticket waits. Plain numbers, so a store can apply it itself."""
+
+    base: float = 100.0
+    step: float = 50.0
+    every: float = 5.0
+
+    def width(self, waited: float) -> float:
+        return self.base + self.step * math.floor(max(0.0, waited) / self.every)
+
+
+class TicketQueue(Protocol):
+    """The quick-match queue. Every method is atomic."""
+
+    async def add(self, ticket: Ticket) -> tuple[Ticket, bool]:
+        """Queue a waiting ticket, unless its player already has a live ticket for the same
+        game: then that ticket and False (the new one is dropped)."""
+        ...
+
+    async def get(self, ticket_id: str) -> Ticket | None: ...
+
+    async def cancel(self, ticket_id: str, now: float) -> Ticket | None:
+        """Cancel a waiting ticket; returns the ticket as it now is (None if unknown)."""
+        ...
+
+    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+        """Take one group of waiting tickets that may play together (equal keys, as many
+        as their seats, ratings within every member's window), now ``matching``; None
+        when no group can be made."""
+        ...
+
+    async def settle(self, tickets: Sequence[Ticket]) -> None:
+        """Store what became of taken tickets: ``matched`` (with room and seat), or
+        ``waiting`` to go back in the queue."""
+        ...
+
+    async def expire(self, now: float) -> list[Ticket]:
+        """Waiting tickets past ``expires_at``, now ``expired``; long-settled ones are forgotten."""
+        ...
+
+
+# Finished games and ratings --------------------------------------------------------
+
+GameRecord = dict[str, Any]
+"""``Room.record()``: id, room, game, game_no, options, seed, seat_count, first_seq,
+seats, outcome, log, finished_at."""
+
+
+class RecordStore(Protocol):
+    async def put(self, record: GameRecord) -> None: ...
+
+    async def get(self, record_id: str) -> GameRecord | None: ...
+
+    async def for_player(
+        self, player_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[GameRecord], str | None]:
+        """The player's finished games, newest first, after ``cursor``; and the next cursor."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerRating:
+    player_id: str
+    name: str
+    rating: float
+    rd: float
+    volatility: float
+    games: int
+
+
+class RatingStore(Protocol):
+    async def get(self, game: str, player_id: str) -> PlayerRating | None: ...
+
+    async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None: ...
+
+    async def page(
+        self, game: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[PlayerRating], str | None]:
+        """Best first (by rating, then player id), after ``cursor``."""
+        ...

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from lobby.stores.base import RoomSummary, Session, hash_token, new_id, new_token
+from lobby.stores.base import (
+    GameRecord,
+    PlayerRating,
+    RatingWindow,
+    RoomSummary,
+    Session,
+    Ticket,
+    TicketStatus,
+    hash_token,
+    new_id,
+    new_token,
+)
 
 
 class MemorySessionStore:
@@ -94,3 +107,186 @@ class MemoryRoomDirectory:
 
     async def room_for_invite(self, code: str) -> str | None:
         return self._invites.get(code)
+
+
+# Quick-match tickets ----------------------------------------------------------------
+
+
+def pick_group(
+    tickets: Sequence[Ticket], size: int, now: float, window: RatingWindow
+) -> list[Ticket] | None:
+    """The best group of ``size`` among tickets with one key, or None.
+
+    Candidates are runs of neighbours in rating order (the tightest groups there are);
+    a run qualifies when its spread fits every member's window. Of those, the one
+    holding the longest-waiting ticket wins, then the tightest.
+    """
+    if len(tickets) < size:
+        return None
+    ordered = sorted(tickets, key=lambda t: (t.rating, t.created_at))
+    best: tuple[float, float, int] | None = None
+    for i in range(len(ordered) - size + 1):
+        run = ordered[i : i + size]
+        spread = run[-1].rating - run[0].rating
+        if spread > min(window.width(now - t.created_at) for t in run):
+            continue
+        rank = (min(t.created_at for t in run), spread, i)
+        if best is None or rank < best:
+            best = rank
+    if best is None:
+        return None
+    start = best[2]
+    return sorted(ordered[start : start + size], key=lambda t: t.created_at)
+
+
+class MemoryTicketQueue:
+    def __init__(self, keep_settled: float = 600.0) -> None:
+        self._keep = keep_settled
+        self._tickets: dict[str, Ticket] = {}
+        self._waiting: dict[str, dict[str, None]] = {}  # key -> ticket ids, oldest first
+        self._live: dict[tuple[str, str], str] = {}  # (player, game) -> live ticket id
+        self._settled: deque[tuple[float, str]] = deque()
+
+    async def add(self, ticket: Ticket) -> tuple[Ticket, bool]:
+        live = self._live.get((ticket.player_id, ticket.game))
+        if live is not None:
+            return self._tickets[live], False
+        self._tickets[ticket.id] = ticket
+        self._live[(ticket.player_id, ticket.game)] = ticket.id
+        self._waiting.setdefault(ticket.key, {})[ticket.id] = None
+        return ticket, True
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        return self._tickets.get(ticket_id)
+
+    async def cancel(self, ticket_id: str, now: float) -> Ticket | None:
+        ticket = self._tickets.get(ticket_id)
+        if ticket is None or ticket.status != "waiting":
+            return ticket
+        return self._close(ticket, "cancelled", now)
+
+    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+        for key, ids in self._waiting.items():
+            tickets = [self._tickets[i] for i in ids]
+            if not tickets:
+                continue
+            group = pick_group(tickets, tickets[0].seats, now, window)
+            if group is None:
+                continue
+            taken = []
+            for ticket in group:
+                del ids[ticket.id]
+                ticket = replace(ticket, status="matching")
+                self._tickets[ticket.id] = ticket
+                taken.append(ticket)
+            if not ids:
+                del self._waiting[key]
+            return taken
+        return None
+
+    async def settle(self, tickets: Sequence[Ticket]) -> None:
+        for ticket in tickets:
+            self._tickets[ticket.id] = ticket
+            if ticket.status == "waiting":
+                self._waiting.setdefault(ticket.key, {})[ticket.id] = None
+            elif ticket.status != "matching":
+                self._forget_live(ticket)
+                self._settled.append((ticket.settled_at or 0.0, ticket.id))
+
+    async def expire(self, now: float) -> list[Ticket]:
+        expired = []
+        for ids in list(self._waiting.values()):
+            for ticket_id in list(ids):
+                ticket = self._tickets[ticket_id]
+                if ticket.expires_at <= now:
+                    expired.append(self._close(ticket, "expired", now))
+        while self._settled and self._settled[0][0] < now - self._keep:
+            _, ticket_id = self._settled.popleft()
+            self._tickets.pop(ticket_id, None)
+        return expired
+
+    def _close(self, ticket: Ticket, status: TicketStatus, now: float) -> Ticket:
+        ids = self._waiting.get(ticket.key)
+        if ids is not None:
+            ids.pop(ticket.id, None)
+            if not ids:
+                del self._waiting[ticket.key]
+        ticket = replace(ticket, status=status, settled_at=now)
+        self._tickets[ticket.id] = ticket
+        self._forget_live(ticket)
+        self._settled.append((now, ticket.id))
+        return ticket
+
+    def _forget_live(self, ticket: Ticket) -> None:
+        if self._live.get((ticket.player_id, ticket.game)) == ticket.id:
+            del self._live[(ticket.player_id, ticket.game)]
+
+
+# Finished games and ratings --------------------------------------------------------
+
+
+def record_cursor(record: GameRecord) -> str:
+    return f"{record['finished_at']:.6f}:{record['id']}"
+
+
+class MemoryRecordStore:
+    """The last ``max_records`` finished games."""
+
+    def __init__(self, max_records: int = 10_000) -> None:
+        self._max = max_records
+        self._records: OrderedDict[str, GameRecord] = OrderedDict()
+        self._by_player: dict[str, list[str]] = {}
+
+    async def put(self, record: GameRecord) -> None:
+        record_id = record["id"]
+        self._records[record_id] = record
+        for seat in record.get("seats", ()):
+            if seat.get("kind") == "human" and seat.get("player_id"):
+                ids = self._by_player.setdefault(seat["player_id"], [])
+                if record_id not in ids:
+                    ids.append(record_id)
+        while len(self._records) > self._max:
+            _, old = self._records.popitem(last=False)
+            for seat in old.get("seats", ()):
+                ids = self._by_player.get(seat.get("player_id") or "")
+                if ids and old["id"] in ids:
+                    ids.remove(old["id"])
+
+    async def get(self, record_id: str) -> GameRecord | None:
+        return self._records.get(record_id)
+
+    async def for_player(
+        self, player_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[GameRecord], str | None]:
+        records = [self._records[i] for i in self._by_player.get(player_id, ())]
+        records.sort(key=record_cursor, reverse=True)
+        if cursor is not None:
+            records = [r for r in records if record_cursor(r) < cursor]
+        if len(records) > limit:
+            return records[:limit], record_cursor(records[limit - 1])
+        return records, None
+
+
+class MemoryRatingStore:
+    def __init__(self) -> None:
+        self._games: dict[str, dict[str, PlayerRating]] = {}
+
+    async def get(self, game: str, player_id: str) -> PlayerRating | None:
+        return self._games.get(game, {}).get(player_id)
+
+    async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None:
+        table = self._games.setdefault(game, {})
+        for rating in ratings:
+            table[rating.player_id] = rating
+
+    async def page(
+        self, game: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[PlayerRating], str | None]:
+        """The cursor is the rank to start after (ratings move, so pages are approximate)."""
+        offset = int(cursor) if cursor else 0
+        if offset < 0:
+            raise ValueError("a cursor is not negative")
+        ordered = sorted(self._games.get(game, {}).values(), key=lambda r: (-r.rating, r.player_id))
+        items = ordered[offset : offset + limit]
+        more = offset + limit < len(ordered)
+        return items, str(offset + limit) if more else None

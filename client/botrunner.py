@@ -1,0 +1,249 @@
+"""Run bots against a server, through the public API only, like any other player.
+
+Each bot makes a guest session, quick-matches, plays the game out with its strategy,
+leaves, and asks for the next match, until told to stop or until ``games`` games are
+done. ``meeple bot --server URL --game GAME --count N`` is the command-line form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import signal
+import sys
+from collections.abc import Awaitable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from websockets.exceptions import WebSocketException
+
+from client.bots import STRATEGIES, Strategy, get_strategy
+from client.connection import ConnectionLost, MoveRejected, RoomConnection
+from client.errors import ClientError
+from client.rest import Matched, MeepleClient
+
+log = logging.getLogger("meeple.bots")
+
+T = TypeVar("T")
+
+MAX_FAILURES = 5
+"""A bot gives up after this many failed games in a row: the server is not playable."""
+RECOVERABLE = (ClientError, httpx.HTTPError, OSError, WebSocketException, TimeoutError)
+"""Failures a bot survives: it logs them, waits a little and asks for another match."""
+MAX_REJECTIONS = 3
+"""Moves refused in a row before a bot stops trusting its view of the game."""
+
+
+@dataclass
+class BotStats:
+    """What a run did. ``games`` counts each finished game once, however many bots sat in it."""
+
+    games: int = 0
+    wins: int = 0
+    losses: int = 0
+    draws: int = 0
+    moves: int = 0
+    errors: int = 0
+    last_errors: list[str] = field(default_factory=list)
+    rooms: set[str] = field(default_factory=set, repr=False)
+
+    def error(self, what: str) -> None:
+        self.errors += 1
+        self.last_errors = [*self.last_errors[-19:], what]
+        log.warning("%s", what)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["rooms"]
+        return out
+
+
+async def run_bots(
+    server_url: str,
+    game: str,
+    count: int,
+    strategy: str | Strategy = "best",
+    games: int | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    seed: int | None = None,
+    name: str = "bot",
+    options: dict[str, Any] | None = None,
+    seats: int | None = None,
+) -> BotStats:
+    """Run ``count`` bots until ``stop`` is set or at least ``games`` games have finished.
+
+    Bots waiting for a match when it is time to stop cancel their tickets; bots in a
+    game finish it first, so a run may end a few games past ``games``.
+    """
+    chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
+    if not chosen.supports(game):
+        raise ValueError(f"strategy {chosen.name!r} does not play {game!r}")
+    stop = stop or asyncio.Event()
+    stats = BotStats()
+    base_seed = random.randrange(2**32) if seed is None else seed
+
+    async def bot(i: int) -> None:
+        rng = random.Random(base_seed + i)
+        failures = 0
+        async with MeepleClient(server_url) as api:
+            await api.create_session(f"{name}-{chosen.name}-{i + 1}")
+            while not stop.is_set():
+                try:
+                    matched = await _unless(stop, api.quick_match(game, options, seats))
+                    if matched is None:
+                        return
+                    await _play(api, matched, game, chosen, rng, stats)
+                    failures = 0
+                except (
+                    ClientError,
+                    httpx.HTTPError,
+                    OSError,
+                    WebSocketException,
+                    TimeoutError,
+                ) as exc:
+                    failures += 1
+                    stats.error(f"bot {i + 1}: {exc!r}")
+                    if failures >= MAX_FAILURES:
+                        return
+                    await _unless(stop, asyncio.sleep(min(10.0, 0.5 * 2**failures)))
+                if games is not None and stats.games >= games:
+                    stop.set()
+
+    results = await asyncio.gather(*(bot(i) for i in range(count)), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            stats.error(f"bot crashed: {result!r}")
+    return stats
+
+
+async def _unless(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """``await work``, unless ``stop`` is set first: then cancel it and return None."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return task.result() if not task.cancelled() else None
+
+
+async def _play(
+    api: MeepleClient,
+    matched: Matched,
+    game: str,
+    strategy: Strategy,
+    rng: random.Random,
+    stats: BotStats,
+) -> None:
+    """Play one game to its end with ``strategy``, then leave the room."""
+    conn: RoomConnection
+    async with api.connect(matched["room"], ws=matched.get("ws")) as conn:
+        rejected = 0
+        while True:
+            await conn.wait_for(lambda c: c.finished or c.my_turn)
+            if conn.finished or conn.seat is None:
+                break
+            seq, seat, view = conn.seq, conn.seat, conn.view
+            # Searching takes a while; a thread keeps the heartbeats of other bots going.
+            move = await asyncio.to_thread(strategy.choose, conn.game or game, view, seat, rng)
+            try:
+                await conn.move(move)
+            except MoveRejected as exc:
+                rejected += 1
+                stats.error(f"room {matched['room']}: move {move} refused: {exc}")
+                if rejected >= MAX_REJECTIONS:
+                    raise
+                if conn.seq == seq:  # nothing moved on: our view may be stale
+                    conn.sync()
+                    await asyncio.sleep(0.2)
+                continue
+            except ConnectionLost:
+                continue  # the connection resumes; the state says whether the move counted
+            rejected = 0
+            stats.moves += 1
+        _record(conn, stats)
+        await conn.leave()
+
+
+def _record(conn: RoomConnection, stats: BotStats) -> None:
+    if conn.room_id is not None and conn.room_id not in stats.rooms:
+        stats.rooms.add(conn.room_id)
+        stats.games += 1
+    result = conn.result
+    if result is None or conn.seat is None:
+        return
+    if result.draw:
+        stats.draws += 1
+    elif conn.seat in result.winners:
+        stats.wins += 1
+    else:
+        stats.losses += 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``meeple bot``: run bots from the command line; prints the stats as JSON."""
+    parser = argparse.ArgumentParser(
+        prog="meeple bot", description="Run bots that quick-match and play on a Meeple server."
+    )
+    parser.add_argument("--server", default="http://127.0.0.1:8000", help="the server's URL")
+    parser.add_argument("--game", required=True, help="the game to play, e.g. tictactoe")
+    parser.add_argument("--count", type=int, default=1, help="how many bots (default 1)")
+    parser.add_argument(
+        "--strategy",
+        default="best",
+        choices=sorted(STRATEGIES),
+        help="how they play (default: the best one for the game)",
+    )
+    parser.add_argument("--games", type=int, help="stop after this many games (default: never)")
+    parser.add_argument("--seed", type=int, help="seed the bots' choices")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    args = parser.parse_args(argv)
+    if not get_strategy(args.strategy).supports(args.game):
+        parser.error(f"strategy {args.strategy!r} does not play {args.game!r}")
+    if args.count < 1:
+        parser.error("--count must be at least 1")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+
+    async def run() -> BotStats:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def interrupt() -> None:
+            # The first signal lets games in play finish; a second one stops at once.
+            if stop.is_set() and task is not None:
+                task.cancel()
+            stop.set()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, interrupt)
+        return await run_bots(
+            args.server, args.game, args.count, args.strategy, args.games, stop, seed=args.seed
+        )
+
+    try:
+        stats = asyncio.run(run())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    json.dump(stats.as_dict(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0 if stats.games > 0 or stats.errors == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

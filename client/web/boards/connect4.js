@@ -1,0 +1,53 @@
+// Connect Four board. View: {"c": 7 columns, each the seats' discs bottom first,
+// "w"?: the winning cells as [column, row]}. Move: {"col": 0..6}.
+// Each column is one button (data-col) that drops a disc; left/right arrows move along.
+
+import { gridKeys, h } from "../dom.js";
+
+const COLS = 7;
+const ROWS = 6;
+const COLOURS = ["red", "yellow"];
+
+export function createBoard(root, { move }) {
+  let playable = false;
+  const columns = Array.from({ length: COLS }, (_, c) => {
+    const holes = Array.from({ length: ROWS }, (_, r) => h("span", { class: "hole", "data-cell": `${c}-${r}` }));
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "c4-col",
+        "data-col": c,
+        onclick: () => {
+          if (playable && columns[c].dataset.full !== "true") move({ col: c });
+        },
+      },
+      holes.reverse(), // top row first on screen
+    );
+  });
+  const grid = h("div", { class: "c4", role: "group", "aria-label": "Connect Four board" }, columns);
+  gridKeys(grid, COLS);
+  root.append(grid);
+
+  function update({ view, myTurn, seat }) {
+    playable = myTurn;
+    const cols = view?.c ?? Array(COLS).fill([]);
+    const wins = new Set((view?.w ?? []).map(([c, r]) => `${c}-${r}`));
+    cols.forEach((discs, c) => {
+      const column = columns[c];
+      for (let r = 0; r < ROWS; r++) {
+        const hole = column.querySelector(`[data-cell="${c}-${r}"]`);
+        hole.dataset.disc = discs[r] === undefined ? "" : COLOURS[discs[r]];
+        hole.classList.toggle("win", wins.has(`${c}-${r}`));
+      }
+      const full = discs.length >= ROWS;
+      column.dataset.full = String(full);
+      column.setAttribute("aria-disabled", String(!myTurn || full));
+      const summary = discs.length ? discs.map((s) => COLOURS[s]).join(", ") + " from the bottom" : "empty";
+      const action = full ? "full" : myTurn ? `drop a ${COLOURS[seat]} disc` : "";
+      column.setAttribute("aria-label", `column ${c + 1}, ${summary}${action ? `; ${action}` : ""}`);
+    });
+  }
+
+  return { update };
+}

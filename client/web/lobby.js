@@ -1,0 +1,139 @@
+// The lobby screen: quick match, a new room, joining by invite code, the public room
+// list (filtered by game, refreshed every few seconds while shown) and a leaderboard.
+
+import * as api from "./api.js";
+import { createRoomForm } from "./createroom.js";
+import { h, notify } from "./dom.js";
+import { createLeaderboard } from "./leaderboard.js";
+import { createQuickMatch } from "./quickmatch.js";
+import { rememberRoom } from "./room.js";
+
+const REFRESH_MS = 4000;
+
+export function mount(root) {
+  let stopped = false;
+  let quick = null;
+  let timer = 0;
+  const list = h("ul", { class: "rooms", "data-testid": "room-list", "aria-live": "polite" });
+  const filterGame = h("select", { id: "filter-game", "data-testid": "filter-game", onchange: refresh }, h("option", { value: "" }, "All games"));
+  const filterFree = h("input", { id: "filter-free", type: "checkbox", "data-testid": "filter-free", onchange: refresh });
+  let titles = {};
+
+  const page = h("div", { class: "lobby" }, h("p", { class: "muted" }, "Loading the games…"));
+  root.append(page);
+
+  api.games().then(
+    (catalog) => {
+      if (stopped) return;
+      titles = Object.fromEntries(catalog.map((g) => [g.name, g.title || g.name]));
+      filterGame.append(...catalog.map((g) => h("option", { value: g.name }, g.title || g.name)));
+      quick = createQuickMatch(catalog);
+      page.replaceChildren(
+        h("div", { class: "lobby-side" }, quick.el, createRoomForm(catalog), inviteForm()),
+        h(
+          "section",
+          { class: "panel rooms-panel", "aria-labelledby": "rooms-title" },
+          h("h2", { id: "rooms-title" }, "Rooms"),
+          h(
+            "div",
+            { class: "row filters" },
+            h("label", { for: "filter-game" }, "Show"),
+            filterGame,
+            h("span", { class: "check" }, filterFree, h("label", { for: "filter-free" }, "with free seats")),
+          ),
+          list,
+        ),
+        createLeaderboard(catalog),
+      );
+      refresh();
+    },
+    (error) => page.replaceChildren(h("p", { role: "alert" }, `The server is not answering: ${error.message}`)),
+  );
+
+  async function refresh() {
+    clearTimeout(timer);
+    if (stopped) return;
+    if (!document.hidden) {
+      try {
+        const data = await api.listRooms({ game: filterGame.value, free: filterFree.checked ? "true" : "", limit: 50 });
+        if (!stopped) renderRooms(api.items(data));
+      } catch (error) {
+        if (!stopped) list.replaceChildren(h("li", { class: "muted" }, `Could not load rooms: ${error.message}`));
+      }
+    }
+    clearTimeout(timer); // a filter change may have started another round meanwhile
+    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
+  }
+
+  function renderRooms(rooms) {
+    if (!rooms.length) return list.replaceChildren(h("li", { class: "muted" }, "No open rooms. Create one!"));
+    list.replaceChildren(...rooms.map(roomItem));
+  }
+
+  function roomItem(room) {
+    const seats = room.seats ?? [];
+    const players = seats.filter((s) => s.kind !== "empty").map((s) => s.name + (s.kind === "bot" ? " (bot)" : ""));
+    const free = room.free ?? seats.filter((s) => s.kind === "empty").length;
+    const label = `${titles[room.game] ?? room.game}: ${players.join(", ") || "nobody yet"}`;
+    return h(
+      "li",
+      { class: "room-item", "data-testid": "room-item", "data-room": room.id, "data-game": room.game },
+      h("span", { class: "room-name" }, label),
+      h("span", { class: "muted" }, `${room.status}${free ? ` · ${free} free` : ""}${room.spectators ? ` · ${room.spectators} watching` : ""}`),
+      h(
+        "span",
+        { class: "row" },
+        free && room.status === "waiting"
+          ? h("button", { type: "button", "data-testid": "join", "aria-label": `Join ${label}`, onclick: () => join(room.id) }, "Join")
+          : null,
+        h("button", { type: "button", "data-testid": "watch", "aria-label": `Watch ${label}`, onclick: () => watch(room.id) }, "Watch"),
+      ),
+    );
+  }
+
+  async function join(id) {
+    try {
+      const seat = await api.takeSeat(id);
+      rememberRoom(id, seat?.ws);
+      location.hash = `#/room/${encodeURIComponent(id)}`;
+    } catch (error) {
+      notify(`Could not join: ${error.message}`, { error: true });
+      refresh();
+    }
+  }
+
+  async function watch(id) {
+    try {
+      const answer = await api.watch(id);
+      rememberRoom(id, answer?.ws);
+    } catch (error) {
+      // Watching a public room needs no ticket: the room WebSocket takes spectators.
+      if (error.status !== 404 && error.status !== 405) return notify(error.message, { error: true });
+    }
+    location.hash = `#/room/${encodeURIComponent(id)}`;
+  }
+
+  function inviteForm() {
+    const code = h("input", { id: "invite-code", autocomplete: "off", required: true, "data-testid": "invite-code" });
+    return h(
+      "form",
+      {
+        class: "panel",
+        "aria-labelledby": "invite-title",
+        onsubmit: (event) => {
+          event.preventDefault();
+          location.hash = `#/invite/${encodeURIComponent(code.value.trim())}`;
+        },
+      },
+      h("h2", { id: "invite-title" }, "Join with an invite"),
+      h("div", { class: "field" }, h("label", { for: "invite-code" }, "Invite code"), code),
+      h("button", { type: "submit", "data-testid": "invite-join" }, "Join"),
+    );
+  }
+
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    quick?.stop();
+  };
+}

@@ -1,0 +1,88 @@
+// Quick match: opens the server-sent event stream for this player's tickets first, then
+// files a ticket; the `matched` event (or, as a fallback, polling the ticket) opens the
+// room. Cancelling, or leaving the lobby, withdraws the ticket.
+
+import * as api from "./api.js";
+import { h, notify } from "./dom.js";
+import { rememberRoom } from "./room.js";
+
+const POLL_MS = 3000;
+
+export function createQuickMatch(catalog) {
+  let ticket = null;
+  let events = null;
+  let poll = 0;
+  const game = h(
+    "select",
+    { id: "qm-game", "data-testid": "qm-game" },
+    catalog.map((g) => h("option", { value: g.name }, g.title || g.name)),
+  );
+  const start = h("button", { type: "submit", "data-testid": "quick-match" }, "Find a game");
+  const cancel = h("button", { type: "button", hidden: true, "data-testid": "qm-cancel", onclick: () => stop(true) }, "Cancel");
+  const info = h("p", { class: "muted", "data-testid": "qm-status", "aria-live": "polite" });
+
+  function matched(room, ws) {
+    stop(false);
+    rememberRoom(room, ws);
+    location.hash = `#/room/${encodeURIComponent(room)}`;
+  }
+
+  async function begin(event) {
+    event.preventDefault();
+    if (ticket) return;
+    start.disabled = true;
+    info.textContent = "Looking for opponents…";
+    events = new EventSource(`/api/matchmaking/events?token=${encodeURIComponent(api.token())}`);
+    events.addEventListener("matched", (e) => {
+      const data = JSON.parse(e.data);
+      if (!ticket || !data.ticket || data.ticket === ticket.id) matched(data.room, data.ws);
+    });
+    try {
+      ticket = await api.newTicket({ game: game.value });
+      cancel.hidden = false;
+      poll = setInterval(check, POLL_MS);
+    } catch (error) {
+      stop(false);
+      info.textContent = "";
+      notify(`Quick match failed: ${error.message}`, { error: true });
+    }
+  }
+
+  async function check() {
+    if (!ticket) return;
+    try {
+      const now = await api.getTicket(ticket.id);
+      if (now.status === "matched") matched(now.room, now.ws);
+      else if (now.status !== "waiting") {
+        stop(false);
+        info.textContent = `The ticket ${now.status}.`;
+      }
+    } catch (error) {
+      if (error.status === 404) {
+        stop(false);
+        info.textContent = "The ticket expired.";
+      }
+    }
+  }
+
+  function stop(withdraw) {
+    if (withdraw && ticket) api.cancelTicket(ticket.id).catch(() => {});
+    if (withdraw) info.textContent = "";
+    ticket = null;
+    events?.close();
+    events = null;
+    clearInterval(poll);
+    start.disabled = false;
+    cancel.hidden = true;
+  }
+
+  const el = h(
+    "form",
+    { class: "panel", "aria-labelledby": "qm-title", onsubmit: begin },
+    h("h2", { id: "qm-title" }, "Quick match"),
+    h("div", { class: "field" }, h("label", { for: "qm-game" }, "Game"), game),
+    h("div", { class: "row" }, start, cancel),
+    info,
+  );
+  return { el, stop: () => stop(true) };
+}

@@ -1,0 +1,79 @@
+"""Per-client limits on the REST calls that create things: sessions, rooms, tickets.
+
+One ``TokenBucket`` per (kind, client): sessions are keyed by the client's address,
+rooms and tickets by the player. Over the limit, the call is answered 429 with
+``Retry-After`` (whole seconds). The buckets live in ``Services.limits``, one set per
+app; each process limits on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lobby.problems import ProblemError
+from lobby.ratelimit import TokenBucket
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``rate`` calls a second on average, ``burst`` at once."""
+
+    rate: float
+    burst: int
+
+
+#: New guest sessions per client address: 20 at once, then one every 6 s.
+SESSIONS = Limit(rate=1 / 6, burst=20)
+#: New rooms per player: 10 at once, then one every 6 s.
+ROOMS = Limit(rate=1 / 6, burst=10)
+#: New quick-match tickets per player: 20 at once, then one every 2 s.
+TICKETS = Limit(rate=1 / 2, burst=20)
+
+MAX_KEYS = 50_000
+"""Buckets kept per kind; the least recently used go first (a fresh bucket is full)."""
+
+
+class RateLimits:
+    """The buckets for each kind of call, by client key."""
+
+    def __init__(
+        self,
+        limits: dict[str, Limit] | None = None,
+        *,
+        max_keys: int = MAX_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits: dict[str, Limit] = {"sessions": SESSIONS, "rooms": ROOMS, "tickets": TICKETS}
+        self.limits.update(limits or {})
+        self.max_keys = max_keys
+        self._clock = clock
+        self._buckets: dict[str, OrderedDict[str, TokenBucket]] = {}
+
+    def configure(self, kind: str, rate: float, burst: int) -> None:
+        """Change a kind's limit; its existing buckets are dropped."""
+        self.limits[kind] = Limit(rate, burst)
+        self._buckets.pop(kind, None)
+
+    def check(self, kind: str, key: str) -> None:
+        """Take one call of ``kind`` for ``key``, or raise the 429 problem."""
+        limit = self.limits[kind]
+        buckets = self._buckets.setdefault(kind, OrderedDict())
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = TokenBucket(limit.rate, limit.burst, self._clock)
+            if len(buckets) > self.max_keys:
+                buckets.popitem(last=False)
+        else:
+            buckets.move_to_end(key)
+        if not bucket.allow():
+            wait = max(1, math.ceil(bucket.retry_after()))
+            raise ProblemError(
+                429,
+                "rate_limited",
+                f"too many new {kind}; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )

@@ -1,0 +1,178 @@
+"""Glicko-2 ratings, per game.
+
+The math (``update`` and friends) is pure: Mark Glickman, "Example of the Glicko-2
+system" (2013), step by step. Each finished game is one rating period for the humans
+who played it: every other human seat is an opponent, scored 1, ½ or 0 by comparing
+the two seats' returns. Bots are neither rated nor rating opponents.
+
+``rate_game`` is the game-over hook that applies it to a finished game's record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lobby.stores.base import PlayerRating, RatingStore
+
+SCALE = 173.7178
+"""Glicko-2's ratio between the Glicko scale and its own."""
+DEFAULT_RATING = 1500.0
+DEFAULT_RD = 350.0
+DEFAULT_VOLATILITY = 0.06
+TAU = 0.5
+"""How much the volatility may change in one period (the paper suggests 0.3 to 1.2)."""
+EPSILON = 0.000001
+MIN_RD = 30.0
+"""The floor for RD, so that a rating never freezes completely."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    rating: float = DEFAULT_RATING
+    rd: float = DEFAULT_RD
+    volatility: float = DEFAULT_VOLATILITY
+
+
+def _g(phi: float) -> float:
+    return 1.0 / math.sqrt(1.0 + 3.0 * phi * phi / (math.pi * math.pi))
+
+
+def _expected(mu: float, mu_j: float, phi_j: float) -> float:
+    return 1.0 / (1.0 + math.exp(-_g(phi_j) * (mu - mu_j)))
+
+
+def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float) -> float:
+    """Step 5: the Illinois algorithm for the new volatility."""
+    a = math.log(sigma * sigma)
+    phi2 = phi * phi
+
+    def f(x: float) -> float:
+        ex = math.exp(x)
+        return ex * (delta * delta - phi2 - v - ex) / (2.0 * (phi2 + v + ex) ** 2) - (x - a) / (
+            tau * tau
+        )
+
+    big_a = a
+    if delta * delta > phi2 + v:
+        big_b = math.log(delta * delta - phi2 - v)
+    else:
+        k = 1
+        while f(a - k * tau) < 0:
+            k += 1
+        big_b = a - k * tau
+    f_a, f_b = f(big_a), f(big_b)
+    while abs(big_b - big_a) > EPSILON:
+        big_c = big_a + (big_a - big_b) * f_a / (f_b - f_a)
+        f_c = f(big_c)
+        if f_c * f_b <= 0:
+            big_a, f_a = big_b, f_b
+        else:
+            f_a /= 2.0
+        big_b, f_b = big_c, f_c
+    return math.exp(big_a / 2.0)
+
+
+def update(
+    player: Rating, results: Sequence[tuple[Rating, float]], tau: float = TAU
+) -> Rating:
+    """The player's rating after one period with these (opponent, score) results.
+
+    Scores are 1 for a win, 0.5 for a draw and 0 for a loss. With no results only
+    the RD grows (step 6 alone), as the paper says for a player who did not compete.
+    """
+    mu = (player.rating - DEFAULT_RATING) / SCALE
+    phi = player.rd / SCALE
+    sigma = player.volatility
+    if not results:
+        phi_new = math.sqrt(phi * phi + sigma * sigma)
+        return Rating(player.rating, min(DEFAULT_RD, phi_new * SCALE), sigma)
+    v_inv = 0.0
+    gain = 0.0
+    for opponent, score in results:
+        mu_j = (opponent.rating - DEFAULT_RATING) / SCALE
+        phi_j = opponent.rd / SCALE
+        g = _g(phi_j)
+        e = _expected(mu, mu_j, phi_j)
+        v_inv += g * g * e * (1.0 - e)
+        gain += g * (score - e)
+    v = 1.0 / v_inv
+    delta = v * gain
+    sigma_new = _new_volatility(phi, sigma, delta, v, tau)
+    phi_star = math.sqrt(phi * phi + sigma_new * sigma_new)
+    phi_new = 1.0 / math.sqrt(1.0 / (phi_star * phi_star) + 1.0 / v)
+    mu_new = mu + phi_new * phi_new * gain
+    return Rating(mu_new * SCALE + DEFAULT_RATING, phi_new * SCALE, sigma_new)
+
+
+def pairwise_scores(returns: Sequence[float], seats: Sequence[int]) -> dict[int, list[tuple[int, float]]]:
+    """For each of ``seats``, its (opponent seat, score) against every other of ``seats``."""
+    out: dict[int, list[tuple[int, float]]] = {}
+    for i in seats:
+        row = []
+        for j in seats:
+            if i == j:
+                continue
+            if returns[i] > returns[j]:
+                score = 1.0
+            elif returns[i] < returns[j]:
+                score = 0.0
+            else:
+                score = 0.5
+            row.append((j, score))
+        out[i] = row
+    return out
+
+
+def expected_score(a: Rating, b: Rating) -> float:
+    """The chance ``a`` beats ``b`` (what the matchmaker may show)."""
+    mu = (a.rating - DEFAULT_RATING) / SCALE
+    mu_b = (b.rating - DEFAULT_RATING) / SCALE
+    phi_ab = math.sqrt((a.rd / SCALE) ** 2 + (b.rd / SCALE) ** 2)
+    return _expected(mu, mu_b, phi_ab)
+
+
+# The game-over hook ----------------------------------------------------------------
+
+
+async def rate_game(record: dict[str, Any], store: RatingStore) -> list[PlayerRating]:
+    """Update the ratings of a finished game's human seats; returns the new ratings."""
+    outcome = record.get("outcome")
+    if not outcome:
+        return []
+    game = record["game"]
+    seats = record["seats"]
+    humans = [
+        i for i, seat in enumerate(seats) if seat.get("kind") == "human" and seat.get("player_id")
+    ]
+    if len(humans) < 2:
+        return []
+    returns = [float(r) for r in outcome["returns"]]
+    before: dict[int, PlayerRating | None] = {}
+    for i in humans:
+        before[i] = await store.get(game, seats[i]["player_id"])
+
+    def as_rating(entry: PlayerRating | None) -> Rating:
+        if entry is None:
+            return Rating()
+        return Rating(entry.rating, entry.rd, entry.volatility)
+
+    updated = []
+    for i, row in pairwise_scores(returns, humans).items():
+        prev = before[i]
+        new = update(as_rating(prev), [(as_rating(before[j]), s) for j, s in row])
+        games = (prev.games if prev is not None else 0) + 1
+        updated.append(
+            PlayerRating(
+                player_id=seats[i]["player_id"],
+                name=seats[i].get("name") or seats[i]["player_id"],
+                rating=new.rating,
+                rd=max(MIN_RD, new.rd),
+                volatility=new.volatility,
+                games=games,
+            )
+        )
+    await store.put_many(game, updated)
+    return updated

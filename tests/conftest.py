@@ -1,0 +1,101 @@
+"""Shared fixtures: a live server, players, raw WebSocket clients and Redis prefixes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from websockets.asyncio.client import ClientConnection, connect
+
+from game.codec import decode, encode
+from lobby.settings import Settings
+from tests.servers import LiveServer, live_server
+
+REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LiveServer]:
+    async with live_server(Settings()) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the real Redis; everything under it is removed after."""
+    prefix = f"meeple-test:{secrets.token_hex(4)}:"
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:  # CI must not skip: say what is missing
+        pytest.fail(f"Redis is not answering at {REDIS_URL}: {exc}")
+    try:
+        yield prefix
+    finally:
+        keys = [k async for k in client.scan_iter(f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+class Peer:
+    """A raw WebSocket client speaking MessagePack: for tests that send what no SDK would."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(encode(message))
+
+    async def recv(self, timeout: float = 5) -> dict[str, Any]:
+        message = decode(await asyncio.wait_for(self.ws.recv(), timeout))
+        self.seen.append(message)
+        return message
+
+    async def until(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> dict[str, Any]:
+        """The first message that ``match`` accepts; earlier ones are kept in ``seen``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            message = await self.recv(max(0.01, deadline - loop.time()))
+            if match(message):
+                return message
+
+    async def drain(self, quiet: float = 0.2) -> list[dict[str, Any]]:
+        """Everything that arrives until the line has been quiet for ``quiet`` seconds."""
+        out = []
+        try:
+            while True:
+                out.append(await self.recv(quiet))
+        except TimeoutError:
+            return out
+
+    async def closed(self, timeout: float = 5) -> tuple[int | None, str | None]:
+        """Read until the server closes; its close code and reason."""
+        try:
+            while True:
+                await self.recv(timeout)
+        except Exception:
+            pass
+        frame = self.ws.protocol.close_rcvd
+        return (frame.code, frame.reason) if frame else (None, None)
+
+
+def of_type(kind: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
+    return lambda m: m.get("t") == kind and all(m.get(k) == v for k, v in fields.items())
+
+
+async def open_peer(base_ws: str, room_id: str, token: str | None, **params: Any) -> Peer:
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    url = f"{base_ws}/ws/rooms/{room_id}" + (f"?{query}" if query else "")
+    protocols = ["meeple.v1"] + ([f"token.{token}"] if token else [])
+    ws = await connect(url, subprotocols=protocols, max_size=None)  # type: ignore[list-item]
+    return Peer(ws)

@@ -1,0 +1,150 @@
+"""Dropping and coming back: resume with ``since``, replaced connections, heartbeats,
+the grace period and its policies, and turn timers, against a real uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+
+from lobby.rooms import Room
+from lobby.settings import Settings
+from tests.conftest import Peer, of_type, open_peer
+from tests.servers import LiveServer, live_server
+
+
+async def seat_players(
+    srv: LiveServer, game: str = "tictactoe", n: int = 2, **create: object
+) -> tuple[Room, list[str], list[Peer]]:
+    room = await srv.services.rooms.create(game, seats=n, **create)  # type: ignore[arg-type]
+    tokens, peers = [], []
+    for i in range(n):
+        token, session = await srv.services.sessions.create(f"P{i}")
+        room.reserve(session.player_id, f"P{i}")
+        tokens.append(token)
+        peers.append(await open_peer(srv.ws, room.id, token))
+    for peer in peers:
+        await peer.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+    return room, tokens, peers
+
+
+async def test_resume_gets_exactly_the_missed_deltas(server: LiveServer) -> None:
+    room, tokens, (a, b) = await seat_players(server)
+    await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
+    await b.until(of_type("d", s=2))
+    await b.send({"t": "move", "id": 2, "m": {"cell": 4}})
+    await b.ws.close()  # gone before reading the delta of its own move
+    await a.until(of_type("d", s=3))
+    await a.send({"t": "move", "id": 3, "m": {"cell": 8}})
+    await a.until(of_type("ack", id=3))
+    back = await open_peer(server.ws, room.id, tokens[1], since=2)
+    first = await back.until(lambda m: m["t"] in ("d", "snap"))
+    second = await back.until(lambda m: m["t"] in ("d", "snap"))
+    assert (first["t"], first["s"], second["t"], second["s"]) == ("d", 3, "d", 4)
+    assert second["o"] == [[["b", 8], 0]]
+    assert [m for m in await back.drain() if m["t"] in ("d", "snap")] == []
+    await back.send({"t": "move", "id": 4, "m": {"cell": 1}})
+    assert (await back.until(of_type("ack")))["s"] == 5
+    assert [e["s"] for e in room.match.log] == [2, 3, 4, 5]
+
+
+async def test_resume_too_far_behind_gets_a_snapshot() -> None:
+    async with live_server(Settings(backlog=2)) as srv:
+        room, tokens, (a, b) = await seat_players(srv)
+        await b.ws.close()
+        await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
+        await a.until(of_type("ack"))
+        back = await open_peer(srv.ws, room.id, tokens[1], since=1)
+        assert (await back.until(lambda m: m["t"] in ("d", "snap")))["t"] == "d"
+        for cell in (3, 1):
+            peer = back if cell == 3 else a
+            await peer.send({"t": "move", "id": cell, "m": {"cell": cell}})
+            await peer.until(of_type("ack"))
+        await back.ws.close()
+        await a.send({"t": "move", "id": 7, "m": {"cell": 7}})  # a is not to move: refused
+        await a.until(of_type("err"))
+        late = await open_peer(srv.ws, room.id, tokens[1], since=1)
+        snap = await late.until(lambda m: m["t"] in ("d", "snap"))
+        assert snap["t"] == "snap" and snap["s"] == room.match.seq
+
+
+async def test_a_second_connection_replaces_the_first(server: LiveServer) -> None:
+    room, tokens, (a, b) = await seat_players(server)
+    again = await open_peer(server.ws, room.id, tokens[0])
+    snap = await again.until(of_type("snap"))
+    assert snap["seat"] == 0
+    code, reason = await a.closed()
+    assert code == 4409 and reason and "replaced" in reason
+    await asyncio.sleep(0.1)
+    presence = [m for m in await b.drain() if m["t"] == "room"]
+    assert presence and presence[-1]["seats"][0]["on"] is True
+    await again.send({"t": "move", "id": 1, "m": {"cell": 4}})
+    assert (await again.until(of_type("ack")))["s"] == 2
+
+
+async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes() -> None:
+    settings = Settings(ping_interval=0.3, ping_timeout=0.3, grace_seconds=30)
+    async with live_server(settings) as srv:
+        room, tokens, (a, b) = await seat_players(srv)
+        b.ws.transport.pause_reading()  # TCP stays open, but b answers nothing any more
+        gone = await a.until(lambda m: m["t"] == "room" and not m["seats"][1]["on"], timeout=5)
+        assert gone["seats"][0]["on"] is True
+        assert room.match.seats[1].player_id is not None  # the seat is kept
+        await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
+        await a.until(of_type("ack"))
+        back = await open_peer(srv.ws, room.id, tokens[1], since=1)
+        missed = await back.until(of_type("d"))
+        assert missed["s"] == 2 and missed["a"] == [1]
+        back_on = await a.until(lambda m: m["t"] == "room" and m["seats"][1]["on"])
+        assert back_on["seats"][1]["on"]
+        await back.send({"t": "move", "id": 2, "m": {"cell": 0}})
+        assert (await back.until(of_type("ack")))["s"] == 3
+
+
+async def test_after_the_grace_period_the_seat_forfeits() -> None:
+    async with live_server(Settings(grace_seconds=0.3)) as srv:
+        room, _, (a, b) = await seat_players(srv)
+        await b.ws.close()
+        end = await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished", timeout=5)
+        assert end["r"]["winners"] == [0] and end["r"]["reason"] == "abandoned"
+        assert room.match.log[-1]["k"] == "forfeit"
+
+
+async def test_skip_policy_applies_the_timeout_rule_on_each_turn() -> None:
+    async with live_server(Settings(grace_seconds=0.2)) as srv:
+        room, _, peers = await seat_players(srv, "liarsdice", 3, abandon="skip")
+        gone = peers[2]
+        await gone.ws.close()
+        await asyncio.sleep(0.4)
+        # Play on: whenever seat 2 is to act, the server applies the timeout rule for it.
+        for _ in range(30):
+            if room.match.status != "playing" or room.match.log and any(
+                e["k"] == "timeout" and e["seat"] == 2 for e in room.match.log
+            ):
+                break
+            seat = room.match.to_act[0]
+            if seat == 2:
+                await asyncio.sleep(0.05)
+                continue
+            move = room.match.legal_moves(seat)[0]
+            payload = room.match.game.move_adapter().dump_python(move, mode="json")
+            await peers[seat].send({"t": "move", "m": payload})
+            await asyncio.sleep(0.05)
+        assert any(e["k"] == "timeout" and e["seat"] == 2 for e in room.match.log)
+
+
+async def test_turn_timer_fires_and_the_deadline_is_in_the_view() -> None:
+    async with live_server(Settings()) as srv:
+        room = await srv.services.rooms.create("tictactoe", options={"turn_seconds": 0.4})
+        peers = []
+        for name in ("A", "B"):
+            token, session = await srv.services.sessions.create(name)
+            room.reserve(session.player_id, name)
+            peers.append(await open_peer(srv.ws, room.id, token))
+        a, b = peers
+        snap = await a.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+        assert isinstance(snap["dl"], int) and snap["dl"] > 0
+        await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
+        delta = await a.until(of_type("d"))
+        assert delta["dl"] > snap["dl"]
+        end = await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished", timeout=5)
+        assert end["r"]["winners"] == [0] and end["r"]["reason"] == "timeout"
+        assert room.match.log[-1] == {"s": 3, "seat": 1, "k": "timeout", "m": None}
