@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from game.protocol import json_schema
-from lobby import gateway, health
+from lobby import gateway, health, routers
 from lobby.origins import cors_regex
 from lobby.services import build_services
 from lobby.settings import Settings
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(gateway.router)
+    routers.install(app)
 
     @app.get("/api/protocol.json", tags=["meta"])
     async def protocol() -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lobby.logs import log_config
 from lobby.settings import Settings
 
 
@@ -31,6 +32,7 @@ def serve(argv: list[str]) -> None:
         ws_ping_timeout=settings.ping_timeout,
         ws_per_message_deflate=False,
         proxy_headers=True,
+        log_config=log_config(args.log_level),
     )
 
 

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from game.codec import encode
 from game.protocol import CLOSE_TOO_SLOW
+from lobby.metrics import Stats
 from lobby.ratelimit import TokenBucket
 
 log = logging.getLogger("meeple.connection")
@@ -35,6 +36,7 @@ class Connection:
         max_queue: int,
         messages: TokenBucket,
         chat: TokenBucket,
+        stats: Stats,
     ) -> None:
         self.id = next(_ids)
         self.websocket = websocket
@@ -46,6 +48,7 @@ class Connection:
         self.refused_in_a_row = 0
         self.closed = False
         self._max_queue = max_queue
+        self.stats = stats
         self._queue: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue()
 
     def send(self, frame: bytes) -> None:
@@ -56,6 +59,8 @@ class Connection:
             self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
             return
         self._queue.put_nowait(frame)
+        self.stats.frames_out += 1
+        self.stats.bytes_out += len(frame)
 
     def send_message(self, message: dict[str, Any]) -> None:
         self.send(encode(message))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from starlette.types import Message
 
 from game.codec import DecodeError, decode
 from game.protocol import (
@@ -26,6 +28,7 @@ from game.protocol import (
     TOKEN_PREFIX,
 )
 from lobby.connection import Connection
+from lobby.metrics import Stats
 from lobby.origins import origin_allowed
 from lobby.ratelimit import TokenBucket
 from lobby.rooms import RoomError
@@ -81,6 +84,7 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         max_queue=settings.send_queue,
         messages=TokenBucket(settings.message_rate, settings.message_burst),
         chat=TokenBucket(settings.chat_rate, settings.chat_burst),
+        stats=services.rooms.stats,
     )
     since = _int_param(websocket, "since")
     invite = websocket.query_params.get("invite")
@@ -91,7 +95,7 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         assert cluster is not None
         await cluster.attach_remote(conn, room_id, target, since, invite)
         try:
-            await _read(websocket, conn, cluster.forward, settings.max_frame)
+            await _read(websocket, conn, cluster.forward, settings.max_frame, conn.stats)
         finally:
             cluster.detach_remote(conn)
             conn.close(1000, "")
@@ -104,12 +108,15 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         conn.close(CLOSE_FORBIDDEN, exc.message)
         await writer
         return
+    context = {"room": room.id, "seat": conn.seat, "conn": conn.id, "player": conn.player_id}
+    log.info("connected", extra=context)
     try:
-        await _read(websocket, conn, room.handle, settings.max_frame)
+        await _read(websocket, conn, room.handle, settings.max_frame, conn.stats)
     finally:
         room.detach(conn)
         conn.close(1000, "")
         await writer
+        log.info("disconnected", extra=context)
 
 
 async def _read(
@@ -117,14 +124,32 @@ async def _read(
     conn: Connection,
     handle: Callable[[Connection, dict[str, Any]], None],
     max_frame: int,
+    stats: Stats,
 ) -> None:
     """Read frames until the client goes; only frame-level rules are checked here."""
     receive = websocket.receive
+    clock = time.perf_counter
+    stats.connections += 1
+    try:
+        await _read_frames(receive, conn, handle, max_frame, stats, clock)
+    finally:
+        stats.connections -= 1
+
+
+async def _read_frames(
+    receive: Callable[[], Awaitable[Message]],
+    conn: Connection,
+    handle: Callable[[Connection, dict[str, Any]], None],
+    max_frame: int,
+    stats: Stats,
+    clock: Callable[[], float],
+) -> None:
     while not conn.closed:
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("bytes")
+        stats.frames_in += 1
         if data is None:
             conn.error(None, "text_frame", "frames must be binary MessagePack, not text")
             continue
@@ -139,6 +164,8 @@ async def _read(
             conn.error(None, "rate_limited", "too many messages; slow down")
             continue
         conn.refused_in_a_row = 0
+        stats.bytes_in += len(data)
+        started = clock()
         try:
             decoded = decode(data, max_frame)
         except DecodeError as exc:
@@ -149,3 +176,5 @@ async def _read(
         except Exception:  # contained: one bad room must not take the server down
             log.exception("room handler failed on %r", decoded.get("t"))
             conn.error(decoded.get("id"), "internal", "the server failed on this message")
+        if decoded.get("t") == "move":
+            stats.observe_move(clock() - started)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+
+from lobby.metrics import registry_for, render
 
 router = APIRouter(tags=["meta"])
 
@@ -12,6 +14,17 @@ router = APIRouter(tags=["meta"])
 async def healthz() -> dict[str, str]:
     """The process is up and its event loop answers."""
     return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of this process."""
+    state = request.app.state
+    registry = getattr(state, "metrics_registry", None)
+    if registry is None:
+        services = state.services
+        registry = state.metrics_registry = registry_for(services.rooms.stats, services.rooms)
+    return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @router.get("/readyz")

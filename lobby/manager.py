@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from game.match import Match
 from game.registry import get as get_game
+from lobby.metrics import Stats
 from lobby.rooms import Journal, Room, RoomError, abandon_policy
 from lobby.settings import Settings
 from lobby.stores.base import RoomDirectory, new_id
@@ -36,8 +37,10 @@ class RoomManager:
         directory: RoomDirectory,
         journal: Journal | None = None,
         cluster: Cluster | None = None,
+        stats: Stats | None = None,
     ) -> None:
         self.settings = settings
+        self.stats = stats or Stats()
         self.directory = directory
         self.journal = journal
         self.cluster = cluster
@@ -80,6 +83,7 @@ class RoomManager:
             creator=creator,
             abandon=policy,
             journal=self.journal,
+            stats=self.stats,
         )
         for seat, strategy in (bots or {}).items():
             try:
@@ -89,6 +93,7 @@ class RoomManager:
         if self.cluster is not None and not await self.cluster.leases.claim(room.id):
             raise RoomError("owner_unavailable", "could not claim the new room", 503)
         self.rooms[room.id] = room
+        log.info("room created: %s", game, extra={"room": room.id, "player": creator})
         if self.journal is not None:
             await self.journal.save(room.id, room.meta(), [])
         await self.directory.put(room.summary())
@@ -138,7 +143,7 @@ class RoomManager:
             return None
         meta, entries = loaded
         try:
-            room = Room.restore(meta, entries, self.settings, self, self.journal)
+            room = Room.restore(meta, entries, self.settings, self, self.journal, self.stats)
         except Exception:
             log.exception("room %s could not be restored", room_id)
             return None
@@ -186,6 +191,12 @@ class RoomManager:
 
     def finished(self, room: Room) -> None:
         record = room.record()
+        outcome = record["outcome"] or {}
+        log.info(
+            "game over: %s",
+            outcome.get("reason"),
+            extra={"room": room.id, "seat": outcome.get("winners")},
+        )
         for hook in self.game_over_hooks:
             self._spawn(hook(record))
 
@@ -227,6 +238,7 @@ class RoomManager:
             try:
                 await coro
             except Exception:
+                self.stats.redis_errors += 1
                 log.exception("background store write failed")
 
         task = asyncio.get_running_loop().create_task(run())

@@ -121,15 +121,35 @@ def problem_response(
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route: each status documented with the Problem model."""
+    """The ``responses=`` of a route: each status (and 422) documented as a Problem."""
     return {
         status: {
             "model": Problem,
             "description": title_of(status),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for status in statuses
+        for status in sorted({*statuses, 422})
     }
+
+
+def problem_openapi(app: FastAPI) -> None:
+    """Document error answers as ``application/problem+json`` only (FastAPI adds a plain
+    JSON entry for every response model)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
+                        content.pop("application/json", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # Handlers ----------------------------------------------------------------------------
@@ -220,3 +240,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_crash)
+    problem_openapi(app)

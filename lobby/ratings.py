@@ -75,9 +75,7 @@ def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float
     return math.exp(big_a / 2.0)
 
 
-def update(
-    player: Rating, results: Sequence[tuple[Rating, float]], tau: float = TAU
-) -> Rating:
+def update(player: Rating, results: Sequence[tuple[Rating, float]], tau: float = TAU) -> Rating:
     """The player's rating after one period with these (opponent, score) results.
 
     Scores are 1 for a win, 0.5 for a draw and 0 for a loss. With no results only
@@ -107,7 +105,9 @@ def update(
     return Rating(mu_new * SCALE + DEFAULT_RATING, phi_new * SCALE, sigma_new)
 
 
-def pairwise_scores(returns: Sequence[float], seats: Sequence[int]) -> dict[int, list[tuple[int, float]]]:
+def pairwise_scores(
+    returns: Sequence[float], seats: Sequence[int]
+) -> dict[int, list[tuple[int, float]]]:
     """For each of ``seats``, its (opponent seat, score) against every other of ``seats``."""
     out: dict[int, list[tuple[int, float]]] = {}
     for i in seats:

@@ -40,6 +40,7 @@ from game.protocol import (
     SyncMsg,
     client_message,
 )
+from lobby.metrics import Stats
 from lobby.ratelimit import TokenBucket
 from lobby.settings import Settings
 from lobby.stores.base import RoomSummary
@@ -138,6 +139,7 @@ class Room:
     created_at: float = field(default_factory=time.time)
     journal: Journal | None = None
     """With a journal, every change is saved before anyone hears of it."""
+    stats: Stats = field(default_factory=Stats)
 
     def __post_init__(self) -> None:
         self._conns: dict[str, Member] = {}  # player id -> connection
@@ -163,6 +165,7 @@ class Room:
         settings: Settings,
         events: RoomEvents,
         journal: Journal | None,
+        stats: Stats,
     ) -> Room:
         """Rebuild a room another process saved: replay its game's log from the seed."""
         from game.registry import get as get_game
@@ -193,6 +196,7 @@ class Room:
             abandon=abandon_policy(meta["abandon"]),
             created_at=meta["created_at"],
             journal=journal,
+            stats=stats,
         )
         room._first_seq = meta["first_seq"]
         for i, seat in enumerate(match.seats):
@@ -348,7 +352,12 @@ class Room:
             if conn.seat is None:
                 conn.error(msg.id, "not_seated", "spectators cannot move")
                 return
-            self._apply(self.match.submit(conn.seat, msg.m), conn, msg.id)
+            result = self.match.submit(conn.seat, msg.m)
+            if isinstance(result, Rejection):
+                self.stats.moves_rejected += 1
+            else:
+                self.stats.moves_accepted += 1
+            self._apply(result, conn, msg.id)
         elif isinstance(msg, ChatMsg):
             self._chat(conn, msg)
         elif isinstance(msg, ResignMsg):
@@ -425,6 +434,7 @@ class Room:
             try:
                 await self.journal.save(self.id, self.meta(), entries)
             except Exception:
+                self.stats.redis_errors += 1
                 log.exception("room %s: saving failed; its connections must resume", self.id)
                 self.close_all(1011, "the room could not be saved")
                 return

@@ -77,10 +77,12 @@ export async function whoAmI() {
 let catalog = null;
 
 export async function games() {
-  catalog ??= request("GET", "/api/games").then(items).catch((error) => {
-    catalog = null;
-    throw error;
-  });
+  catalog ??= request("GET", "/api/games")
+    .then(items)
+    .catch((error) => {
+      catalog = null;
+      throw error;
+    });
   return catalog;
 }
 
@@ -94,11 +96,9 @@ export const createRoom = (body) => request("POST", "/api/rooms", body);
 export const takeSeat = (id, body = {}) =>
   request("POST", `/api/rooms/${encodeURIComponent(id)}/seats`, body);
 export const leaveSeat = (id) => request("DELETE", `/api/rooms/${encodeURIComponent(id)}/seats/me`);
-export const watch = (id, body = {}) =>
-  request("POST", `/api/rooms/${encodeURIComponent(id)}/watch`, body);
+export const watch = (id, body = {}) => request("POST", `/api/rooms/${encodeURIComponent(id)}/watch`, body);
 export const useInvite = (code) => request("POST", `/api/invites/${encodeURIComponent(code)}`);
 export const newTicket = (body) => request("POST", "/api/matchmaking/tickets", body);
 export const getTicket = (id) => request("GET", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
-export const cancelTicket = (id) =>
-  request("DELETE", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
+export const cancelTicket = (id) => request("DELETE", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
 export const leaderboard = (game) => request("GET", `/api/leaderboards/${encodeURIComponent(game)}`);

@@ -36,7 +36,14 @@ function signIn(message = "") {
   unmount = null;
   setConn(null);
   me.replaceChildren();
-  const name = h("input", { id: "name", name: "name", required: true, maxlength: 32, autocomplete: "nickname", "data-testid": "name-input" });
+  const name = h("input", {
+    id: "name",
+    name: "name",
+    required: true,
+    maxlength: 32,
+    autocomplete: "nickname",
+    "data-testid": "name-input",
+  });
   const form = h(
     "form",
     {
@@ -87,7 +94,9 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
-window.addEventListener("meeple:unauthorized", () => signIn("Your session has expired: pick a name to play again."));
+window.addEventListener("meeple:unauthorized", () =>
+  signIn("Your session has expired: pick a name to play again."),
+);
 
 const session = await api.whoAmI();
 if (session) {

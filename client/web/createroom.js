@@ -12,9 +12,26 @@ export function createRoomForm(catalog) {
     { id: "create-game", name: "game", "data-testid": "create-game" },
     catalog.map((g) => h("option", { value: g.name }, g.title || g.name)),
   );
-  const seats = h("input", { id: "create-seats", type: "number", name: "seats", "data-testid": "create-seats" });
-  const bots = h("input", { id: "create-bots", type: "number", name: "bots", min: 0, value: 0, "data-testid": "create-bots" });
-  const priv = h("input", { id: "create-private", type: "checkbox", name: "private", "data-testid": "create-private" });
+  const seats = h("input", {
+    id: "create-seats",
+    type: "number",
+    name: "seats",
+    "data-testid": "create-seats",
+  });
+  const bots = h("input", {
+    id: "create-bots",
+    type: "number",
+    name: "bots",
+    min: 0,
+    value: 0,
+    "data-testid": "create-bots",
+  });
+  const priv = h("input", {
+    id: "create-private",
+    type: "checkbox",
+    name: "private",
+    "data-testid": "create-private",
+  });
   const options = h("div", { class: "options" });
   const submit = h("button", { type: "submit", "data-testid": "create-submit" }, "Create room");
   let fields = [];
@@ -39,7 +56,9 @@ export function createRoomForm(catalog) {
     try {
       const n = Number(seats.value);
       const botCount = Math.min(Number(bots.value) || 0, n - 1);
-      const opts = Object.fromEntries(fields.map((f) => [f.name, f.value()]).filter(([, v]) => v !== undefined));
+      const opts = Object.fromEntries(
+        fields.map((f) => [f.name, f.value()]).filter(([, v]) => v !== undefined),
+      );
       const room = await api.createRoom({
         game: game.value,
         seats: n,
@@ -47,10 +66,10 @@ export function createRoomForm(catalog) {
         private: priv.checked,
         bots: Array.from({ length: botCount }, (_, i) => n - 1 - i),
       });
-      const id = room.id ?? room.room;
-      const seat = room.ws && room.seat !== undefined ? room : await api.takeSeat(id, room.invite ? { invite: room.invite } : {});
-      rememberRoom(id, seat?.ws, room.invite);
-      location.hash = `#/room/${encodeURIComponent(id)}`;
+      // The creator's seat comes with the answer ("reservation"); ask for one if it did not.
+      const seat = room.reservation ?? (await api.takeSeat(room.id));
+      rememberRoom(room.id, seat?.ws ?? room.ws, room.invite);
+      location.hash = `#/room/${encodeURIComponent(room.id)}`;
     } catch (error) {
       notify(`Could not create the room: ${error.message}`, { error: true });
     } finally {
@@ -60,7 +79,12 @@ export function createRoomForm(catalog) {
 
   return h(
     "form",
-    { class: "panel create", "data-testid": "create-form", "aria-labelledby": "create-title", onsubmit: create },
+    {
+      class: "panel create",
+      "data-testid": "create-form",
+      "aria-labelledby": "create-title",
+      onsubmit: create,
+    },
     h("h2", { id: "create-title" }, "New room"),
     h("div", { class: "field" }, h("label", { for: "create-game" }, "Game"), game),
     h("div", { class: "field" }, h("label", { for: "create-seats" }, "Seats"), seats),

@@ -13,7 +13,15 @@ export function createLeaderboard(catalog) {
   const table = h(
     "table",
     { class: "leaderboard", "data-testid": "leaderboard" },
-    h("thead", {}, h("tr", {}, ["#", "Player", "Rating", "Games"].map((c) => h("th", { scope: "col" }, c)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        ["#", "Player", "Rating", "Games"].map((c) => h("th", { scope: "col" }, c)),
+      ),
+    ),
     body,
   );
 
@@ -32,16 +40,19 @@ export function createLeaderboard(catalog) {
           ),
         ),
       );
-      if (!rows.length) body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No rated games yet.")));
+      if (!rows.length)
+        body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No rated games yet.")));
     } catch (error) {
-      body.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, `Unavailable: ${error.message}`)));
+      body.replaceChildren(
+        h("tr", {}, h("td", { colspan: 4, class: "muted" }, `Unavailable: ${error.message}`)),
+      );
     }
   }
   load();
 
   return h(
     "section",
-    { class: "panel", "aria-labelledby": "lb-title" },
+    { class: "panel leaderboard-panel", "aria-labelledby": "lb-title" },
     h("h2", { id: "lb-title" }, "Leaderboard"),
     h("div", { class: "field" }, h("label", { for: "lb-game" }, "Game"), game),
     table,

@@ -15,8 +15,17 @@ export function mount(root) {
   let quick = null;
   let timer = 0;
   const list = h("ul", { class: "rooms", "data-testid": "room-list", "aria-live": "polite" });
-  const filterGame = h("select", { id: "filter-game", "data-testid": "filter-game", onchange: refresh }, h("option", { value: "" }, "All games"));
-  const filterFree = h("input", { id: "filter-free", type: "checkbox", "data-testid": "filter-free", onchange: refresh });
+  const filterGame = h(
+    "select",
+    { id: "filter-game", "data-testid": "filter-game", onchange: refresh },
+    h("option", { value: "" }, "All games"),
+  );
+  const filterFree = h("input", {
+    id: "filter-free",
+    type: "checkbox",
+    "data-testid": "filter-free",
+    onchange: refresh,
+  });
   let titles = {};
 
   const page = h("div", { class: "lobby" }, h("p", { class: "muted" }, "Loading the games…"));
@@ -28,37 +37,47 @@ export function mount(root) {
       titles = Object.fromEntries(catalog.map((g) => [g.name, g.title || g.name]));
       filterGame.append(...catalog.map((g) => h("option", { value: g.name }, g.title || g.name)));
       quick = createQuickMatch(catalog);
+      // Two columns on wide screens; on a phone, app.css orders the panels rooms-second.
       page.replaceChildren(
         h("div", { class: "lobby-side" }, quick.el, createRoomForm(catalog), inviteForm()),
-        h(
-          "section",
-          { class: "panel rooms-panel", "aria-labelledby": "rooms-title" },
-          h("h2", { id: "rooms-title" }, "Rooms"),
-          h(
-            "div",
-            { class: "row filters" },
-            h("label", { for: "filter-game" }, "Show"),
-            filterGame,
-            h("span", { class: "check" }, filterFree, h("label", { for: "filter-free" }, "with free seats")),
-          ),
-          list,
-        ),
-        createLeaderboard(catalog),
+        h("div", { class: "lobby-main" }, roomsPanel(), createLeaderboard(catalog)),
       );
       refresh();
     },
-    (error) => page.replaceChildren(h("p", { role: "alert" }, `The server is not answering: ${error.message}`)),
+    (error) =>
+      page.replaceChildren(h("p", { role: "alert" }, `The server is not answering: ${error.message}`)),
   );
+
+  function roomsPanel() {
+    return h(
+      "section",
+      { class: "panel rooms-panel", "aria-labelledby": "rooms-title" },
+      h("h2", { id: "rooms-title" }, "Rooms"),
+      h(
+        "div",
+        { class: "row filters" },
+        h("label", { for: "filter-game" }, "Show"),
+        filterGame,
+        h("span", { class: "check" }, filterFree, h("label", { for: "filter-free" }, "with free seats")),
+      ),
+      list,
+    );
+  }
 
   async function refresh() {
     clearTimeout(timer);
     if (stopped) return;
     if (!document.hidden) {
       try {
-        const data = await api.listRooms({ game: filterGame.value, free: filterFree.checked ? "true" : "", limit: 50 });
+        const data = await api.listRooms({
+          game: filterGame.value,
+          free: filterFree.checked ? "true" : "",
+          limit: 50,
+        });
         if (!stopped) renderRooms(api.items(data));
       } catch (error) {
-        if (!stopped) list.replaceChildren(h("li", { class: "muted" }, `Could not load rooms: ${error.message}`));
+        if (!stopped)
+          list.replaceChildren(h("li", { class: "muted" }, `Could not load rooms: ${error.message}`));
       }
     }
     clearTimeout(timer); // a filter change may have started another round meanwhile
@@ -72,21 +91,45 @@ export function mount(root) {
 
   function roomItem(room) {
     const seats = room.seats ?? [];
-    const players = seats.filter((s) => s.kind !== "empty").map((s) => s.name + (s.kind === "bot" ? " (bot)" : ""));
+    const players = seats
+      .filter((s) => s.kind !== "empty")
+      .map((s) => s.name + (s.kind === "bot" ? " (bot)" : ""));
     const free = room.free ?? seats.filter((s) => s.kind === "empty").length;
     const label = `${titles[room.game] ?? room.game}: ${players.join(", ") || "nobody yet"}`;
     return h(
       "li",
       { class: "room-item", "data-testid": "room-item", "data-room": room.id, "data-game": room.game },
       h("span", { class: "room-name" }, label),
-      h("span", { class: "muted" }, `${room.status}${free ? ` · ${free} free` : ""}${room.spectators ? ` · ${room.spectators} watching` : ""}`),
+      h(
+        "span",
+        { class: "muted" },
+        `${room.status}${free ? ` · ${free} free` : ""}${room.spectators ? ` · ${room.spectators} watching` : ""}`,
+      ),
       h(
         "span",
         { class: "row" },
         free && room.status === "waiting"
-          ? h("button", { type: "button", "data-testid": "join", "aria-label": `Join ${label}`, onclick: () => join(room.id) }, "Join")
+          ? h(
+              "button",
+              {
+                type: "button",
+                "data-testid": "join",
+                "aria-label": `Join ${label}`,
+                onclick: () => join(room.id),
+              },
+              "Join",
+            )
           : null,
-        h("button", { type: "button", "data-testid": "watch", "aria-label": `Watch ${label}`, onclick: () => watch(room.id) }, "Watch"),
+        h(
+          "button",
+          {
+            type: "button",
+            "data-testid": "watch",
+            "aria-label": `Watch ${label}`,
+            onclick: () => watch(room.id),
+          },
+          "Watch",
+        ),
       ),
     );
   }
@@ -114,7 +157,12 @@ export function mount(root) {
   }
 
   function inviteForm() {
-    const code = h("input", { id: "invite-code", autocomplete: "off", required: true, "data-testid": "invite-code" });
+    const code = h("input", {
+      id: "invite-code",
+      autocomplete: "off",
+      required: true,
+      "data-testid": "invite-code",
+    });
     return h(
       "form",
       {

@@ -18,7 +18,11 @@ export function createQuickMatch(catalog) {
     catalog.map((g) => h("option", { value: g.name }, g.title || g.name)),
   );
   const start = h("button", { type: "submit", "data-testid": "quick-match" }, "Find a game");
-  const cancel = h("button", { type: "button", hidden: true, "data-testid": "qm-cancel", onclick: () => stop(true) }, "Cancel");
+  const cancel = h(
+    "button",
+    { type: "button", hidden: true, "data-testid": "qm-cancel", onclick: () => stop(true) },
+    "Cancel",
+  );
   const info = h("p", { class: "muted", "data-testid": "qm-status", "aria-live": "polite" });
 
   function matched(room, ws) {
@@ -78,7 +82,7 @@ export function createQuickMatch(catalog) {
 
   const el = h(
     "form",
-    { class: "panel", "aria-labelledby": "qm-title", onsubmit: begin },
+    { class: "panel quick-panel", "aria-labelledby": "qm-title", onsubmit: begin },
     h("h2", { id: "qm-title" }, "Quick match"),
     h("div", { class: "field" }, h("label", { for: "qm-game" }, "Game"), game),
     h("div", { class: "row" }, start, cancel),

@@ -46,7 +46,7 @@ export function mount(root, { roomId, setConn }) {
     spec: 0,
     rematch: [],
   };
-  const invite = sessionStorage.getItem(`meeple.invite.${roomId}`);
+  let invite = sessionStorage.getItem(`meeple.invite.${roomId}`);
   let board = null;
   let boardGame = null;
   let conn = null;
@@ -57,13 +57,23 @@ export function mount(root, { roomId, setConn }) {
   const timer = h("p", { class: "timer", "data-testid": "timer", hidden: true });
   const boardBox = h("div", { class: "board-box", "data-testid": "board" });
   const overText = h("p", { "data-testid": "result" });
-  const rematchBtn = h("button", { type: "button", "data-testid": "rematch", onclick: voteRematch }, "Rematch");
+  const rematchBtn = h(
+    "button",
+    { type: "button", "data-testid": "rematch", onclick: voteRematch },
+    "Rematch",
+  );
   const rematchInfo = h("span", { class: "muted", "data-testid": "rematch-votes" });
   const over = h(
     "div",
     { class: "game-over", "data-testid": "game-over", role: "status", hidden: true },
     overText,
-    h("div", { class: "row" }, rematchBtn, rematchInfo, h("a", { href: "#/lobby", class: "button" }, "Lobby")),
+    h(
+      "div",
+      { class: "row" },
+      rematchBtn,
+      rematchInfo,
+      h("a", { href: "#/lobby", class: "button" }, "Lobby"),
+    ),
   );
   const presence = h("ul", { class: "presence", "data-testid": "presence" });
   const spectators = h("p", { class: "muted", "data-testid": "spectators" });
@@ -82,17 +92,25 @@ export function mount(root, { roomId, setConn }) {
         h(
           "aside",
           { class: "side" },
-          h("section", { class: "panel", "aria-label": "Players" }, h("h2", {}, "Players"), presence, spectators, actions),
+          h(
+            "section",
+            { class: "panel", "aria-label": "Players" },
+            h("h2", {}, "Players"),
+            presence,
+            spectators,
+            actions,
+          ),
           chat.el,
         ),
       ),
     ),
   );
 
+  let titles = {};
   api.games().then(
     (list) => {
-      const entry = list.find((g) => g.name === state.game);
-      if (entry) title.textContent = entry.title;
+      titles = Object.fromEntries(list.map((g) => [g.name, g.title || g.name]));
+      render();
     },
     () => {},
   );
@@ -107,8 +125,14 @@ export function mount(root, { roomId, setConn }) {
     switch (msg.t) {
       case "snap":
         Object.assign(state, {
-          game: msg.g, seat: msg.seat, view: msg.v, toAct: msg.a, status: msg.st,
-          result: msg.r, deadline: msg.dl, seats: msg.seats ?? state.seats,
+          game: msg.g,
+          seat: msg.seat,
+          view: msg.v,
+          toAct: msg.a,
+          status: msg.st,
+          result: msg.r,
+          deadline: msg.dl,
+          seats: msg.seats ?? state.seats,
         });
         save();
         break;
@@ -163,7 +187,7 @@ export function mount(root, { roomId, setConn }) {
   function connect() {
     conn?.stop();
     conn = new Connection({
-      path: sessionStorage.getItem(WS_PATH(roomId)) || wsPath(),
+      path: wsPath(),
       token: api.token(),
       since: state.view === null ? null : (conn?.seq ?? saved?.seq ?? null),
       onMessage,
@@ -171,13 +195,17 @@ export function mount(root, { roomId, setConn }) {
     });
   }
 
+  // The path a seat or watch answer gave (or the default), with the invite code if known.
   function wsPath() {
-    const path = `/ws/rooms/${encodeURIComponent(roomId)}`;
-    return invite ? `${path}?invite=${encodeURIComponent(invite)}` : path;
+    const base = sessionStorage.getItem(WS_PATH(roomId)) || `/ws/rooms/${encodeURIComponent(roomId)}`;
+    const url = new URL(base, location.href);
+    if (invite) url.searchParams.set("invite", invite);
+    return url.pathname + url.search;
   }
 
   const move = (m) => {
-    if (conn?.send({ t: "move", m }) === null) notify("Not connected: the move was not sent.", { error: true });
+    if (conn?.send({ t: "move", m }) === null)
+      notify("Not connected: the move was not sent.", { error: true });
   };
 
   async function showBoard() {
@@ -193,6 +221,7 @@ export function mount(root, { roomId, setConn }) {
   function render() {
     if (state.game !== boardGame) return void showBoard();
     const mine = state.seat !== null && state.toAct.includes(state.seat);
+    title.textContent = titles[state.game] ?? state.game ?? "Room";
     status.textContent = statusText(state, mine);
     board?.update({ ...state, myTurn: mine && state.status === "playing" });
     renderPresence();
@@ -211,7 +240,9 @@ export function mount(root, { roomId, setConn }) {
           h("span", {}, s.kind === "empty" ? "empty seat" : s.name || `seat ${i}`),
           s.kind === "bot" ? h("span", { class: "tag" }, "bot") : null,
           i === state.seat ? h("span", { class: "tag" }, "you") : null,
-          state.status === "playing" && state.toAct.includes(i) ? h("span", { class: "tag turn" }, "to move") : null,
+          state.status === "playing" && state.toAct.includes(i)
+            ? h("span", { class: "tag turn" }, "to move")
+            : null,
           h("span", { class: "visually-hidden" }, s.on ? ", connected" : ", not connected"),
         ),
       ),
@@ -232,7 +263,20 @@ export function mount(root, { roomId, setConn }) {
     buttons.push(confirmButton(leaveLabel, "leave", startLeaving, seated && state.status === "playing"));
     if (invite) {
       const link = `${location.origin}${location.pathname}#/invite/${encodeURIComponent(invite)}`;
-      buttons.push(h("p", { class: "invite" }, "Invite: ", h("input", { readonly: true, value: link, "aria-label": "Invite link", "data-testid": "invite-link", onfocus: (e) => e.target.select() })));
+      buttons.push(
+        h(
+          "p",
+          { class: "invite" },
+          "Invite: ",
+          h("input", {
+            readonly: true,
+            value: link,
+            "aria-label": "Invite link",
+            "data-testid": "invite-link",
+            onfocus: (e) => e.target.select(),
+          }),
+        ),
+      );
     }
     actions.replaceChildren(...buttons);
   }
@@ -240,10 +284,21 @@ export function mount(root, { roomId, setConn }) {
   // A button that asks "are you sure?" inline first (no window.confirm: tests dismiss dialogs).
   function confirmButton(label, testid, action, ask = true) {
     const wrap = h("span", { class: "confirm" });
-    const first = h("button", { type: "button", "data-testid": testid, onclick: () => (ask ? asking() : action()) }, label);
+    const first = h(
+      "button",
+      { type: "button", "data-testid": testid, onclick: () => (ask ? asking() : action()) },
+      label,
+    );
     const asking = () => {
-      const yes = h("button", { type: "button", class: "danger", "data-testid": `${testid}-confirm`, onclick: action }, `Yes, ${label.toLowerCase()}`);
-      wrap.replaceChildren(yes, h("button", { type: "button", onclick: () => wrap.replaceChildren(first) }, "No"));
+      const yes = h(
+        "button",
+        { type: "button", class: "danger", "data-testid": `${testid}-confirm`, onclick: action },
+        `Yes, ${label.toLowerCase()}`,
+      );
+      wrap.replaceChildren(
+        yes,
+        h("button", { type: "button", onclick: () => wrap.replaceChildren(first) }, "No"),
+      );
       yes.focus();
     };
     wrap.append(first);
@@ -259,7 +314,9 @@ export function mount(root, { roomId, setConn }) {
     rematchBtn.hidden = state.seat === null;
     rematchBtn.disabled = voted;
     rematchBtn.textContent = voted ? "Waiting for the others…" : "Rematch";
-    rematchInfo.textContent = state.rematch.length ? `${state.rematch.length}/${seatedCount} want a rematch` : "";
+    rematchInfo.textContent = state.rematch.length
+      ? `${state.rematch.length}/${seatedCount} want a rematch`
+      : "";
   }
 
   function voteRematch() {
@@ -297,7 +354,9 @@ export function mount(root, { roomId, setConn }) {
     timer.hidden = left === null;
     if (left === null) return;
     const secs = Math.max(0, Math.ceil(left / 1000));
-    const who = state.toAct.includes(state.seat) ? "you" : state.toAct.map((s) => seatName(state.seats, s)).join(", ");
+    const who = state.toAct.includes(state.seat)
+      ? "you"
+      : state.toAct.map((s) => seatName(state.seats, s)).join(", ");
     timer.textContent = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")} left for ${who}`;
     timer.classList.toggle("urgent", secs <= 10);
   }

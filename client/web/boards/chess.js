@@ -7,7 +7,20 @@
 import { gridKeys, h } from "../dom.js";
 
 // Text presentation selector (U+FE0E) keeps the pawn from turning into an emoji.
-const GLYPHS = { K: "♔", Q: "♕", R: "♖", B: "♗", N: "♘", P: "♙", k: "♚", q: "♛", r: "♜", b: "♝", n: "♞", p: "♟" };
+const GLYPHS = {
+  K: "♔",
+  Q: "♕",
+  R: "♖",
+  B: "♗",
+  N: "♘",
+  P: "♙",
+  k: "♚",
+  q: "♛",
+  r: "♜",
+  b: "♝",
+  n: "♞",
+  p: "♟",
+};
 const NAMES = { k: "king", q: "queen", r: "rook", b: "bishop", n: "knight", p: "pawn" };
 const FILES = "abcdefgh";
 const squareName = (i) => FILES[i % 8] + (Math.floor(i / 8) + 1);
@@ -31,9 +44,21 @@ export function createBoard(root, { move }) {
   grid.addEventListener("keydown", (e) => e.key === "Escape" && select(null));
   const promo = h("div", { class: "promo row", role: "group", "aria-label": "Promote to", hidden: true });
   const info = h("p", { class: "muted", "data-testid": "chess-info" });
-  const offer = h("button", { type: "button", "data-testid": "offer-draw", onclick: () => move({ kind: "offer_draw" }) }, "Offer draw");
-  const accept = h("button", { type: "button", "data-testid": "accept-draw", onclick: () => move({ kind: "accept_draw" }) }, "Accept draw");
-  const claim = h("button", { type: "button", "data-testid": "claim-draw", onclick: () => move({ kind: "claim_draw" }) }, "Claim draw");
+  const offer = h(
+    "button",
+    { type: "button", "data-testid": "offer-draw", onclick: () => move({ kind: "offer_draw" }) },
+    "Offer draw",
+  );
+  const accept = h(
+    "button",
+    { type: "button", "data-testid": "accept-draw", onclick: () => move({ kind: "accept_draw" }) },
+    "Accept draw",
+  );
+  const claim = h(
+    "button",
+    { type: "button", "data-testid": "claim-draw", onclick: () => move({ kind: "claim_draw" }) },
+    "Claim draw",
+  );
   root.append(grid, promo, h("div", { class: "row" }, offer, accept, claim), info);
 
   const mine = (piece) => piece !== "" && isWhite(piece) === (state.seat === 0);
@@ -90,18 +115,23 @@ export function createBoard(root, { move }) {
       flipped = flip;
       // Rank 8 at the top for white (and spectators), rank 1 at the top for black.
       const order = [];
-      for (let row = 7; row >= 0; row--) for (let col = 0; col < 8; col++) order.push(flip ? 63 - (row * 8 + col) : row * 8 + col);
+      for (let row = 7; row >= 0; row--)
+        for (let col = 0; col < 8; col++) order.push(flip ? 63 - (row * 8 + col) : row * 8 + col);
       grid.replaceChildren(...order.map((i) => squares[i]));
     }
     const last = view.m?.at(-1);
     const lastSquares = last ? [squareIndex(last.slice(0, 2)), squareIndex(last.slice(2, 4))] : [];
-    const whiteToMove = (view.m?.length ?? 0) % 2 === 0 ? !view.s?.includes(" b ") : !!view.s?.includes(" b ");
+    const whiteToMove =
+      (view.m?.length ?? 0) % 2 === 0 ? !view.s?.includes(" b ") : !!view.s?.includes(" b ");
     view.b.forEach((piece, i) => {
       const sq = squares[i];
       sq.textContent = piece ? GLYPHS[piece] + "\uFE0E" : "";
       sq.dataset.piece = piece;
       const colour = isWhite(piece) ? "white" : "black";
-      sq.setAttribute("aria-label", `${squareName(i)}, ${piece ? `${colour} ${NAMES[piece.toLowerCase()]}` : "empty"}`);
+      sq.setAttribute(
+        "aria-label",
+        `${squareName(i)}, ${piece ? `${colour} ${NAMES[piece.toLowerCase()]}` : "empty"}`,
+      );
       sq.setAttribute("aria-disabled", String(!next.myTurn));
       sq.classList.toggle("last", lastSquares.includes(i));
       sq.classList.toggle("check", !!view.k && piece === (whiteToMove ? "K" : "k"));
@@ -115,7 +145,8 @@ export function createBoard(root, { move }) {
     const parts = [`Move ${Math.floor((view.m?.length ?? 0) / 2) + 1}, ${side} to play`];
     if (view.k && next.status === "playing") parts.push("check");
     if (last) parts.push(`last move ${last}`);
-    if (view.d !== null && view.d !== undefined) parts.push(view.d === next.seat ? "you offered a draw" : "a draw is offered");
+    if (view.d !== null && view.d !== undefined)
+      parts.push(view.d === next.seat ? "you offered a draw" : "a draw is offered");
     info.textContent = parts.join(" · ");
   }
 

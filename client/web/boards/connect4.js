@@ -11,7 +11,9 @@ const COLOURS = ["red", "yellow"];
 export function createBoard(root, { move }) {
   let playable = false;
   const columns = Array.from({ length: COLS }, (_, c) => {
-    const holes = Array.from({ length: ROWS }, (_, r) => h("span", { class: "hole", "data-cell": `${c}-${r}` }));
+    const holes = Array.from({ length: ROWS }, (_, r) =>
+      h("span", { class: "hole", "data-cell": `${c}-${r}` }),
+    );
     return h(
       "button",
       {

@@ -7,6 +7,7 @@ import { h, seatName } from "../dom.js";
 
 const die = (face) => String.fromCodePoint(0x2680 + face - 1);
 const FACE_NAMES = ["", "ones", "twos", "threes", "fours", "fives", "sixes"];
+const possessive = (name) => (name === "you" ? "your" : `${name}'s`);
 const bidText = (qty, face) => `${qty} × ${die(face)} (${FACE_NAMES[face]})`;
 
 export function createBoard(root, { move }) {
@@ -15,9 +16,17 @@ export function createBoard(root, { move }) {
   const round = h("p", { class: "muted", "data-testid": "round" });
   const counts = h("ul", { class: "dice-counts", "data-testid": "dice-counts" });
   const bids = h("ol", { class: "bids", "data-testid": "bids", "aria-label": "Bids this round" });
+  const noBids = h("p", { class: "muted" }, "No bids yet this round.");
   const reveal = h("div", { class: "reveal", "data-testid": "reveal", "aria-live": "polite" });
 
-  const qty = h("input", { id: "ld-qty", type: "number", min: 1, value: 1, required: true, "data-testid": "bid-qty" });
+  const qty = h("input", {
+    id: "ld-qty",
+    type: "number",
+    min: 1,
+    value: 1,
+    required: true,
+    "data-testid": "bid-qty",
+  });
   const face = h(
     "select",
     { id: "ld-face", "data-testid": "bid-face" },
@@ -25,7 +34,12 @@ export function createBoard(root, { move }) {
   );
   const challenge = h(
     "button",
-    { type: "button", class: "danger", "data-testid": "challenge", onclick: () => move({ kind: "challenge" }) },
+    {
+      type: "button",
+      class: "danger",
+      "data-testid": "challenge",
+      onclick: () => move({ kind: "challenge" }),
+    },
     "Liar!",
   );
   const controls = h(
@@ -45,7 +59,7 @@ export function createBoard(root, { move }) {
     h("button", { type: "submit", "data-testid": "bid" }, "Bid"),
     challenge,
   );
-  root.append(h("div", { class: "liars" }, myDice, round, counts, bids, controls, reveal));
+  root.append(h("div", { class: "liars" }, myDice, round, counts, bids, noBids, controls, reveal));
 
   function update(next) {
     const view = next.view ?? { n: [], b: [] };
@@ -55,15 +69,24 @@ export function createBoard(root, { move }) {
       next.seat === null ? "You are watching: the dice are hidden." : "Your dice: ",
       ...dice.map((f) => h("span", { class: "die", "aria-hidden": "true" }, die(f))),
     );
-    myDice.setAttribute("aria-label", next.seat === null ? "watching" : `your dice: ${dice.join(", ") || "none"}`);
+    myDice.setAttribute(
+      "aria-label",
+      next.seat === null ? "watching" : `your dice: ${dice.join(", ") || "none"}`,
+    );
     round.textContent = `Round ${view.r ?? 1}${view.w ? " · ones are wild" : ""}`;
     counts.replaceChildren(
       ...(view.n ?? []).map((n, s) =>
-        h("li", { class: s === view.t ? "turn" : "", "data-seat": s }, `${names(s)}: ${n} ${n === 1 ? "die" : "dice"}${n === 0 ? " (out)" : ""}${s === view.t ? " · to bid" : ""}`),
+        h(
+          "li",
+          { class: s === view.t ? "turn" : "", "data-seat": s },
+          `${names(s)}: ${n} ${n === 1 ? "die" : "dice"}${n === 0 ? " (out)" : ""}${s === view.t ? " · to bid" : ""}`,
+        ),
       ),
     );
-    bids.replaceChildren(...(view.b ?? []).map(([s, q, f]) => h("li", {}, `${names(s)} bid ${bidText(q, f)}`)));
-    if (!view.b?.length) bids.replaceChildren(h("li", { class: "muted" }, "No bids yet this round."));
+    bids.replaceChildren(
+      ...(view.b ?? []).map(([s, q, f]) => h("li", {}, `${names(s)} bid ${bidText(q, f)}`)),
+    );
+    noBids.hidden = view.b?.length > 0;
     reveal.replaceChildren(...revealLines(view.x, names));
 
     controls.hidden = !next.myTurn;
@@ -88,11 +111,22 @@ function revealLines(x, names) {
   if (x.k === "timeout") return [h("p", {}, `Last round: ${names(x.l)} ran out of time and lost a die.`)];
   const [bidder, q, f] = x.b;
   return [
-    h("p", {}, `Last round: ${names(x.c)} called ${names(bidder)}'s bid of ${bidText(q, f)}. There were ${x.n}; ${names(x.l)} lost a die.`),
+    h(
+      "p",
+      {},
+      `Last round: ${names(x.c)} called ${possessive(names(bidder))} bid of ${bidText(q, f)}. There were ${x.n}; ${names(x.l)} lost a die.`,
+    ),
     h(
       "ul",
       { class: "revealed" },
-      (x.d ?? []).map((d, s) => h("li", {}, `${names(s)}: `, h("span", { class: "dice-row", "aria-label": d.join(", ") }, d.map(die).join(" ")))),
+      (x.d ?? []).map((d, s) =>
+        h(
+          "li",
+          {},
+          `${names(s)}: `,
+          h("span", { class: "dice-row", "aria-label": d.join(", ") }, d.map(die).join(" ")),
+        ),
+      ),
     ),
   ];
 }

@@ -1,0 +1,94 @@
+"""Prometheus metrics, counted cheaply on the hot path and exposed at ``/metrics``.
+
+The hot path only adds to plain ints on a ``Stats`` object (no locks, no label
+lookups); a collector turns them into Prometheus families when someone scrapes.
+Each app has its own registry, so several apps in one process (tests) stay apart.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+if TYPE_CHECKING:
+    from lobby.manager import RoomManager
+
+LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
+"""Seconds from a move's frame arriving to its deltas being queued for every player."""
+
+
+@dataclass
+class Stats:
+    connections: int = 0
+    moves_accepted: int = 0
+    moves_rejected: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    frames_in: int = 0
+    frames_out: int = 0
+    redis_errors: int = 0
+    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+
+    def observe_move(self, seconds: float) -> None:
+        self.latency_counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.latency_sum += seconds
+
+
+class _Collector:
+    def __init__(self, stats: Stats, rooms: RoomManager) -> None:
+        self.stats = stats
+        self.rooms = rooms
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.stats
+        yield GaugeMetricFamily("meeple_connections", "Open WebSocket connections", s.connections)
+        by_status = GaugeMetricFamily(
+            "meeple_rooms", "Rooms hosted by this process", labels=["status"]
+        )
+        counts = {"waiting": 0, "playing": 0, "finished": 0}
+        for room in self.rooms.rooms.values():
+            counts[room.match.status] += 1
+        for status, n in counts.items():
+            by_status.add_metric([status], n)
+        yield by_status
+        moves = CounterMetricFamily("meeple_moves", "Moves by result", labels=["result"])
+        moves.add_metric(["accepted"], s.moves_accepted)
+        moves.add_metric(["rejected"], s.moves_rejected)
+        yield moves
+        yield CounterMetricFamily("meeple_bytes_in", "WebSocket payload bytes received", s.bytes_in)
+        yield CounterMetricFamily("meeple_bytes_out", "WebSocket payload bytes sent", s.bytes_out)
+        yield CounterMetricFamily("meeple_frames_in", "WebSocket frames received", s.frames_in)
+        yield CounterMetricFamily("meeple_frames_out", "WebSocket frames sent", s.frames_out)
+        yield CounterMetricFamily("meeple_redis_errors", "Failed Redis operations", s.redis_errors)
+        buckets, running = [], 0
+        for bound, count in zip((*LATENCY_BUCKETS, float("inf")), s.latency_counts, strict=True):
+            running += count
+            buckets.append(("+Inf" if bound == float("inf") else str(bound), running))
+        yield HistogramMetricFamily(
+            "meeple_move_latency_seconds",
+            "From a move's frame arriving to its deltas queued for every player",
+            buckets=buckets,
+            sum_value=s.latency_sum,
+        )
+
+
+def registry_for(stats: Stats, rooms: RoomManager) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(stats, rooms))
+    return registry
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    data: bytes = generate_latest(registry)
+    return data

@@ -1,0 +1,17 @@
+"""The REST API under /api: sessions, the catalog, rooms, quick-match, ratings, records.
+
+``install(app)`` adds the routers and the problem-detail error handlers.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from lobby.problems import install_problem_handlers
+from lobby.routers import matchmaking, results, rooms, sessions
+
+
+def install(app: FastAPI) -> None:
+    install_problem_handlers(app)
+    for module in (sessions, rooms, matchmaking, results):
+        app.include_router(module.router)

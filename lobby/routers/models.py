@@ -1,0 +1,244 @@
+"""The REST API's request and response bodies (what /docs shows)."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+
+Status = Literal["waiting", "playing", "finished"]
+SeatKind = Literal["empty", "human", "bot"]
+AbandonPolicy = Literal["forfeit", "skip", "bot"]
+
+
+def iso(ts: float) -> str:
+    """Unix time as ISO 8601 UTC, e.g. ``2026-11-25T10:00:00.000Z``."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Request(BaseModel):
+    """Request bodies refuse fields they do not know, so a typo is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# Sessions --------------------------------------------------------------------------
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+
+class NewSession(Request):
+    name: Name = Field(description="1 to 32 characters, white space stripped.", examples=["Ada"])
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(unicodedata.category(ch).startswith("C") for ch in value):
+            raise ValueError("a name may not hold control characters")
+        return value
+
+
+class SessionOut(BaseModel):
+    token: str = Field(description="Opaque; send it as Authorization: Bearer <token>.")
+    player_id: str
+    name: str
+    expires_at: str = Field(description="ISO 8601 UTC; slides forward with every use.")
+
+
+class Me(BaseModel):
+    player_id: str
+    name: str
+    expires_at: str
+
+
+# The catalog -----------------------------------------------------------------------
+
+
+class GameOut(BaseModel):
+    name: str
+    title: str
+    min_seats: int
+    max_seats: int
+    description: str
+    options_schema: dict[str, Any]
+    move_schema: dict[str, Any]
+
+
+# Rooms -----------------------------------------------------------------------------
+
+
+class SeatOut(BaseModel):
+    kind: SeatKind
+    player_id: str | None
+    name: str | None
+    on: bool = Field(description="Whether the seat's player is connected (bots always are).")
+
+
+class RoomOut(BaseModel):
+    id: str
+    game: str
+    status: Status
+    seat_count: int
+    seats: list[SeatOut]
+    free: int
+    spectators: int
+    private: bool
+    options: dict[str, Any]
+    abandon: str
+    seq: int
+    game_no: int
+    created_at: str
+    ws: str = Field(description="The room's WebSocket path.")
+    invite: str | None = Field(
+        default=None,
+        description="A private room's invite code: only for its creator and its players.",
+    )
+
+
+class RoomPage(BaseModel):
+    items: list[RoomOut]
+    next_cursor: str | None
+
+
+class Reservation(BaseModel):
+    room: str
+    seat: int
+    expires_at: str = Field(description="The seat is freed unless the player connects by then.")
+    ws: str
+
+
+class RoomCreated(RoomOut):
+    reservation: Reservation | None = Field(
+        default=None, description='The creator\'s seat (with "join": true, the default).'
+    )
+
+
+class NewRoom(Request):
+    game: str = Field(examples=["tictactoe"])
+    seats: int | None = Field(default=None, ge=1, le=64, description="Default: the game's minimum.")
+    options: dict[str, Any] | None = None
+    private: bool = False
+    bots: list[Annotated[int, Field(ge=0)]] = Field(
+        default_factory=list,
+        max_length=64,
+        description='Seats to fill with server-side bots (strategy "best").',
+    )
+    abandon: AbandonPolicy | None = Field(
+        default=None, description="What happens to a seat whose player left for good."
+    )
+    join: bool = Field(default=True, description="Reserve a seat for the creator.")
+
+
+class SeatRequest(Request):
+    seat: int | None = Field(default=None, ge=0, description="Default: the first free seat.")
+    invite: str | None = Field(default=None, description="Needed for a private room.")
+
+
+class InviteRequest(Request):
+    seat: int | None = Field(default=None, ge=0)
+
+
+class WatchRequest(Request):
+    invite: str | None = None
+
+
+class Watch(BaseModel):
+    room: str
+    ws: str
+    invite: str | None = Field(
+        default=None, description="For a private room: pass it to the WebSocket as ?invite=."
+    )
+
+
+# Quick-match -----------------------------------------------------------------------
+
+
+class NewTicket(Request):
+    game: str = Field(examples=["tictactoe"])
+    options: dict[str, Any] | None = None
+    seats: int | None = Field(default=None, ge=1, le=64)
+
+
+class TicketOut(BaseModel):
+    id: str
+    status: Literal["waiting", "matched", "expired", "cancelled"]
+    game: str
+    options: dict[str, Any]
+    seats: int
+    created_at: str
+    expires_at: str
+    room: str | None = None
+    seat: int | None = None
+    ws: str | None = None
+
+
+class MatchedEvent(BaseModel):
+    """The data of an ``event: matched`` on /api/matchmaking/events."""
+
+    ticket: str
+    room: str
+    seat: int
+    ws: str
+
+
+# Ratings and records ---------------------------------------------------------------
+
+
+class RatingOut(BaseModel):
+    rank: int
+    player_id: str
+    name: str
+    rating: float
+    rd: float = Field(description="Rating deviation: how unsure the rating is.")
+    volatility: float
+    games: int
+
+
+class Leaderboard(BaseModel):
+    game: str
+    items: list[RatingOut]
+    next_cursor: str | None
+
+
+class RecordSeat(BaseModel):
+    kind: SeatKind
+    player_id: str | None
+    name: str | None
+
+
+class OutcomeOut(BaseModel):
+    winners: list[int]
+    draw: bool
+    returns: list[float]
+    reason: str
+
+
+class RecordSummary(BaseModel):
+    id: str
+    room: str
+    game: str
+    game_no: int
+    seats: list[RecordSeat]
+    outcome: OutcomeOut | None
+    finished_at: str
+
+
+class RecordPage(BaseModel):
+    items: list[RecordSummary]
+    next_cursor: str | None
+
+
+class GameRecordOut(RecordSummary):
+    """Enough to replay the game: ``Match.replay(game, seat_count, options, seed, log,
+    game_no=game_no, first_seq=first_seq)``."""
+
+    options: dict[str, Any]
+    seed: int
+    seat_count: int
+    first_seq: int
+    log: list[dict[str, Any]]

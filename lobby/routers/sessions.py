@@ -1,0 +1,61 @@
+"""Guest sessions and the game catalog."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from game.api import describe
+from game.registry import GAMES
+from lobby.auth import CurrentSession, ServicesDep
+from lobby.problems import problem_responses
+from lobby.routers.models import GameOut, Me, NewSession, SessionOut, iso
+
+router = APIRouter(prefix="/api", tags=["sessions"])
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses=problem_responses(422, 429),
+)
+async def create_session(body: NewSession, request: Request, services: ServicesDep) -> SessionOut:
+    """A guest session. Its token goes with every later call, as a bearer token."""
+    services.limits.check("sessions", client_address(request))
+    token, session = await services.sessions.create(body.name)
+    return SessionOut(
+        token=token,
+        player_id=session.player_id,
+        name=session.name,
+        expires_at=iso(session.expires_at),
+    )
+
+
+@router.get("/session", response_model=Me, responses=problem_responses(401))
+async def whoami(session: CurrentSession) -> Me:
+    """Whom the token belongs to (and, since using it slides it, when it now expires)."""
+    return Me(player_id=session.player_id, name=session.name, expires_at=iso(session.expires_at))
+
+
+@router.get("/games", response_model=list[GameOut], tags=["games"])
+async def catalog() -> list[GameOut]:
+    """Every game this server offers, with the JSON Schemas of its options and moves."""
+    out = []
+    for game in GAMES.values():
+        info = describe(game)
+        out.append(
+            GameOut(
+                name=info.name,
+                title=info.title,
+                min_seats=info.min_seats,
+                max_seats=info.max_seats,
+                description=info.description,
+                options_schema=info.options_schema,
+                move_schema=info.move_schema,
+            )
+        )
+    return out
