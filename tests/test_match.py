@@ -10,6 +10,7 @@ replay depends on the seed, the game number and the first sequence number.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -308,11 +309,10 @@ def test_seats_are_fixed_while_playing() -> None:
 
 def test_status_waiting_playing_finished() -> None:
     match = seated(TTT)
-    assert match.status == "waiting"
-    match.start()
-    assert match.status == "playing"
-    accepted(match.submit(0, {"cell": 4}))
-    assert match.status == "playing"
+    statuses = [match.status]
+    statuses.append(match.start().status)
+    statuses.append(accepted(match.submit(0, {"cell": 4})).status)
+    assert statuses == ["waiting", "playing", "playing"]
     last = finish_ttt(started(TTT))
     assert last.status == "finished"
     assert last.outcome == api.win(0, 2, "three in a row")
@@ -544,7 +544,7 @@ def test_liars_dice_deltas_differ_per_seat() -> None:
 def test_deltas_rebuild_every_view() -> None:
     match = started(TALLY, seats=3)
     views = {a: match.view(a) for a in audiences(match)}
-    attempts = [
+    attempts: list[Callable[[], Transition | Rejection]] = [
         lambda: match.submit(0, {"n": 3}),
         lambda: match.timeout(1),
         lambda: match.submit(2, {"n": 4}),

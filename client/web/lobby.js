@@ -148,7 +148,7 @@ export function mount(root) {
   async function watch(id) {
     try {
       const answer = await api.watch(id);
-      rememberRoom(id, answer?.ws);
+      rememberRoom(id, answer?.ws, answer?.invite);
     } catch (error) {
       // Watching a public room needs no ticket: the room WebSocket takes spectators.
       if (error.status !== 404 && error.status !== 405) return notify(error.message, { error: true });

@@ -41,6 +41,13 @@ export function createQuickMatch(catalog) {
       const data = JSON.parse(e.data);
       if (!ticket || !data.ticket || data.ticket === ticket.id) matched(data.room, data.ws);
     });
+    events.addEventListener("expired", (e) => {
+      const data = JSON.parse(e.data);
+      if (ticket && data.ticket === ticket.id) {
+        stop(false);
+        info.textContent = "Nobody turned up in time: try again.";
+      }
+    });
     try {
       ticket = await api.newTicket({ game: game.value });
       cancel.hidden = false;

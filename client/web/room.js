@@ -115,6 +115,17 @@ export function mount(root, { roomId, setConn }) {
     () => {},
   );
 
+  // A private room's members may see its invite code: show it to share.
+  api.getRoom(roomId).then(
+    (info) => {
+      if (!info?.invite || invite) return;
+      invite = info.invite;
+      rememberRoom(roomId, null, invite);
+      renderActions();
+    },
+    () => {},
+  );
+
   function save() {
     const { game, seat, view, toAct, status: st, result, deadline } = state;
     const copy = { seq: conn?.seq ?? null, game, seat, view, toAct, status: st, result, deadline };
