@@ -92,9 +92,10 @@ async def run_bots(
         rng = random.Random(base_seed + i)
         failures = 0
         async with MeepleClient(server_url) as api:
-            await api.create_session(f"{name}-{chosen.name}-{i + 1}")
             while not stop.is_set():
                 try:
+                    if api.token is None:
+                        await api.create_session(f"{name}-{chosen.name}-{i + 1}")
                     matched = await _unless(stop, api.quick_match(game, options, seats))
                     if matched is None:
                         return

@@ -519,13 +519,10 @@ class RoomConnection:
         self.connected = True
         self._got_frame = False
         self._last_rx = asyncio.get_running_loop().time()
-        tasks = [
-            asyncio.create_task(self._reader(ws)),
-            asyncio.create_task(self._writer(ws)),
-            asyncio.create_task(self._heartbeat()),
-        ]
+        beat = asyncio.create_task(self._heartbeat())
+        tasks = [asyncio.create_task(self._reader(ws)), asyncio.create_task(self._writer(ws)), beat]
         try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in tasks:
                 task.cancel()
@@ -533,6 +530,8 @@ class RoomConnection:
             self._ws = None
             with contextlib.suppress(Exception):
                 await ws.close()
+        if beat in done:  # we hung up on a silent server: its close code means nothing
+            return ABNORMAL_CLOSE, "no answer to ping"
         return ws.close_code or ABNORMAL_CLOSE, ws.close_reason or ""
 
     async def _reader(self, ws: ClientConnection) -> None:

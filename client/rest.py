@@ -316,11 +316,13 @@ class MeepleClient:
             event, data = "message", list[str]()
             async for line in response.aiter_lines():
                 if line == "":
-                    if event == "matched" and data:
-                        payload = json.loads("\n".join(data))
-                        if payload.get("ticket") == ticket_id:
-                            result: Matched = payload
+                    payload = json.loads("\n".join(data)) if data else {}
+                    if isinstance(payload, dict) and payload.get("ticket") == ticket_id:
+                        if event == "matched":
+                            result: Matched = payload  # type: ignore[assignment]
                             return result
+                        if event == "expired":
+                            raise MatchmakingError(ticket_id, "expired")
                     event, data = "message", list[str]()
                 elif not line.startswith(":"):
                     field, _, value = line.partition(":")

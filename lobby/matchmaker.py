@@ -25,10 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pydantic import ValidationError
+
 from game.registry import get as get_game
 from lobby.manager import RoomManager
 from lobby.ratings import DEFAULT_RATING
-from lobby.rooms import RoomError
+from lobby.rooms import RoomError, describe_validation
 from lobby.stores.base import RatingStore, RatingWindow, Ticket, TicketQueue, new_id
 
 log = logging.getLogger("meeple.matchmaker")
@@ -157,8 +159,8 @@ class Matchmaker:
             )
         try:
             parsed = definition.parse_options(options).model_dump(mode="json")
-        except ValueError as exc:
-            raise RoomError("bad_options", str(exc), 422) from None
+        except ValidationError as exc:
+            raise RoomError("bad_options", f"options.{describe_validation(exc)}", 422) from None
         rating = await self.ratings.get(game, player_id)
         now = self.clock()
         ticket = Ticket(

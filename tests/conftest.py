@@ -61,13 +61,22 @@ class Peer:
     async def until(
         self, match: Callable[[dict[str, Any]], bool], timeout: float = 5
     ) -> dict[str, Any]:
-        """The first message that ``match`` accepts; earlier ones are kept in ``seen``."""
+        """The first message from now on that ``match`` accepts; all are kept in ``seen``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
             message = await self.recv(max(0.01, deadline - loop.time()))
             if match(message):
                 return message
+
+    async def saw(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5
+    ) -> dict[str, Any]:
+        """The first message ever received that ``match`` accepts, waiting if none yet."""
+        for message in self.seen:
+            if match(message):
+                return message
+        return await self.until(match, timeout)
 
     async def drain(self, quiet: float = 0.2) -> list[dict[str, Any]]:
         """Everything that arrives until the line has been quiet for ``quiet`` seconds."""

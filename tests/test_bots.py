@@ -200,7 +200,7 @@ def test_chess_searcher_finds_mate_in_one(fen: str, seat: int, mate: str) -> Non
 
 
 def test_chess_searcher_takes_a_free_queen() -> None:
-    view = {"s": "4k3/8/8/3q4/8/8/3R4/4K3 w - - 0 1", "m": [], "d": None}
+    view: dict[str, Any] = {"s": "4k3/8/8/3q4/8/8/3R4/4K3 w - - 0 1", "m": [], "d": None}
     move = ChessSearcher(max_depth=2, budget=2.0).choose(view, 0, random.Random(0))
     assert move == {"kind": "move", "uci": "d2d5"}
 

@@ -187,7 +187,7 @@ def test_forfeit_gives_the_other_seat_the_win(seat: int) -> None:
     after = GAME.forfeit(state, seat, "resigned")
     outcome = GAME.outcome(after)
     assert outcome is not None
-    assert (outcome.winners, outcome.draw) == ((1 - seat,), False)
+    assert outcome == api.win(1 - seat, 2, "resigned")
     assert outcome.returns[1 - seat] == 1.0 and outcome.returns[seat] == 0.0
     assert GAME.to_act(after) == ()
     assert GAME.legal_moves(after, 0) == GAME.legal_moves(after, 1) == []
@@ -294,7 +294,7 @@ def test_timeout_forfeits() -> None:
     assert match.turn_seconds() == 30.0
     step = match.timeout(0)
     assert not isinstance(step, Rejection)
-    assert match.outcome is not None and match.outcome.winners == (1,)
+    assert match.outcome == api.win(1, 2, "timeout")
     assert step.deltas[None] == []  # the board does not change
     assert match.log == [{"s": match.seq, "seat": 0, "k": "timeout", "m": None}]
 
@@ -394,7 +394,8 @@ def test_random_games(
     board = match.view(None)["b"]
     lines = lines_of(board)
     if forfeiter is not None:
-        assert outcome.winners == (1 - forfeiter,) and not outcome.draw
+        reason = "timeout" if timeout_instead else "resigned"
+        assert outcome == api.win(1 - forfeiter, 2, reason)
     elif outcome.draw:
         assert -1 not in board
         assert lines == {0: 0, 1: 0}

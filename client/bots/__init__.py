@@ -84,6 +84,20 @@ def best_strategy(game: str) -> Strategy:
     return STRATEGIES[BEST.get(game, "random")]
 
 
+def choose_move(
+    strategy: str, game: str, view: View, seat: int, rng: random.Random | None = None
+) -> MoveDict:
+    """One move by the strategy called ``strategy``: the call a server makes for its bots.
+
+    A strategy that does not play ``game`` gives way to the best one that does, so a
+    room's bot seat always has someone to play it.
+    """
+    chosen = STRATEGIES.get(strategy)
+    if chosen is None or not chosen.supports(game):
+        chosen = best_strategy(game)
+    return chosen.choose(game, view, seat, rng or random.Random())
+
+
 __all__ = [
     "BEST",
     "MCTS",
@@ -94,6 +108,7 @@ __all__ = [
     "Strategy",
     "View",
     "best_strategy",
+    "choose_move",
     "get_strategy",
     "legal_moves",
 ]

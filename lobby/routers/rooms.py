@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import ValidationError
 
 from game.registry import get as get_game
 from lobby.auth import CurrentSession, ServicesDep
@@ -25,6 +26,7 @@ from lobby.routers.models import (
     WatchRequest,
     iso,
 )
+from lobby.rooms import describe_validation
 from lobby.services import Services
 from lobby.stores.base import RoomSummary, Session
 
@@ -130,6 +132,10 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
             f"{definition.name} takes {definition.min_seats} to {definition.max_seats} seats,"
             f" not {seats}",
         )
+    try:
+        definition.parse_options(body.options)
+    except ValidationError as exc:
+        raise ProblemError(422, "bad_options", f"options.{describe_validation(exc)}") from None
     if len(set(body.bots)) != len(body.bots):
         raise ProblemError(422, "bad_bots", "a seat is listed twice in bots")
     if len(body.bots) >= seats:

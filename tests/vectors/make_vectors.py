@@ -216,6 +216,11 @@ HAND_CASES: list[tuple[str, Any, Any]] = [
         {"a": True, "b": 0, "c": False, "d": 1, "e": [True, 0, False, 1]},
     ),
     (
+        "bools and ints that Python's == calls equal still change",
+        {"a": 1, "b": False, "c": [1, 0], "d": {"x": True}, "e": [1]},
+        {"a": True, "b": 0, "c": [True, False], "d": {"x": 1}, "e": [True, 2]},
+    ),
+    (
         "None values: set, replaced, added and inside lists",
         {"x": None, "y": 5, "l": [None, 1]},
         {"x": 0, "y": None, "z": None, "l": [None, None]},

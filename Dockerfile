@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# The Meeple server image: `docker build -t meeple .` then
+# `docker run --rm -p 8000:8000 meeple` (one process, state in memory), or with
+# -e REDIS_URL=redis://… for several processes acting as one. deploy/ has a compose
+# stack with Redis, two servers and nginx terminating TLS.
+
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# Builder: wheels for the project and every runtime dependency (no dev extras).
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+WORKDIR /src
+# .dockerignore keeps .venv, .git, caches, tests and test artifacts out of the context.
+COPY . .
+RUN pip wheel --wheel-dir /wheels .
+
+# Final: the wheels installed from the builder's directory, offline, without pip's cache
+# and without the wheels themselves in any layer (a bind mount, not a COPY).
+FROM ${PYTHON_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels meeple \
+    && groupadd --system --gid 10001 meeple \
+    && useradd --system --uid 10001 --gid meeple --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin meeple
+# Nothing is written to disk: state is in memory, or in Redis with REDIS_URL.
+WORKDIR /app
+USER 10001:10001
+
+EXPOSE 8000
+# curl is not in the slim image; Python is. Any answer but 2xx (or none in 3 s) fails.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
+
+# `meeple serve` binds 127.0.0.1 unless told otherwise; in a container it must listen
+# on every interface. uvicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS
+# (default 127.0.0.1): set it to your proxy's address (deploy/docker-compose.yml does).
+CMD ["meeple", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,1 @@
+"""Benchmarks: load and idle generators, the runner, message sizes (see README.md)."""

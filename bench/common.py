@@ -1,0 +1,296 @@
+"""What the benchmarks share: reading a process from /proc, the REST set-up calls,
+a lean WebSocket client, and small statistics.
+
+The WebSocket client is ``websockets``' own protocol (``websockets.client.ClientProtocol``,
+the sans-I/O core its asyncio client is built on) driven straight from an
+``asyncio.Protocol``: frames are handled in ``data_received`` with no task switch, no
+queue and no future per message, so the load generator spends its CPU on the
+workload rather than on the client. Pings from the server are answered by the
+protocol object itself, as the asyncio client would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+from game.protocol import MAX_FRAME
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# Processes ------------------------------------------------------------------------
+
+
+def raise_nofile() -> int:
+    """Raise this process's open-file limit to its hard limit; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    # after the command name: state is field 3, utime 14 and stime 15 (1-based)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """The ``Vm*`` lines of /proc/<pid>/status, in bytes."""
+    out: dict[str, int] = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Vm"):
+                key, _, value = line.partition(":")
+                parts = value.split()
+                if len(parts) == 2 and parts[1] == "kB":
+                    out[key] = int(parts[0]) * 1024
+    return out
+
+
+def proc_rss(pid: int) -> int:
+    """Resident set size now, in bytes."""
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def self_cpu() -> float:
+    """CPU seconds this process has used (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class ServerSample:
+    """The server process at one moment."""
+
+    at: float
+    cpu: float
+    rss: int
+
+    @classmethod
+    def take(cls, pid: int) -> ServerSample:
+        return cls(time.monotonic(), proc_cpu(pid), proc_rss(pid))
+
+
+# Statistics -----------------------------------------------------------------------
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank ``q`` percentile (0-100) of already sorted values."""
+    if not sorted_values:
+        return None
+    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+# REST -----------------------------------------------------------------------------
+
+
+class SetupError(RuntimeError):
+    """The server refused a set-up call."""
+
+
+async def call(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    json: Any = None,
+    attempts: int = 50,
+) -> Any:
+    """One REST call; a 429 is retried after its Retry-After, as the protocol asks."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for _ in range(attempts):
+        response = await client.request(method, path, json=json, headers=headers)
+        if response.status_code == 429:
+            await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            continue
+        if response.status_code >= 400:
+            raise SetupError(f"{method} {path}: {response.status_code} {response.text}")
+        return response.json()
+    raise SetupError(f"{method} {path}: still rate limited after {attempts} tries")
+
+
+async def new_session(client: httpx.AsyncClient, name: str) -> str:
+    body = await call(client, "POST", "/api/sessions", json={"name": name})
+    token: str = body["token"]
+    return token
+
+
+async def new_room(client: httpx.AsyncClient, token: str, *, join: bool = True) -> str:
+    """A tic-tac-toe room; with ``join`` its creator holds seat 0."""
+    body = await call(
+        client, "POST", "/api/rooms", token=token, json={"game": "tictactoe", "join": join}
+    )
+    room_id: str = body["id"]
+    return room_id
+
+
+async def take_seat(client: httpx.AsyncClient, token: str, room_id: str) -> int:
+    body = await call(client, "POST", f"/api/rooms/{room_id}/seats", token=token, json={})
+    seat: int = body["seat"]
+    return seat
+
+
+def http_client(base: str, concurrency: int = 50) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
+
+
+def base_urls(url: str) -> tuple[str, str]:
+    """``http://host:port`` and ``ws://host:port`` from either form of the server's URL."""
+    parts = urlsplit(url)
+    secure = parts.scheme in ("https", "wss")
+    netloc = parts.netloc
+    return (
+        f"{'https' if secure else 'http'}://{netloc}",
+        f"{'wss' if secure else 'ws'}://{netloc}",
+    )
+
+
+async def gather_limited(
+    factories: Sequence[Callable[[], Any]], concurrency: int
+) -> list[Any]:
+    """Run coroutine factories with at most ``concurrency`` at once; results in order."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(factory: Callable[[], Any]) -> Any:
+        async with semaphore:
+            return await factory()
+
+    return list(await asyncio.gather(*(one(f) for f in factories)))
+
+
+# WebSocket ------------------------------------------------------------------------
+
+
+class Socket(asyncio.Protocol):
+    """One client WebSocket. Subclasses override ``on_message`` (binary payloads)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.ws = ClientProtocol(parse_uri(url), max_size=MAX_FRAME)
+        self.transport: asyncio.Transport | None = None
+        self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.close_code: int | None = None
+        self.pings = 0
+
+    # asyncio.Protocol --------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        ws = self.ws
+        ws.receive_data(data)
+        for event in ws.events_received():
+            if type(event) is Frame:
+                opcode = event.opcode
+                if opcode is Opcode.BINARY:
+                    self.on_message(event.data)
+                elif opcode is Opcode.PING:
+                    self.pings += 1
+                elif opcode is Opcode.CLOSE:
+                    self.close_code = ws.close_code
+            elif isinstance(event, Response):
+                if ws.handshake_exc is not None:
+                    self._fail(ws.handshake_exc)
+                elif not self.opened.done():
+                    self.opened.set_result(None)
+        self._flush()
+        if ws.close_expected() and self.transport is not None:
+            self.transport.close()
+
+    def eof_received(self) -> bool | None:
+        self.ws.receive_eof()
+        self._flush()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if not self.opened.done():
+            self._fail(exc or ConnectionError("closed before the handshake completed"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+        self.on_closed()
+
+    # For subclasses ------------------------------------------------------------
+
+    def on_message(self, data: bytes) -> None:
+        """A binary frame's payload."""
+
+    def on_closed(self) -> None:
+        """The TCP connection ended."""
+
+    def send(self, data: bytes) -> None:
+        if self.ws.state is State.OPEN:
+            self.ws.send_binary(data)
+            self._flush()
+
+    # Connecting and closing -------------------------------------------------
+
+    @property
+    def open(self) -> bool:
+        return self.ws.state is State.OPEN and self.transport is not None
+
+    async def connect(self, timeout: float = 30) -> None:
+        parts = urlsplit(self.url)
+        loop = asyncio.get_running_loop()
+        await asyncio.wait_for(
+            loop.create_connection(lambda: self, parts.hostname, parts.port or 80), timeout
+        )
+        await asyncio.wait_for(self.opened, timeout)
+
+    async def aclose(self, timeout: float = 5) -> None:
+        if self.ws.state is State.OPEN:
+            self.ws.send_close(1000)
+            self._flush()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _flush(self) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        out = self.ws.data_to_send()
+        if out:
+            if out[-1] == b"":  # the protocol asks for the write side to be closed
+                out.pop()
+                if out:
+                    transport.write(b"".join(out))
+                if transport.can_write_eof():
+                    transport.write_eof()
+            else:
+                transport.write(b"".join(out) if len(out) > 1 else out[0])
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()

@@ -1,0 +1,525 @@
+"""Load generator: R rooms of two tic-tac-toe players each, playing back to back.
+
+    .venv/bin/python bench/load.py http://127.0.0.1:8000 --rooms 100 --seconds 20 \
+        --server-pid 1234 --json out.json
+
+Per room: two guest sessions, a room made by the first (who holds seat 0), a seat
+taken by the second, and both connected to the room's WebSocket. From the "go"
+moment each player moves as soon as it sees its turn (a random empty cell); when a
+game ends both vote ``rematch`` and the server starts the next game in the same room
+with a ``snap``. After a warm-up, a window of ``--seconds`` is measured:
+
+* accepted moves per second: ``ack`` frames for moves that arrived in the window;
+* move to opponent latency: from the mover's send to the opponent's receipt of the
+  ``d`` it caused (both ends are in the same process: the room stamps the send time
+  with the sequence number the move will get);
+* bytes per state message: WebSocket payload sizes of the ``d`` frames received;
+* the server's CPU seconds and resident memory during the window (``--server-pid``),
+  and CPU microseconds per accepted move;
+* the generator's own CPU, summed over its processes, so a reader can tell when the
+  generator and not the server ran out of CPU.
+
+``--procs N`` forks N load processes that each drive a share of the rooms, starting
+together at one moment; their results are added up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import random
+import sys
+import time
+import traceback
+from array import array
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (
+    ServerSample,
+    Socket,
+    base_urls,
+    gather_limited,
+    http_client,
+    new_room,
+    new_session,
+    percentile,
+    proc_status,
+    raise_nofile,
+    self_cpu,
+    take_seat,
+)
+from game.codec import decode, encode
+
+REMATCH = encode({"t": "rematch"})
+SYNC = encode({"t": "sync"})
+
+
+@dataclass
+class Counters:
+    """One load process's measurements; ``measuring`` is true inside the window."""
+
+    running: bool = False
+    measuring: bool = False
+    moves: int = 0
+    """Moves acknowledged inside the window."""
+    moves_all: int = 0
+    games: int = 0
+    """Games that ended inside the window (counted once, by seat 0)."""
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+    """Move to opponent's delta, seconds, inside the window."""
+    d_frames: int = 0
+    d_bytes: int = 0
+    d_max: int = 0
+    mid_frames: int = 0
+    """``d`` frames that did not end a game (no result attached)."""
+    mid_bytes: int = 0
+    mid_max: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    closed: int = 0
+    cpu_start: float = 0.0
+    cpu_end: float = 0.0
+    window_start: float = 0.0
+    window_end: float = 0.0
+
+
+class Table:
+    """What a room's two players share: the last move's sequence number and send time."""
+
+    __slots__ = ("mover", "players", "sent_at", "sent_seq")
+
+    def __init__(self) -> None:
+        self.sent_seq = -1
+        self.sent_at = 0.0
+        self.mover: Player | None = None
+        self.players: list[Player] = []
+
+
+class Player(Socket):
+    """One seated player: plays a random empty cell as soon as it is its turn."""
+
+    def __init__(self, url: str, table: Table, counters: Counters, rng: random.Random) -> None:
+        super().__init__(url)
+        self.table = table
+        self.counters = counters
+        self.rng = rng
+        self.seat: int | None = None
+        self.seq = 0
+        self.board: list[int] = [-1] * 9
+        self.my_turn = False
+        self.finished = False
+        self.next_id = 1
+
+    def on_message(self, data: bytes) -> None:
+        msg = decode(data)
+        kind = msg["t"]
+        c = self.counters
+        if kind == "d":
+            now = time.perf_counter()
+            seq = msg["s"]
+            finished = "st" in msg and msg["st"] == "finished"
+            if c.measuring:
+                size = len(data)
+                c.d_frames += 1
+                c.d_bytes += size
+                if size > c.d_max:
+                    c.d_max = size
+                if not finished:
+                    c.mid_frames += 1
+                    c.mid_bytes += size
+                    if size > c.mid_max:
+                        c.mid_max = size
+            table = self.table
+            if seq == table.sent_seq and table.mover is not self and c.measuring:
+                c.latencies.append(now - table.sent_at)  # the opponent's move reached us
+            if seq != self.seq + 1:
+                self.send(SYNC)  # a gap: start over from a snapshot
+                return
+            self.seq = seq
+            board = self.board
+            for op in msg["o"]:
+                path = op[0]
+                if len(path) == 2 and path[0] == "b":
+                    board[path[1]] = op[1]
+                else:  # not a one-cell change: ask for the whole view
+                    self.send(SYNC)
+                    return
+            if finished:
+                self.my_turn = False
+                self.finished = True
+                if self.seat == 0 and c.measuring:
+                    c.games += 1
+                if c.running:
+                    self.send(REMATCH)
+            else:
+                self.my_turn = self.seat in msg["a"]
+                if self.my_turn and c.running:
+                    self.move()
+        elif kind == "ack":
+            if msg["id"] is not None:
+                c.moves_all += 1
+                if c.measuring:
+                    c.moves += 1
+        elif kind == "snap":
+            self.seat = msg["seat"]
+            self.seq = msg["s"]
+            view = msg["v"]
+            self.board = list(view["b"]) if "b" in view else [-1] * 9
+            self.finished = msg["st"] == "finished"
+            self.my_turn = msg["st"] == "playing" and self.seat in msg["a"]
+            if c.running:
+                if self.my_turn:
+                    self.move()
+                elif self.finished:
+                    self.send(REMATCH)
+        elif kind == "err":
+            c.errors[msg.get("code") or "?"] += 1
+            if c.running:  # whatever went wrong, start over from a snapshot
+                delay = 0.1 if msg.get("code") == "rate_limited" else 0.0
+                asyncio.get_running_loop().call_later(delay, self.send, SYNC)
+
+    def move(self) -> None:
+        board = self.board
+        empty = [i for i in range(9) if board[i] == -1]
+        if not empty:
+            return
+        table = self.table
+        table.sent_seq = self.seq + 1
+        table.mover = self
+        self.my_turn = False
+        msg_id = self.next_id
+        self.next_id = msg_id + 1
+        table.sent_at = time.perf_counter()
+        self.send(encode({"t": "move", "id": msg_id, "m": {"cell": self.rng.choice(empty)}}))
+
+    def go(self) -> None:
+        """The window opens: act on what the player already knows."""
+        if self.my_turn:
+            self.move()
+        elif self.finished:
+            self.send(REMATCH)
+
+    def on_closed(self) -> None:
+        if self.counters.running:
+            self.counters.closed += 1
+
+
+# One load process --------------------------------------------------------------------
+
+
+async def set_up(
+    url: str, rooms: int, counters: Counters, seed: int, tag: str, concurrency: int = 20
+) -> list[Player]:
+    """Make the sessions and rooms, seat both players and connect them."""
+    http, ws = base_urls(url)
+    rng = random.Random(seed)
+    async with http_client(http, concurrency) as client:
+
+        async def one_room(i: int) -> tuple[str, str, str]:
+            first = await new_session(client, f"bench-{tag}-{i}-x")
+            second = await new_session(client, f"bench-{tag}-{i}-o")
+            room_id = await new_room(client, first)
+            await take_seat(client, second, room_id)
+            return room_id, first, second
+
+        made = await gather_limited([lambda i=i: one_room(i) for i in range(rooms)], concurrency)
+    players: list[Player] = []
+    for room_id, first, second in made:
+        table = Table()
+        for token in (first, second):
+            player = Player(f"{ws}/ws/rooms/{room_id}?token={token}", table, counters, rng)
+            table.players.append(player)
+            players.append(player)
+    await gather_limited([p.connect for p in players], concurrency)
+    return players
+
+
+async def drive(
+    url: str,
+    rooms: int,
+    *,
+    seed: int,
+    tag: str,
+    go_at: Any,
+    warmup: float,
+    seconds: float,
+) -> Counters:
+    """Set up, wait for ``go_at()`` (a loop time), play, and measure one window."""
+    counters = Counters()
+    players = await set_up(url, rooms, counters, seed, tag)
+    start = await go_at()
+    loop = asyncio.get_running_loop()
+
+    def go() -> None:
+        counters.running = True
+        for player in players:
+            player.go()
+
+    def open_window() -> None:
+        counters.cpu_start = self_cpu()
+        counters.window_start = time.monotonic()
+        counters.measuring = True
+
+    def close_window() -> None:
+        counters.measuring = False
+        counters.running = False
+        counters.window_end = time.monotonic()
+        counters.cpu_end = self_cpu()
+
+    loop.call_at(start, go)
+    loop.call_at(start + warmup, open_window)
+    loop.call_at(start + warmup + seconds, close_window)
+    await asyncio.sleep(max(0.0, start + warmup + seconds - loop.time()) + 0.3)
+    await asyncio.gather(*(p.aclose(2) for p in players), return_exceptions=True)
+    return counters
+
+
+def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: float,
+           seconds: float) -> None:  # fmt: skip
+    """A forked load process: set up, say ready, wait for the start time, report."""
+    raise_nofile()
+
+    async def go_at() -> float:
+        pipe.send(("ready", None))
+        loop = asyncio.get_running_loop()
+        start: float = await loop.run_in_executor(None, pipe.recv)
+        return start  # time.monotonic() and the loop's clock are the same clock
+
+    try:
+        counters = asyncio.run(
+            drive(url, rooms, seed=seed, tag=tag, go_at=go_at, warmup=warmup, seconds=seconds)
+        )
+        pipe.send(("done", counters))
+    except BaseException:
+        pipe.send(("error", traceback.format_exc()))
+    finally:
+        pipe.close()
+
+
+# The coordinator --------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    rooms: int
+    procs: int
+    seconds: float
+    """The measured window, as the coordinator saw it."""
+    moves: int
+    moves_per_s: float
+    games_per_s: float
+    latency_samples: int
+    latency_p50_ms: float | None
+    latency_p90_ms: float | None
+    latency_p99_ms: float | None
+    latency_max_ms: float | None
+    d_bytes_mean: float | None
+    d_bytes_max: int
+    d_move_bytes_mean: float | None
+    """``d`` frames that did not end the game."""
+    d_move_bytes_max: int
+    gen_cpu_s: float
+    gen_cpu_pct: float
+    """Of one core, summed over the load processes."""
+    errors: dict[str, int]
+    closed: int
+    """Connections that closed while the load ran (expect 0)."""
+    server_pid: int | None = None
+    server_cpu_s: float | None = None
+    server_cpu_pct: float | None = None
+    server_us_per_move: float | None = None
+    server_rss_start: int | None = None
+    server_rss_max: int | None = None
+    """The largest resident size sampled in the window, bytes."""
+    server_vmhwm: int | None = None
+    """The server's peak resident size since it started, bytes."""
+
+
+def run_load(
+    url: str,
+    rooms: int,
+    *,
+    seconds: float = 20,
+    warmup: float = 3,
+    procs: int = 1,
+    server_pid: int | None = None,
+    seed: int = 1,
+    setup_timeout: float = 600,
+) -> LoadResult:
+    """Fork the load processes, start them together, sample the server, add up."""
+    procs = max(1, min(procs, rooms))
+    ctx = mp.get_context("fork")
+    shares = [rooms // procs + (1 if i < rooms % procs else 0) for i in range(procs)]
+    pipes: list[Connection] = []
+    children = []
+    for i, share in enumerate(shares):
+        mine, theirs = ctx.Pipe()
+        child = ctx.Process(
+            target=_child, args=(theirs, url, share, seed * 1000 + i, f"{i}", warmup, seconds)
+        )
+        child.start()
+        theirs.close()
+        pipes.append(mine)
+        children.append(child)
+    try:
+        deadline = time.monotonic() + setup_timeout
+        for pipe in pipes:
+            if not pipe.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError(f"set-up took over {setup_timeout} s")
+            status, payload = pipe.recv()
+            if status != "ready":
+                raise RuntimeError(f"a load process failed:\n{payload}")
+        start = time.monotonic() + 0.2
+        for pipe in pipes:
+            pipe.send(start)
+        window_start = start + warmup
+        window_end = window_start + seconds
+        samples: list[ServerSample] = []
+        time.sleep(max(0.0, window_start - time.monotonic()))
+        if server_pid is not None:
+            samples.append(ServerSample.take(server_pid))
+            while time.monotonic() < window_end:
+                time.sleep(min(0.25, max(0.0, window_end - time.monotonic())))
+                samples.append(ServerSample.take(server_pid))
+        else:
+            time.sleep(max(0.0, window_end - time.monotonic()))
+        vmhwm = proc_status(server_pid).get("VmHWM") if server_pid is not None else None
+        results: list[Counters] = []
+        for pipe in pipes:
+            if not pipe.poll(60):
+                raise TimeoutError("a load process did not report")
+            status, payload = pipe.recv()
+            if status != "done":
+                raise RuntimeError(f"a load process failed:\n{payload}")
+            results.append(payload)
+    finally:
+        for child in children:
+            child.join(10)
+            if child.is_alive():
+                child.kill()
+                child.join()
+    return _aggregate(rooms, procs, results, samples, server_pid, vmhwm)
+
+
+def _aggregate(
+    rooms: int,
+    procs: int,
+    results: list[Counters],
+    samples: list[ServerSample],
+    server_pid: int | None,
+    vmhwm: int | None,
+) -> LoadResult:
+    window = max(r.window_end for r in results) - min(r.window_start for r in results)
+    if samples:
+        window = samples[-1].at - samples[0].at
+    window = max(window, 1e-9)
+    moves = sum(r.moves for r in results)
+    latencies = sorted(x * 1000 for r in results for x in r.latencies)
+    d_frames = sum(r.d_frames for r in results)
+    mid_frames = sum(r.mid_frames for r in results)
+    errors: Counter[str] = Counter()
+    for r in results:
+        errors.update(r.errors)
+    gen_cpu = sum(r.cpu_end - r.cpu_start for r in results)
+    result = LoadResult(
+        rooms=rooms,
+        procs=procs,
+        seconds=round(window, 3),
+        moves=moves,
+        moves_per_s=moves / window,
+        games_per_s=sum(r.games for r in results) / window,
+        latency_samples=len(latencies),
+        latency_p50_ms=percentile(latencies, 50),
+        latency_p90_ms=percentile(latencies, 90),
+        latency_p99_ms=percentile(latencies, 99),
+        latency_max_ms=latencies[-1] if latencies else None,
+        d_bytes_mean=sum(r.d_bytes for r in results) / d_frames if d_frames else None,
+        d_bytes_max=max(r.d_max for r in results),
+        d_move_bytes_mean=sum(r.mid_bytes for r in results) / mid_frames if mid_frames else None,
+        d_move_bytes_max=max(r.mid_max for r in results),
+        gen_cpu_s=gen_cpu,
+        gen_cpu_pct=100 * gen_cpu / window,
+        errors=dict(errors),
+        closed=sum(r.closed for r in results),
+        server_pid=server_pid,
+        server_vmhwm=vmhwm,
+    )
+    if len(samples) >= 2:
+        cpu = samples[-1].cpu - samples[0].cpu
+        result.server_cpu_s = cpu
+        result.server_cpu_pct = 100 * cpu / window
+        result.server_us_per_move = 1e6 * cpu / moves if moves else None
+        result.server_rss_start = samples[0].rss
+        result.server_rss_max = max(s.rss for s in samples)
+    return result
+
+
+def _fmt(value: float | None, spec: str = ".1f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def describe(r: LoadResult) -> str:
+    mib = 1024 * 1024
+    lines = [
+        f"rooms {r.rooms} ({r.procs} load process{'es' if r.procs > 1 else ''}), "
+        f"window {r.seconds:.1f} s",
+        f"  accepted moves   {r.moves} = {r.moves_per_s:,.0f}/s ({r.games_per_s:,.0f} games/s)",
+        f"  move->opponent   p50 {_fmt(r.latency_p50_ms, '.2f')} ms, "
+        f"p99 {_fmt(r.latency_p99_ms, '.2f')} ms, max {_fmt(r.latency_max_ms, '.2f')} ms "
+        f"({r.latency_samples} samples)",
+        f"  d payload        mean {_fmt(r.d_bytes_mean)} B, max {r.d_bytes_max} B; "
+        f"mid-game mean {_fmt(r.d_move_bytes_mean)} B, max {r.d_move_bytes_max} B",
+        f"  generator CPU    {r.gen_cpu_s:.2f} s = {r.gen_cpu_pct:.0f}% of a core",
+    ]
+    if r.server_cpu_s is not None:
+        lines.append(
+            f"  server CPU       {r.server_cpu_s:.2f} s = {_fmt(r.server_cpu_pct, '.0f')}% of a "
+            f"core, {_fmt(r.server_us_per_move)} us per accepted move"
+        )
+        lines.append(
+            f"  server RSS       {(r.server_rss_start or 0) / mib:.1f} MiB at the start, "
+            f"max {(r.server_rss_max or 0) / mib:.1f} MiB, "
+            f"peak since start {(r.server_vmhwm or 0) / mib:.1f} MiB"
+        )
+    if r.errors or r.closed:
+        lines.append(f"  errors {r.errors}, connections closed during the run {r.closed}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url", help="the server, e.g. http://127.0.0.1:8000")
+    parser.add_argument("--rooms", "-R", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=20, help="the measured window")
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--procs", type=int, default=1, help="load processes")
+    parser.add_argument("--server-pid", type=int, help="read the server's CPU and memory")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    args = parser.parse_args(argv)
+    raise_nofile()
+    result = run_load(
+        args.url,
+        args.rooms,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        procs=args.procs,
+        server_pid=args.server_pid,
+        seed=args.seed,
+    )
+    print(describe(result), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(asdict(result), indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Several server processes on one Redis act as one server, and survive kill -9.
+
+Real processes (``meeple serve``) on loopback ports, real Redis under a key prefix of
+the test's own, real WebSocket clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REDIS_URL, Peer, of_type, open_peer
+from tests.servers import ServerProcess
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+async def cluster(redis_prefix: str) -> AsyncIterator[list[ServerProcess]]:
+    env = {
+        "REDIS_URL": REDIS_URL,
+        "MEEPLE_REDIS_PREFIX": redis_prefix,
+        "MEEPLE_LEASE_SECONDS": "2",
+        "MEEPLE_GRACE_SECONDS": "30",
+    }
+    procs = [ServerProcess(env), ServerProcess(env)]
+    try:
+        await asyncio.gather(*(p.start() for p in procs))
+        yield procs
+    finally:
+        for p in procs:
+            p.stop()
+
+
+async def session(http: httpx.AsyncClient, base: str, name: str) -> tuple[str, dict[str, str]]:
+    r = await http.post(f"{base}/api/sessions", json={"name": name})
+    r.raise_for_status()
+    token = r.json()["token"]
+    return token, {"Authorization": f"Bearer {token}"}
+
+
+async def room_for_two(
+    http: httpx.AsyncClient, first: ServerProcess, second: ServerProcess, game: str = "tictactoe"
+) -> tuple[str, str, str]:
+    """A room created on ``first`` (whose creator sits in seat 0), joined from ``second``."""
+    token_a, auth_a = await session(http, first.http, "Ada")
+    token_b, auth_b = await session(http, second.http, "Bo")
+    r = await http.post(f"{first.http}/api/rooms", json={"game": game}, headers=auth_a)
+    r.raise_for_status()
+    room_id = r.json()["id"]
+    r = await http.post(f"{second.http}/api/rooms/{room_id}/seats", json={}, headers=auth_b)
+    r.raise_for_status()
+    assert r.json()["seat"] == 1
+    return room_id, token_a, token_b
+
+
+async def started(peer: Peer) -> dict[str, Any]:
+    return await peer.until(lambda m: m["t"] == "snap" and m["st"] == "playing", timeout=10)
+
+
+async def play(peer: Peer, msg_id: int, cell: int) -> int:
+    await peer.send({"t": "move", "id": msg_id, "m": {"cell": cell}})
+    ack = await peer.until(lambda m: m["t"] in ("ack", "err") and m.get("id") == msg_id, 10)
+    assert ack["t"] == "ack", ack
+    return int(ack["s"])
+
+
+async def test_players_on_two_processes_finish_a_game(cluster: list[ServerProcess]) -> None:
+    one, two = cluster
+    async with httpx.AsyncClient(timeout=10) as http:
+        room_id, token_a, token_b = await room_for_two(http, one, two)
+    a = await open_peer(one.ws, room_id, token_a)
+    b = await open_peer(two.ws, room_id, token_b)  # relayed: the room is owned by `one`
+    await started(a)
+    await started(b)
+    for i, (peer, cell) in enumerate([(a, 0), (b, 3), (a, 1), (b, 4), (a, 2)]):
+        await play(peer, i, cell)
+    for peer in (a, b):
+        end = await peer.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
+        assert end["r"]["winners"] == [0] and end["s"] == 6
+    seqs = [m["s"] for m in b.seen if m["t"] == "d"]
+    assert seqs == [2, 3, 4, 5, 6]  # each delta once, in order, across processes
+
+
+async def test_both_processes_list_the_same_rooms(cluster: list[ServerProcess]) -> None:
+    one, two = cluster
+    async with httpx.AsyncClient(timeout=10) as http:
+        _, auth = await session(http, one.http, "Ada")
+        made = set()
+        for proc, game in ((one, "tictactoe"), (two, "connect4"), (two, "chess")):
+            r = await http.post(f"{proc.http}/api/rooms", json={"game": game}, headers=auth)
+            made.add(r.json()["id"])
+        await asyncio.sleep(0.2)
+        listed = []
+        for proc in cluster:
+            r = await http.get(f"{proc.http}/api/rooms", headers=auth)
+            listed.append({room["id"] for room in r.json()["items"]})
+        assert listed[0] == listed[1] == made
+        r = await http.get(f"{two.http}/api/rooms?game=chess", headers=auth)
+        assert [room["game"] for room in r.json()["items"]] == ["chess"]
+
+
+async def test_kill_9_the_owner_and_the_game_finishes_on_the_other(
+    cluster: list[ServerProcess],
+) -> None:
+    one, two = cluster
+    async with httpx.AsyncClient(timeout=10) as http:
+        room_id, token_a, token_b = await room_for_two(http, one, two)
+    a = await open_peer(one.ws, room_id, token_a)
+    b = await open_peer(two.ws, room_id, token_b)
+    await started(a)
+    await started(b)
+    acked = [await play(a, 1, 0), await play(b, 2, 4)]
+    await b.saw(of_type("d", s=3))
+
+    one.kill()  # the owner dies mid-game, no goodbye
+
+    # b's process notices its room lost its owner and closes b with 1012.
+    code, _ = await b.closed(timeout=15)
+    assert code == 1012
+    # Both reconnect to the surviving process, resuming from what they saw.
+    a2 = await reconnect(two, room_id, token_a, since=3)
+    b2 = await reconnect(two, room_id, token_b, since=3)
+    acked.append(await play(a2, 3, 8))
+    acked.append(await play(b2, 4, 2))
+    acked.append(await play(a2, 5, 6))
+    acked.append(await play(b2, 6, 1))
+    acked.append(await play(a2, 7, 7))  # 6, 7, 8: seat 0 wins on the bottom row
+    end = await b2.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
+    assert end["r"]["winners"] == [0]
+    assert acked == [2, 3, 4, 5, 6, 7, 8]
+    async with httpx.AsyncClient(timeout=10) as http:
+        _, auth = await session(http, two.http, "Cy")
+        record = (await http.get(f"{two.http}/api/records/{room_id}-0", headers=auth)).json()
+    assert [entry["s"] for entry in record["log"]] == acked  # every acknowledged move kept
+
+
+async def reconnect(proc: ServerProcess, room_id: str, token: str, since: int) -> Peer:
+    """Reconnect as a client does: retry until the room has an owner again."""
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        peer = await open_peer(proc.ws, room_id, token, since=since)
+        try:
+            await peer.until(of_type("room"), timeout=3)
+            return peer
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.3)
+
+
+async def test_restart_the_only_server_and_both_players_finish(redis_prefix: str) -> None:
+    env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix, "MEEPLE_LEASE_SECONDS": "2"}
+    server = ServerProcess(env)
+    await server.start()
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            room_id, token_a, token_b = await room_for_two(http, server, server)
+        a = await open_peer(server.ws, room_id, token_a)
+        b = await open_peer(server.ws, room_id, token_b)
+        await started(a)
+        await started(b)
+        assert await play(a, 1, 4) == 2
+        await b.saw(of_type("d", s=2))
+
+        server.stop()  # a restart: the process goes, Redis keeps the sessions and the room
+        for peer in (a, b):
+            code, _ = await peer.closed()
+            assert code in (1001, 1006, 1012)
+        server = ServerProcess(env, port=server.port)
+        await server.start()
+
+        a = await reconnect(server, room_id, token_a, since=2)
+        b = await reconnect(server, room_id, token_b, since=2)
+        assert await play(b, 2, 0) == 3
+        for i, cell in enumerate((3, 1, 5), start=3):
+            await play(a if i % 2 else b, i, cell)
+        end = await a.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
+        assert end["r"]["winners"] == [0] and end["r"]["reason"] == "three in a row"
+    finally:
+        server.stop()
