@@ -13,7 +13,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 # .dockerignore keeps .venv, .git, caches, tests and test artifacts out of the context.
 COPY . .
-RUN pip wheel --wheel-dir /wheels .
+# A current pip builds sdist-only dependencies (python-chess) through PEP 517 in
+# isolation; the pip the image ships may not. Everything here is pure Python or has
+# manylinux wheels, so no compiler is needed even in this stage.
+RUN python -m pip install --upgrade pip \
+    && python -m pip wheel --wheel-dir /wheels .
 
 # Final: the wheels installed from the builder's directory, offline, without pip's cache
 # and without the wheels themselves in any layer (a bind mount, not a COPY).

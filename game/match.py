@@ -34,9 +34,34 @@ LogEntry = dict[str, Any]
 "move" (``m`` is the validated move), "forfeit" (``m`` is the reason) or "timeout"."""
 
 
+class _SeededOnUse(random.Random):
+    """A generator that seeds itself on first use: most moves of most games draw
+    nothing, and seeding costs more than the rest of a tic-tac-toe move."""
+
+    def __init__(self, material: str) -> None:  # deliberately no super().__init__
+        self._material: str | None = material
+
+    def _seed_now(self) -> None:
+        material, self._material = self._material, None
+        super().seed(material)
+
+    def random(self) -> float:
+        if self._material is not None:
+            self._seed_now()
+        return super().random()
+
+    def getrandbits(self, k: int) -> int:
+        if self._material is not None:
+            self._seed_now()
+        return super().getrandbits(k)
+
+
 def rng_for(seed: int, game_no: int, seq: int) -> random.Random:
-    """The random generator for one step: derived, never carried, so replay is exact."""
-    return random.Random(f"{seed}:{game_no}:{seq}")
+    """The random generator for one step: derived, never carried, so replay is exact.
+
+    It draws exactly what ``random.Random(f"{seed}:{game_no}:{seq}")`` would.
+    """
+    return _SeededOnUse(f"{seed}:{game_no}:{seq}")
 
 
 @dataclass(slots=True)

@@ -99,7 +99,14 @@ async def _redis_services(settings: Settings) -> Services:
     from redis.asyncio import Redis
 
     from lobby.cluster import Cluster
-    from lobby.stores.redis import RedisJournal, RedisRoomDirectory, RedisSessionStore
+    from lobby.stores.redis import (
+        RedisJournal,
+        RedisRatingStore,
+        RedisRecordStore,
+        RedisRoomDirectory,
+        RedisSessionStore,
+        RedisTicketQueue,
+    )
 
     assert settings.redis_url
     redis = Redis.from_url(settings.redis_url)
@@ -123,4 +130,7 @@ async def _redis_services(settings: Settings) -> Services:
         rooms=rooms,
         redis=redis,
         cluster=cluster,
+        records=RedisRecordStore(redis, prefix),
+        ratings=RedisRatingStore(redis, prefix),
+        tickets=RedisTicketQueue(redis, prefix),
     )

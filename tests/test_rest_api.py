@@ -282,7 +282,11 @@ async def test_bad_room_requests_are_422(
 
 
 async def test_private_room_invite_is_shown_to_members_only(client: httpx.AsyncClient) -> None:
-    ada, bo, cy = await player(client, "Ada"), await player(client, "Bo"), await player(client, "Cy")
+    ada, bo, cy = (
+        await player(client, "Ada"),
+        await player(client, "Bo"),
+        await player(client, "Cy"),
+    )
     created = (await ada.post("/api/rooms", {"game": "tictactoe", "private": True})).json()
     code, room_id = created["invite"], created["id"]
     assert code and created["private"] is True
@@ -318,7 +322,11 @@ async def test_join_by_invite(client: httpx.AsyncClient) -> None:
 
 
 async def test_seats(client: httpx.AsyncClient) -> None:
-    ada, bo, cy = await player(client, "Ada"), await player(client, "Bo"), await player(client, "Cy")
+    ada, bo, cy = (
+        await player(client, "Ada"),
+        await player(client, "Bo"),
+        await player(client, "Cy"),
+    )
     room_id = (await ada.post("/api/rooms", {"game": "tictactoe"})).json()["id"]
     assert_problem(await bo.post(f"/api/rooms/{room_id}/seats", {"seat": 0}), 409, "seat_taken")
     assert_problem(await bo.post(f"/api/rooms/{room_id}/seats", {"seat": 7}), 422, "no_such_seat")
@@ -444,20 +452,26 @@ async def test_tickets(client: httpx.AsyncClient) -> None:
 
     same = await ada.post("/api/matchmaking/tickets", {"game": "connect4", "options": {}})
     assert same.status_code == 200 and same.json()["id"] == ticket["id"]
-    other = await ada.post("/api/matchmaking/tickets", {"game": "connect4", "options": {"turn_seconds": 30}})
+    other = await ada.post(
+        "/api/matchmaking/tickets", {"game": "connect4", "options": {"turn_seconds": 30}}
+    )
     assert_problem(other, 409, "ticket_exists")
 
     got = await ada.get(f"/api/matchmaking/tickets/{ticket['id']}")
     assert got.status_code == 200 and got.json()["id"] == ticket["id"]
     assert_problem(await bo.get(f"/api/matchmaking/tickets/{ticket['id']}"), 404, "no_such_ticket")
-    assert_problem(await bo.delete(f"/api/matchmaking/tickets/{ticket['id']}"), 404, "no_such_ticket")
+    assert_problem(
+        await bo.delete(f"/api/matchmaking/tickets/{ticket['id']}"), 404, "no_such_ticket"
+    )
     assert_problem(await ada.get("/api/matchmaking/tickets/t_nope"), 404, "no_such_ticket")
 
     cancelled = await ada.delete(f"/api/matchmaking/tickets/{ticket['id']}")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     again = await ada.delete(f"/api/matchmaking/tickets/{ticket['id']}")
     assert again.status_code == 200 and again.json()["status"] == "cancelled"
-    fresh = await ada.post("/api/matchmaking/tickets", {"game": "connect4", "options": {"turn_seconds": 30}})
+    fresh = await ada.post(
+        "/api/matchmaking/tickets", {"game": "connect4", "options": {"turn_seconds": 30}}
+    )
     assert fresh.status_code == 201 and fresh.json()["id"] != ticket["id"]
 
 
@@ -533,9 +547,19 @@ async def test_leaderboard_pages_best_first(client: httpx.AsyncClient, app: Fast
     first = (await ada.get("/api/leaderboards/chess", params={"limit": 3})).json()
     assert [e["player_id"] for e in first["items"]] == ["p_4", "p_3", "p_2"]
     assert [e["rank"] for e in first["items"]] == [1, 2, 3]
-    assert set(first["items"][0]) == {"rank", "player_id", "name", "rating", "rd", "volatility", "games"}
+    assert set(first["items"][0]) == {
+        "rank",
+        "player_id",
+        "name",
+        "rating",
+        "rd",
+        "volatility",
+        "games",
+    }
     second = (
-        await ada.get("/api/leaderboards/chess", params={"limit": 3, "cursor": first["next_cursor"]})
+        await ada.get(
+            "/api/leaderboards/chess", params={"limit": 3, "cursor": first["next_cursor"]}
+        )
     ).json()
     assert [e["player_id"] for e in second["items"]] == ["p_1", "p_0"]
     assert [e["rank"] for e in second["items"]] == [4, 5]
@@ -545,7 +569,9 @@ async def test_leaderboard_pages_best_first(client: httpx.AsyncClient, app: Fast
 # Rate limits -------------------------------------------------------------------------
 
 
-async def test_sessions_are_rate_limited_per_address(client: httpx.AsyncClient, app: FastAPI) -> None:
+async def test_sessions_are_rate_limited_per_address(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
     services_of(app).limits.configure("sessions", rate=0.01, burst=3)
     for _ in range(3):
         assert (await client.post("/api/sessions", json={"name": "Ada"})).status_code == 201
@@ -571,7 +597,9 @@ async def test_rooms_and_tickets_are_rate_limited_per_player(
     assert (await bo.post("/api/rooms", {"game": "tictactoe"})).status_code == 201  # Bo has his own
 
     assert (await ada.post("/api/matchmaking/tickets", {"game": "chess"})).status_code == 201
-    assert_problem(await ada.post("/api/matchmaking/tickets", {"game": "chess"}), 429, "rate_limited")
+    assert_problem(
+        await ada.post("/api/matchmaking/tickets", {"game": "chess"}), 429, "rate_limited"
+    )
     await asyncio.sleep(2.05)
     assert (await ada.post("/api/rooms", {"game": "tictactoe"})).status_code == 201
 

@@ -51,10 +51,10 @@ def auth(session: dict[str, Any]) -> dict[str, str]:
 
 
 async def wait_matched(
-    client: httpx.AsyncClient, session: dict[str, Any], ticket_id: str, timeout: float = 10
+    client: httpx.AsyncClient, session: dict[str, Any], ticket_id: str, seconds: float = 10
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + seconds
     while True:
         response = await client.get(f"/api/matchmaking/tickets/{ticket_id}", headers=auth(session))
         ticket: dict[str, Any] = response.json()
@@ -116,11 +116,15 @@ async def test_odd_player_out_waits_then_expires(client: httpx.AsyncClient, app:
             "/api/matchmaking/tickets", json={"game": "connect4"}, headers=auth(session)
         )
         tickets.append(response.json())
-    final = [await wait_matched(client, s, t["id"], 3) for s, t in zip(sessions, tickets, strict=True)]
+    final = [
+        await wait_matched(client, s, t["id"], 3) for s, t in zip(sessions, tickets, strict=True)
+    ]
     assert Counter(t["status"] for t in final) == {"matched": 2, "expired": 1}
 
 
-async def test_different_options_or_seats_do_not_mix(client: httpx.AsyncClient, app: FastAPI) -> None:
+async def test_different_options_or_seats_do_not_mix(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
     services_of(app).matchmaker.ticket_ttl = 0.8
     bodies = [
         {"game": "tictactoe"},
@@ -206,7 +210,9 @@ def replace_id(t: Ticket, new_id: str) -> Ticket:
     return replace(t, id=new_id)
 
 
-async def test_far_apart_ratings_wait_for_the_window(client: httpx.AsyncClient, app: FastAPI) -> None:
+async def test_far_apart_ratings_wait_for_the_window(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
     services = services_of(app)
     services.matchmaker.window = RatingWindow(base=100, step=400, every=0.5)
     strong, weak = await new_session(client, "Strong"), await new_session(client, "Weak")
@@ -232,9 +238,9 @@ class Events:
     def __init__(self, response: httpx.Response) -> None:
         self.lines = response.aiter_lines()
 
-    async def next(self, timeout: float = 5) -> tuple[str, str]:
+    async def next(self, seconds: float = 5) -> tuple[str, str]:
         event: str | None = None
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while True:
                 line = await anext(self.lines)
                 if line.startswith(":"):
@@ -247,9 +253,9 @@ class Events:
     async def take(self, count: int) -> list[tuple[str, str]]:
         return [await self.next() for _ in range(count)]
 
-    async def event(self, timeout: float = 5) -> tuple[str, str]:
+    async def event(self, seconds: float = 5) -> tuple[str, str]:
         """The next event that is not a comment."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while True:
                 kind, data = await self.next()
                 if kind != "comment":
@@ -279,9 +285,7 @@ async def test_matched_event_reaches_both_players(server: LiveServer) -> None:
         assert event["ticket"] == t1.json()["id"] and event["ws"] == f"/ws/rooms/{event['room']}"
 
         # Bo opens his stream after the match: the event waited for him.
-        async with client.stream(
-            "GET", "/api/matchmaking/events", headers=auth(bo)
-        ) as stream:
+        async with client.stream("GET", "/api/matchmaking/events", headers=auth(bo)) as stream:
             got = await Events(stream).take(2)
         assert got[0] == ("comment", "connected") and got[1][0] == "matched"
         bo_event = json.loads(got[1][1])

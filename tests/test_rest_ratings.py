@@ -40,7 +40,10 @@ def test_a_win_raises_and_a_loss_lowers() -> None:
 
 def test_beating_a_stronger_player_gains_more() -> None:
     me = Rating(1500, 100)
-    assert update(me, [(Rating(1800, 100), 1.0)]).rating > update(me, [(Rating(1300, 100), 1.0)]).rating
+    assert (
+        update(me, [(Rating(1800, 100), 1.0)]).rating
+        > update(me, [(Rating(1300, 100), 1.0)]).rating
+    )
 
 
 def test_no_games_only_widens_rd() -> None:
@@ -63,7 +66,9 @@ def test_pairwise_scores() -> None:
 # The game-over hook ------------------------------------------------------------------------
 
 
-def record(seats: list[dict[str, Any]], returns: list[float], game: str = "tictactoe") -> dict[str, Any]:
+def record(
+    seats: list[dict[str, Any]], returns: list[float], game: str = "tictactoe"
+) -> dict[str, Any]:
     return {
         "id": "r_1-0",
         "room": "r_1",
@@ -86,7 +91,9 @@ async def test_only_humans_are_rated() -> None:
     assert await rate_game(record([human(0), bot], [1.0, 0.0]), store) == []
     assert await store.get("tictactoe", "p_0") is None
 
-    updated = await rate_game(record([human(0), bot, human(2)], [0.0, 1.0, 0.5], "liarsdice"), store)
+    updated = await rate_game(
+        record([human(0), bot, human(2)], [0.0, 1.0, 0.5], "liarsdice"), store
+    )
     assert {r.player_id for r in updated} == {"p_0", "p_2"}
     loser, winner = await store.get("liarsdice", "p_0"), await store.get("liarsdice", "p_2")
     assert loser is not None and winner is not None

@@ -73,9 +73,7 @@ async def create_ticket(
     return ticket_out(ticket)
 
 
-@router.get(
-    "/tickets/{ticket_id}", response_model=TicketOut, responses=problem_responses(401, 404)
-)
+@router.get("/tickets/{ticket_id}", response_model=TicketOut, responses=problem_responses(401, 404))
 async def get_ticket(ticket_id: str, services: ServicesDep, session: CurrentSession) -> TicketOut:
     """The ticket; once matched, ``status: "matched"`` with ``room``, ``seat`` and ``ws``."""
     return ticket_out(await own_ticket(services, session, ticket_id))

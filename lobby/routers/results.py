@@ -76,14 +76,14 @@ async def player_games(
     cursor: Cursor = None,
 ) -> RecordPage:
     """A player's finished games, newest first (without their move logs)."""
-    records, next_cursor = await services.records.for_player(
-        player_id, cursor=cursor, limit=limit
-    )
+    records, next_cursor = await services.records.for_player(player_id, cursor=cursor, limit=limit)
     items = [RecordSummary.model_validate(_record_view(r)) for r in records]
     return RecordPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/records/{record_id}", response_model=GameRecordOut, responses=problem_responses(401, 404))
+@router.get(
+    "/records/{record_id}", response_model=GameRecordOut, responses=problem_responses(401, 404)
+)
 async def game_record(
     record_id: str, services: ServicesDep, session: CurrentSession
 ) -> GameRecordOut:

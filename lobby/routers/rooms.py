@@ -11,6 +11,7 @@ from game.registry import get as get_game
 from lobby.auth import CurrentSession, ServicesDep
 from lobby.matchmaker import ws_path
 from lobby.problems import ProblemError, problem_responses
+from lobby.rooms import describe_validation
 from lobby.routers.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -26,7 +27,6 @@ from lobby.routers.models import (
     WatchRequest,
     iso,
 )
-from lobby.rooms import describe_validation
 from lobby.services import Services
 from lobby.stores.base import RoomSummary, Session
 

@@ -248,9 +248,12 @@ class MemoryRecordStore:
         while len(self._records) > self._max:
             _, old = self._records.popitem(last=False)
             for seat in old.get("seats", ()):
-                ids = self._by_player.get(seat.get("player_id") or "")
-                if ids and old["id"] in ids:
-                    ids.remove(old["id"])
+                player_id = seat.get("player_id") or ""
+                gone = self._by_player.get(player_id)
+                if gone and old["id"] in gone:
+                    gone.remove(old["id"])
+                    if not gone:
+                        del self._by_player[player_id]
 
     async def get(self, record_id: str) -> GameRecord | None:
         return self._records.get(record_id)

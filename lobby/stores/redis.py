@@ -7,15 +7,30 @@ sorted sets (one per game and status filter), never read whole.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import fields, replace
 from typing import Any
 
 import msgpack
 from redis.asyncio import Redis
 
-from lobby.stores.base import RoomSummary, Session, hash_token, new_id, new_token
-from lobby.stores.memory import cursor_of
+from lobby.stores.base import (
+    LIVE_TICKET,
+    GameRecord,
+    PlayerRating,
+    RatingWindow,
+    RoomSummary,
+    Session,
+    Ticket,
+    hash_token,
+    new_id,
+    new_token,
+)
+from lobby.stores.memory import cursor_of, pick_group, record_cursor
 
 STATUSES = ("waiting", "playing", "finished")
 
@@ -262,3 +277,213 @@ class RedisLeases:
 
     async def release(self, room_id: str) -> None:
         await self._release(keys=[self._key(room_id)], args=[self.node])
+
+
+# Quick-match, records and ratings ---------------------------------------------------
+
+
+def _ticket_data(ticket: Ticket) -> dict[str, Any]:
+    return {f.name: getattr(ticket, f.name) for f in fields(Ticket)}
+
+
+class RedisTicketQueue:
+    """The quick-match queue shared by every process.
+
+    Each step that reads and then changes the queue runs under one short Redis lock,
+    so two processes never take the same ticket: a ticket leaves ``mm:waiting:{key}``
+    and becomes ``matching`` in the same critical section. Tickets stuck ``matching``
+    (their process died before settling them) expire like waiting ones.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, keep_settled: float = 600.0) -> None:
+        self._redis = redis
+        self._p = f"{prefix}mm:"
+        self._keep_ms = int(keep_settled * 1000)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self) -> AsyncIterator[None]:
+        token = secrets.token_hex(8)
+        key = f"{self._p}lock"
+        for _ in range(400):
+            if await self._redis.set(key, token, nx=True, px=5000):
+                break
+            await asyncio.sleep(0.005)
+        else:
+            raise TimeoutError("the quick-match queue stayed locked")
+        try:
+            yield
+        finally:
+            await self._redis.eval(_RELEASE, 1, key, token)
+
+    def _tkey(self, ticket_id: str) -> str:
+        return f"{self._p}ticket:{ticket_id}"
+
+    async def _load(self, ids: Sequence[Any]) -> list[Ticket]:
+        if not ids:
+            return []
+        blobs = await self._redis.mget([self._tkey(text(i)) for i in ids])
+        return [Ticket(**unpack(b)) for b in blobs if b is not None]
+
+    def _write(self, pipe: Any, ticket: Ticket) -> None:
+        pipe.set(self._tkey(ticket.id), pack(_ticket_data(ticket)))
+        live = f"{self._p}live:{ticket.player_id}:{ticket.game}"
+        if ticket.status == "waiting":
+            pipe.zadd(f"{self._p}waiting:{ticket.key}", {ticket.id: ticket.created_at})
+            pipe.sadd(f"{self._p}keys", ticket.key)
+            pipe.zrem(f"{self._p}matching", ticket.id)
+        elif ticket.status == "matching":
+            pipe.zrem(f"{self._p}waiting:{ticket.key}", ticket.id)
+            pipe.zadd(f"{self._p}matching", {ticket.id: ticket.expires_at})
+        else:
+            pipe.zrem(f"{self._p}waiting:{ticket.key}", ticket.id)
+            pipe.zrem(f"{self._p}matching", ticket.id)
+            pipe.pexpire(self._tkey(ticket.id), self._keep_ms)
+            pipe.delete(live)
+
+    async def add(self, ticket: Ticket) -> tuple[Ticket, bool]:
+        live = f"{self._p}live:{ticket.player_id}:{ticket.game}"
+        async with self._locked():
+            current = await self._redis.get(live)
+            if current is not None:
+                existing = await self.get(text(current))
+                if existing is not None and existing.status in LIVE_TICKET:
+                    return existing, False
+            async with self._redis.pipeline(transaction=True) as pipe:
+                self._write(pipe, ticket)
+                pipe.set(live, ticket.id)
+                await pipe.execute()
+        return ticket, True
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        found = await self._load([ticket_id])
+        return found[0] if found else None
+
+    async def cancel(self, ticket_id: str, now: float) -> Ticket | None:
+        async with self._locked():
+            ticket = await self.get(ticket_id)
+            if ticket is None or ticket.status != "waiting":
+                return ticket
+            ticket = replace(ticket, status="cancelled", settled_at=now)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                self._write(pipe, ticket)
+                await pipe.execute()
+            return ticket
+
+    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+        async with self._locked():
+            for key in await self._redis.smembers(f"{self._p}keys"):
+                waiting_key = f"{self._p}waiting:{text(key)}"
+                tickets = await self._load(await self._redis.zrange(waiting_key, 0, -1))
+                if not tickets:
+                    await self._redis.srem(f"{self._p}keys", key)
+                    continue
+                group = pick_group(tickets, tickets[0].seats, now, window)
+                if group is None:
+                    continue
+                taken = [replace(t, status="matching") for t in group]
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    for ticket in taken:
+                        self._write(pipe, ticket)
+                    await pipe.execute()
+                return taken
+        return None
+
+    async def settle(self, tickets: Sequence[Ticket]) -> None:
+        async with self._locked(), self._redis.pipeline(transaction=True) as pipe:
+            for ticket in tickets:
+                self._write(pipe, ticket)
+            await pipe.execute()
+
+    async def expire(self, now: float) -> list[Ticket]:
+        expired: list[Ticket] = []
+        async with self._locked():
+            candidates: list[Ticket] = []
+            for key in await self._redis.smembers(f"{self._p}keys"):
+                waiting_key = f"{self._p}waiting:{text(key)}"
+                candidates += await self._load(await self._redis.zrange(waiting_key, 0, -1))
+            stuck = await self._redis.zrangebyscore(f"{self._p}matching", "-inf", now - 30)
+            candidates += await self._load(stuck)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for ticket in candidates:
+                    if ticket.expires_at <= now:
+                        gone = replace(ticket, status="expired", settled_at=now)
+                        self._write(pipe, gone)
+                        expired.append(gone)
+                await pipe.execute()
+        return expired
+
+
+class RedisRecordStore:
+    """Finished games by id, and each player's as a sorted set by finishing time."""
+
+    def __init__(self, redis: Redis, prefix: str, keep_days: float = 90) -> None:
+        self._redis = redis
+        self._p = prefix
+        self._keep_ms = int(keep_days * 86400 * 1000)
+
+    async def put(self, record: GameRecord) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"{self._p}record:{record['id']}", pack(record), px=self._keep_ms)
+            for seat in record.get("seats", ()):
+                if seat.get("kind") == "human" and seat.get("player_id"):
+                    key = f"{self._p}player:{seat['player_id']}:records"
+                    pipe.zadd(key, {record["id"]: record["finished_at"]})
+                    pipe.pexpire(key, self._keep_ms)
+            await pipe.execute()
+
+    async def get(self, record_id: str) -> GameRecord | None:
+        blob = await self._redis.get(f"{self._p}record:{record_id}")
+        return dict(unpack(blob)) if blob else None
+
+    async def for_player(
+        self, player_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[GameRecord], str | None]:
+        key = f"{self._p}player:{player_id}:records"
+        top: str | float = float(cursor.split(":", 1)[0]) if cursor else "+inf"
+        ids = await self._redis.zrevrangebyscore(key, top, "-inf", start=0, num=limit * 2 + 10)
+        records = []
+        for record_id in ids:
+            record = await self.get(text(record_id))
+            if record is None or (cursor is not None and record_cursor(record) >= cursor):
+                continue
+            records.append(record)
+        if len(records) > limit:
+            return records[:limit], record_cursor(records[limit - 1])
+        return records, None
+
+
+class RedisRatingStore:
+    """Ratings per game: a hash per player and a sorted set to rank them."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._p = prefix
+
+    async def get(self, game: str, player_id: str) -> PlayerRating | None:
+        blob = await self._redis.get(f"{self._p}rating:{game}:{player_id}")
+        return PlayerRating(**unpack(blob)) if blob else None
+
+    async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for r in ratings:
+                data = {f.name: getattr(r, f.name) for f in fields(PlayerRating)}
+                pipe.set(f"{self._p}rating:{game}:{r.player_id}", pack(data))
+                pipe.zadd(f"{self._p}ratings:{game}", {r.player_id: -r.rating})
+            await pipe.execute()
+
+    async def page(
+        self, game: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[PlayerRating], str | None]:
+        offset = int(cursor) if cursor else 0
+        if offset < 0:
+            raise ValueError("a cursor is not negative")
+        key = f"{self._p}ratings:{game}"
+        ids = await self._redis.zrange(key, offset, offset + limit - 1)
+        blobs = (
+            await self._redis.mget([f"{self._p}rating:{game}:{text(i)}" for i in ids])
+            if ids
+            else []
+        )
+        items = [PlayerRating(**unpack(b)) for b in blobs if b is not None]
+        more = offset + limit < await self._redis.zcard(key)
+        return items, str(offset + limit) if more else None

@@ -29,10 +29,12 @@ export function createBoard(root, { move }) {
   });
   const grid = h("div", { class: "c4", role: "group", "aria-label": "Connect Four board" }, columns);
   gridKeys(grid, COLS);
-  root.append(grid);
+  const you = h("p", { class: "muted", "data-testid": "you-play" });
+  root.append(grid, you);
 
   function update({ view, myTurn, seat }) {
     playable = myTurn;
+    you.textContent = seat === null ? "" : `You play ${COLOURS[seat]}.`;
     const cols = view?.c ?? Array(COLS).fill([]);
     const wins = new Set((view?.w ?? []).map(([c, r]) => `${c}-${r}`));
     cols.forEach((discs, c) => {

@@ -19,10 +19,12 @@ export function createBoard(root, { move }) {
   );
   const grid = h("div", { class: "ttt", role: "group", "aria-label": "Tic-tac-toe board" }, cells);
   gridKeys(grid, 3);
-  root.append(grid);
+  const you = h("p", { class: "muted", "data-testid": "you-play" });
+  root.append(grid, you);
 
-  function update({ view, myTurn }) {
+  function update({ view, myTurn, seat }) {
     playable = myTurn;
+    you.textContent = seat === null ? "" : `You play ${MARKS[seat]}.`;
     const board = view?.b ?? Array(9).fill(-1);
     board.forEach((v, i) => {
       const mark = MARKS[v] ?? "";
