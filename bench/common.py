@@ -18,7 +18,7 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -30,6 +30,7 @@ from websockets.uri import parse_uri
 
 from game.protocol import MAX_FRAME
 
+T = TypeVar("T")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -78,6 +79,15 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def system_busy() -> float:
+    """CPU seconds all cores of the machine have been busy (not idle, not waiting on I/O)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    steal_guest = sum(fields[7:])  # steal, guest, guest_nice: not this machine's work
+    return (sum(fields) - idle - steal_guest) / CLK_TCK
+
+
 @dataclass
 class ServerSample:
     """The server process at one moment."""
@@ -85,10 +95,12 @@ class ServerSample:
     at: float
     cpu: float
     rss: int
+    system: float
+    """``system_busy()`` at the same moment: everything the machine ran."""
 
     @classmethod
     def take(cls, pid: int) -> ServerSample:
-        return cls(time.monotonic(), proc_cpu(pid), proc_rss(pid))
+        return cls(time.monotonic(), proc_cpu(pid), proc_rss(pid), system_busy())
 
 
 # Statistics -----------------------------------------------------------------------
@@ -168,9 +180,7 @@ def base_urls(url: str) -> tuple[str, str]:
     )
 
 
-async def gather_limited(
-    factories: Sequence[Callable[[], Any]], concurrency: int
-) -> list[Any]:
+async def gather_limited(factories: Sequence[Callable[[], Any]], concurrency: int) -> list[Any]:
     """Run coroutine factories with at most ``concurrency`` at once; results in order."""
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -211,7 +221,8 @@ class Socket(asyncio.Protocol):
             if type(event) is Frame:
                 opcode = event.opcode
                 if opcode is Opcode.BINARY:
-                    self.on_message(event.data)
+                    payload = event.data
+                    self.on_message(payload if type(payload) is bytes else bytes(payload))
                 elif opcode is Opcode.PING:
                     self.pings += 1
                 elif opcode is Opcode.CLOSE:
@@ -257,20 +268,23 @@ class Socket(asyncio.Protocol):
     def open(self) -> bool:
         return self.ws.state is State.OPEN and self.transport is not None
 
-    async def connect(self, timeout: float = 30) -> None:
+    async def connect(self, within: float = 30) -> None:
+        """Open the TCP connection and complete the handshake, in ``within`` seconds."""
         parts = urlsplit(self.url)
         loop = asyncio.get_running_loop()
-        await asyncio.wait_for(
-            loop.create_connection(lambda: self, parts.hostname, parts.port or 80), timeout
-        )
-        await asyncio.wait_for(self.opened, timeout)
+        async with asyncio.timeout(within):
+            await loop.create_connection(
+                lambda: self, parts.hostname or "127.0.0.1", parts.port or 80
+            )
+            await self.opened
 
-    async def aclose(self, timeout: float = 5) -> None:
+    async def aclose(self, within: float = 5) -> None:
+        """Close politely; give up on the peer after ``within`` seconds."""
         if self.ws.state is State.OPEN:
             self.ws.send_close(1000)
             self._flush()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.closed), timeout)
+            await asyncio.wait_for(asyncio.shield(self.closed), within)
         if self.transport is not None:
             self.transport.abort()
 

@@ -36,6 +36,7 @@ import traceback
 from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,14 @@ class Table:
 class Player(Socket):
     """One seated player: plays a random empty cell as soon as it is its turn."""
 
-    def __init__(self, url: str, table: Table, counters: Counters, rng: random.Random) -> None:
+    def __init__(
+        self,
+        url: str,
+        table: Table,
+        counters: Counters,
+        rng: random.Random,
+        max_rate: float | None = None,
+    ) -> None:
         super().__init__(url)
         self.table = table
         self.counters = counters
@@ -117,6 +125,11 @@ class Player(Socket):
         self.my_turn = False
         self.finished = False
         self.next_id = 1
+        self.interval = 1 / max_rate if max_rate else 0.0
+        """With ``max_rate``: the least time between two moves or votes (a server's
+        per-connection message limit); 0 plays as fast as the server answers."""
+        self.next_send = 0.0
+        self.deferred = False
 
     def on_message(self, data: bytes) -> None:
         msg = decode(data)
@@ -158,11 +171,11 @@ class Player(Socket):
                 if self.seat == 0 and c.measuring:
                     c.games += 1
                 if c.running:
-                    self.send(REMATCH)
+                    self.act()
             else:
                 self.my_turn = self.seat in msg["a"]
                 if self.my_turn and c.running:
-                    self.move()
+                    self.act()
         elif kind == "ack":
             if msg["id"] is not None:
                 c.moves_all += 1
@@ -176,15 +189,33 @@ class Player(Socket):
             self.finished = msg["st"] == "finished"
             self.my_turn = msg["st"] == "playing" and self.seat in msg["a"]
             if c.running:
-                if self.my_turn:
-                    self.move()
-                elif self.finished:
-                    self.send(REMATCH)
+                self.act()
         elif kind == "err":
             c.errors[msg.get("code") or "?"] += 1
             if c.running:  # whatever went wrong, start over from a snapshot
                 delay = 0.1 if msg.get("code") == "rate_limited" else 0.0
                 asyncio.get_running_loop().call_later(delay, self.send, SYNC)
+
+    def act(self) -> None:
+        """Move when it is our turn, vote for a rematch when the game is over; at once,
+        or when the pace allows."""
+        if self.interval:
+            now = time.monotonic()
+            if now < self.next_send:
+                if not self.deferred:
+                    self.deferred = True
+                    asyncio.get_running_loop().call_later(self.next_send - now, self._resume)
+                return
+            self.next_send = now + self.interval
+        if self.my_turn:
+            self.move()
+        elif self.finished:
+            self.send(REMATCH)
+
+    def _resume(self) -> None:
+        self.deferred = False
+        if self.counters.running:
+            self.act()
 
     def move(self) -> None:
         board = self.board
@@ -201,11 +232,8 @@ class Player(Socket):
         self.send(encode({"t": "move", "id": msg_id, "m": {"cell": self.rng.choice(empty)}}))
 
     def go(self) -> None:
-        """The window opens: act on what the player already knows."""
-        if self.my_turn:
-            self.move()
-        elif self.finished:
-            self.send(REMATCH)
+        """The load starts: act on what the player already knows."""
+        self.act()
 
     def on_closed(self) -> None:
         if self.counters.running:
@@ -216,7 +244,13 @@ class Player(Socket):
 
 
 async def set_up(
-    url: str, rooms: int, counters: Counters, seed: int, tag: str, concurrency: int = 20
+    url: str,
+    rooms: int,
+    counters: Counters,
+    seed: int,
+    tag: str,
+    max_rate: float | None = None,
+    concurrency: int = 20,
 ) -> list[Player]:
     """Make the sessions and rooms, seat both players and connect them."""
     http, ws = base_urls(url)
@@ -230,12 +264,13 @@ async def set_up(
             await take_seat(client, second, room_id)
             return room_id, first, second
 
-        made = await gather_limited([lambda i=i: one_room(i) for i in range(rooms)], concurrency)
+        made = await gather_limited([partial(one_room, i) for i in range(rooms)], concurrency)
     players: list[Player] = []
     for room_id, first, second in made:
         table = Table()
         for token in (first, second):
-            player = Player(f"{ws}/ws/rooms/{room_id}?token={token}", table, counters, rng)
+            room_url = f"{ws}/ws/rooms/{room_id}?token={token}"
+            player = Player(room_url, table, counters, rng, max_rate)
             table.players.append(player)
             players.append(player)
     await gather_limited([p.connect for p in players], concurrency)
@@ -251,10 +286,11 @@ async def drive(
     go_at: Any,
     warmup: float,
     seconds: float,
+    max_rate: float | None = None,
 ) -> Counters:
     """Set up, wait for ``go_at()`` (a loop time), play, and measure one window."""
     counters = Counters()
-    players = await set_up(url, rooms, counters, seed, tag)
+    players = await set_up(url, rooms, counters, seed, tag, max_rate)
     start = await go_at()
     loop = asyncio.get_running_loop()
 
@@ -283,7 +319,7 @@ async def drive(
 
 
 def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: float,
-           seconds: float) -> None:  # fmt: skip
+           seconds: float, max_rate: float | None) -> None:  # fmt: skip
     """A forked load process: set up, say ready, wait for the start time, report."""
     raise_nofile()
 
@@ -294,9 +330,17 @@ def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: 
         return start  # time.monotonic() and the loop's clock are the same clock
 
     try:
-        counters = asyncio.run(
-            drive(url, rooms, seed=seed, tag=tag, go_at=go_at, warmup=warmup, seconds=seconds)
+        play = drive(
+            url,
+            rooms,
+            seed=seed,
+            tag=tag,
+            go_at=go_at,
+            warmup=warmup,
+            seconds=seconds,
+            max_rate=max_rate,
         )
+        counters = asyncio.run(play)
         pipe.send(("done", counters))
     except BaseException:
         pipe.send(("error", traceback.format_exc()))
@@ -341,6 +385,10 @@ class LoadResult:
     """The largest resident size sampled in the window, bytes."""
     server_vmhwm: int | None = None
     """The server's peak resident size since it started, bytes."""
+    machine_cpu_pct: float | None = None
+    """Everything the machine ran in the window, % of one core (2 cores: up to 200)."""
+    other_cpu_pct: float | None = None
+    """The machine's CPU not used by the server or the generator: interference."""
 
 
 def run_load(
@@ -352,6 +400,7 @@ def run_load(
     procs: int = 1,
     server_pid: int | None = None,
     seed: int = 1,
+    max_rate: float | None = None,
     setup_timeout: float = 600,
 ) -> LoadResult:
     """Fork the load processes, start them together, sample the server, add up."""
@@ -363,7 +412,8 @@ def run_load(
     for i, share in enumerate(shares):
         mine, theirs = ctx.Pipe()
         child = ctx.Process(
-            target=_child, args=(theirs, url, share, seed * 1000 + i, f"{i}", warmup, seconds)
+            target=_child,
+            args=(theirs, url, share, seed * 1000 + i, f"{i}", warmup, seconds, max_rate),
         )
         child.start()
         theirs.close()
@@ -459,6 +509,9 @@ def _aggregate(
         result.server_us_per_move = 1e6 * cpu / moves if moves else None
         result.server_rss_start = samples[0].rss
         result.server_rss_max = max(s.rss for s in samples)
+        machine = samples[-1].system - samples[0].system
+        result.machine_cpu_pct = 100 * machine / window
+        result.other_cpu_pct = 100 * max(0.0, machine - cpu - gen_cpu) / window
     return result
 
 
@@ -489,6 +542,8 @@ def describe(r: LoadResult) -> str:
             f"max {(r.server_rss_max or 0) / mib:.1f} MiB, "
             f"peak since start {(r.server_vmhwm or 0) / mib:.1f} MiB"
         )
+    if r.other_cpu_pct is not None:
+        lines.append(f"  other processes  {r.other_cpu_pct:.0f}% of a core (interference)")
     if r.errors or r.closed:
         lines.append(f"  errors {r.errors}, connections closed during the run {r.closed}")
     return "\n".join(lines)
@@ -503,6 +558,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=1, help="load processes")
     parser.add_argument("--server-pid", type=int, help="read the server's CPU and memory")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        help="moves and votes a second per player at most (e.g. 18 against a server that "
+        "keeps its default limit of 20 messages a second); default: as fast as it answers",
+    )
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
     raise_nofile()
@@ -514,6 +575,7 @@ def main(argv: list[str] | None = None) -> None:
         procs=args.procs,
         server_pid=args.server_pid,
         seed=args.seed,
+        max_rate=args.max_rate,
     )
     print(describe(result), flush=True)
     if args.json:

@@ -24,7 +24,7 @@ from websockets.exceptions import WebSocketException
 
 from client.bots import STRATEGIES, Strategy, get_strategy
 from client.connection import ConnectionLost, MoveRejected, RoomConnection
-from client.errors import ClientError
+from client.errors import ApiError, ClientError
 from client.rest import Matched, MeepleClient
 
 log = logging.getLogger("meeple.bots")
@@ -36,6 +36,8 @@ MAX_FAILURES = 5
 RECOVERABLE = (ClientError, httpx.HTTPError, OSError, WebSocketException, TimeoutError)
 """Failures a bot survives: it logs them, waits a little and asks for another match."""
 MAX_REJECTIONS = 3
+START_TIMEOUT = 45.0
+"""Seconds to wait in a matched room for the game to start (a seat is held for 30)."""
 """Moves refused in a row before a bot stops trusting its view of the game."""
 
 
@@ -99,15 +101,14 @@ async def run_bots(
                     matched = await _unless(stop, api.quick_match(game, options, seats))
                     if matched is None:
                         return
-                    await _play(api, matched, game, chosen, rng, stats)
+                    await _play(api, matched, game, chosen, rng, stats, stop)
                     failures = 0
-                except (
-                    ClientError,
-                    httpx.HTTPError,
-                    OSError,
-                    WebSocketException,
-                    TimeoutError,
-                ) as exc:
+                except RECOVERABLE as exc:
+                    if isinstance(exc, ApiError) and exc.status == 429:
+                        # Still rate limited after the client's own retries (many bots
+                        # share one address): wait as told; the server is not failing.
+                        await _unless(stop, asyncio.sleep(exc.retry_after or 1.0))
+                        continue
                     failures += 1
                     stats.error(f"bot {i + 1}: {exc!r}")
                     if failures >= MAX_FAILURES:
@@ -145,10 +146,19 @@ async def _play(
     strategy: Strategy,
     rng: random.Random,
     stats: BotStats,
+    stop: asyncio.Event,
 ) -> None:
     """Play one game to its end with ``strategy``, then leave the room."""
     conn: RoomConnection
     async with api.connect(matched["room"], ws=matched.get("ws")) as conn:
+        # An opponent may never come (its seat lapses and the room waits on): give up
+        # then, and at once when told to stop, rather than wait for ever.
+        with contextlib.suppress(TimeoutError):
+            await _unless(stop, conn.wait_for(lambda c: c.status != "waiting", START_TIMEOUT))
+        if conn.status == "waiting":
+            log.info("room %s: the game did not start; leaving", matched["room"])
+            await conn.leave()
+            return
         rejected = 0
         while True:
             await conn.wait_for(lambda c: c.finished or c.my_turn)

@@ -346,6 +346,7 @@ class RoomConnection:
     def handle_close(self, code: int | None, reason: str) -> bool:
         """The socket closed with ``code``: fail what waited on it; True to reconnect."""
         self.connected = False
+        self._syncing = False  # resuming brings us up to date instead
         terminal = self._closing or code in TERMINAL_CLOSES
         error: ClientError = (
             RoomClosed(code, reason)
@@ -404,7 +405,11 @@ class RoomConnection:
                 await self._changed.wait()
 
     async def events(self) -> AsyncIterator[Event]:
-        """What happens from now on, in order, ending with ``Closed``."""
+        """What happens from now on, in order, ending with ``Closed``.
+
+        Nothing from before the iteration started is replayed: the attributes hold
+        the state so far. Each iterator gets every event; with none, none are kept.
+        """
         queue: asyncio.Queue[Event] = asyncio.Queue()
         self._subscribers.add(queue)
         try:

@@ -166,15 +166,13 @@ class Match:
             raise ValueError(f"the match is {self.status}, not waiting")
         if self.free_seats():
             raise ValueError("every seat must be taken before the game starts")
-        return self._new_game()
+        return self._new_game(self.seed, self.game_no)
 
     def rematch(self, seed: int) -> Transition:
         """A new game in the same room and seats, with a fresh seed."""
         if self.status != "finished":
             raise ValueError("a rematch follows a finished game")
-        self.seed = seed
-        self.game_no += 1
-        return self._new_game()
+        return self._new_game(seed, self.game_no + 1)
 
     def submit(self, seat: int, payload: Any) -> Transition | Rejection:
         """Validate and apply a move from ``seat``: schema, seat, turn, then the rules."""
@@ -256,21 +254,25 @@ class Match:
         match's first game starts at 1.
         """
         match = cls.create(game, seat_count, options, seed)
-        match.game_no = game_no
         match.seq = first_seq - 1
         match.seats = [Seat(f"replay-{i}", f"replay-{i}") for i in range(seat_count)]
-        match._new_game()
+        match._new_game(seed, game_no)
         for entry in log:
-            seat, kind = entry["seat"], entry["k"]
+            try:
+                seat, kind, move, seq = entry["seat"], entry["k"], entry["m"], entry["s"]
+            except (KeyError, TypeError):
+                raise ValueError(f"log entry {entry!r} is not a log entry") from None
             if kind == "move":
-                step = match.submit(seat, entry["m"])
+                step = match.submit(seat, move)
             elif kind == "forfeit":
-                step = match.forfeit(seat, entry["m"])
-            else:
+                step = match.forfeit(seat, move)
+            elif kind == "timeout":
                 step = match.timeout(seat)
+            else:
+                raise ValueError(f"log entry {entry!r} has an unknown kind {kind!r}")
             if isinstance(step, Rejection):
                 raise ValueError(f"log entry {entry} does not replay: {step.message}")
-            if step.seq != entry["s"]:
+            if step.seq != seq:
                 raise ValueError(f"log entry {entry} replays as sequence number {step.seq}")
         return match
 
@@ -285,16 +287,15 @@ class Match:
             return Rejection(api.NOT_A_SEAT, f"there is no seat {seat!r}")
         return None
 
-    def _new_game(self) -> Transition:
-        self.seq += 1
-        self.log = []
-        self.state = self.game.setup(
-            self.seat_count, self.options, rng_for(self.seed, self.game_no, self.seq)
-        )
-        self.status = "playing"
-        self.outcome = None
-        self.to_act = tuple(self.game.to_act(self.state))
-        self._views = self._all_views(self.state)
+    def _new_game(self, seed: int, game_no: int) -> Transition:
+        """Set up a game; if the game's setup fails, the match is left as it was."""
+        seq = self.seq + 1
+        state = self.game.setup(self.seat_count, self.options, rng_for(seed, game_no, seq))
+        views = self._all_views(state)
+        to_act = tuple(self.game.to_act(state))
+        self.seed, self.game_no, self.seq, self.log = seed, game_no, seq, []
+        self.state, self.status, self.outcome, self.to_act = state, "playing", None, to_act
+        self._views = views
         return Transition(self.seq, "start", None, self.to_act, self.status, None, {}, reset=True)
 
     def _advance(self, state: Any, entry: LogEntry) -> Transition | Rejection:

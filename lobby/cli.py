@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "bot":
         from client.botrunner import main as bot_main
 
-        bot_main(rest)
+        sys.exit(bot_main(rest))
     else:
         sys.exit(f"meeple: unknown command {command!r}; use serve or bot")
 

@@ -20,12 +20,14 @@ import contextlib
 import itertools
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
 from game.protocol import CLOSE_INTERNAL
+from lobby.member import Member
 from lobby.ratelimit import TokenBucket
 from lobby.rooms import Room, RoomError
 from lobby.stores.redis import RedisJournal, RedisLeases, pack, unpack
@@ -42,7 +44,7 @@ CLOSE_TRY_AGAIN = 1013
 """The room's owner did not answer: reconnect shortly."""
 
 
-class RemoteMember:
+class RemoteMember(Member):
     """A connection on another process, as the owner's room sees it."""
 
     def __init__(
@@ -52,30 +54,18 @@ class RemoteMember:
         conn_id: int,
         player_id: str,
         name: str,
+        *,
         chat: TokenBucket,
+        refusals: TokenBucket,
     ) -> None:
+        super().__init__(player_id, name, chat=chat, refusals=refusals)
         self.cluster = cluster
         self.node = node
         self.conn_id = conn_id
-        self.player_id = player_id
-        self.name = name
-        self.seat: int | None = None
-        self.chat = chat
-        self.closed = False
 
     def send(self, frame: bytes) -> None:
         if not self.closed:
             self.cluster.publish(self.node, ["frame", self.conn_id, frame])
-
-    def send_message(self, message: dict[str, Any]) -> None:
-        from game.codec import encode
-
-        self.send(encode(message))
-
-    def error(self, msg_id: Any, code: str, text: str) -> None:
-        self.send_message(
-            {"t": "err", "id": msg_id if type(msg_id) is int else None, "code": code, "msg": text}
-        )
 
     def close(self, code: int, reason: str) -> None:
         if not self.closed:
@@ -103,8 +93,8 @@ class Cluster:
         journal: RedisJournal,
         *,
         lease_seconds: float = 5.0,
-        chat_rate: float = 0.5,
-        chat_burst: int = 5,
+        chat: tuple[float, int] = (0.5, 5),
+        refusals: tuple[float, int] = (5.0, 20),
     ) -> None:
         self.redis = redis
         self.prefix = prefix
@@ -113,13 +103,17 @@ class Cluster:
         self.leases = RedisLeases(redis, prefix, self.node, lease_seconds)
         self.lease_seconds = lease_seconds
         self.manager: RoomManager | None = None
-        self._chat = (chat_rate, chat_burst)
+        self._chat = chat
+        self._refusals = refusals
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._members: dict[tuple[str, int], tuple[str, RemoteMember]] = {}
         self._proxies: dict[int, _Proxy] = {}
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._call_ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
+        self._restoring: dict[str, asyncio.Future[Room | None]] = {}
+        self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
+        """Where player events (quick-match results) from any process are delivered."""
 
     def channel(self, node: str) -> str:
         return f"{self.prefix}node:{node}"
@@ -129,7 +123,7 @@ class Cluster:
     async def start(self, manager: RoomManager) -> None:
         self.manager = manager
         pubsub = self.redis.pubsub()
-        await pubsub.subscribe(self.channel(self.node))
+        await pubsub.subscribe(self.channel(self.node), self.channel("all"))
         await self._beat()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub)),
@@ -177,11 +171,21 @@ class Cluster:
             if local is not None:
                 return local
             if await self.leases.claim(room_id):
-                room = await self.manager.restore(room_id)
-                if room is None:
-                    await self.leases.release(room_id)
-                return room
+                return await self._restore_once(room_id)
         return None
+
+    async def _restore_once(self, room_id: str) -> Room | None:
+        """Restore a room we hold the lease of; concurrent callers share one restore."""
+        assert self.manager is not None
+        pending = self._restoring.get(room_id)
+        if pending is None:
+            pending = asyncio.ensure_future(self.manager.restore(room_id))
+            self._restoring[room_id] = pending
+            pending.add_done_callback(lambda _: self._restoring.pop(room_id, None))
+        room = await asyncio.shield(pending)
+        if room is None:
+            await self.leases.release(room_id)
+        return room
 
     async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:
         """Run a room method on its owner and wait for the answer."""
@@ -224,6 +228,10 @@ class Cluster:
 
     # Messages ------------------------------------------------------------------------
 
+    def broadcast_event(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """A player event for every process (the one with the player's stream shows it)."""
+        self.publish("all", ["event", player_id, name, data])
+
     def publish(self, node: str, message: list[Any]) -> None:
         self._outbox.put_nowait((self.channel(node), pack(message)))
 
@@ -263,6 +271,9 @@ class Cluster:
             if proxy is not None:
                 proxy.heard.set()
                 proxy.conn.close(message[2], message[3])
+        elif kind == "event":
+            if self.on_event is not None:
+                self.on_event(message[1], message[2], message[3])
         elif kind == "reply":
             future = self._calls.get(message[1])
             if future is not None and not future.done():
@@ -288,7 +299,15 @@ class Cluster:
             if room is None:
                 self.publish(node, ["close", conn_id, CLOSE_MOVED, "the room moved; reconnect"])
                 return
-            member = RemoteMember(self, node, conn_id, player_id, name, TokenBucket(*self._chat))
+            member = RemoteMember(
+                self,
+                node,
+                conn_id,
+                player_id,
+                name,
+                chat=TokenBucket(*self._chat),
+                refusals=TokenBucket(*self._refusals),
+            )
             try:
                 room.attach(member, since, invite)
             except RoomError as exc:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from typing import Any
 
 from starlette.websockets import WebSocket
 
-from game.codec import encode
 from game.protocol import CLOSE_TOO_SLOW
+from lobby.member import Member
 from lobby.metrics import Stats
 from lobby.ratelimit import TokenBucket
 
@@ -24,8 +23,8 @@ log = logging.getLogger("meeple.connection")
 _ids = itertools.count(1)
 
 
-class Connection:
-    """A player's (or spectator's) live connection to one room."""
+class Connection(Member):
+    """A player's (or spectator's) live connection to one room, in this process."""
 
     def __init__(
         self,
@@ -36,17 +35,14 @@ class Connection:
         max_queue: int,
         messages: TokenBucket,
         chat: TokenBucket,
+        refusals: TokenBucket,
         stats: Stats,
     ) -> None:
+        super().__init__(player_id, name, chat=chat, refusals=refusals)
         self.id = next(_ids)
         self.websocket = websocket
-        self.player_id = player_id
-        self.name = name
-        self.seat: int | None = None
         self.messages = messages
-        self.chat = chat
-        self.refused_in_a_row = 0
-        self.closed = False
+        """Frames other than moves (moves are paced by the game's turns)."""
         self._max_queue = max_queue
         self.stats = stats
         self._queue: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue()
@@ -61,15 +57,6 @@ class Connection:
         self._queue.put_nowait(frame)
         self.stats.frames_out += 1
         self.stats.bytes_out += len(frame)
-
-    def send_message(self, message: dict[str, Any]) -> None:
-        self.send(encode(message))
-
-    def error(self, msg_id: Any, code: str, text: str) -> None:
-        """Tell this client (alone) that its message was refused."""
-        self.send_message(
-            {"t": "err", "id": msg_id if type(msg_id) is int else None, "code": code, "msg": text}
-        )
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued have gone out."""

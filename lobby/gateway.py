@@ -84,6 +84,7 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         max_queue=settings.send_queue,
         messages=TokenBucket(settings.message_rate, settings.message_burst),
         chat=TokenBucket(settings.chat_rate, settings.chat_burst),
+        refusals=TokenBucket(settings.refusal_rate, settings.refusal_burst),
         stats=services.rooms.stats,
     )
     since = _int_param(websocket, "since")
@@ -156,14 +157,6 @@ async def _read_frames(
         if len(data) > max_frame:
             conn.close(CLOSE_TOO_BIG, f"frame over {max_frame} bytes")
             return
-        if not conn.messages.allow():
-            conn.refused_in_a_row += 1
-            if conn.refused_in_a_row >= conn.messages.burst:
-                conn.close(CLOSE_POLICY, "too many messages")
-                return
-            conn.error(None, "rate_limited", "too many messages; slow down")
-            continue
-        conn.refused_in_a_row = 0
         stats.bytes_in += len(data)
         started = clock()
         try:
@@ -171,10 +164,14 @@ async def _read_frames(
         except DecodeError as exc:
             conn.error(None, "bad_frame", str(exc))
             continue
+        kind = decoded.get("t")
+        if kind != "move" and not conn.messages.allow():
+            conn.error(decoded.get("id"), "rate_limited", "too many messages; slow down")
+            continue
         try:
             handle(conn, decoded)
         except Exception:  # contained: one bad room must not take the server down
             log.exception("room handler failed on %r", decoded.get("t"))
             conn.error(decoded.get("id"), "internal", "the server failed on this message")
-        if decoded.get("t") == "move":
+        if kind == "move":
             stats.observe_move(clock() - started)

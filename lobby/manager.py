@@ -69,7 +69,7 @@ class RoomManager:
         policy = abandon_policy(abandon or definition.default_abandon_policy)
         try:
             match = Match.create(
-                definition, seats or definition.min_seats, options, secrets.randbits(63)
+                definition, seats or definition.min_seats, options, secrets.randbits(52)
             )
         except ValueError as exc:
             raise RoomError("bad_options", str(exc), 422) from None
@@ -138,6 +138,8 @@ class RoomManager:
         """Take over a room from the journal (the caller holds its lease)."""
         if self.journal is None:
             return None
+        if room_id in self.rooms:
+            return self.rooms[room_id]
         loaded = await self.journal.load(room_id)
         if loaded is None:
             return None

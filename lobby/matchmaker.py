@@ -61,13 +61,23 @@ class Notifier:
     delivered when one opens, so a match made between POST and EventSource is not lost.
     """
 
-    def __init__(self, keep: float = 120.0, max_pending: int = 32) -> None:
+    def __init__(self, keep: float = 60.0, max_pending: int = 32) -> None:
         self._keep = keep
         self._max_pending = max_pending
         self._streams: dict[str, set[asyncio.Queue[Event]]] = {}
         self._pending: dict[str, deque[Event]] = {}
+        self.relay: Callable[[str, str, dict[str, Any]], None] | None = None
+        """With several processes: sends an event to every process's ``deliver``."""
 
     def publish(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """Tell a player, whichever process holds their stream."""
+        if self.relay is not None:
+            self.relay(player_id, name, data)
+        else:
+            self.deliver(player_id, name, data)
+
+    def deliver(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """Hand an event to this process's streams for the player (or hold it a while)."""
         event = Event(name, data, time.monotonic())
         streams = self._streams.get(player_id)
         if streams:
@@ -75,6 +85,16 @@ class Notifier:
                 queue.put_nowait(event)
         else:
             self._pending.setdefault(player_id, deque(maxlen=self._max_pending)).append(event)
+
+    def seen(self, player_id: str, ticket_id: str) -> None:
+        """The player learned how a ticket ended (by polling it): drop its waiting events."""
+        pending = self._pending.get(player_id)
+        if pending:
+            kept = [e for e in pending if e.data.get("ticket") != ticket_id]
+            if kept:
+                self._pending[player_id] = deque(kept, maxlen=self._max_pending)
+            else:
+                del self._pending[player_id]
 
     def subscribe(self, player_id: str) -> asyncio.Queue[Event]:
         queue: asyncio.Queue[Event] = asyncio.Queue()

@@ -26,12 +26,13 @@ class Limit:
     burst: int
 
 
-#: New guest sessions per client address: 20 at once, then one every 6 s.
-SESSIONS = Limit(rate=1 / 6, burst=20)
+#: New guest sessions per client address: 60 at once (a bot runner, a school behind one
+#: NAT), then one a second.
+SESSIONS = Limit(rate=1.0, burst=60)
 #: New rooms per player: 10 at once, then one every 6 s.
 ROOMS = Limit(rate=1 / 6, burst=10)
-#: New quick-match tickets per player: 20 at once, then one every 2 s.
-TICKETS = Limit(rate=1 / 2, burst=20)
+#: New quick-match tickets per player: 30 at once, then one a second.
+TICKETS = Limit(rate=1.0, burst=30)
 
 MAX_KEYS = 50_000
 """Buckets kept per kind; the least recently used go first (a fresh bucket is full)."""

@@ -40,8 +40,8 @@ from game.protocol import (
     SyncMsg,
     client_message,
 )
+from lobby.member import Member
 from lobby.metrics import Stats
-from lobby.ratelimit import TokenBucket
 from lobby.settings import Settings
 from lobby.stores.base import RoomSummary
 
@@ -67,23 +67,6 @@ class RoomError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-class Member(Protocol):
-    """A connection as a room sees it: here (``Member``) or on another process."""
-
-    player_id: str
-    name: str
-    seat: int | None
-    chat: TokenBucket
-
-    def send(self, frame: bytes) -> None: ...
-
-    def send_message(self, message: dict[str, Any]) -> None: ...
-
-    def error(self, msg_id: Any, code: str, text: str) -> None: ...
-
-    def close(self, code: int, reason: str) -> None: ...
 
 
 class Journal(Protocol):
@@ -267,6 +250,7 @@ class Room:
             "spectators": len(self._spectators),
             "private": self.private,
             "invite": self.invite,
+            "creator": self.creator,
             "options": self.match.options.model_dump(mode="json"),
             "abandon": self.abandon,
             "seq": self.match.seq,
@@ -505,7 +489,7 @@ class Room:
         conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
         humans = {i for i, s in enumerate(self.match.seats) if s.kind == "human"}
         if humans <= self._rematch:
-            self._apply(self.match.rematch(secrets.randbits(63)), None, None)
+            self._apply(self.match.rematch(secrets.randbits(52)), None, None)
         self._broadcast_room()
 
     def _chat(self, conn: Member, msg: ChatMsg) -> None:

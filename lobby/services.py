@@ -117,13 +117,13 @@ async def _redis_services(settings: Settings) -> Services:
         prefix,
         journal,
         lease_seconds=settings.lease_seconds,
-        chat_rate=settings.chat_rate,
-        chat_burst=settings.chat_burst,
+        chat=(settings.chat_rate, settings.chat_burst),
+        refusals=(settings.refusal_rate, settings.refusal_burst),
     )
     directory = RedisRoomDirectory(redis, prefix)
     rooms = RoomManager(settings, directory, journal, cluster)
     await cluster.start(rooms)
-    return Services(
+    services = Services(
         settings=settings,
         sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
         directory=directory,
@@ -134,3 +134,7 @@ async def _redis_services(settings: Settings) -> Services:
         ratings=RedisRatingStore(redis, prefix),
         tickets=RedisTicketQueue(redis, prefix),
     )
+    events = services.matchmaker.events
+    events.relay = cluster.broadcast_event
+    cluster.on_event = events.deliver
+    return services

@@ -36,6 +36,10 @@ class Settings:
     ping_timeout: float = 10.0
     message_rate: float = 20.0
     message_burst: int = 40
+    """Frames other than moves; moves are paced by the game's turns."""
+    refusal_rate: float = 5.0
+    refusal_burst: int = 20
+    """Refused messages (errors) a client may cause before it is closed with 1008."""
     chat_rate: float = 0.5
     chat_burst: int = 5
     lease_seconds: float = 5.0

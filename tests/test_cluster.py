@@ -183,3 +183,54 @@ async def test_restart_the_only_server_and_both_players_finish(redis_prefix: str
         assert end["r"]["winners"] == [0] and end["r"]["reason"] == "three in a row"
     finally:
         server.stop()
+
+
+async def next_event(lines: Any, name: str) -> dict[str, Any]:
+    """The data of the next server-sent event called ``name``."""
+    import json
+
+    event = "message"
+    async for line in lines:
+        if line.startswith("event:"):
+            event = line.partition(":")[2].strip()
+        elif line.startswith("data:") and event == name:
+            data: dict[str, Any] = json.loads(line.partition(":")[2])
+            return data
+        elif line == "":
+            event = "message"
+    raise AssertionError("the event stream ended")
+
+
+async def test_quick_match_pairs_players_on_different_processes(
+    cluster: list[ServerProcess],
+) -> None:
+    one, two = cluster
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=20)) as http:
+        token_a, auth_a = await session(http, one.http, "Ada")
+        token_b, auth_b = await session(http, two.http, "Bo")
+        async with (
+            http.stream("GET", f"{one.http}/api/matchmaking/events?token={token_a}") as events_a,
+            http.stream("GET", f"{two.http}/api/matchmaking/events?token={token_b}") as events_b,
+        ):
+            body = {"game": "tictactoe"}
+            ticket_a = (
+                await http.post(f"{one.http}/api/matchmaking/tickets", json=body, headers=auth_a)
+            ).json()
+            ticket_b = (
+                await http.post(f"{two.http}/api/matchmaking/tickets", json=body, headers=auth_b)
+            ).json()
+            matched_a = await asyncio.wait_for(next_event(events_a.aiter_lines(), "matched"), 15)
+            matched_b = await asyncio.wait_for(next_event(events_b.aiter_lines(), "matched"), 15)
+    assert matched_a["ticket"] == ticket_a["id"] and matched_b["ticket"] == ticket_b["id"]
+    assert matched_a["room"] == matched_b["room"]
+    assert {matched_a["seat"], matched_b["seat"]} == {0, 1}
+    # The two play it out, each on its own process.
+    a = await open_peer(one.ws, matched_a["room"], token_a)
+    b = await open_peer(two.ws, matched_b["room"], token_b)
+    first = await started(a)
+    await started(b)
+    mover, other = (a, b) if first["a"] == [first["seat"]] else (b, a)
+    assert await play(mover, 1, 4) == 2
+    assert (await other.saw(of_type("d", s=2)))["o"] == [
+        [["b", 4], (await mover.saw(of_type("snap")))["seat"]]
+    ]

@@ -184,7 +184,7 @@ async def test_flood_gets_errors_then_1008() -> None:
         for i in range(40):
             await a.send({"t": "ping", "id": i})
         code, reason = await a.closed()
-        assert code == 1008 and reason == "too many messages"
+        assert code == 1008 and reason == "too many refused messages"
         assert any(m.get("code") == "rate_limited" for m in a.seen)
         await still_up(b)
         assert room.match.seq == 1

@@ -478,12 +478,6 @@ def test_a_game_that_raises_on_a_timeout_changes_nothing() -> None:
     assert "broke" in result.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="game/match.py: _new_game bumps seq and clears the log (and rematch sets "
-    "seed and game_no) before game.setup runs, so a setup that raises leaves the "
-    "match half changed",
-)
 def test_a_setup_that_raises_changes_nothing() -> None:
     match = started(TALLY)
     accepted(match.forfeit(1, "resigned"))
@@ -697,11 +691,6 @@ def test_replay_refuses_moves_after_the_end() -> None:
         Match.replay(TTT, 2, None, 0, log)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="game/match.py Match.replay treats any kind other than 'move' and 'forfeit' "
-    "as a timeout, so a log entry with an unknown kind replays instead of raising",
-)
 def test_replay_refuses_an_unknown_kind() -> None:
     log = [{"s": 2, "seat": 0, "k": "bogus", "m": None}]
     with pytest.raises(ValueError):

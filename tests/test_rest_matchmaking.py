@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from lobby.app import create_app
+from lobby.matchmaker import Notifier
 from lobby.services import Services
 from lobby.settings import Settings
 from lobby.stores.base import PlayerRating, RatingWindow, Ticket
@@ -328,3 +329,17 @@ async def test_event_stream_needs_a_session(server: LiveServer) -> None:
             assert response.status_code == 401
             assert response.headers["content-type"] == "application/problem+json"
             assert response.json()["code"] == "unauthorized"
+
+
+async def test_waiting_events_are_dropped_once_the_ticket_is_read() -> None:
+    notifier = Notifier()
+    notifier.publish("p_1", "matched", {"ticket": "t_1", "room": "r_1"})
+    notifier.publish("p_1", "expired", {"ticket": "t_2"})
+    notifier.seen("p_1", "t_1")
+    queue = notifier.subscribe("p_1")
+    assert queue.get_nowait().data == {"ticket": "t_2"} and queue.empty()
+    notifier.publish("p_1", "matched", {"ticket": "t_3"})
+    assert queue.get_nowait().data == {"ticket": "t_3"}
+    assert notifier.streams("p_1") == 1
+    notifier.unsubscribe("p_1", queue)
+    assert notifier.streams("p_1") == 0

@@ -133,7 +133,7 @@ async def test_skip_policy_applies_the_timeout_rule_on_each_turn() -> None:
 
 async def test_turn_timer_fires_and_the_deadline_is_in_the_view() -> None:
     async with live_server(Settings()) as srv:
-        room = await srv.services.rooms.create("tictactoe", options={"turn_seconds": 0.4})
+        room = await srv.services.rooms.create("tictactoe", options={"turn_seconds": 1.5})
         peers = []
         for name in ("A", "B"):
             token, session = await srv.services.sessions.create(name)

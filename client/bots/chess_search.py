@@ -128,7 +128,12 @@ class ChessSearcher:
                 for move in moves:
                     board.push(move)
                     try:
-                        value = -search.negamax(board, depth, 1, -MATE * 2, 1 - top)
+                        # A position seen before counts as a draw: winning sides play
+                        # on instead of shuffling, losing sides steer into it.
+                        if board.is_repetition(2):
+                            value = 0
+                        else:
+                            value = -search.negamax(board, depth, 1, -MATE * 2, 1 - top)
                     finally:
                         board.pop()
                     values[move] = value

@@ -57,7 +57,7 @@ def candidates(last: Action | None, total: int, wild: bool) -> list[Action]:
 class LiarsDiceMCTS:
     """The search; ``MCTS`` wraps it as a strategy."""
 
-    def __init__(self, iterations: int = 3000, budget: float = 0.12, c: float = 0.5) -> None:
+    def __init__(self, iterations: int = 3000, budget: float = 0.1, c: float = 0.5) -> None:
         self.iterations = iterations
         self.budget = budget
         self.c = c
@@ -78,7 +78,7 @@ class LiarsDiceMCTS:
         wins = dict.fromkeys(actions, 0)
         deadline = time.monotonic() + self.budget
         for i in range(self.iterations):
-            if i & 31 == 0 and time.monotonic() > deadline:
+            if i & 15 == 0 and time.monotonic() > deadline:
                 break
             if i < len(actions):
                 action = actions[i]

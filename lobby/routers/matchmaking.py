@@ -14,7 +14,7 @@ from lobby.matchmaker import Matchmaker, TicketConflict, ws_path
 from lobby.problems import ProblemError, problem_responses
 from lobby.routers.models import MatchedEvent, NewTicket, TicketOut, iso
 from lobby.services import Services
-from lobby.stores.base import Session, Ticket
+from lobby.stores.base import LIVE_TICKET, Session, Ticket
 
 router = APIRouter(prefix="/api/matchmaking", tags=["matchmaking"])
 
@@ -76,7 +76,10 @@ async def create_ticket(
 @router.get("/tickets/{ticket_id}", response_model=TicketOut, responses=problem_responses(401, 404))
 async def get_ticket(ticket_id: str, services: ServicesDep, session: CurrentSession) -> TicketOut:
     """The ticket; once matched, ``status: "matched"`` with ``room``, ``seat`` and ``ws``."""
-    return ticket_out(await own_ticket(services, session, ticket_id))
+    ticket = await own_ticket(services, session, ticket_id)
+    if ticket.status not in LIVE_TICKET:
+        services.matchmaker.events.seen(session.player_id, ticket.id)
+    return ticket_out(ticket)
 
 
 @router.delete(
@@ -96,6 +99,7 @@ async def cancel_ticket(
         raise ProblemError(
             409, "already_matched", f"the ticket is already matched{where}; leave the seat instead"
         )
+    services.matchmaker.events.seen(session.player_id, ticket.id)
     return ticket_out(ticket)
 
 

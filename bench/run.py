@@ -1,0 +1,458 @@
+"""Run the whole benchmark and write bench/results/latest.json (and latest.md).
+
+    .venv/bin/python bench/run.py            # R = 1, 10, 100, 500; C = 1k, 5k, 10k; profile
+    .venv/bin/python bench/run.py --rooms 100 --conns 1000 --seconds 10 --no-profile
+
+For every case a fresh server (``bench/serve.py``: ``meeple serve`` with per-client
+limits lifted and the open-file limit raised) starts pinned to core 0, the generator
+(``bench/load.py`` or ``bench/idle.py``) runs pinned to core 1, and the server is
+stopped by its PID afterwards. Before each case the runner waits (up to
+``--quiet-timeout`` s) for the machine to be quiet, since anything else running
+skews the numbers; every result also records the CPU other processes used during
+its window. With ``--profile`` (the default, if py-spy is installed) an extra R=100
+run is sampled with ``py-spy record`` and summarized (bench/pyspy.py); its numbers
+are not in the table, since sampling slows the server down.
+
+Everything talks only to 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx
+
+from bench.common import proc_cpu, system_busy
+from bench.pyspy import report, summarize
+from bench.sizes import measure, table
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+SERVER_CORE = "0"
+LOAD_CORE = "1"
+
+# The targets (issue 8).
+TARGET_MOVES_PER_S = 10_000
+TARGET_US_PER_MOVE = 100
+TARGET_P99_MS = 15
+TARGET_TTT_BYTES = 24
+TARGET_CHESS_BYTES = 64
+TARGET_KIB_PER_CONN = 32
+TARGET_HEARTBEAT_PCT = 3
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def log(text: str) -> None:
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def pinned(core: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", core, *argv] if shutil.which("taskset") else argv
+
+
+# The server ----------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str]) -> Iterator[Server]:
+    """A fresh server on core 0, stopped by its PID when the block ends."""
+    port = free_port()
+    argv = [sys.executable, str(BENCH / "serve.py"), "--port", str(port), "--log-level", "warning"]
+    # taskset execs the server, so the PID is the server's own.
+    proc = subprocess.Popen(pinned(SERVER_CORE, argv), cwd=ROOT, env={**os.environ, **env})
+    srv = Server(proc, port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {proc.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{srv.url}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError("the server did not start in 30 s")
+            time.sleep(0.1)
+        time.sleep(1)  # let start-up work finish before anything is measured
+        yield srv
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+def wait_quiet(threshold: float, timeout: float) -> float:
+    """Wait until the machine's CPU use over 2 s is below ``threshold`` (cores); returns
+    the last measurement, in % of one core."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before = system_busy()
+        time.sleep(2)
+        busy = (system_busy() - before) / 2
+        if busy < threshold or time.monotonic() > deadline:
+            if busy >= threshold:
+                log(f"the machine is still busy ({100 * busy:.0f}% of a core): going ahead")
+            return 100 * busy
+        log(f"waiting for the machine to be quiet ({100 * busy:.0f}% of a core busy)")
+
+
+def run_tool(argv: list[str], out: Path, timeout: float) -> dict[str, Any]:
+    """A generator on core 1; returns the JSON it wrote."""
+    out.unlink(missing_ok=True)
+    subprocess.run(
+        pinned(LOAD_CORE, [*argv, "--json", str(out)]), cwd=ROOT, check=True, timeout=timeout
+    )
+    data: dict[str, Any] = json.loads(out.read_text())
+    out.unlink()
+    return data
+
+
+# The cases -------------------------------------------------------------------------
+
+
+def load_case(
+    rooms: int, args: argparse.Namespace, env: dict[str, str], out: Path
+) -> dict[str, Any]:
+    quiet = wait_quiet(args.quiet_threshold, args.quiet_timeout)
+    with server(env) as srv:
+        log(f"load: R={rooms}, server PID {srv.pid} on core {SERVER_CORE}")
+        argv = [sys.executable, str(BENCH / "load.py"), srv.url, "--rooms", str(rooms),
+                "--seconds", str(args.seconds), "--warmup", str(args.warmup),
+                "--procs", str(args.procs), "--server-pid", str(srv.pid)]  # fmt: skip
+        result = run_tool(argv, out, timeout=args.seconds + args.warmup + 900)
+    result["quiet_before_pct"] = quiet
+    return result
+
+
+def idle_case(
+    conns: int, args: argparse.Namespace, env: dict[str, str], out: Path
+) -> dict[str, Any]:
+    quiet = wait_quiet(args.quiet_threshold, args.quiet_timeout)
+    with server(env) as srv:
+        log(f"idle: C={conns}, server PID {srv.pid} on core {SERVER_CORE}")
+        argv = [sys.executable, str(BENCH / "idle.py"), srv.url, "--conns", str(conns),
+                "--seconds", str(args.idle_seconds), "--server-pid", str(srv.pid)]  # fmt: skip
+        result = run_tool(argv, out, timeout=args.idle_seconds + 900)
+    result["quiet_before_pct"] = quiet
+    return result
+
+
+def profile_case(
+    rooms: int, args: argparse.Namespace, env: dict[str, str], py_spy: str
+) -> dict[str, Any]:
+    """An R-room run sampled by py-spy for ``--profile-seconds`` in the middle of its window."""
+    wait_quiet(args.quiet_threshold, args.quiet_timeout)
+    raw = RESULTS / f"profile-r{rooms}.txt"
+    summary_path = RESULTS / f"profile-r{rooms}-summary.txt"
+    seconds = args.profile_seconds + 8
+    with server(env) as srv:
+        log(f"profile: R={rooms}, py-spy on server PID {srv.pid}")
+        argv = [sys.executable, str(BENCH / "load.py"), srv.url, "--rooms", str(rooms),
+                "--seconds", str(seconds), "--warmup", str(args.warmup),
+                "--server-pid", str(srv.pid)]  # fmt: skip
+        load = subprocess.Popen(pinned(LOAD_CORE, argv), cwd=ROOT, stdout=subprocess.DEVNULL)
+        try:
+            # the game starts when the server gets busy; sample after the warm-up
+            deadline = time.monotonic() + 600
+            last = proc_cpu(srv.pid)
+            while time.monotonic() < deadline and load.poll() is None:
+                time.sleep(0.5)
+                now = proc_cpu(srv.pid)
+                if now - last > 0.15:
+                    break
+                last = now
+            time.sleep(args.warmup + 2)
+            subprocess.run(
+                pinned(LOAD_CORE, [py_spy, "record", "--pid", str(srv.pid), "--duration",
+                                   str(round(args.profile_seconds)), "--rate", "250", "--gil",
+                                   "--format", "raw", "--output", str(raw)]),
+                check=True, timeout=args.profile_seconds + 60, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        finally:
+            load.wait(seconds + 120)
+    summary = summarize(raw.read_text())
+    summary_path.write_text(report(summary, 40) + "\n")
+    return {
+        "rooms": rooms,
+        "seconds": args.profile_seconds,
+        "samples": summary.samples,
+        "raw": str(raw.relative_to(ROOT)),
+        "summary": str(summary_path.relative_to(ROOT)),
+        "top_total": summary.top(40),
+        "top_self": summary.top_self(25),
+        "top_files": summary.top_files(15),
+    }
+
+
+# Reporting -------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
+        mem = f.readline().split(":", 1)[1].strip()
+    versions = {}
+    for package in ("uvicorn", "websockets", "fastapi", "starlette", "pydantic", "msgpack",
+                    "uvloop", "httptools"):  # fmt: skip
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "packages": versions,
+    }
+
+
+def _n(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def load_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| R | accepted moves/s | p50 ms | p99 ms | server µs/move | server CPU % "
+        "| generator CPU % | other CPU % | d payload B: mid-game mean / max, all max "
+        "| server RSS max MiB | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
+        if r["closed"]:
+            errors += f"; {r['closed']} closed"
+        lines.append(
+            f"| {r['rooms']} | {r['moves_per_s']:,.0f} | {_n(r['latency_p50_ms'], '.2f')} "
+            f"| {_n(r['latency_p99_ms'], '.2f')} | {_n(r['server_us_per_move'], '.0f')} "
+            f"| {_n(r['server_cpu_pct'], '.0f')} | {r['gen_cpu_pct']:.0f} "
+            f"| {_n(r['other_cpu_pct'], '.0f')} "
+            f"| {_n(r['d_move_bytes_mean'], '.1f')} / {r['d_move_bytes_max']}, {r['d_bytes_max']} "
+            f"| {(r['server_rss_max'] or 0) / 2**20:.0f} | {errors} |"
+        )
+    return "\n".join(lines)
+
+
+def idle_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| C | connected | KiB/connection | KiB/connection with its session "
+        "| heartbeat CPU % of a core | server CPU idle / no connections % "
+        "| pings per connection | dropped | server RSS MiB | other CPU % |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['conns']:,} | {r['connected']:,} | {_n(r['bytes_per_conn'] / 1024, '.1f')} "
+            f"| {(r['bytes_per_conn_with_session'] or 0) / 1024:.1f} "
+            f"| {_n(r['heartbeat_cpu_pct'], '.2f')} "
+            f"| {_n(r['idle_cpu_pct'], '.2f')} / {_n(r['baseline_cpu_pct'], '.2f')} "
+            f"| {r['pings_per_conn']:.1f} | {r['dropped']} "
+            f"| {(r['rss_connected'] or 0) / 2**20:.0f} | {_n(r['other_cpu_pct'], '.1f')} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(results: dict[str, Any]) -> list[str]:
+    """Each target, what was measured, and by how much it was missed."""
+    out = []
+
+    def line(target: str, measured: float | None, limit: float, higher_is_better: bool,
+             unit: str) -> None:  # fmt: skip
+        if measured is None:
+            out.append(f"- {target}: not measured")
+            return
+        ok = measured >= limit if higher_is_better else measured <= limit
+        if ok:
+            verdict = "met"
+        elif higher_is_better:
+            verdict = f"missed: {100 * (1 - measured / limit):.0f}% short ({measured / limit:.2f}x)"
+        else:
+            verdict = (
+                f"missed by {measured - limit:,.1f} {unit} ({100 * (measured / limit - 1):.0f}% "
+                f"over, {measured / limit:.2f}x)"
+            )
+        out.append(f"- {target}: {measured:,.1f} {unit}: **{verdict}**")
+
+    load = {r["rooms"]: r for r in results.get("load", [])}
+    for rooms in (100, 500):
+        if rooms in load:
+            r = load[rooms]
+            line(f">= {TARGET_MOVES_PER_S:,} accepted moves/s at R={rooms}", r["moves_per_s"],
+                 TARGET_MOVES_PER_S, True, "moves/s")  # fmt: skip
+            line(f"<= {TARGET_US_PER_MOVE} µs server CPU per move at R={rooms}",
+                 r["server_us_per_move"], TARGET_US_PER_MOVE, False, "µs")  # fmt: skip
+    if 100 in load:
+        line(f"p99 move->opponent <= {TARGET_P99_MS} ms at R=100", load[100]["latency_p99_ms"],
+             TARGET_P99_MS, False, "ms")  # fmt: skip
+    sizes = {s["game"]: s for s in results.get("sizes", [])}
+    if load:
+        worst = max(r["d_move_bytes_max"] for r in load.values())
+        line(f"tic-tac-toe state message <= {TARGET_TTT_BYTES} B (mid-game d, live)", worst,
+             TARGET_TTT_BYTES, False, "B max")  # fmt: skip
+    if "tictactoe" in sizes:
+        line(f"tic-tac-toe state message <= {TARGET_TTT_BYTES} B with s over 65,535 (offline)",
+             sizes["tictactoe"]["max_s100000"], TARGET_TTT_BYTES, False, "B max")  # fmt: skip
+    if "chess" in sizes:
+        line(f"chess state message <= {TARGET_CHESS_BYTES} B (mid-game d, offline, s=100,000)",
+             sizes["chess"]["max_s100000"], TARGET_CHESS_BYTES, False, "B max")  # fmt: skip
+    idle = {r["conns"]: r for r in results.get("idle", [])}
+    if 10_000 in idle:
+        r = idle[10_000]
+        per = r["bytes_per_conn"] / 1024 if r["bytes_per_conn"] is not None else None
+        line(f"<= {TARGET_KIB_PER_CONN} KiB server memory per idle connection at C=10,000",
+             per, TARGET_KIB_PER_CONN, False, "KiB")  # fmt: skip
+        line(f"<= {TARGET_HEARTBEAT_PCT}% of a core on heartbeats at C=10,000",
+             r["heartbeat_cpu_pct"], TARGET_HEARTBEAT_PCT, False, "%")  # fmt: skip
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    parts = [f"Run {results['started_at']}: {m['cpus']} CPUs ({m['cpu_model']}), "
+             f"Python {m['python']}."]  # fmt: skip
+    if results.get("load"):
+        parts += [
+            f"\n**Load** ({results['settings']['seconds']} s window after a "
+            f"{results['settings']['warmup']} s warm-up, tic-tac-toe, 2 players a room):\n",
+            load_table(results["load"]),
+        ]
+    if results.get("idle"):
+        parts += [
+            f"\n**Idle** ({results['settings']['idle_seconds']} s window, spectators, "
+            "server pings every 10 s):\n",
+            idle_table(results["idle"]),
+        ]
+    if results.get("sizes"):
+        parts += ["\n**State message sizes, offline** (bench/sizes.py):\n", table_sizes(results)]
+    parts += ["\n**Targets:**\n", "\n".join(verdicts(results))]
+    if results.get("profile"):
+        p = results["profile"]
+        parts += [
+            f"\n**Profile** (R={p['rooms']}, py-spy --gil, {p['seconds']} s, "
+            f"{p['samples']} samples; {p['summary']}), innermost frames:\n",
+            "\n".join(f"- {pct:.1f}% {name}" for name, pct in p["top_self"][:15]),
+        ]
+    return "\n".join(parts) + "\n"
+
+
+def table_sizes(results: dict[str, Any]) -> str:
+    from bench.sizes import GameSizes
+
+    return table([GameSizes(**row) for row in results["sizes"]])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rooms", default="1,10,100,500", help="R values, or '' for none")
+    parser.add_argument("--conns", default="1000,5000,10000", help="C values, or '' for none")
+    parser.add_argument("--seconds", type=float, default=20, help="load window")
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--procs", type=int, default=1, help="load processes per case")
+    parser.add_argument("--idle-seconds", type=float, default=60)
+    parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--profile-rooms", type=int, default=100)
+    parser.add_argument("--profile-seconds", type=int, default=10)
+    parser.add_argument("--quiet-threshold", type=float, default=0.15,
+                        help="cores busy below which the machine counts as quiet")  # fmt: skip
+    parser.add_argument("--quiet-timeout", type=float, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    rooms = [int(x) for x in args.rooms.split(",") if x.strip()]
+    conns = [int(x) for x in args.conns.split(",") if x.strip()]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    env: dict[str, str] = {}
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "procs": args.procs,
+            "idle_seconds": args.idle_seconds,
+            "server_core": SERVER_CORE,
+            "load_core": LOAD_CORE,
+            "server": "bench/serve.py (meeple serve, message and creation limits lifted)",
+        },
+        "load": [],
+        "idle": [],
+    }
+    with contextlib.suppress(subprocess.CalledProcessError, OSError):
+        results["git"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    log("message sizes (offline)")
+    sizes = measure()
+    results["sizes"] = [vars(s) for s in sizes]
+    print(table(sizes), flush=True)
+    tmp = RESULTS / f".case-{os.getpid()}.json"
+    for r in rooms:
+        results["load"].append(load_case(r, args, env, tmp))
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    for c in conns:
+        results["idle"].append(idle_case(c, args, env, tmp))
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if args.profile and Path(py_spy).exists():
+        try:
+            results["profile"] = profile_case(args.profile_rooms, args, env, py_spy)
+        except (subprocess.SubprocessError, OSError) as exc:
+            log(f"profiling failed: {exc!r}")
+    elif args.profile:
+        log("py-spy is not installed (.venv/bin/pip install py-spy): no profile")
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
+    args.out.with_suffix(".md").write_text(text)
+    print("\n" + text, flush=True)
+
+
+if __name__ == "__main__":
+    main()

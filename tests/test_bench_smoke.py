@@ -1,0 +1,78 @@
+"""The benchmark tools work end to end against a real server (functionality, not speed).
+
+bench/load.py plays two rooms for about two seconds and must see accepted moves and
+move-to-opponent latencies; bench/idle.py holds a few idle spectators. Both read the
+server's CPU and memory from /proc by its PID. The numbers themselves are not judged
+here: they come from bench/run.py on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.servers import ROOT, ServerProcess
+
+
+async def run_tool(*argv: str) -> None:
+    """Run a bench/ script with this Python; it must succeed within a minute."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, *argv, cwd=ROOT)
+    try:
+        async with asyncio.timeout(60):
+            assert await proc.wait() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_load_generator_plays_and_measures(tmp_path: Path) -> None:
+    server = ServerProcess({})
+    await server.start()
+    try:
+        assert server.proc is not None
+        out = tmp_path / "load.json"
+        # The stock server allows 20 messages a second per connection: stay under it.
+        await run_tool(
+            "bench/load.py", server.http, "--rooms", "2", "--seconds", "2", "--warmup", "0.5",
+            "--max-rate", "15", "--server-pid", str(server.proc.pid), "--json", str(out),
+        )  # fmt: skip
+    finally:
+        server.stop()
+    result: dict[str, Any] = json.loads(out.read_text())
+    assert result["rooms"] == 2
+    assert result["moves"] > 0
+    assert result["moves_per_s"] > 0
+    assert result["latency_samples"] > 0
+    assert 0 < result["latency_p50_ms"] <= result["latency_p99_ms"]
+    assert result["d_move_bytes_max"] > 0
+    assert result["closed"] == 0
+    assert result["errors"] == {}
+    assert result["server_cpu_s"] is not None and result["server_cpu_s"] > 0
+    assert result["server_us_per_move"] > 0
+    assert result["server_rss_max"] > 0
+
+
+async def test_idle_generator_holds_connections(tmp_path: Path) -> None:
+    server = ServerProcess({"MEEPLE_PING_INTERVAL": "0.5"})
+    await server.start()
+    try:
+        assert server.proc is not None
+        out = tmp_path / "idle.json"
+        await run_tool(
+            "bench/idle.py", server.http, "--conns", "6", "--per-room", "3", "--seconds", "1.5",
+            "--baseline", "0.3", "--settle", "0.2", "--server-pid", str(server.proc.pid),
+            "--json", str(out),
+        )  # fmt: skip
+    finally:
+        server.stop()
+    result: dict[str, Any] = json.loads(out.read_text())
+    assert result["connected"] == 6
+    assert result["rooms"] == 2
+    assert result["dropped"] == 0
+    assert result["pings_per_conn"] >= 1  # the server's heartbeats arrived and were answered
+    assert result["rss_connected"] > 0
+    assert result["idle_cpu_pct"] is not None

@@ -1,0 +1,980 @@
+"""Contract tests for the stores: each runs against the in-memory and the Redis implementation.
+
+The Redis runs use the real Redis at ``REDIS_URL`` under a key prefix of the test's own
+(``redis_prefix``); they never skip. RedisJournal and RedisLeases have no in-memory twin
+and are tested on Redis only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from lobby.stores.base import (
+    GameRecord,
+    PlayerRating,
+    RatingStore,
+    RatingWindow,
+    RecordStore,
+    RoomDirectory,
+    RoomSummary,
+    SessionStore,
+    Ticket,
+    TicketQueue,
+    hash_token,
+    new_id,
+    ticket_key,
+)
+from lobby.stores.memory import (
+    MemoryRatingStore,
+    MemoryRecordStore,
+    MemoryRoomDirectory,
+    MemorySessionStore,
+    MemoryTicketQueue,
+)
+from lobby.stores.redis import (
+    RedisJournal,
+    RedisLeases,
+    RedisRatingStore,
+    RedisRecordStore,
+    RedisRoomDirectory,
+    RedisSessionStore,
+    RedisTicketQueue,
+)
+from tests.conftest import REDIS_URL
+
+T0 = 1_700_000_000.0
+"""A Unix time for stored timestamps (cursors compare them as fixed-width text)."""
+WINDOW = RatingWindow()
+
+REDIS = pytest.param("redis", marks=pytest.mark.redis)
+IMPLS = ["memory", REDIS]
+
+
+class Impl:
+    """Builds the stores of one implementation; the Redis ones all on the test's prefix."""
+
+    def __init__(self, kind: str, prefix: str) -> None:
+        self.kind = kind
+        self.prefix = prefix
+        self._clients: list[Redis] = []
+
+    @property
+    def is_redis(self) -> bool:
+        return self.kind == "redis"
+
+    def client(self) -> Redis:
+        """A Redis client of its own (as another process would have); closed after the test."""
+        client = Redis.from_url(REDIS_URL)
+        self._clients.append(client)
+        return client
+
+    @functools.cached_property
+    def redis(self) -> Redis:
+        return self.client()
+
+    def sessions(self, ttl: float = 3600.0) -> SessionStore:
+        if self.is_redis:
+            return RedisSessionStore(self.redis, self.prefix, ttl)
+        return MemorySessionStore(ttl)
+
+    def rooms(self) -> RoomDirectory:
+        return (
+            RedisRoomDirectory(self.redis, self.prefix) if self.is_redis else MemoryRoomDirectory()
+        )
+
+    def tickets(self, client: Redis | None = None, keep_settled: float = 600.0) -> TicketQueue:
+        if self.is_redis:
+            return RedisTicketQueue(client or self.redis, self.prefix, keep_settled)
+        return MemoryTicketQueue(keep_settled)
+
+    def records(self) -> RecordStore:
+        return RedisRecordStore(self.redis, self.prefix) if self.is_redis else MemoryRecordStore()
+
+    def ratings(self) -> RatingStore:
+        return RedisRatingStore(self.redis, self.prefix) if self.is_redis else MemoryRatingStore()
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+
+@pytest.fixture
+def store_prefix(request: pytest.FixtureRequest) -> str:
+    """The Redis key prefix for the Redis runs; the memory runs need no Redis at all."""
+    if request.node.callspec.params.get("impl") == "redis":
+        prefix: str = request.getfixturevalue("redis_prefix")
+        return prefix
+    return ""
+
+
+@pytest.fixture(params=IMPLS)
+async def impl(request: pytest.FixtureRequest, store_prefix: str) -> AsyncIterator[Impl]:
+    stores = Impl(request.param, store_prefix)
+    try:
+        yield stores
+    finally:
+        await stores.close()
+
+
+@pytest.fixture
+async def redis_client(redis_prefix: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def redis_only_xfail(reason: str) -> Any:
+    """Run a test on both implementations, expecting only the Redis one to fail."""
+    return pytest.mark.parametrize(
+        "impl",
+        [
+            "memory",
+            pytest.param(
+                "redis", marks=[pytest.mark.redis, pytest.mark.xfail(strict=True, reason=reason)]
+            ),
+        ],
+        indirect=True,
+    )
+
+
+# Sessions ---------------------------------------------------------------------------
+
+
+async def test_session_create_gives_a_strong_token_and_a_player(impl: Impl) -> None:
+    sessions = impl.sessions()
+    before = time.time()
+    token, session = await sessions.create("Ada")
+    other_token, other = await sessions.create("Ada")
+
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", token), token
+    assert len(token) >= 22  # 128 bits at 6 bits a character
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert len(raw) * 8 >= 128
+    assert token != other_token
+    assert session.name == "Ada"
+    assert session.player_id and other.player_id and session.player_id != other.player_id
+    assert session.expires_at > before
+
+
+async def test_session_get_returns_the_session_and_unknown_is_none(impl: Impl) -> None:
+    sessions = impl.sessions()
+    token, session = await sessions.create("Ada")
+    got = await sessions.get(token)
+    assert got is not None
+    assert (got.player_id, got.name) == (session.player_id, "Ada")
+    assert got.expires_at > time.time()
+    assert await sessions.get("no-such-token") is None
+    assert await sessions.get(token + "x") is None
+    assert await sessions.get("") is None
+
+
+async def test_session_expiry_slides_on_use(impl: Impl) -> None:
+    sessions = impl.sessions(ttl=0.3)
+    used, _ = await sessions.create("used")
+    untouched, _ = await sessions.create("untouched")
+    await asyncio.sleep(0.2)
+    assert await sessions.get(used) is not None  # now good until 0.5 s
+    await asyncio.sleep(0.2)
+    assert await sessions.get(used) is not None, "a session used at 0.2 s is alive at 0.4 s"
+    assert await sessions.get(untouched) is None, "an unused session is gone after its ttl"
+    await asyncio.sleep(0.35)
+    assert await sessions.get(used) is None
+
+
+async def test_session_revoke(impl: Impl) -> None:
+    sessions = impl.sessions()
+    token, _ = await sessions.create("Ada")
+    keep, kept = await sessions.create("Bob")
+    await sessions.revoke(token)
+    assert await sessions.get(token) is None
+    await sessions.revoke(token)  # twice is fine
+    await sessions.revoke("never-issued")
+    got = await sessions.get(keep)
+    assert got is not None and got.player_id == kept.player_id
+
+
+@pytest.mark.redis
+async def test_redis_sessions_keep_tokens_only_as_hashes(redis_prefix: str) -> None:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        sessions = RedisSessionStore(client, redis_prefix, ttl=60)
+        tokens = [(await sessions.create(f"player{i}"))[0] for i in range(3)]
+        await sessions.get(tokens[0])
+        stored: list[bytes] = []
+        async for key in client.scan_iter(f"{redis_prefix}*"):
+            stored.append(key)
+            kind = (await client.type(key)).decode()
+            if kind == "hash":
+                for field, value in (await client.hgetall(key)).items():
+                    stored += [field, value]
+            elif kind == "string":
+                stored.append(await client.get(key))
+            else:  # no other types expected for sessions
+                pytest.fail(f"unexpected {kind} key {key!r}")
+        assert stored, "the sessions are stored under the prefix"
+        blob = b"\n".join(stored)
+        for token in tokens:
+            assert token.encode() not in blob, "a raw token is stored in Redis"
+            assert hash_token(token).encode() in blob
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_sessions_survive_a_restart(redis_prefix: str) -> None:
+    first = Redis.from_url(REDIS_URL)
+    second = Redis.from_url(REDIS_URL)
+    try:
+        token, session = await RedisSessionStore(first, redis_prefix, ttl=60).create("Ada")
+        await first.aclose()
+        again = await RedisSessionStore(second, redis_prefix, ttl=60).get(token)
+        assert again is not None
+        assert (again.player_id, again.name) == (session.player_id, "Ada")
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+# Room directory ---------------------------------------------------------------------
+
+
+def summary(
+    room_id: str,
+    *,
+    game: str = "tictactoe",
+    status: str = "waiting",
+    free: int = 1,
+    private: bool = False,
+    created_at: float = T0,
+    invite: str | None = None,
+) -> RoomSummary:
+    """What ``Room.summary()`` gives, for a two-seat room with ``free`` empty seats."""
+    human = {"kind": "human", "player_id": "p_1", "name": "Ada", "on": True}
+    empty = {"kind": "empty", "player_id": None, "name": None, "on": False}
+    return {
+        "id": room_id,
+        "game": game,
+        "status": status,
+        "seat_count": 2,
+        "seats": [human] * (2 - free) + [empty] * free,
+        "free": free,
+        "spectators": 0,
+        "private": private,
+        "invite": invite,
+        "options": {"board": 3},
+        "abandon": "forfeit",
+        "seq": 0,
+        "game_no": 0,
+        "created_at": created_at,
+    }
+
+
+async def ids(
+    rooms: RoomDirectory,
+    *,
+    game: str | None = None,
+    status: str | None = None,
+    free: bool | None = None,
+) -> list[str]:
+    """Every page of a listing, as room ids."""
+    out: list[str] = []
+    cursor = None
+    while True:
+        items, cursor = await rooms.page(
+            game=game, status=status, free=free, cursor=cursor, limit=100
+        )
+        out += [s["id"] for s in items]
+        if cursor is None:
+            return out
+
+
+async def test_rooms_put_get_remove(impl: Impl) -> None:
+    rooms = impl.rooms()
+    room = summary("r_1", invite="inv1")
+    await rooms.put(room)
+    assert await rooms.get("r_1") == room
+    assert await rooms.get("r_2") is None
+    changed = {**room, "status": "playing", "free": 0, "seq": 4}
+    await rooms.put(changed)
+    assert await rooms.get("r_1") == changed
+    await rooms.remove("r_1")
+    assert await rooms.get("r_1") is None
+    assert await ids(rooms) == []
+    await rooms.remove("r_1")  # twice is fine
+    await rooms.remove("never")
+
+
+async def test_rooms_page_filters_and_orders_newest_first(impl: Impl) -> None:
+    rooms = impl.rooms()
+    rows = [
+        summary("r_a", game="tictactoe", status="waiting", free=1, created_at=T0 + 1),
+        summary("r_b", game="chess", status="waiting", free=2, created_at=T0 + 2),
+        summary("r_c", game="tictactoe", status="playing", free=0, created_at=T0 + 3),
+        summary("r_d", game="tictactoe", status="waiting", free=0, created_at=T0 + 4),
+        summary("r_e", game="chess", status="finished", free=0, created_at=T0 + 5),
+        summary("r_p", game="tictactoe", private=True, invite="sec", created_at=T0 + 6),
+        summary("r_q", game="chess", private=True, free=2, created_at=T0 + 7),
+        summary("r_f", game="tictactoe", status="waiting", free=2, created_at=T0 + 0.5),
+    ]
+    for row in reversed(rows):  # order of puts must not matter
+        await rooms.put(row)
+
+    assert await ids(rooms) == ["r_e", "r_d", "r_c", "r_b", "r_a", "r_f"]
+    assert await ids(rooms, game="tictactoe") == ["r_d", "r_c", "r_a", "r_f"]
+    assert await ids(rooms, game="chess") == ["r_e", "r_b"]
+    assert await ids(rooms, game="go") == []
+    assert await ids(rooms, status="waiting") == ["r_d", "r_b", "r_a", "r_f"]
+    assert await ids(rooms, status="playing") == ["r_c"]
+    assert await ids(rooms, status="finished") == ["r_e"]
+    assert await ids(rooms, free=True) == ["r_b", "r_a", "r_f"]
+    assert await ids(rooms, free=False) == ["r_e", "r_d", "r_c"]
+    assert await ids(rooms, game="tictactoe", status="waiting", free=True) == ["r_a", "r_f"]
+    assert await ids(rooms, game="chess", status="waiting", free=False) == []
+    items, cursor = await rooms.page(game=None, status=None, free=None, cursor=None, limit=100)
+    assert cursor is None
+    assert items[0] == rows[4]
+    assert all(not s["private"] for s in items)
+
+
+async def test_rooms_cursor_pages_have_no_duplicates_and_no_gaps(impl: Impl) -> None:
+    rooms = impl.rooms()
+    for i in range(25):
+        await rooms.put(summary(f"r_{i:02d}", created_at=T0 + i * 0.25))
+    await rooms.put(summary("r_private", private=True, created_at=T0 + 3))
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        items, cursor = await rooms.page(game=None, status=None, free=None, cursor=cursor, limit=10)
+        pages.append([s["id"] for s in items])
+        if cursor is None:
+            break
+        assert len(pages) < 10, "the cursor never ends"
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [i for page in pages for i in page] == [f"r_{i:02d}" for i in reversed(range(25))]
+
+
+async def test_rooms_cursor_pages_with_equal_creation_times(impl: Impl) -> None:
+    rooms = impl.rooms()
+    expected = []
+    for i in range(12):
+        room = summary(f"r_{i:02d}", created_at=T0 + i // 4)  # four rooms a timestamp
+        await rooms.put(room)
+        expected.append(room)
+    expected.sort(key=lambda s: (s["created_at"], s["id"]), reverse=True)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(12):
+        items, cursor = await rooms.page(game=None, status=None, free=None, cursor=cursor, limit=3)
+        seen += [s["id"] for s in items]
+        if cursor is None:
+            break
+    assert seen == [s["id"] for s in expected]
+
+
+@redis_only_xfail(
+    "RedisRoomDirectory.page scores rooms by the exact created_at but cursors round it to "
+    "6 decimals: rooms created within one microsecond are lost between pages"
+)
+async def test_rooms_cursor_pages_with_sub_microsecond_creation_times(impl: Impl) -> None:
+    rooms = impl.rooms()
+    await rooms.put(summary("r_a", created_at=T0 + 0.0000004))
+    await rooms.put(summary("r_b", created_at=T0 + 0.0000002))
+    seen: list[str] = []
+    cursor = None
+    for _ in range(4):
+        items, cursor = await rooms.page(game=None, status=None, free=None, cursor=cursor, limit=1)
+        seen += [s["id"] for s in items]
+        if cursor is None:
+            break
+    assert sorted(seen) == ["r_a", "r_b"]
+
+
+async def test_room_moves_between_status_filters(impl: Impl) -> None:
+    rooms = impl.rooms()
+    room = summary("r_1", status="waiting", free=1)
+    await rooms.put(room)
+    await rooms.put(summary("r_2", status="waiting", free=1, created_at=T0 - 1))
+    assert await ids(rooms, status="waiting") == ["r_1", "r_2"]
+
+    await rooms.put({**room, "status": "playing", "free": 0})
+    assert await ids(rooms, status="waiting") == ["r_2"]
+    assert await ids(rooms, status="playing") == ["r_1"]
+    assert await ids(rooms, game="tictactoe", status="playing") == ["r_1"]
+    assert await ids(rooms, free=True) == ["r_2"]
+    assert await ids(rooms) == ["r_1", "r_2"]
+
+    await rooms.put({**room, "status": "finished", "free": 0})
+    assert await ids(rooms, status="playing") == []
+    assert await ids(rooms, game="tictactoe", status="playing") == []
+    assert await ids(rooms, status="finished") == ["r_1"]
+
+    await rooms.put({**room, "status": "waiting", "free": 2, "game_no": 1})  # a rematch
+    assert await ids(rooms, status="finished") == []
+    assert await ids(rooms, status="waiting", free=True) == ["r_1", "r_2"]
+
+    await rooms.remove("r_1")
+    for status in ("waiting", "playing", "finished", None):
+        assert "r_1" not in await ids(rooms, status=status)
+        assert "r_1" not in await ids(rooms, game="tictactoe", status=status)
+
+
+async def test_room_for_invite(impl: Impl) -> None:
+    rooms = impl.rooms()
+    await rooms.put(summary("r_secret", private=True, invite="code123"))
+    await rooms.put(summary("r_open", invite="open456"))
+    assert await rooms.room_for_invite("code123") == "r_secret"
+    assert await rooms.room_for_invite("open456") == "r_open"
+    assert await rooms.room_for_invite("nope") is None
+    assert await ids(rooms) == ["r_open"]
+    await rooms.remove("r_secret")
+    assert await rooms.room_for_invite("code123") is None
+    assert await rooms.room_for_invite("open456") == "r_open"
+
+
+# Quick-match tickets ----------------------------------------------------------------
+
+
+def ticket(
+    player: str,
+    *,
+    game: str = "tictactoe",
+    seats: int = 2,
+    rating: float = 1500.0,
+    options: dict[str, Any] | None = None,
+    created_at: float | None = None,
+    ttl: float = 60.0,
+) -> Ticket:
+    now = time.time() if created_at is None else created_at
+    return Ticket(
+        id=new_id("t"),
+        player_id=player,
+        name=player.upper(),
+        game=game,
+        options={"board": 3} if options is None else options,
+        seats=seats,
+        rating=rating,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+
+
+def matched(group: list[Ticket], room: str) -> list[Ticket]:
+    now = time.time()
+    return [
+        replace(t, status="matched", room=room, seat=i, settled_at=now) for i, t in enumerate(group)
+    ]
+
+
+async def test_ticket_add_and_get(impl: Impl) -> None:
+    queue = impl.tickets()
+    first = ticket("p_1")
+    assert await queue.add(first) == (first, True)
+    assert await queue.get(first.id) == first
+    assert await queue.get("t_unknown") is None
+
+
+async def test_second_ticket_for_the_same_game_returns_the_first(impl: Impl) -> None:
+    queue = impl.tickets()
+    first = ticket("p_1")
+    await queue.add(first)
+    second = ticket("p_1", options={"board": 4})
+    assert await queue.add(second) == (first, False)
+    assert await queue.get(second.id) is None, "the new ticket is dropped"
+    other_game = ticket("p_1", game="chess")
+    assert await queue.add(other_game) == (other_game, True)
+    # while matching the first ticket is still live
+    await queue.add(ticket("p_2"))
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None and first.id in {t.id for t in group}
+    stored, created = await queue.add(ticket("p_1"))
+    assert not created and stored.id == first.id and stored.status == "matching"
+
+
+async def test_take_group_takes_as_many_as_the_seats(impl: Impl) -> None:
+    queue = impl.tickets()
+    a = ticket("p_a")
+    await queue.add(a)
+    assert await queue.take_group(time.time(), WINDOW) is None, "one ticket is no group"
+    b = ticket("p_b")
+    await queue.add(b)
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None
+    assert {t.id for t in group} == {a.id, b.id}
+    assert all(t.status == "matching" for t in group)
+    assert len({t.key for t in group}) == 1
+    assert group[0].key == ticket_key("tictactoe", 2, {"board": 3})
+    assert await queue.take_group(time.time(), WINDOW) is None, "taken tickets are not retaken"
+    got = await queue.get(a.id)
+    assert got is not None and got.status == "matching"
+
+    trio = [ticket(f"p_{i}", game="liars_dice", seats=3) for i in range(3)]
+    for t in trio[:2]:
+        await queue.add(t)
+    assert await queue.take_group(time.time(), WINDOW) is None
+    await queue.add(trio[2])
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None and {t.id for t in group} == {t.id for t in trio}
+
+
+async def test_tickets_with_different_options_or_seats_do_not_mix(impl: Impl) -> None:
+    queue = impl.tickets()
+    a = ticket("p_a", options={"board": 3})
+    await queue.add(a)
+    await queue.add(ticket("p_b", options={"board": 4}))
+    await queue.add(ticket("p_c", options={"board": 3}, seats=3))
+    await queue.add(ticket("p_d", game="chess", options={"board": 3}))
+    assert await queue.take_group(time.time(), WINDOW) is None
+    c = ticket("p_e", options={"board": 3})
+    await queue.add(c)
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None and {t.id for t in group} == {a.id, c.id}
+
+
+async def test_rating_window_widens_while_tickets_wait(impl: Impl) -> None:
+    queue = impl.tickets()
+    t0 = time.time()
+    low = ticket("p_low", rating=1500, created_at=t0)
+    high = ticket("p_high", rating=2000, created_at=t0)
+    await queue.add(low)
+    await queue.add(high)
+    waited = 0.0
+    while WINDOW.width(waited) < 500:
+        waited += WINDOW.every
+    assert waited == 40.0
+    for early in (0.0, 5.0, 20.0, waited - 0.1):
+        assert await queue.take_group(t0 + early, WINDOW) is None, f"grouped after {early} s"
+    group = await queue.take_group(t0 + waited, WINDOW)
+    assert group is not None and {t.id for t in group} == {low.id, high.id}
+
+
+async def test_rating_window_must_fit_every_member(impl: Impl) -> None:
+    queue = impl.tickets()
+    t0 = time.time()
+    old = ticket("p_old", rating=1500, created_at=t0)
+    new = ticket("p_new", rating=2000, created_at=t0 + 100)  # just arrived at t0 + 100
+    await queue.add(old)
+    await queue.add(new)
+    assert await queue.take_group(t0 + 100, WINDOW) is None
+    near = ticket("p_near", rating=1950, created_at=t0 + 100)
+    await queue.add(near)
+    group = await queue.take_group(t0 + 100, WINDOW)
+    assert group is not None and {t.id for t in group} == {new.id, near.id}
+
+
+async def test_settle_matched(impl: Impl) -> None:
+    queue = impl.tickets()
+    await queue.add(ticket("p_a"))
+    await queue.add(ticket("p_b"))
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None
+    done = matched(group, "r_1")
+    await queue.settle(done)
+    for t in done:
+        got = await queue.get(t.id)
+        assert got == t
+        assert got is not None and (got.status, got.room, got.seat) == ("matched", "r_1", t.seat)
+    assert await queue.take_group(time.time(), WINDOW) is None
+    again = ticket("p_a")
+    assert await queue.add(again) == (again, True), "a matched player may queue again"
+    assert await queue.take_group(time.time(), WINDOW) is None
+
+
+async def test_settle_waiting_puts_tickets_back(impl: Impl) -> None:
+    queue = impl.tickets()
+    a, b = ticket("p_a"), ticket("p_b")
+    await queue.add(a)
+    await queue.add(b)
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None
+    await queue.settle([replace(t, status="waiting") for t in group])
+    got = await queue.get(a.id)
+    assert got is not None and got.status == "waiting"
+    assert await queue.add(ticket("p_a")) == (got, False)
+    again = await queue.take_group(time.time(), WINDOW)
+    assert again is not None and {t.id for t in again} == {a.id, b.id}
+
+
+async def test_cancel(impl: Impl) -> None:
+    queue = impl.tickets()
+    a = ticket("p_a")
+    await queue.add(a)
+    now = time.time()
+    cancelled = await queue.cancel(a.id, now)
+    assert cancelled is not None
+    assert (cancelled.id, cancelled.status, cancelled.settled_at) == (a.id, "cancelled", now)
+    assert await queue.get(a.id) == cancelled
+    assert await queue.cancel(a.id, now + 1) == cancelled, "cancelling twice changes nothing"
+    assert await queue.cancel("t_unknown", now) is None
+    await queue.add(ticket("p_b"))
+    assert await queue.take_group(time.time(), WINDOW) is None, "a cancelled ticket is out"
+    fresh = ticket("p_a")
+    assert await queue.add(fresh) == (fresh, True)
+
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None
+    taking = group[0]
+    assert await queue.cancel(taking.id, time.time()) == taking, "matching: no-op"
+    done = matched(group, "r_1")
+    await queue.settle(done)
+    assert await queue.cancel(done[0].id, time.time()) == done[0], "matched: no-op"
+    assert await queue.get(done[0].id) == done[0]
+
+
+async def test_expire(impl: Impl) -> None:
+    queue = impl.tickets()
+    t0 = time.time()
+    short = ticket("p_short", created_at=t0, ttl=10)
+    long = ticket("p_long", created_at=t0, ttl=100, options={"board": 4})
+    await queue.add(short)
+    await queue.add(long)
+    assert await queue.expire(t0 + 5) == []
+    expired = await queue.expire(t0 + 10.5)
+    assert [t.id for t in expired] == [short.id]
+    assert expired[0].status == "expired"
+    got = await queue.get(short.id)
+    assert got is not None and got.status == "expired"
+    still = await queue.get(long.id)
+    assert still is not None and still.status == "waiting"
+    assert await queue.expire(t0 + 11) == [], "an expired ticket expires once"
+    await queue.add(ticket("p_other", created_at=t0 + 10))
+    assert await queue.take_group(t0 + 10.5, WINDOW) is None, "an expired ticket is out"
+    fresh = ticket("p_short")
+    assert await queue.add(fresh) == (fresh, True)
+
+
+async def test_long_settled_tickets_are_forgotten(impl: Impl) -> None:
+    queue = impl.tickets(keep_settled=0.2)
+    for player in ("p_a", "p_b", "p_c"):
+        await queue.add(ticket(player, ttl=0.1))
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None
+    done = matched(group, "r_1")
+    await queue.settle(done)
+    [left] = {"p_a", "p_b", "p_c"} - {t.player_id for t in group}
+    [expired] = await queue.expire(time.time() + 0.15)
+    assert expired.player_id == left
+    assert await queue.get(done[0].id) == done[0], "kept a while after settling"
+    await asyncio.sleep(0.45)
+    await queue.expire(time.time())
+    for t in [*done, expired]:
+        assert await queue.get(t.id) is None, f"{t.status} ticket still kept"
+
+
+async def test_concurrent_adds_by_one_player_make_one_ticket(impl: Impl) -> None:
+    queue = impl.tickets()
+    tickets = [ticket("p_a", options={"board": 3 + i % 2}) for i in range(10)]
+    results = await asyncio.gather(*(queue.add(t) for t in tickets))
+    created = [t for t, new in results if new]
+    assert len(created) == 1
+    assert all(t == created[0] for t, _ in results)
+    await queue.add(ticket("p_b", options=created[0].options))
+    group = await queue.take_group(time.time(), WINDOW)
+    assert group is not None and created[0].id in {t.id for t in group}
+    assert await queue.take_group(time.time(), WINDOW) is None
+
+
+async def drain(queues: list[TicketQueue], workers: int) -> list[list[str]]:
+    """Workers taking and settling groups until none is left; the groups each took."""
+    taken: list[list[str]] = [[] for _ in range(workers)]
+
+    async def work(n: int) -> None:
+        queue = queues[n % len(queues)]
+        while True:
+            group = await queue.take_group(time.time(), WINDOW)
+            if group is None:
+                return
+            taken[n].append(",".join(t.id for t in group))
+            await asyncio.sleep(0)
+            await queue.settle(matched(group, f"r_{n}_{len(taken[n])}"))
+
+    await asyncio.gather(*(work(n) for n in range(workers)))
+    return taken
+
+
+async def check_every_ticket_taken_once(
+    queue: TicketQueue, workers: int, queues: list[TicketQueue]
+) -> None:
+    tickets = [ticket(f"p_{i:02d}", rating=1500 + i) for i in range(40)]
+    results = await asyncio.gather(*(queues[i % len(queues)].add(t) for i, t in enumerate(tickets)))
+    assert all(created for _, created in results)
+    taken = await drain(queues, workers)
+    groups = [g.split(",") for per_worker in taken for g in per_worker]
+    assert all(len(g) == 2 for g in groups)
+    ids_taken = [i for g in groups for i in g]
+    assert len(ids_taken) == len(set(ids_taken)), "a ticket was taken twice"
+    assert set(ids_taken) == {t.id for t in tickets}, "a ticket was lost"
+    for t in tickets:
+        got = await queue.get(t.id)
+        assert got is not None and got.status == "matched"
+    assert await queue.take_group(time.time(), WINDOW) is None
+
+
+async def test_concurrent_workers_take_every_ticket_once(impl: Impl) -> None:
+    queue = impl.tickets()
+    await check_every_ticket_taken_once(queue, 4, [queue])
+
+
+@pytest.mark.redis
+async def test_two_redis_queues_on_two_clients_take_every_ticket_once(redis_prefix: str) -> None:
+    clients = [Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)]
+    try:
+        queues: list[TicketQueue] = [RedisTicketQueue(c, redis_prefix) for c in clients]
+        await check_every_ticket_taken_once(queues[0], 4, queues)
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+# Finished games ---------------------------------------------------------------------
+
+
+def game_record(record_id: str, finished_at: float, *seats: tuple[str, str | None]) -> GameRecord:
+    return {
+        "id": record_id,
+        "room": record_id.split("-")[0],
+        "game": "tictactoe",
+        "game_no": 0,
+        "options": {"board": 3},
+        "seed": "s33d",
+        "seat_count": len(seats),
+        "first_seq": 0,
+        "seats": [
+            {"kind": kind, "player_id": player, "name": player and player.upper()}
+            for kind, player in seats
+        ],
+        "outcome": {"winners": [0], "draw": False, "returns": [1.0, -1.0]},
+        "log": [{"s": 1, "seat": 0, "a": {"cell": 4}}],
+        "finished_at": finished_at,
+    }
+
+
+async def for_player_pages(records: RecordStore, player: str, limit: int) -> list[list[str]]:
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        items, cursor = await records.for_player(player, cursor=cursor, limit=limit)
+        pages.append([r["id"] for r in items])
+        if cursor is None:
+            return pages
+        assert len(pages) < 50, "the cursor never ends"
+
+
+async def test_record_put_get(impl: Impl) -> None:
+    records = impl.records()
+    record = game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b"))
+    await records.put(record)
+    assert await records.get("r_1-0") == record
+    assert await records.get("r_1-1") is None
+
+
+async def test_records_for_player_newest_first_with_cursor(impl: Impl) -> None:
+    records = impl.records()
+    for i in range(7):
+        await records.put(
+            game_record(f"r_{i}-0", T0 + i * 10.5, ("human", "p_a"), ("human", f"p_{i}"))
+        )
+    await records.put(game_record("r_x-0", T0 + 3, ("human", "p_b"), ("human", "p_c")))
+    expected = [f"r_{i}-0" for i in reversed(range(7))]
+    assert await for_player_pages(records, "p_a", 100) == [expected]
+    assert await for_player_pages(records, "p_a", 3) == [expected[:3], expected[3:6], expected[6:]]
+    assert await for_player_pages(records, "p_a", 7) == [expected]
+    assert await for_player_pages(records, "p_3", 3) == [["r_3-0"]]
+    assert await for_player_pages(records, "p_nobody", 3) == [[]]
+    items, _ = await records.for_player("p_a", cursor=None, limit=1)
+    assert items == [await records.get("r_6-0")]
+
+
+async def test_records_for_player_with_equal_finishing_times(impl: Impl) -> None:
+    records = impl.records()
+    for i in range(6):
+        await records.put(game_record(f"r_{i}-0", T0 + i // 3, ("human", "p_a")))
+    flat = [i for page in await for_player_pages(records, "p_a", 2) for i in page]
+    assert flat == ["r_5-0", "r_4-0", "r_3-0", "r_2-0", "r_1-0", "r_0-0"]
+
+
+@redis_only_xfail(
+    "RedisRecordStore.for_player fetches only limit*2+10 ids at or below the cursor's "
+    "score and drops those already shown: more ties than that at one finished_at end "
+    "the listing early"
+)
+async def test_records_for_player_with_many_equal_finishing_times(impl: Impl) -> None:
+    records = impl.records()
+    for i in range(15):
+        await records.put(game_record(f"r_{i:02d}-0", T0, ("human", "p_a")))
+    flat = [i for page in await for_player_pages(records, "p_a", 2) for i in page]
+    assert flat == [f"r_{i:02d}-0" for i in reversed(range(15))]
+
+
+async def test_only_human_seats_index_a_record(impl: Impl) -> None:
+    records = impl.records()
+    await records.put(
+        game_record("r_1-0", T0, ("human", "p_a"), ("bot", "b_random"), ("empty", None))
+    )
+    assert await for_player_pages(records, "p_a", 5) == [["r_1-0"]]
+    assert await for_player_pages(records, "b_random", 5) == [[]]
+    assert await for_player_pages(records, "", 5) == [[]]
+    assert await for_player_pages(records, "None", 5) == [[]]
+
+
+# Ratings ----------------------------------------------------------------------------
+
+
+def rating(player: str, value: float, games: int = 1) -> PlayerRating:
+    return PlayerRating(player, player.upper(), value, 200.0, 0.06, games)
+
+
+async def test_ratings_put_many_get(impl: Impl) -> None:
+    ratings = impl.ratings()
+    a, b = rating("p_a", 1520.5), rating("p_b", 1479.5)
+    await ratings.put_many("tictactoe", [a, b])
+    assert await ratings.get("tictactoe", "p_a") == a
+    assert await ratings.get("tictactoe", "p_b") == b
+    assert await ratings.get("chess", "p_a") is None
+    assert await ratings.get("tictactoe", "p_c") is None
+    a2 = rating("p_a", 1400.0, games=2)
+    await ratings.put_many("tictactoe", [a2])
+    assert await ratings.get("tictactoe", "p_a") == a2
+    await ratings.put_many("tictactoe", [])
+
+
+async def test_ratings_page_best_first_with_cursor(impl: Impl) -> None:
+    ratings = impl.ratings()
+    values = {"p_a": 1500, "p_b": 1700, "p_c": 1600, "p_d": 1500, "p_e": 1900, "p_f": 1300}
+    values |= {"p_g": 1650}
+    await ratings.put_many("chess", [rating(p, v) for p, v in values.items()])
+    await ratings.put_many("tictactoe", [rating("p_z", 3000)])
+    expected = ["p_e", "p_b", "p_g", "p_c", "p_a", "p_d", "p_f"]  # ties by player id
+
+    items, cursor = await ratings.page("chess", cursor=None, limit=100)
+    assert [r.player_id for r in items] == expected and cursor is None
+    assert items[0] == rating("p_e", 1900)
+
+    pages: list[list[str]] = []
+    cursor = None
+    while True:
+        items, cursor = await ratings.page("chess", cursor=cursor, limit=3)
+        pages.append([r.player_id for r in items])
+        if cursor is None:
+            break
+        assert len(pages) < 10
+    assert pages == [expected[:3], expected[3:6], expected[6:]]
+
+    await ratings.put_many("chess", [rating("p_f", 2000, games=2)])
+    items, _ = await ratings.page("chess", cursor=None, limit=2)
+    assert [r.player_id for r in items] == ["p_f", "p_e"]
+    assert await ratings.page("go", cursor=None, limit=3) == ([], None)
+
+
+# Redis journal and leases (used by lobby/cluster.py) --------------------------------
+
+
+def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str, Any]:
+    return {
+        "id": room_id,
+        "game": "tictactoe",
+        "seat_count": 2,
+        "options": {"board": 3},
+        "seed": "s33d",
+        "game_no": game_no,
+        "first_seq": 0,
+        "status": status,
+        "seats": [["p_a", "Ada", None], [None, None, None]],
+        "private": False,
+        "invite": None,
+        "creator": "p_a",
+        "abandon": "forfeit",
+        "created_at": T0,
+    }
+
+
+@pytest.mark.redis
+async def test_journal_save_load(redis_client: Redis, redis_prefix: str) -> None:
+    journal = RedisJournal(redis_client, redis_prefix)
+    assert await journal.load("r_1") is None
+    await journal.save("r_1", meta("r_1", status="waiting"), [])
+    assert await journal.load("r_1") == (meta("r_1", status="waiting"), [])
+    entries = [{"s": i, "seat": i % 2, "a": {"cell": i}} for i in range(1, 6)]
+    await journal.save("r_1", meta("r_1"), entries[:1])
+    await journal.save("r_1", meta("r_1"), entries[1:4])
+    await journal.save("r_1", meta("r_1"), [])
+    await journal.save("r_1", meta("r_1", status="finished"), entries[4:])
+    assert await journal.load("r_1") == (meta("r_1", status="finished"), entries)
+
+    await journal.save("r_1", meta("r_1", game_no=1, status="waiting"), [])
+    assert await journal.load("r_1") == (meta("r_1", game_no=1, status="waiting"), [])
+    rematch = [{"s": 7, "seat": 1, "a": {"cell": 0}}]
+    await journal.save("r_1", meta("r_1", game_no=1), rematch)
+    assert await journal.load("r_1") == (meta("r_1", game_no=1), rematch)
+
+
+@pytest.mark.redis
+async def test_journal_live_and_delete(redis_client: Redis, redis_prefix: str) -> None:
+    journal = RedisJournal(redis_client, redis_prefix)
+    assert await journal.live() == []
+    await journal.save("r_1", meta("r_1", status="waiting"), [])
+    await journal.save("r_2", meta("r_2", status="playing"), [{"s": 1}])
+    await journal.save("r_3", meta("r_3", status="finished"), [{"s": 1}])
+    await journal.save("r_10", meta("r_10", status="playing"), [{"s": 1}])
+    assert sorted(await journal.live()) == ["r_1", "r_10", "r_2"]
+    await journal.save("r_2", meta("r_2", status="finished"), [{"s": 2}])
+    assert sorted(await journal.live()) == ["r_1", "r_10"]
+    await journal.save("r_2", meta("r_2", game_no=1, status="waiting"), [])
+    assert sorted(await journal.live()) == ["r_1", "r_10", "r_2"]
+
+    await journal.delete("r_1")
+    assert await journal.load("r_1") is None
+    assert sorted(await journal.live()) == ["r_10", "r_2"]
+    assert [k async for k in redis_client.scan_iter(f"{redis_prefix}room:r_1:*")] == []
+    assert await journal.load("r_10") == (meta("r_10"), [{"s": 1}]), "r_1 is not r_10"
+    await journal.delete("r_1")  # twice is fine
+    await journal.delete("r_3")
+    assert await journal.load("r_3") is None
+
+
+@pytest.mark.redis
+async def test_leases(redis_prefix: str) -> None:
+    clients = [Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)]
+    try:
+        a = RedisLeases(clients[0], redis_prefix, "node-a", ttl=0.3)
+        b = RedisLeases(clients[1], redis_prefix, "node-b", ttl=0.3)
+        assert await a.owner("r_1") is None
+        assert await a.claim("r_1")
+        assert not await b.claim("r_1")
+        assert await a.claim("r_1"), "claiming one's own lease again succeeds"
+        assert await b.owner("r_1") == "node-a"
+        assert await b.owners(["r_1", "r_2"]) == ["node-a", None]
+        assert await a.owners([]) == []
+        assert await a.renew([]) == []
+
+        await asyncio.sleep(0.2)
+        assert await a.renew(["r_1"]) == [True]
+        await asyncio.sleep(0.2)  # 0.4 s after the claim, 0.2 s after the renewal
+        assert not await b.claim("r_1"), "a renewed lease is still held"
+        assert await b.owner("r_1") == "node-a"
+
+        await asyncio.sleep(0.35)  # no renewal: the lease lapses
+        assert await b.claim("r_1")
+        assert await a.owner("r_1") == "node-b"
+        assert await a.renew(["r_1", "r_2"]) == [False, False]
+        assert await a.owner("r_1") == "node-b", "a failed renewal takes nothing"
+
+        await a.release("r_1")
+        assert await a.owner("r_1") == "node-b", "only the holder releases"
+        await b.release("r_1")
+        assert await a.owner("r_1") is None
+        assert await a.claim("r_1")
+    finally:
+        for client in clients:
+            await client.aclose()
