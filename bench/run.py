@@ -29,9 +29,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,21 @@ def profile_case(
     }
 
 
+def least_disturbed(case: Callable[[], dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Run a case; while other processes took more than ``--max-interference`` % of a
+    core during its window, run it again (``--retries`` times); keep the quietest run."""
+    runs = [case()]
+    while len(runs) <= args.retries:
+        other = runs[-1].get("other_cpu_pct") or 0
+        if other <= args.max_interference:
+            break
+        log(f"other processes used {other:.0f}% of a core: running it again")
+        runs.append(case())
+    best = min(runs, key=lambda r: r.get("other_cpu_pct") or 0)
+    best["attempts"] = len(runs)
+    return best
+
+
 # Reporting -------------------------------------------------------------------------
 
 
@@ -402,6 +418,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quiet-threshold", type=float, default=0.15,
                         help="cores busy below which the machine counts as quiet")  # fmt: skip
     parser.add_argument("--quiet-timeout", type=float, default=300)
+    parser.add_argument("--max-interference", type=float, default=20,
+                        help="%% of a core other processes may use in a window")  # fmt: skip
+    parser.add_argument("--retries", type=int, default=2,
+                        help="re-runs of a case disturbed by other processes")  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     rooms = [int(x) for x in args.rooms.split(",") if x.strip()]
@@ -434,10 +454,10 @@ def main(argv: list[str] | None = None) -> None:
     print(table(sizes), flush=True)
     tmp = RESULTS / f".case-{os.getpid()}.json"
     for r in rooms:
-        results["load"].append(load_case(r, args, env, tmp))
+        results["load"].append(least_disturbed(partial(load_case, r, args, env, tmp), args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     for c in conns:
-        results["idle"].append(idle_case(c, args, env, tmp))
+        results["idle"].append(least_disturbed(partial(idle_case, c, args, env, tmp), args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if args.profile and Path(py_spy).exists():

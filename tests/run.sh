@@ -46,6 +46,9 @@ MSG
     exit 1
 fi
 
-echo "ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
-echo "mypy"; .venv/bin/mypy
+echo "ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "mypy"
+.venv/bin/mypy
 echo "pytest"; .venv/bin/python -m pytest "$@"

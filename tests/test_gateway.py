@@ -48,7 +48,7 @@ async def still_up(peer: Peer) -> None:
 
 
 async def test_subprotocol_is_echoed_and_token_in_subprotocol_works(server: LiveServer) -> None:
-    room, a, _ = await two_players(server)
+    _, a, _ = await two_players(server)
     assert a.ws.subprotocol == "meeple.v1"
     snap = next(m for m in a.seen if m["t"] == "snap" and m["st"] == "playing")
     assert snap["seat"] == 0 and snap["v"] == {"b": [-1] * 9} and snap["a"] == [0]
@@ -56,7 +56,9 @@ async def test_subprotocol_is_echoed_and_token_in_subprotocol_works(server: Live
 
 
 @pytest.mark.parametrize("token", [None, "not-a-token"])
-async def test_missing_or_unknown_token_is_closed_4401(server: LiveServer, token: str | None) -> None:
+async def test_missing_or_unknown_token_is_closed_4401(
+    server: LiveServer, token: str | None
+) -> None:
     room = await server.services.rooms.create("tictactoe")
     peer = await open_peer(server.ws, room.id, token)
     code, reason = await peer.closed()
@@ -276,7 +278,7 @@ async def test_everything_the_server_sends_fits_the_models(server: LiveServer) -
 async def test_random_bytes_never_crash_nor_disturb_another_room(
     server: LiveServer, frames: list[bytes]
 ) -> None:
-    room, a, b = await two_players(server)
+    _, a, b = await two_players(server)
     other, c, _ = await two_players(server)
     for frame in frames:
         await a.ws.send(frame)

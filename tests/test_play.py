@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+
 import pytest
 
 from client.bots import choose_move
@@ -108,4 +109,3 @@ async def test_gap_in_sequence_numbers_resyncs(server: LiveServer) -> None:
             seq = await ca.move({"cell": 0})
             await cb.wait_for(lambda c: c.seq == seq and c.view == ca.view, timeout=10)
             assert cb.view["b"][0] == 0
-

@@ -135,20 +135,6 @@ async def redis_client(redis_prefix: str) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
-def redis_only_xfail(reason: str) -> Any:
-    """Run a test on both implementations, expecting only the Redis one to fail."""
-    return pytest.mark.parametrize(
-        "impl",
-        [
-            "memory",
-            pytest.param(
-                "redis", marks=[pytest.mark.redis, pytest.mark.xfail(strict=True, reason=reason)]
-            ),
-        ],
-        indirect=True,
-    )
-
-
 # Sessions ---------------------------------------------------------------------------
 
 
@@ -383,10 +369,6 @@ async def test_rooms_cursor_pages_with_equal_creation_times(impl: Impl) -> None:
     assert seen == [s["id"] for s in expected]
 
 
-@redis_only_xfail(
-    "RedisRoomDirectory.page scores rooms by the exact created_at but cursors round it to "
-    "6 decimals: rooms created within one microsecond are lost between pages"
-)
 async def test_rooms_cursor_pages_with_sub_microsecond_creation_times(impl: Impl) -> None:
     rooms = impl.rooms()
     await rooms.put(summary("r_a", created_at=T0 + 0.0000004))
@@ -804,11 +786,6 @@ async def test_records_for_player_with_equal_finishing_times(impl: Impl) -> None
     assert flat == ["r_5-0", "r_4-0", "r_3-0", "r_2-0", "r_1-0", "r_0-0"]
 
 
-@redis_only_xfail(
-    "RedisRecordStore.for_player fetches only limit*2+10 ids at or below the cursor's "
-    "score and drops those already shown: more ties than that at one finished_at end "
-    "the listing early"
-)
 async def test_records_for_player_with_many_equal_finishing_times(impl: Impl) -> None:
     records = impl.records()
     for i in range(15):

@@ -76,7 +76,12 @@ async def player_games(
     cursor: Cursor = None,
 ) -> RecordPage:
     """A player's finished games, newest first (without their move logs)."""
-    records, next_cursor = await services.records.for_player(player_id, cursor=cursor, limit=limit)
+    try:
+        records, next_cursor = await services.records.for_player(
+            player_id, cursor=cursor, limit=limit
+        )
+    except ValueError:
+        raise ProblemError(422, "bad_cursor", "that cursor is not one this server gave") from None
     items = [RecordSummary.model_validate(_record_view(r)) for r in records]
     return RecordPage(items=items, next_cursor=next_cursor)
 

@@ -101,9 +101,12 @@ async def list_rooms(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> RoomPage:
     """Public rooms, newest first."""
-    items, next_cursor = await services.directory.page(
-        game=game, status=status, free=free, cursor=cursor, limit=limit
-    )
+    try:
+        items, next_cursor = await services.directory.page(
+            game=game, status=status, free=free, cursor=cursor, limit=limit
+        )
+    except ValueError:
+        raise ProblemError(422, "bad_cursor", "that cursor is not one this server gave") from None
     return RoomPage.model_validate(
         {"items": [room_view(s, None) for s in items], "next_cursor": next_cursor}
     )

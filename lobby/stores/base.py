@@ -25,6 +25,19 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+def make_cursor(at: float, item_id: str) -> str:
+    """A page cursor: a time and an id, exact (``repr`` of a float reads back equal)."""
+    return f"{at!r}:{item_id}"
+
+
+def read_cursor(cursor: str) -> tuple[float, str]:
+    """The (time, id) of a cursor; ValueError if it is not one ``make_cursor`` made."""
+    at, sep, item_id = cursor.partition(":")
+    if not sep:
+        raise ValueError(f"not a cursor: {cursor!r}")
+    return float(at), item_id
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     player_id: str

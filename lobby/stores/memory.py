@@ -16,8 +16,10 @@ from lobby.stores.base import (
     Ticket,
     TicketStatus,
     hash_token,
+    make_cursor,
     new_id,
     new_token,
+    read_cursor,
 )
 
 
@@ -60,9 +62,9 @@ def _matches(s: RoomSummary, game: str | None, status: str | None, free: bool | 
     return free is None or (s["free"] > 0) == free
 
 
-def cursor_of(summary: RoomSummary) -> str:
-    """A page cursor: creation time and id, so rooms created meanwhile never shift a page."""
-    return f"{summary['created_at']:.6f}:{summary['id']}"
+def room_key(summary: RoomSummary) -> tuple[float, str]:
+    """Rooms page newest first by (creation time, id): rooms made meanwhile never shift a page."""
+    return summary["created_at"], summary["id"]
 
 
 class MemoryRoomDirectory:
@@ -92,17 +94,18 @@ class MemoryRoomDirectory:
         cursor: str | None,
         limit: int,
     ) -> tuple[list[RoomSummary], str | None]:
-        ordered = sorted(self._rooms.values(), key=cursor_of, reverse=True)
+        after = read_cursor(cursor) if cursor is not None else None
+        ordered = sorted(self._rooms.values(), key=room_key, reverse=True)
         items: list[RoomSummary] = []
         for summary in ordered:
-            if cursor is not None and cursor_of(summary) >= cursor:
+            if after is not None and room_key(summary) >= after:
                 continue
             if _matches(summary, game, status, free):
                 items.append(summary)
                 if len(items) > limit:
                     break
         if len(items) > limit:
-            return items[:limit], cursor_of(items[limit - 1])
+            return items[:limit], make_cursor(*room_key(items[limit - 1]))
         return items, None
 
     async def room_for_invite(self, code: str) -> str | None:
@@ -225,8 +228,9 @@ class MemoryTicketQueue:
 # Finished games and ratings --------------------------------------------------------
 
 
-def record_cursor(record: GameRecord) -> str:
-    return f"{record['finished_at']:.6f}:{record['id']}"
+def record_key(record: GameRecord) -> tuple[float, str]:
+    """Records page newest first by (finishing time, id)."""
+    return record["finished_at"], record["id"]
 
 
 class MemoryRecordStore:
@@ -262,11 +266,12 @@ class MemoryRecordStore:
         self, player_id: str, *, cursor: str | None, limit: int
     ) -> tuple[list[GameRecord], str | None]:
         records = [self._records[i] for i in self._by_player.get(player_id, ())]
-        records.sort(key=record_cursor, reverse=True)
+        records.sort(key=record_key, reverse=True)
         if cursor is not None:
-            records = [r for r in records if record_cursor(r) < cursor]
+            after = read_cursor(cursor)
+            records = [r for r in records if record_key(r) < after]
         if len(records) > limit:
-            return records[:limit], record_cursor(records[limit - 1])
+            return records[:limit], make_cursor(*record_key(records[limit - 1]))
         return records, None
 
 

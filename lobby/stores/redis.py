@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -27,10 +27,12 @@ from lobby.stores.base import (
     Session,
     Ticket,
     hash_token,
+    make_cursor,
     new_id,
     new_token,
+    read_cursor,
 )
-from lobby.stores.memory import cursor_of, pick_group, record_cursor
+from lobby.stores.memory import pick_group, record_key, room_key
 
 STATUSES = ("waiting", "playing", "finished")
 
@@ -142,35 +144,55 @@ class RedisRoomDirectory:
         cursor: str | None,
         limit: int,
     ) -> tuple[list[RoomSummary], str | None]:
-        index = self._index(game, status)
-        top: str | float = "+inf"
-        if cursor is not None:
-            top = float(cursor.split(":", 1)[0])
-        items: list[RoomSummary] = []
-        offset = 0
-        batch = max(limit * 2, 20)
-        while len(items) <= limit:
-            ids = await self._redis.zrevrangebyscore(index, top, "-inf", start=offset, num=batch)
-            if not ids:
-                break
-            offset += len(ids)
-            blobs = await self._redis.mget([f"{self._p}rooms:summary:{text(i)}" for i in ids])
-            for blob in blobs:
-                if blob is None:
-                    continue
-                summary = unpack(blob)
-                if cursor is not None and cursor_of(summary) >= cursor:
-                    continue
-                if free is not None and (summary["free"] > 0) != free:
-                    continue
-                items.append(summary)
+        after = read_cursor(cursor) if cursor is not None else None
+
+        def wanted(summary: RoomSummary) -> bool:
+            if after is not None and room_key(summary) >= after:
+                return False
+            return free is None or (summary["free"] > 0) == free
+
+        items = await _page_by_score(
+            self._redis,
+            self._index(game, status),
+            after,
+            limit,
+            lambda ids: self._redis.mget([f"{self._p}rooms:summary:{text(i)}" for i in ids]),
+            wanted,
+        )
+        items.sort(key=room_key, reverse=True)
         if len(items) > limit:
-            return items[:limit], cursor_of(items[limit - 1])
+            return items[:limit], make_cursor(*room_key(items[limit - 1]))
         return items, None
 
     async def room_for_invite(self, code: str) -> str | None:
         room_id = await self._redis.get(f"{self._p}invite:{code}")
         return text(room_id) if room_id else None
+
+
+async def _page_by_score(
+    redis: Redis,
+    index: str,
+    after: tuple[float, str] | None,
+    limit: int,
+    fetch: Callable[[list[Any]], Awaitable[list[Any]]],
+    wanted: Callable[[dict[str, Any]], bool],
+) -> list[dict[str, Any]]:
+    """Up to ``limit + 1`` wanted items from a sorted set, highest score first, from the
+    cursor's score down (inclusive: items sharing it are filtered by ``wanted``)."""
+    top: str | float = after[0] if after is not None else "+inf"
+    items: list[dict[str, Any]] = []
+    offset, batch = 0, max(limit * 2, 20)
+    while len(items) <= limit:
+        ids = await redis.zrevrangebyscore(index, top, "-inf", start=offset, num=batch)
+        if not ids:
+            break
+        offset += len(ids)
+        for blob in await fetch(ids):
+            if blob is not None:
+                item = dict(unpack(blob))
+                if wanted(item):
+                    items.append(item)
+    return items
 
 
 class RedisJournal:
@@ -438,17 +460,18 @@ class RedisRecordStore:
     async def for_player(
         self, player_id: str, *, cursor: str | None, limit: int
     ) -> tuple[list[GameRecord], str | None]:
-        key = f"{self._p}player:{player_id}:records"
-        top: str | float = float(cursor.split(":", 1)[0]) if cursor else "+inf"
-        ids = await self._redis.zrevrangebyscore(key, top, "-inf", start=0, num=limit * 2 + 10)
-        records = []
-        for record_id in ids:
-            record = await self.get(text(record_id))
-            if record is None or (cursor is not None and record_cursor(record) >= cursor):
-                continue
-            records.append(record)
+        after = read_cursor(cursor) if cursor is not None else None
+        records = await _page_by_score(
+            self._redis,
+            f"{self._p}player:{player_id}:records",
+            after,
+            limit,
+            lambda ids: self._redis.mget([f"{self._p}record:{text(i)}" for i in ids]),
+            lambda record: after is None or record_key(record) < after,
+        )
+        records.sort(key=record_key, reverse=True)
         if len(records) > limit:
-            return records[:limit], record_cursor(records[limit - 1])
+            return records[:limit], make_cursor(*record_key(records[limit - 1]))
         return records, None
 
 
