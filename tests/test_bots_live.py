@@ -1,0 +1,81 @@
+"""Bots through a real server: many at once, and bots that stand in for people."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import httpx
+
+from client.botrunner import run_bots
+from client.rest import MeepleClient
+from lobby.settings import Settings
+from tests.servers import LiveServer, ServerProcess, live_server
+
+
+async def test_twenty_bots_play_fifty_games_without_an_error() -> None:
+    async with live_server(Settings()) as srv:
+        # The bots all come from one address: lift the per-address session limit.
+        srv.services.limits.configure("sessions", rate=1000, burst=1000)
+        stats = await asyncio.wait_for(
+            run_bots(srv.http, "tictactoe", 20, "random", games=50, seed=1), timeout=100
+        )
+    assert stats.errors == 0, stats.last_errors
+    assert stats.games >= 50
+    assert stats.wins + stats.losses + stats.draws >= 2 * 50
+
+
+async def test_bot_seats_play_a_person(server: LiveServer) -> None:
+    async with MeepleClient(server.http) as api:
+        await api.create_session("Ada")
+        room = await api.create_room("connect4", bots=[1])
+        async with api.connect(room["id"]) as conn:
+            while not conn.finished:
+                await conn.wait_for(lambda c: c.my_turn or c.finished, timeout=20)
+                if conn.finished:
+                    break
+                free = [c for c in range(7) if len(conn.view["c"][c]) < 6]
+                await conn.move({"col": free[0]})
+            assert conn.result is not None
+            assert conn.seats[1].kind == "bot"
+
+
+async def test_a_bot_takes_an_abandoned_seat() -> None:
+    async with live_server(Settings(grace_seconds=0.3)) as srv, MeepleClient(srv.http) as a:
+        await a.create_session("Ada")
+        room = await a.create_room("tictactoe", abandon="bot")
+        async with MeepleClient(srv.http) as b:
+            await b.create_session("Bo")
+            await b.take_seat(room["id"])
+            cb = b.connect(room["id"])
+            await cb.open()
+            async with a.connect(room["id"]) as ca:
+                await ca.wait_for(lambda c: c.status == "playing", timeout=10)
+                await cb.close()  # Bo walks away; after the grace period a bot plays for Bo
+                while not ca.finished:
+                    await ca.wait_for(lambda c: c.my_turn or c.finished, timeout=20)
+                    if not ca.finished:
+                        cell = ca.view["b"].index(-1)
+                        await ca.move({"cell": cell})
+                match = srv.services.rooms.get(room["id"]).match  # type: ignore[union-attr]
+                bot_moves = [e for e in match.log if e["seat"] == 1 and e["k"] == "move"]
+                assert bot_moves  # seat 1 kept playing without Bo
+                assert ca.result is not None
+
+
+async def test_meeple_bot_command_plays_games() -> None:
+    server = ServerProcess({})
+    await server.start()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "lobby.cli", "bot", "--server", server.http,
+            "--game", "tictactoe", "--count", "2", "--games", "2",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, out.decode()
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"{server.http}/metrics")).text
+        assert 'meeple_moves_total{result="accepted"}' in metrics
+    finally:
+        server.stop()
