@@ -289,3 +289,52 @@ async def test_random_bytes_never_crash_nor_disturb_another_room(
     await still_up(a)
     for peer in (a, b, c):
         await peer.ws.close()
+
+
+# Resigning and leaving ------------------------------------------------------------------
+
+
+async def test_resign_ends_the_game_for_everyone(server: LiveServer) -> None:
+    room, a, b = await two_players(server)
+    await b.send({"t": "resign", "id": 3})
+    end = await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
+    assert end["r"]["winners"] == [0] and end["r"]["reason"] == "resigned"
+    assert await b.saw(of_type("ack", id=3))
+    await a.send({"t": "move", "id": 4, "m": {"cell": 0}})
+    assert (await a.until(of_type("err")))["code"] == "game_over"
+    assert room.match.status == "finished"
+
+
+async def test_leave_during_a_game_forfeits_and_closes_1000(server: LiveServer) -> None:
+    room, a, b = await two_players(server)
+    await a.send({"t": "leave", "id": 1})
+    code, reason = await a.closed()
+    assert (code, reason) == (1000, "left the room")
+    end = await b.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
+    assert end["r"]["winners"] == [1] and end["r"]["reason"] == "left"
+    assert room.match.seats[0].player_id is not None  # the finished game keeps its seats
+
+
+async def test_leave_before_the_game_frees_the_seat(server: LiveServer) -> None:
+    room = await server.services.rooms.create("tictactoe")
+    token, session = await server.services.sessions.create("Ada")
+    room.reserve(session.player_id, "Ada")
+    a = await open_peer(server.ws, room.id, token)
+    await a.until(of_type("snap"))
+    await a.send({"t": "leave"})
+    code, _ = await a.closed()
+    assert code == 1000
+    assert room.match.free_seats() == [0, 1] and room.match.status == "waiting"
+
+
+async def test_rematch_starts_a_new_game_when_both_vote(server: LiveServer) -> None:
+    room, a, b = await two_players(server)
+    await b.send({"t": "resign"})
+    await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
+    await a.send({"t": "rematch", "id": 1})
+    votes = await b.until(lambda m: m["t"] == "room" and m["rematch"] == [0])
+    assert votes["st"] == "finished"
+    await b.send({"t": "rematch", "id": 2})
+    fresh = await a.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+    assert fresh["v"] == {"b": [-1] * 9} and fresh["s"] == room.match.seq
+    assert room.match.game_no == 1
