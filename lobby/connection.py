@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 
 from starlette.websockets import WebSocket
 
@@ -45,16 +46,17 @@ class Connection(Member):
         """Frames other than moves (moves are paced by the game's turns)."""
         self._max_queue = max_queue
         self.stats = stats
-        self._queue: asyncio.Queue[bytes | tuple[int, str]] = asyncio.Queue()
+        self._frames: deque[bytes | tuple[int, str]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
 
     def send(self, frame: bytes) -> None:
         """Queue a frame; never blocks."""
         if self.closed:
             return
-        if self._queue.qsize() >= self._max_queue:
+        if len(self._frames) >= self._max_queue:
             self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
             return
-        self._queue.put_nowait(frame)
+        self._push(frame)
         self.stats.frames_out += 1
         self.stats.bytes_out += len(frame)
 
@@ -63,15 +65,29 @@ class Connection(Member):
         if self.closed:
             return
         self.closed = True
-        self._queue.put_nowait((code, reason))
+        self._push((code, reason))
+
+    def _push(self, item: bytes | tuple[int, str]) -> None:
+        # A deque and one future: lighter than asyncio.Queue on the hot path.
+        self._frames.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def run_writer(self) -> None:
         """Send queued frames until the connection closes."""
         send = self.websocket.send
-        queue = self._queue
+        frames = self._frames
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                item = await queue.get()
+                if not frames:
+                    self._waiter = loop.create_future()
+                    await self._waiter
+                    continue
+                item = frames.popleft()
                 if isinstance(item, tuple):
                     code, reason = item
                     await self.websocket.close(code, reason)

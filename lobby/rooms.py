@@ -47,6 +47,9 @@ from lobby.stores.base import RoomSummary
 
 log = logging.getLogger("meeple.room")
 
+_MOVE_KEYS = frozenset(MoveMsg.model_fields)
+MAX_ID = 2**53 - 1
+
 AbandonPolicy = Literal["forfeit", "skip", "bot"]
 ABANDON_POLICIES: tuple[AbandonPolicy, ...] = ("forfeit", "skip", "bot")
 
@@ -320,6 +323,15 @@ class Room:
         """One decoded client message: validate it, then act on it."""
         kind = raw.get("t")
         msg_id = raw.get("id")
+        if (
+            kind == "move"
+            and raw.keys() <= _MOVE_KEYS
+            and type(raw.get("m")) is dict
+            and (msg_id is None or (type(msg_id) is int and 0 <= msg_id <= MAX_ID))
+        ):
+            # The hot path: a well-formed move, checked as MoveMsg would check it.
+            self._move(conn, raw["m"], msg_id)
+            return
         if kind not in CLIENT_TYPES:
             conn.error(
                 msg_id,
@@ -333,15 +345,7 @@ class Room:
             conn.error(msg_id, "bad_message", describe_validation(exc))
             return
         if isinstance(msg, MoveMsg):
-            if conn.seat is None:
-                conn.error(msg.id, "not_seated", "spectators cannot move")
-                return
-            result = self.match.submit(conn.seat, msg.m)
-            if isinstance(result, Rejection):
-                self.stats.moves_rejected += 1
-            else:
-                self.stats.moves_accepted += 1
-            self._apply(result, conn, msg.id)
+            self._move(conn, msg.m, msg.id)
         elif isinstance(msg, ChatMsg):
             self._chat(conn, msg)
         elif isinstance(msg, ResignMsg):
@@ -359,6 +363,17 @@ class Room:
             conn.send_message(self._snap(conn.seat))
         elif isinstance(msg, PingMsg):
             conn.send_message({"t": "pong", "id": msg.id})
+
+    def _move(self, conn: Member, move: dict[str, Any], msg_id: int | None) -> None:
+        if conn.seat is None:
+            conn.error(msg_id, "not_seated", "spectators cannot move")
+            return
+        result = self.match.submit(conn.seat, move)
+        if isinstance(result, Rejection):
+            self.stats.moves_rejected += 1
+        else:
+            self.stats.moves_accepted += 1
+        self._apply(result, conn, msg_id)
 
     def close_all(self, code: int, reason: str) -> None:
         for conn in list(self._conns.values()):
