@@ -60,6 +60,8 @@ from bench.common import (
 )
 from game.codec import decode, encode
 
+PLAYING = "load: playing"
+"""What the coordinator prints (to stderr) when the set-up is done and play starts."""
 REMATCH = encode({"t": "rematch"})
 SYNC = encode({"t": "sync"})
 
@@ -139,7 +141,14 @@ class Player(Socket):
             now = time.perf_counter()
             seq = msg["s"]
             finished = "st" in msg and msg["st"] == "finished"
-            if c.measuring:
+            if "ack" in msg:
+                # Our own move, acknowledged in our copy of its delta; the state
+                # message measured below is the one every other player receives.
+                if msg["ack"] is not None:
+                    c.moves_all += 1
+                    if c.measuring:
+                        c.moves += 1
+            elif c.measuring:
                 size = len(data)
                 c.d_frames += 1
                 c.d_bytes += size
@@ -232,7 +241,10 @@ class Player(Socket):
         self.send(encode({"t": "move", "id": msg_id, "m": {"cell": self.rng.choice(empty)}}))
 
     def go(self) -> None:
-        """The load starts: act on what the player already knows."""
+        """The load starts: act on what the player already knows. Paced players start at
+        a random point of their interval, so that the rooms do not move in lockstep."""
+        if self.interval:
+            self.next_send = time.monotonic() + self.rng.uniform(0, self.interval)
         self.act()
 
     def on_closed(self) -> None:
@@ -376,6 +388,8 @@ class LoadResult:
     errors: dict[str, int]
     closed: int
     """Connections that closed while the load ran (expect 0)."""
+    max_rate: float | None = None
+    """Moves and votes a second per player at most (None: as fast as the server answers)."""
     server_pid: int | None = None
     server_cpu_s: float | None = None
     server_cpu_pct: float | None = None
@@ -420,7 +434,8 @@ def run_load(
         pipes.append(mine)
         children.append(child)
     try:
-        deadline = time.monotonic() + setup_timeout
+        began = time.monotonic()
+        deadline = began + setup_timeout
         for pipe in pipes:
             if not pipe.poll(max(0.0, deadline - time.monotonic())):
                 raise TimeoutError(f"set-up took over {setup_timeout} s")
@@ -428,6 +443,8 @@ def run_load(
             if status != "ready":
                 raise RuntimeError(f"a load process failed:\n{payload}")
         start = time.monotonic() + 0.2
+        setup = start - began
+        print(f"{PLAYING}: {rooms} rooms set up in {setup:.1f} s", file=sys.stderr, flush=True)
         for pipe in pipes:
             pipe.send(start)
         window_start = start + warmup
@@ -456,7 +473,9 @@ def run_load(
             if child.is_alive():
                 child.kill()
                 child.join()
-    return _aggregate(rooms, procs, results, samples, server_pid, vmhwm)
+    result = _aggregate(rooms, procs, results, samples, server_pid, vmhwm)
+    result.max_rate = max_rate
+    return result
 
 
 def _aggregate(
@@ -521,8 +540,9 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
 
 def describe(r: LoadResult) -> str:
     mib = 1024 * 1024
+    paced = f", at most {r.max_rate:g} moves/s per player" if r.max_rate else ""
     lines = [
-        f"rooms {r.rooms} ({r.procs} load process{'es' if r.procs > 1 else ''}), "
+        f"rooms {r.rooms} ({r.procs} load process{'es' if r.procs > 1 else ''}{paced}), "
         f"window {r.seconds:.1f} s",
         f"  accepted moves   {r.moves} = {r.moves_per_s:,.0f}/s ({r.games_per_s:,.0f} games/s)",
         f"  move->opponent   p50 {_fmt(r.latency_p50_ms, '.2f')} ms, "

@@ -42,7 +42,8 @@ if __package__ in (None, ""):
 
 import httpx
 
-from bench.common import proc_cpu, system_busy
+from bench.common import system_busy
+from bench.load import PLAYING
 from bench.pyspy import report, summarize
 from bench.sizes import measure, table
 
@@ -154,14 +155,21 @@ def run_tool(argv: list[str], out: Path, timeout: float) -> dict[str, Any]:
 
 
 def load_case(
-    rooms: int, args: argparse.Namespace, env: dict[str, str], out: Path
+    rooms: int,
+    args: argparse.Namespace,
+    env: dict[str, str],
+    out: Path,
+    max_rate: float | None = None,
 ) -> dict[str, Any]:
     quiet = wait_quiet(args.quiet_threshold, args.quiet_timeout)
     with server(env) as srv:
-        log(f"load: R={rooms}, server PID {srv.pid} on core {SERVER_CORE}")
+        paced = f" paced at {max_rate:g}/s per player" if max_rate else ""
+        log(f"load: R={rooms}{paced}, server PID {srv.pid} on core {SERVER_CORE}")
         argv = [sys.executable, str(BENCH / "load.py"), srv.url, "--rooms", str(rooms),
                 "--seconds", str(args.seconds), "--warmup", str(args.warmup),
                 "--procs", str(args.procs), "--server-pid", str(srv.pid)]  # fmt: skip
+        if max_rate:
+            argv += ["--max-rate", str(max_rate)]
         result = run_tool(argv, out, timeout=args.seconds + args.warmup + 900)
     result["quiet_before_pct"] = quiet
     return result
@@ -193,17 +201,15 @@ def profile_case(
         argv = [sys.executable, str(BENCH / "load.py"), srv.url, "--rooms", str(rooms),
                 "--seconds", str(seconds), "--warmup", str(args.warmup),
                 "--server-pid", str(srv.pid)]  # fmt: skip
-        load = subprocess.Popen(pinned(LOAD_CORE, argv), cwd=ROOT, stdout=subprocess.DEVNULL)
+        load = subprocess.Popen(
+            pinned(LOAD_CORE, argv), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         try:
-            # the game starts when the server gets busy; sample after the warm-up
-            deadline = time.monotonic() + 600
-            last = proc_cpu(srv.pid)
-            while time.monotonic() < deadline and load.poll() is None:
-                time.sleep(0.5)
-                now = proc_cpu(srv.pid)
-                if now - last > 0.15:
+            assert load.stderr is not None
+            for line in load.stderr:  # wait for the set-up to finish and play to start
+                if line.startswith(PLAYING):
                     break
-                last = now
             time.sleep(args.warmup + 2)
             subprocess.run(
                 pinned(LOAD_CORE, [py_spy, "record", "--pid", str(srv.pid), "--duration",
@@ -212,7 +218,11 @@ def profile_case(
                 check=True, timeout=args.profile_seconds + 60, stdout=subprocess.DEVNULL,
             )  # fmt: skip
         finally:
-            load.wait(seconds + 120)
+            try:
+                load.wait(seconds + 120)
+            except subprocess.TimeoutExpired:
+                load.kill()
+                load.wait()
     summary = summarize(raw.read_text())
     summary_path.write_text(report(summary, 40) + "\n")
     return {
@@ -285,8 +295,11 @@ def load_table(rows: list[dict[str, Any]]) -> str:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
         if r["closed"]:
             errors += f"; {r['closed']} closed"
+        label = str(r["rooms"])
+        if r.get("max_rate"):
+            label += f" (paced: {r['max_rate']:g}/s per player)"
         lines.append(
-            f"| {r['rooms']} | {r['moves_per_s']:,.0f} | {_n(r['latency_p50_ms'], '.2f')} "
+            f"| {label} | {r['moves_per_s']:,.0f} | {_n(r['latency_p50_ms'], '.2f')} "
             f"| {_n(r['latency_p99_ms'], '.2f')} | {_n(r['server_us_per_move'], '.0f')} "
             f"| {_n(r['server_cpu_pct'], '.0f')} | {r['gen_cpu_pct']:.0f} "
             f"| {_n(r['other_cpu_pct'], '.0f')} "
@@ -336,7 +349,8 @@ def verdicts(results: dict[str, Any]) -> list[str]:
             )
         out.append(f"- {target}: {measured:,.1f} {unit}: **{verdict}**")
 
-    load = {r["rooms"]: r for r in results.get("load", [])}
+    load = {r["rooms"]: r for r in results.get("load", []) if not r.get("max_rate")}
+    paced = {r["rooms"]: r for r in results.get("load", []) if r.get("max_rate")}
     for rooms in (100, 500):
         if rooms in load:
             r = load[rooms]
@@ -346,6 +360,11 @@ def verdicts(results: dict[str, Any]) -> list[str]:
                  r["server_us_per_move"], TARGET_US_PER_MOVE, False, "µs")  # fmt: skip
     if 100 in load:
         line(f"p99 move->opponent <= {TARGET_P99_MS} ms at R=100", load[100]["latency_p99_ms"],
+             TARGET_P99_MS, False, "ms")  # fmt: skip
+    if 100 in paced:
+        r = paced[100]
+        line(f"p99 move->opponent <= {TARGET_P99_MS} ms at R=100 paced to {r['max_rate']:g} "
+             f"moves/s per player ({r['moves_per_s']:,.0f} moves/s)", r["latency_p99_ms"],
              TARGET_P99_MS, False, "ms")  # fmt: skip
     sizes = {s["game"]: s for s in results.get("sizes", [])}
     if load:
@@ -372,7 +391,9 @@ def verdicts(results: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     parts = [f"Run {results['started_at']}: {m['cpus']} CPUs ({m['cpu_model']}), "
-             f"Python {m['python']}."]  # fmt: skip
+             f"Python {m['python']}, commit {results.get('git', '?')[:10]}"
+             + (f" plus uncommitted changes to {', '.join(results['uncommitted'])}."
+                if results.get("uncommitted") else ".")]  # fmt: skip
     if results.get("load"):
         parts += [
             f"\n**Load** ({results['settings']['seconds']} s window after a "
@@ -408,6 +429,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rooms", default="1,10,100,500", help="R values, or '' for none")
     parser.add_argument("--conns", default="1000,5000,10000", help="C values, or '' for none")
+    parser.add_argument("--paced", default="100@20",
+                        help="extra load cases R@rate: players make at most rate moves (and "
+                        "votes) a second, below saturation; '' for none")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=20, help="load window")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--procs", type=int, default=1, help="load processes per case")
@@ -426,6 +450,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rooms = [int(x) for x in args.rooms.split(",") if x.strip()]
     conns = [int(x) for x in args.conns.split(",") if x.strip()]
+    paced = [(int(r), float(rate)) for r, _, rate in
+             (x.strip().partition("@") for x in args.paced.split(",") if x.strip())]  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     env: dict[str, str] = {}
@@ -444,10 +470,17 @@ def main(argv: list[str] | None = None) -> None:
         "load": [],
         "idle": [],
     }
+    results["settings"]["paced"] = args.paced
     with contextlib.suppress(subprocess.CalledProcessError, OSError):
         results["git"] = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lobby", "game"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        # server files that differ from the commit: the run measured the working tree
+        results["uncommitted"] = [line[3:] for line in status.splitlines()]
     log("message sizes (offline)")
     sizes = measure()
     results["sizes"] = [vars(s) for s in sizes]
@@ -455,6 +488,10 @@ def main(argv: list[str] | None = None) -> None:
     tmp = RESULTS / f".case-{os.getpid()}.json"
     for r in rooms:
         results["load"].append(least_disturbed(partial(load_case, r, args, env, tmp), args))
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    for r, rate in paced:
+        case = partial(load_case, r, args, env, tmp, rate)
+        results["load"].append(least_disturbed(case, args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     for c in conns:
         results["idle"].append(least_disturbed(partial(idle_case, c, args, env, tmp), args))

@@ -284,12 +284,17 @@ class RoomConnection:
         self.result = msg.r
         self.deadline = msg.dl
         self.seats = msg.seats
+        if msg.st == "playing":
+            self.rematch_votes = []  # votes stand only while a game is over
         self._syncing = False
         self._settle_acks()
         self._emit(msg)
 
     def _on_delta(self, msg: DeltaMsg) -> None:
+        if msg.ack is not None:
+            self._ack(msg.ack, msg.s)  # our move: settled once the state includes it
         if self.seq is not None and msg.s <= self.seq:
+            self._settle_acks()
             return  # already applied (e.g. resent while resuming)
         if self.seq is None or msg.s != self.seq + 1:
             log.info("gap in sequence numbers (have %s, got %s): resyncing", self.seq, msg.s)
@@ -316,13 +321,16 @@ class RoomConnection:
             self.sync()
 
     def _on_ack(self, msg: AckMsg) -> None:
-        future = self._pending.pop(msg.id, None) if msg.id is not None else None
-        if future is None:
-            return
-        # The ack follows the delta it caused; if we dropped that delta (a gap),
-        # hold the answer until the snapshot brings the state up to it.
-        self._acked.append((msg.s, future))
-        self._settle_acks()
+        if msg.id is not None:
+            self._ack(msg.id, msg.s)
+            self._settle_acks()
+
+    def _ack(self, msg_id: int, seq: int) -> None:
+        """Our message ``msg_id`` was accepted as ``seq``. If we dropped the delta that
+        says so (a gap), the answer waits until the snapshot brings the state up to it."""
+        future = self._pending.pop(msg_id, None)
+        if future is not None:
+            self._acked.append((seq, future))
 
     def _settle_acks(self) -> None:
         if self.seq is None:

@@ -172,10 +172,13 @@ class DeltaMsg(_Message):
     """Present when the game ended."""
     dl: int | None = None
     """Present when a turn timer runs."""
+    ack: int | None = None
+    """Only in the mover's copy: the id of its message that made this change (its
+    acknowledgement; null when that message had no id)."""
 
 
 class AckMsg(_Message):
-    """The mover's message ``id`` was accepted as sequence number ``s``."""
+    """A message that changed no state (a rematch vote) was accepted at ``s``."""
 
     t: Literal["ack"]
     id: int | None

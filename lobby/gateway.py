@@ -1,6 +1,6 @@
 """The room WebSocket: the handshake's checks, then frames in and out.
 
-Per connection, one reader (this handler) and one writer task (``Connection``). The
+Per connection, one reader (this handler); ``Connection`` writes. The
 reader enforces the frame rules (binary, size, rate) and decodes; the room does the
 rest. Nothing a client sends can raise out of here: a bad frame gets an ``err``, a
 flood gets 1008, an oversize frame 1009.
@@ -8,7 +8,6 @@ flood gets 1008, an oversize frame 1009.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -89,7 +88,6 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     )
     since = _int_param(websocket, "since")
     invite = websocket.query_params.get("invite")
-    writer = asyncio.create_task(conn.run_writer())
     if isinstance(target, str):
         # The room is owned by another process: this one relays.
         cluster = services.cluster
@@ -100,14 +98,14 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         finally:
             cluster.detach_remote(conn)
             conn.close(1000, "")
-            await writer
+            await conn.wait_closed()
         return
     room = target
     try:
         room.attach(conn, since, invite)
     except RoomError as exc:
         conn.close(CLOSE_FORBIDDEN, exc.message)
-        await writer
+        await conn.wait_closed()
         return
     context = {"room": room.id, "seat": conn.seat, "conn": conn.id, "player": conn.player_id}
     log.info("connected", extra=context)
@@ -116,7 +114,7 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     finally:
         room.detach(conn)
         conn.close(1000, "")
-        await writer
+        await conn.wait_closed()
         log.info("disconnected", extra=context)
 
 

@@ -393,9 +393,7 @@ class Room:
                 conn.error(msg_id, result.code, result.message)
             return
         if self.journal is None:
-            self._publish(result)
-            if conn is not None:
-                conn.send_message({"t": "ack", "id": msg_id, "s": result.seq})
+            self._publish(result, conn, msg_id)
             return
         self._unsaved.append((result, conn, msg_id))
         self._save_soon()
@@ -440,12 +438,14 @@ class Room:
             for transition, conn, msg_id in batch:
                 if transition is None:
                     continue
-                self._publish(transition)
-                if conn is not None:
-                    conn.send_message({"t": "ack", "id": msg_id, "s": transition.seq})
+                self._publish(transition, conn, msg_id)
 
-    def _publish(self, t: Transition) -> None:
-        """Tell every connection what changed: the hot path of the server."""
+    def _publish(self, t: Transition, mover: Member | None = None, msg_id: Any = None) -> None:
+        """Tell every connection what changed: the hot path of the server.
+
+        Each distinct delta is encoded once and its bytes shared; the mover's copy
+        also carries ``ack`` (its message id), so acknowledging costs no extra frame.
+        """
         self._arm_turn_timer()
         if t.reset:
             self._rematch.clear()
@@ -453,6 +453,8 @@ class Room:
             self._first_seq = t.seq
             for conn in self._conns.values():
                 conn.send_message(self._snap(conn.seat))
+            if mover is not None and type(msg_id) is int:
+                mover.send_message({"t": "ack", "id": msg_id, "s": t.seq})
             self.events.changed(self)
         else:
             message: dict[str, Any] = {"t": "d", "s": t.seq, "o": None, "a": list(t.to_act)}
@@ -475,10 +477,17 @@ class Room:
                 if audience is None:
                     for spectator in self._spectators:
                         spectator.send(frame)
-                else:
-                    seat_conn = self._seat_conns.get(audience)
-                    if seat_conn is not None:
-                        seat_conn.send(frame)
+                    continue
+                seat_conn = self._seat_conns.get(audience)
+                if mover is not None and audience == mover.seat:
+                    message["o"] = ops
+                    message["ack"] = msg_id if type(msg_id) is int else None
+                    mover.send(encode(message))
+                    del message["ack"]
+                    if seat_conn is mover:
+                        continue
+                if seat_conn is not None:
+                    seat_conn.send(frame)
             if t.status == "finished":
                 self.events.finished(self)
                 self.events.changed(self)
@@ -501,10 +510,13 @@ class Room:
             conn.error(msg_id, "not_finished", "a rematch follows a finished game")
             return
         self._rematch.add(conn.seat)
-        conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
         humans = {i for i, s in enumerate(self.match.seats) if s.kind == "human"}
         if humans <= self._rematch:
-            self._apply(self.match.rematch(secrets.randbits(52)), None, None)
+            # The new game's snapshots carry the seats and status; no room message needed.
+            self._apply(self.match.rematch(secrets.randbits(52)), conn, msg_id)
+            return
+        if type(msg_id) is int:
+            conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
         self._broadcast_room()
 
     def _chat(self, conn: Member, msg: ChatMsg) -> None:

@@ -102,6 +102,18 @@ def of_type(kind: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
     return lambda m: m.get("t") == kind and all(m.get(k) == v for k, v in fields.items())
 
 
+def acked(msg_id: int | None = None) -> Callable[[dict[str, Any]], bool]:
+    """The acknowledgement of our message ``msg_id`` (any, if None): the ``ack`` field of
+    the delta it caused, or an ``ack`` message for changes without a delta."""
+
+    def match(m: dict[str, Any]) -> bool:
+        if m.get("t") == "d" and "ack" in m:
+            return msg_id is None or m["ack"] == msg_id
+        return m.get("t") == "ack" and (msg_id is None or m.get("id") == msg_id)
+
+    return match
+
+
 async def open_peer(base_ws: str, room_id: str, token: str | None, **params: Any) -> Peer:
     query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
     url = f"{base_ws}/ws/rooms/{room_id}" + (f"?{query}" if query else "")

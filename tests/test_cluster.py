@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REDIS_URL, Peer, of_type, open_peer
+from tests.conftest import REDIS_URL, Peer, acked, of_type, open_peer
 from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.redis
@@ -64,9 +64,10 @@ async def started(peer: Peer) -> dict[str, Any]:
 
 async def play(peer: Peer, msg_id: int, cell: int) -> int:
     await peer.send({"t": "move", "id": msg_id, "m": {"cell": cell}})
-    ack = await peer.until(lambda m: m["t"] in ("ack", "err") and m.get("id") == msg_id, 10)
-    assert ack["t"] == "ack", ack
-    return int(ack["s"])
+    refused = of_type("err", id=msg_id)
+    answer = await peer.until(lambda m: acked(msg_id)(m) or refused(m), 10)
+    assert not refused(answer), answer
+    return int(answer["s"])
 
 
 async def test_players_on_two_processes_finish_a_game(cluster: list[ServerProcess]) -> None:

@@ -21,7 +21,7 @@ from game.codec import encode
 from game.protocol import client_message, json_schema, server_message
 from lobby.rooms import Room
 from lobby.settings import Settings
-from tests.conftest import Peer, of_type, open_peer
+from tests.conftest import Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
 
 
@@ -161,9 +161,8 @@ async def test_out_of_turn_and_taken_cells_go_to_the_mover_alone(server: LiveSer
     assert err == {"t": "err", "id": 1, "code": "not_your_turn", "msg": "it is not seat 1's turn"}
     await a.send({"t": "move", "id": 2, "m": {"cell": 0}})
     delta = await a.until(of_type("d"))
-    assert delta == {"t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1]}
-    assert await a.until(of_type("ack")) == {"t": "ack", "id": 2, "s": 2}
-    assert await b.until(of_type("d")) == delta
+    assert delta == {"t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1], "ack": 2}
+    assert await b.until(of_type("d")) == {"t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1]}
     await b.send({"t": "move", "id": 3, "m": {"cell": 0}})
     assert (await b.until(of_type("err")))["code"] == "cell_taken"
     assert [m for m in await a.drain() if m["t"] != "room"] == []
@@ -252,14 +251,14 @@ async def test_everything_the_server_sends_fits_the_models(server: LiveServer) -
     await a.send({"t": "chat", "text": "hi"})
     for cell, peer in ((0, a), (3, b), (1, a), (4, b), (2, a)):
         await peer.send({"t": "move", "id": cell, "m": {"cell": cell}})
-        await peer.until(of_type("ack"))
+        await peer.until(acked())
     await b.send({"t": "move", "id": 9, "m": {"cell": 8}})
     await b.until(of_type("err"))
     await a.send({"t": "ping", "id": 1})
     await a.until(of_type("pong"))
     seen = a.seen + b.seen + await a.drain() + await b.drain()
     kinds = {m["t"] for m in seen}
-    assert kinds >= {"room", "snap", "d", "ack", "err", "chat", "pong"}
+    assert kinds >= {"room", "snap", "d", "err", "chat", "pong"}
     for message in seen:
         server_message.validate_python(message)
     final = [m for m in seen if m["t"] == "d" and m.get("st") == "finished"]
@@ -283,7 +282,7 @@ async def test_random_bytes_never_crash_nor_disturb_another_room(
     for frame in frames:
         await a.ws.send(frame)
     await c.send({"t": "move", "id": 1, "m": {"cell": 4}})
-    assert (await c.until(of_type("ack")))["s"] == other.match.seq
+    assert (await c.until(acked()))["s"] == other.match.seq
     errors: list[dict[str, Any]] = [m for m in await a.drain(0.1) if m["t"] == "err"]
     assert all(e["code"] for e in errors)
     await still_up(a)
@@ -299,7 +298,7 @@ async def test_resign_ends_the_game_for_everyone(server: LiveServer) -> None:
     await b.send({"t": "resign", "id": 3})
     end = await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
     assert end["r"]["winners"] == [0] and end["r"]["reason"] == "resigned"
-    assert await b.saw(of_type("ack", id=3))
+    assert await b.saw(acked(3))
     await a.send({"t": "move", "id": 4, "m": {"cell": 0}})
     assert (await a.until(of_type("err")))["code"] == "game_over"
     assert room.match.status == "finished"

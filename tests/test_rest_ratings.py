@@ -12,7 +12,7 @@ from game.match import Match
 from game.registry import get as get_game
 from lobby.ratings import Rating, expected_score, pairwise_scores, rate_game, update
 from lobby.stores.memory import MemoryRatingStore, MemoryRecordStore
-from tests.conftest import of_type, open_peer
+from tests.conftest import acked, open_peer
 from tests.servers import LiveServer
 
 # The mathematics -------------------------------------------------------------------------
@@ -156,7 +156,7 @@ async def test_ratings_and_records_after_a_real_game(server: LiveServer) -> None
         moves = [(a, 0), (b, 3), (a, 1), (b, 4), (a, 2)]  # Ada: three in the top row
         for i, (peer, cell) in enumerate(moves):
             await peer.send({"t": "move", "id": i, "m": {"cell": cell}})
-            await peer.until(of_type("ack", id=i))
+            await peer.until(acked(i))
         end = await b.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
         assert end["r"]["winners"] == [0]
         await a.ws.close()

@@ -7,7 +7,7 @@ import asyncio
 
 from lobby.rooms import Room
 from lobby.settings import Settings
-from tests.conftest import Peer, of_type, open_peer
+from tests.conftest import Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
 
 
@@ -34,7 +34,7 @@ async def test_resume_gets_exactly_the_missed_deltas(server: LiveServer) -> None
     await b.ws.close()  # gone before reading the delta of its own move
     await a.until(of_type("d", s=3))
     await a.send({"t": "move", "id": 3, "m": {"cell": 8}})
-    await a.until(of_type("ack", id=3))
+    await a.until(acked(3))
     back = await open_peer(server.ws, room.id, tokens[1], since=2)
     first = await back.until(lambda m: m["t"] in ("d", "snap"))
     second = await back.until(lambda m: m["t"] in ("d", "snap"))
@@ -42,7 +42,7 @@ async def test_resume_gets_exactly_the_missed_deltas(server: LiveServer) -> None
     assert second["o"] == [[["b", 8], 0]]
     assert [m for m in await back.drain() if m["t"] in ("d", "snap")] == []
     await back.send({"t": "move", "id": 4, "m": {"cell": 1}})
-    assert (await back.until(of_type("ack")))["s"] == 5
+    assert (await back.until(acked()))["s"] == 5
     assert [e["s"] for e in room.match.log] == [2, 3, 4, 5]
 
 
@@ -51,13 +51,13 @@ async def test_resume_too_far_behind_gets_a_snapshot() -> None:
         room, tokens, (a, b) = await seat_players(srv)
         await b.ws.close()
         await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
-        await a.until(of_type("ack"))
+        await a.until(acked())
         back = await open_peer(srv.ws, room.id, tokens[1], since=1)
         assert (await back.until(lambda m: m["t"] in ("d", "snap")))["t"] == "d"
         for cell in (3, 1):
             peer = back if cell == 3 else a
             await peer.send({"t": "move", "id": cell, "m": {"cell": cell}})
-            await peer.until(of_type("ack"))
+            await peer.until(acked())
         await back.ws.close()
         await a.send({"t": "move", "id": 7, "m": {"cell": 7}})  # a is not to move: refused
         await a.until(of_type("err"))
@@ -77,7 +77,7 @@ async def test_a_second_connection_replaces_the_first(server: LiveServer) -> Non
     presence = [m for m in await b.drain() if m["t"] == "room"]
     assert presence and presence[-1]["seats"][0]["on"] is True
     await again.send({"t": "move", "id": 1, "m": {"cell": 4}})
-    assert (await again.until(of_type("ack")))["s"] == 2
+    assert (await again.until(acked()))["s"] == 2
 
 
 async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes() -> None:
@@ -89,14 +89,14 @@ async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes() -> None
         assert gone["seats"][0]["on"] is True
         assert room.match.seats[1].player_id is not None  # the seat is kept
         await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
-        await a.until(of_type("ack"))
+        await a.until(acked())
         back = await open_peer(srv.ws, room.id, tokens[1], since=1)
         missed = await back.until(of_type("d"))
         assert missed["s"] == 2 and missed["a"] == [1]
         back_on = await a.until(lambda m: m["t"] == "room" and m["seats"][1]["on"])
         assert back_on["seats"][1]["on"]
         await back.send({"t": "move", "id": 2, "m": {"cell": 0}})
-        assert (await back.until(of_type("ack")))["s"] == 3
+        assert (await back.until(acked()))["s"] == 3
 
 
 async def test_after_the_grace_period_the_seat_forfeits() -> None:

@@ -239,23 +239,21 @@ class MemoryRecordStore:
     def __init__(self, max_records: int = 10_000) -> None:
         self._max = max_records
         self._records: OrderedDict[str, GameRecord] = OrderedDict()
-        self._by_player: dict[str, list[str]] = {}
+        self._by_player: dict[str, dict[str, None]] = {}  # player -> record ids, in order
 
     async def put(self, record: GameRecord) -> None:
         record_id = record["id"]
         self._records[record_id] = record
         for seat in record.get("seats", ()):
             if seat.get("kind") == "human" and seat.get("player_id"):
-                ids = self._by_player.setdefault(seat["player_id"], [])
-                if record_id not in ids:
-                    ids.append(record_id)
+                self._by_player.setdefault(seat["player_id"], {})[record_id] = None
         while len(self._records) > self._max:
             _, old = self._records.popitem(last=False)
             for seat in old.get("seats", ()):
                 player_id = seat.get("player_id") or ""
                 gone = self._by_player.get(player_id)
-                if gone and old["id"] in gone:
-                    gone.remove(old["id"])
+                if gone is not None:
+                    gone.pop(old["id"], None)
                     if not gone:
                         del self._by_player[player_id]
 
