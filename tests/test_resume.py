@@ -4,11 +4,30 @@ the grace period and its policies, and turn timers, against a real uvicorn."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from lobby.rooms import Room
 from lobby.settings import Settings
-from tests.conftest import Peer, acked, of_type, open_peer
+from tests.conftest import REDIS_URL, Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def stores(request: pytest.FixtureRequest) -> MakeSettings:
+    """Every test here runs twice: in-memory stores, and Redis (sessions, rooms, journal)."""
+    if request.param == "memory":
+        return lambda **kw: Settings(**kw)
+    prefix = request.getfixturevalue("redis_prefix")
+
+    def make(**kw: Any) -> Settings:
+        return Settings(redis_url=REDIS_URL, redis_prefix=prefix, **kw)
+
+    return make
 
 
 async def seat_players(
@@ -26,28 +45,29 @@ async def seat_players(
     return room, tokens, peers
 
 
-async def test_resume_gets_exactly_the_missed_deltas(server: LiveServer) -> None:
-    room, tokens, (a, b) = await seat_players(server)
-    await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
-    await b.until(of_type("d", s=2))
-    await b.send({"t": "move", "id": 2, "m": {"cell": 4}})
-    await b.ws.close()  # gone before reading the delta of its own move
-    await a.until(of_type("d", s=3))
-    await a.send({"t": "move", "id": 3, "m": {"cell": 8}})
-    await a.until(acked(3))
-    back = await open_peer(server.ws, room.id, tokens[1], since=2)
-    first = await back.until(lambda m: m["t"] in ("d", "snap"))
-    second = await back.until(lambda m: m["t"] in ("d", "snap"))
-    assert (first["t"], first["s"], second["t"], second["s"]) == ("d", 3, "d", 4)
-    assert second["o"] == [[["b", 8], 0]]
-    assert [m for m in await back.drain() if m["t"] in ("d", "snap")] == []
-    await back.send({"t": "move", "id": 4, "m": {"cell": 1}})
-    assert (await back.until(acked()))["s"] == 5
-    assert [e["s"] for e in room.match.log] == [2, 3, 4, 5]
+async def test_resume_gets_exactly_the_missed_deltas(stores: MakeSettings) -> None:
+    async with live_server(stores()) as server:
+        room, tokens, (a, b) = await seat_players(server)
+        await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
+        await b.until(of_type("d", s=2))
+        await b.send({"t": "move", "id": 2, "m": {"cell": 4}})
+        await b.ws.close()  # gone before reading the delta of its own move
+        await a.until(of_type("d", s=3))
+        await a.send({"t": "move", "id": 3, "m": {"cell": 8}})
+        await a.until(acked(3))
+        back = await open_peer(server.ws, room.id, tokens[1], since=2)
+        first = await back.until(lambda m: m["t"] in ("d", "snap"))
+        second = await back.until(lambda m: m["t"] in ("d", "snap"))
+        assert (first["t"], first["s"], second["t"], second["s"]) == ("d", 3, "d", 4)
+        assert second["o"] == [[["b", 8], 0]]
+        assert [m for m in await back.drain() if m["t"] in ("d", "snap")] == []
+        await back.send({"t": "move", "id": 4, "m": {"cell": 1}})
+        assert (await back.until(acked()))["s"] == 5
+        assert [e["s"] for e in room.match.log] == [2, 3, 4, 5]
 
 
-async def test_resume_too_far_behind_gets_a_snapshot() -> None:
-    async with live_server(Settings(backlog=2)) as srv:
+async def test_resume_too_far_behind_gets_a_snapshot(stores: MakeSettings) -> None:
+    async with live_server(stores(backlog=2)) as srv:
         room, tokens, (a, b) = await seat_players(srv)
         await b.ws.close()
         await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
@@ -66,22 +86,25 @@ async def test_resume_too_far_behind_gets_a_snapshot() -> None:
         assert snap["t"] == "snap" and snap["s"] == room.match.seq
 
 
-async def test_a_second_connection_replaces_the_first(server: LiveServer) -> None:
-    room, tokens, (a, b) = await seat_players(server)
-    again = await open_peer(server.ws, room.id, tokens[0])
-    snap = await again.until(of_type("snap"))
-    assert snap["seat"] == 0
-    code, reason = await a.closed()
-    assert code == 4409 and reason and "replaced" in reason
-    await asyncio.sleep(0.1)
-    presence = [m for m in await b.drain() if m["t"] == "room"]
-    assert presence and presence[-1]["seats"][0]["on"] is True
-    await again.send({"t": "move", "id": 1, "m": {"cell": 4}})
-    assert (await again.until(acked()))["s"] == 2
+async def test_a_second_connection_replaces_the_first(stores: MakeSettings) -> None:
+    async with live_server(stores()) as server:
+        room, tokens, (a, b) = await seat_players(server)
+        again = await open_peer(server.ws, room.id, tokens[0])
+        snap = await again.until(of_type("snap"))
+        assert snap["seat"] == 0
+        code, reason = await a.closed()
+        assert code == 4409 and reason and "replaced" in reason
+        await asyncio.sleep(0.1)
+        presence = [m for m in await b.drain() if m["t"] == "room"]
+        assert presence and presence[-1]["seats"][0]["on"] is True
+        await again.send({"t": "move", "id": 1, "m": {"cell": 4}})
+        assert (await again.until(acked()))["s"] == 2
 
 
-async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes() -> None:
-    settings = Settings(ping_interval=0.3, ping_timeout=0.3, grace_seconds=30)
+async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes(
+    stores: MakeSettings,
+) -> None:
+    settings = stores(ping_interval=0.3, ping_timeout=0.3, grace_seconds=30)
     async with live_server(settings) as srv:
         room, tokens, (a, b) = await seat_players(srv)
         b.ws.transport.pause_reading()  # TCP stays open, but b answers nothing any more
@@ -99,8 +122,8 @@ async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes() -> None
         assert (await back.until(acked()))["s"] == 3
 
 
-async def test_after_the_grace_period_the_seat_forfeits() -> None:
-    async with live_server(Settings(grace_seconds=0.3)) as srv:
+async def test_after_the_grace_period_the_seat_forfeits(stores: MakeSettings) -> None:
+    async with live_server(stores(grace_seconds=0.3)) as srv:
         room, _, (a, b) = await seat_players(srv)
         await b.ws.close()
         end = await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished", timeout=5)
@@ -108,8 +131,8 @@ async def test_after_the_grace_period_the_seat_forfeits() -> None:
         assert room.match.log[-1]["k"] == "forfeit"
 
 
-async def test_skip_policy_applies_the_timeout_rule_on_each_turn() -> None:
-    async with live_server(Settings(grace_seconds=0.2)) as srv:
+async def test_skip_policy_applies_the_timeout_rule_on_each_turn(stores: MakeSettings) -> None:
+    async with live_server(stores(grace_seconds=0.2)) as srv:
         room, _, peers = await seat_players(srv, "liarsdice", 3, abandon="skip")
         gone = peers[2]
         await gone.ws.close()
@@ -132,8 +155,8 @@ async def test_skip_policy_applies_the_timeout_rule_on_each_turn() -> None:
         assert any(e["k"] == "timeout" and e["seat"] == 2 for e in room.match.log)
 
 
-async def test_turn_timer_fires_and_the_deadline_is_in_the_view() -> None:
-    async with live_server(Settings()) as srv:
+async def test_turn_timer_fires_and_the_deadline_is_in_the_view(stores: MakeSettings) -> None:
+    async with live_server(stores()) as srv:
         room = await srv.services.rooms.create("tictactoe", options={"turn_seconds": 1.5})
         peers = []
         for name in ("A", "B"):
