@@ -8,9 +8,11 @@ finished games on to whoever records them (records, ratings).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from game.match import Match
@@ -47,6 +49,8 @@ class RoomManager:
         self.rooms: dict[str, Room] = {}
         self.game_over_hooks: list[GameOverHook] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writes: deque[Awaitable[None]] = deque()
+        self._worker: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._expiry: dict[str, asyncio.TimerHandle] = {}
 
@@ -175,9 +179,16 @@ class RoomManager:
             room.close_all(1001, "the server is shutting down")
         for handle in self._expiry.values():
             handle.cancel()
+        if self._worker is not None:  # finish the writes already asked for
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._worker), 5)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._writes:
+            left = self._writes.popleft()
+            if isinstance(left, Coroutine):
+                left.close()
 
     # RoomEvents ---------------------------------------------------------------------
 
@@ -236,13 +247,20 @@ class RoomManager:
             await self.directory.put(room.summary())
 
     def _spawn(self, coro: Awaitable[None]) -> None:
-        async def run() -> None:
+        """Run a store write in the background, in order, on one worker task: a task
+        per write cost more than the writes themselves (one game makes several)."""
+        self._writes.append(coro)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._write_all())
+            self._tasks.add(self._worker)
+            self._worker.add_done_callback(self._tasks.discard)
+
+    async def _write_all(self) -> None:
+        writes = self._writes
+        while writes:
+            coro = writes.popleft()
             try:
                 await coro
             except Exception:
                 self.stats.redis_errors += 1
                 log.exception("background store write failed")
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
