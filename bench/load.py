@@ -9,11 +9,13 @@ moment each player moves as soon as it sees its turn (a random empty cell); when
 game ends both vote ``rematch`` and the server starts the next game in the same room
 with a ``snap``. After a warm-up, a window of ``--seconds`` is measured:
 
-* accepted moves per second: ``ack`` frames for moves that arrived in the window;
+* accepted moves per second: acknowledgements of moves that arrived in the window
+  (the ``ack`` in the mover's copy of the ``d``, or an ``ack`` frame);
 * move to opponent latency: from the mover's send to the opponent's receipt of the
   ``d`` it caused (both ends are in the same process: the room stamps the send time
   with the sequence number the move will get);
-* bytes per state message: WebSocket payload sizes of the ``d`` frames received;
+* bytes per state message: WebSocket payload sizes of the ``d`` frames the opponent
+  receives (the mover's copy carries the ``ack`` as well);
 * the server's CPU seconds and resident memory during the window (``--server-pid``),
   and CPU microseconds per accepted move;
 * the generator's own CPU, summed over its processes, so a reader can tell when the

@@ -1,8 +1,9 @@
 """Summarize a py-spy profile: which functions the server's CPU went to.
 
-    .venv/bin/python bench/pyspy.py bench/results/profile.txt [--top 25]
+    .venv/bin/python bench/pyspy.py bench/results/profile-r100.txt.gz [--top 25]
 
-Reads py-spy's ``--format raw`` output (collapsed stacks: ``frame;frame;... count``)
+Reads py-spy's ``--format raw`` output (collapsed stacks: ``frame;frame;... count``;
+gzipped or not, as https://www.speedscope.app also takes it once unzipped)
 and prints, per function, its *self* share (samples where it was the innermost frame)
 and its *total* share (samples where it was anywhere on the stack), plus the same
 grouped by source file. Idle samples are not recorded by py-spy unless ``--idle``.
@@ -11,6 +12,7 @@ grouped by source file. Idle samples are not recorded by py-spy unless ``--idle`
 from __future__ import annotations
 
 import argparse
+import gzip
 import re
 import sys
 from collections import Counter
@@ -89,12 +91,19 @@ def report(summary: Summary, n: int = 25) -> str:
     return "\n".join(lines)
 
 
+def read(path: Path) -> str:
+    """A profile's text, gunzipped if its name ends in .gz."""
+    if path.suffix == ".gz":
+        return gzip.decompress(path.read_bytes()).decode()
+    return path.read_text()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Summarize py-spy raw (collapsed) stacks.")
     parser.add_argument("raw", type=Path)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
-    summary = summarize(args.raw.read_text())
+    summary = summarize(read(args.raw))
     if not summary.samples:
         sys.exit(f"no samples in {args.raw}")
     print(report(summary, args.top))

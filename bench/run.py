@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gzip
 import json
 import os
 import platform
@@ -193,7 +194,8 @@ def profile_case(
 ) -> dict[str, Any]:
     """An R-room run sampled by py-spy for ``--profile-seconds`` in the middle of its window."""
     wait_quiet(args.quiet_threshold, args.quiet_timeout)
-    raw = RESULTS / f"profile-r{rooms}.txt"
+    raw = RESULTS / f".profile-r{rooms}.txt"
+    kept = RESULTS / f"profile-r{rooms}.txt.gz"
     summary_path = RESULTS / f"profile-r{rooms}-summary.txt"
     seconds = args.profile_seconds + 8
     with server(env) as srv:
@@ -223,13 +225,16 @@ def profile_case(
             except subprocess.TimeoutExpired:
                 load.kill()
                 load.wait()
-    summary = summarize(raw.read_text())
+    text = raw.read_text()
+    raw.unlink()
+    kept.write_bytes(gzip.compress(text.encode(), mtime=0))
+    summary = summarize(text)
     summary_path.write_text(report(summary, 40) + "\n")
     return {
         "rooms": rooms,
         "seconds": args.profile_seconds,
         "samples": summary.samples,
-        "raw": str(raw.relative_to(ROOT)),
+        "raw": str(kept.relative_to(ROOT)),
         "summary": str(summary_path.relative_to(ROOT)),
         "top_total": summary.top(40),
         "top_self": summary.top_self(25),
@@ -250,6 +255,22 @@ def least_disturbed(case: Callable[[], dict[str, Any]], args: argparse.Namespace
     best = min(runs, key=lambda r: r.get("other_cpu_pct") or 0)
     best["attempts"] = len(runs)
     return best
+
+
+REPEAT_KEYS = ("moves_per_s", "latency_p50_ms", "latency_p99_ms", "server_us_per_move",
+               "gen_cpu_pct", "other_cpu_pct")  # fmt: skip
+
+
+def median_of(case: Callable[[], dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """Run a load case ``--repeat`` times; the run with the median moves/s stands for it,
+    and every run's main numbers go along in ``repeats``."""
+    runs = sorted(
+        (least_disturbed(case, args) for _ in range(max(1, args.repeat))),
+        key=lambda r: float(r["moves_per_s"]),
+    )
+    median = dict(runs[len(runs) // 2])
+    median["repeats"] = [{key: r.get(key) for key in REPEAT_KEYS} for r in runs]
+    return median
 
 
 # Reporting -------------------------------------------------------------------------
@@ -298,8 +319,10 @@ def load_table(rows: list[dict[str, Any]]) -> str:
         label = str(r["rooms"])
         if r.get("max_rate"):
             label += f" (paced: {r['max_rate']:g}/s per player)"
+        rates = [x["moves_per_s"] for x in r.get("repeats", [])]
+        spread = f" ({min(rates):,.0f} to {max(rates):,.0f})" if len(rates) > 1 else ""
         lines.append(
-            f"| {label} | {r['moves_per_s']:,.0f} | {_n(r['latency_p50_ms'], '.2f')} "
+            f"| {label} | {r['moves_per_s']:,.0f}{spread} | {_n(r['latency_p50_ms'], '.2f')} "
             f"| {_n(r['latency_p99_ms'], '.2f')} | {_n(r['server_us_per_move'], '.0f')} "
             f"| {_n(r['server_cpu_pct'], '.0f')} | {r['gen_cpu_pct']:.0f} "
             f"| {_n(r['other_cpu_pct'], '.0f')} "
@@ -397,7 +420,9 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("load"):
         parts += [
             f"\n**Load** ({results['settings']['seconds']} s window after a "
-            f"{results['settings']['warmup']} s warm-up, tic-tac-toe, 2 players a room):\n",
+            f"{results['settings']['warmup']} s warm-up, tic-tac-toe, 2 players a room; "
+            f"the median of {results['settings'].get('repeat', 1)} runs by moves/s, "
+            "the range in brackets):\n",
             load_table(results["load"]),
         ]
     if results.get("idle"):
@@ -433,6 +458,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="extra load cases R@rate: players make at most rate moves (and "
                         "votes) a second, below saturation; '' for none")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=20, help="load window")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each load case (the median is reported)")  # fmt: skip
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--procs", type=int, default=1, help="load processes per case")
     parser.add_argument("--idle-seconds", type=float, default=60)
@@ -462,6 +489,7 @@ def main(argv: list[str] | None = None) -> None:
             "seconds": args.seconds,
             "warmup": args.warmup,
             "procs": args.procs,
+            "repeat": args.repeat,
             "idle_seconds": args.idle_seconds,
             "server_core": SERVER_CORE,
             "load_core": LOAD_CORE,
@@ -487,11 +515,10 @@ def main(argv: list[str] | None = None) -> None:
     print(table(sizes), flush=True)
     tmp = RESULTS / f".case-{os.getpid()}.json"
     for r in rooms:
-        results["load"].append(least_disturbed(partial(load_case, r, args, env, tmp), args))
+        results["load"].append(median_of(partial(load_case, r, args, env, tmp), args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     for r, rate in paced:
-        case = partial(load_case, r, args, env, tmp, rate)
-        results["load"].append(least_disturbed(case, args))
+        results["load"].append(median_of(partial(load_case, r, args, env, tmp, rate), args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     for c in conns:
         results["idle"].append(least_disturbed(partial(idle_case, c, args, env, tmp), args))

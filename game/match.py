@@ -193,7 +193,9 @@ class Match:
             return Rejection("game_error", f"the game failed on this move: {exc!r}")
         if isinstance(result, Rejection):
             return result
-        entry = {"s": seq, "seat": seat, "k": "move", "m": adapter.dump_python(move, mode="json")}
+        # The payload passed a strict schema (no coercion, no unknown fields): it is the
+        # move's plain data already, and replay validates it again.
+        entry = {"s": seq, "seat": seat, "k": "move", "m": payload}
         return self._advance(result, entry)
 
     def forfeit(self, seat: int, reason: str) -> Transition | Rejection:
