@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -36,6 +38,12 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 # Processes ------------------------------------------------------------------------
+
+
+def write_json(path: Path, data: Any) -> None:
+    """A result file, made with its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def raise_nofile() -> int:

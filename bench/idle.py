@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -45,6 +44,7 @@ from bench.common import (
     proc_status,
     raise_nofile,
     self_cpu,
+    write_json,
 )
 
 
@@ -238,8 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(describe(result), flush=True)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(asdict(result), indent=2) + "\n")
+        write_json(args.json, asdict(result))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import random
 import sys
@@ -59,6 +58,7 @@ from bench.common import (
     raise_nofile,
     self_cpu,
     take_seat,
+    write_json,
 )
 from game.codec import decode, encode
 
@@ -601,8 +601,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(describe(result), flush=True)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(asdict(result), indent=2) + "\n")
+        write_json(args.json, asdict(result))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
-from game.protocol import CLOSE_INTERNAL
 from lobby.member import Member
 from lobby.ratelimit import TokenBucket
 from lobby.rooms import Room, RoomError
@@ -383,4 +382,4 @@ class Cluster:
                 await self.locate(room_id)
 
 
-__all__ = ["CLOSE_INTERNAL", "CLOSE_MOVED", "CLOSE_TRY_AGAIN", "Cluster", "RemoteMember"]
+__all__ = ["CLOSE_MOVED", "CLOSE_TRY_AGAIN", "Cluster", "RemoteMember"]

@@ -8,11 +8,15 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from game.codec import decode, encode
+from lobby.app import create_app
+from lobby.services import Services
 from lobby.settings import Settings
 from tests.servers import LiveServer, live_server
 
@@ -23,6 +27,32 @@ REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 async def server() -> AsyncIterator[LiveServer]:
     async with live_server(Settings()) as srv:
         yield srv
+
+
+@pytest.fixture
+def app_settings() -> Settings:
+    """The settings of the ``app`` fixture; override it in a module to change them."""
+    return Settings()
+
+
+@pytest.fixture
+async def app(app_settings: Settings) -> AsyncIterator[FastAPI]:
+    """An app with its lifespan running, for in-process (ASGI) tests of the REST API."""
+    app = create_app(app_settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://meeple.test") as client:
+        yield client
+
+
+def services_of(app: FastAPI) -> Services:
+    services: Services = app.state.services
+    return services
 
 
 @pytest.fixture

@@ -8,42 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from lobby.app import create_app
-from lobby.services import Services
 from lobby.settings import Settings
+from tests.conftest import services_of
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings()
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://meeple.test") as client:
-        yield client
-
-
-def services_of(app: FastAPI) -> Services:
-    services: Services = app.state.services
-    return services
 
 
 class Player:
@@ -142,7 +116,7 @@ async def test_unknown_token_is_401(client: httpx.AsyncClient) -> None:
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize("settings", [Settings(session_ttl_seconds=0.1)])
+@pytest.mark.parametrize("app_settings", [Settings(session_ttl_seconds=0.1)])
 async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
     ada = await player(client)
     assert (await ada.get("/api/session")).status_code == 200
@@ -419,7 +393,7 @@ async def test_limit_of_100_is_fine(client: httpx.AsyncClient) -> None:
     assert (await ada.get("/api/rooms", params={"limit": 100})).status_code == 200
 
 
-@pytest.mark.parametrize("settings", [Settings(reservation_seconds=0.2)])
+@pytest.mark.parametrize("app_settings", [Settings(reservation_seconds=0.2)])
 async def test_unused_reservation_frees_the_seat(client: httpx.AsyncClient, app: FastAPI) -> None:
     ada, bo = await player(client, "Ada"), await player(client, "Bo")
     room_id = (await ada.post("/api/rooms", {"game": "tictactoe", "join": False})).json()["id"]

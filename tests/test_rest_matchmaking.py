@@ -5,39 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from lobby.app import create_app
 from lobby.matchmaker import Notifier
-from lobby.services import Services
-from lobby.settings import Settings
 from lobby.stores.base import PlayerRating, RatingWindow, Ticket
 from lobby.stores.memory import MemoryTicketQueue, pick_group
+from tests.conftest import services_of
 from tests.servers import LiveServer
-
-
-@pytest.fixture
-async def app() -> AsyncIterator[FastAPI]:
-    app = create_app(Settings())
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://meeple.test") as client:
-        yield client
-
-
-def services_of(app: FastAPI) -> Services:
-    services: Services = app.state.services
-    return services
 
 
 async def new_session(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
