@@ -1,12 +1,11 @@
 """What the benchmarks share: reading a process from /proc, the REST set-up calls,
 a lean WebSocket client, and small statistics.
 
-The WebSocket client is ``websockets``' own protocol (``websockets.client.ClientProtocol``,
-the sans-I/O core its asyncio client is built on) driven straight from an
-``asyncio.Protocol``: frames are handled in ``data_received`` with no task switch, no
+The WebSocket client is an ``asyncio.Protocol``: ``websockets``' sans-I/O
+``ClientProtocol`` for the handshake, then the server's own frame codec
+(``lobby.wsframes``); frames are handled in ``data_received`` with no task switch, no
 queue and no future per message, so the load generator spends its CPU on the
-workload rather than on the client. Pings from the server are answered by the
-protocol object itself, as the asyncio client would.
+workload rather than on the client. Pings from the server are answered.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import json
 import os
 import resource
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,12 +24,20 @@ from urllib.parse import urlsplit
 
 import httpx
 from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from game.protocol import MAX_FRAME
+from lobby.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    FrameError,
+    FrameReader,
+    close_frame,
+    encode_frame,
+    parse_close,
+)
 
 T = TypeVar("T")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -44,14 +51,6 @@ def write_json(path: Path, data: Any) -> None:
     """A result file, made with its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def raise_nofile() -> int:
-    """Raise this process's open-file limit to its hard limit; returns the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def proc_cpu(pid: int) -> float:
@@ -109,6 +108,17 @@ class ServerSample:
     @classmethod
     def take(cls, pid: int) -> ServerSample:
         return cls(time.monotonic(), proc_cpu(pid), proc_rss(pid), system_busy())
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop, as the server runs (uvicorn picks it when installed):
+    a generator on the slower default loop would run out of CPU before the server."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it on CPython
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 # Statistics -----------------------------------------------------------------------
@@ -203,50 +213,77 @@ async def gather_limited(factories: Sequence[Callable[[], Any]], concurrency: in
 
 
 class Socket(asyncio.Protocol):
-    """One client WebSocket. Subclasses override ``on_message`` (binary payloads)."""
+    """One client WebSocket. Subclasses override ``on_message`` (binary payloads).
+
+    The handshake is ``websockets``' (``ClientProtocol``); the frames after it are read
+    and written with the server's own frame codec (``lobby.wsframes``), which costs a
+    fifth of what ``websockets``' protocol object does per frame. Pings are answered.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.ws = ClientProtocol(parse_uri(url), max_size=MAX_FRAME)
+        self.handshake: ClientProtocol | None = ClientProtocol(parse_uri(url), max_size=MAX_FRAME)
+        self.reader = FrameReader(masked=False, max_size=MAX_FRAME)
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.close_code: int | None = None
+        self.close_sent = False
         self.pings = 0
+        self.head = b""
+        """The HTTP response, until its end has arrived."""
 
     # asyncio.Protocol --------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.ws.send_request(self.ws.connect())
-        self._flush()
+        self.transport = transport  # type: ignore[assignment]
+        assert self.handshake is not None
+        self.handshake.send_request(self.handshake.connect())
+        transport.write(b"".join(self.handshake.data_to_send()))  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:
-        ws = self.ws
-        ws.receive_data(data)
-        for event in ws.events_received():
-            if type(event) is Frame:
-                opcode = event.opcode
-                if opcode is Opcode.BINARY:
-                    payload = event.data
-                    self.on_message(payload if type(payload) is bytes else bytes(payload))
-                elif opcode is Opcode.PING:
-                    self.pings += 1
-                elif opcode is Opcode.CLOSE:
-                    self.close_code = ws.close_code
-            elif isinstance(event, Response):
-                if ws.handshake_exc is not None:
-                    self._fail(ws.handshake_exc)
-                elif not self.opened.done():
-                    self.opened.set_result(None)
-        self._flush()
-        if ws.close_expected() and self.transport is not None:
-            self.transport.close()
+        if self.handshake is not None:
+            self._handshake_data(data)
+            return
+        try:
+            frames = self.reader.feed(data)
+        except FrameError as exc:
+            self._fail(ConnectionError(f"bad frames from the server: {exc.reason}"))
+            return
+        for opcode, payload in frames:
+            if opcode == OP_BINARY:
+                self.on_message(payload)
+            elif opcode == OP_PING:
+                self.pings += 1
+                self._write(encode_frame(OP_PONG, payload, mask=True))
+            elif opcode == OP_CLOSE:
+                self.close_code = parse_close(payload)[0]
+                if not self.close_sent:
+                    self.close_sent = True
+                    self._write(close_frame(self.close_code, mask=True))
+
+    def _handshake_data(self, data: bytes) -> None:
+        """Collect the server's HTTP response; the bytes after it are frames already."""
+        handshake = self.handshake
+        assert handshake is not None
+        self.head += data
+        end = self.head.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head, rest = self.head[: end + 4], self.head[end + 4 :]
+        self.head = b""
+        handshake.receive_data(head)
+        handshake.events_received()
+        if handshake.handshake_exc is not None:
+            self._fail(handshake.handshake_exc)
+            return
+        self.handshake = None
+        if not self.opened.done():
+            self.opened.set_result(None)
+        if rest:
+            self.data_received(rest)
 
     def eof_received(self) -> bool | None:
-        self.ws.receive_eof()
-        self._flush()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -266,15 +303,14 @@ class Socket(asyncio.Protocol):
         """The TCP connection ended."""
 
     def send(self, data: bytes) -> None:
-        if self.ws.state is State.OPEN:
-            self.ws.send_binary(data)
-            self._flush()
+        if self.open:
+            self._write(encode_frame(OP_BINARY, data, mask=True))
 
     # Connecting and closing -------------------------------------------------
 
     @property
     def open(self) -> bool:
-        return self.ws.state is State.OPEN and self.transport is not None
+        return self.handshake is None and self.transport is not None and not self.close_sent
 
     async def connect(self, within: float = 30) -> None:
         """Open the TCP connection and complete the handshake, in ``within`` seconds."""
@@ -288,28 +324,17 @@ class Socket(asyncio.Protocol):
 
     async def aclose(self, within: float = 5) -> None:
         """Close politely; give up on the peer after ``within`` seconds."""
-        if self.ws.state is State.OPEN:
-            self.ws.send_close(1000)
-            self._flush()
+        if self.open:
+            self.close_sent = True
+            self._write(close_frame(1000, mask=True))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self.closed), within)
         if self.transport is not None:
             self.transport.abort()
 
-    def _flush(self) -> None:
-        transport = self.transport
-        if transport is None:
-            return
-        out = self.ws.data_to_send()
-        if out:
-            if out[-1] == b"":  # the protocol asks for the write side to be closed
-                out.pop()
-                if out:
-                    transport.write(b"".join(out))
-                if transport.can_write_eof():
-                    transport.write_eof()
-            else:
-                transport.write(b"".join(out) if len(out) > 1 else out[0])
+    def _write(self, frame: bytes) -> None:
+        if self.transport is not None:
+            self.transport.write(frame)
 
     def _fail(self, exc: BaseException) -> None:
         if not self.opened.done():

@@ -42,10 +42,11 @@ from bench.common import (
     new_room,
     new_session,
     proc_status,
-    raise_nofile,
+    run,
     self_cpu,
     write_json,
 )
+from lobby.cli import raise_open_files
 
 
 class Watcher(Socket):
@@ -222,10 +223,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server-pid", type=int, help="read the server's CPU and memory")
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
-    limit = raise_nofile()
+    limit = raise_open_files()
     if limit < args.conns + 100:
         sys.exit(f"the open-file limit is {limit}; {args.conns} connections need more")
-    result = asyncio.run(
+    result = run(
         run_idle(
             args.url,
             args.conns,

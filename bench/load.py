@@ -55,12 +55,13 @@ from bench.common import (
     new_session,
     percentile,
     proc_status,
-    raise_nofile,
+    run,
     self_cpu,
     take_seat,
     write_json,
 )
 from game.codec import decode, encode
+from lobby.cli import raise_open_files
 
 PLAYING = "load: playing"
 """What the coordinator prints (to stderr) when the set-up is done and play starts."""
@@ -335,7 +336,7 @@ async def drive(
 def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: float,
            seconds: float, max_rate: float | None) -> None:  # fmt: skip
     """A forked load process: set up, say ready, wait for the start time, report."""
-    raise_nofile()
+    raise_open_files()
 
     async def go_at() -> float:
         pipe.send(("ready", None))
@@ -354,7 +355,7 @@ def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: 
             seconds=seconds,
             max_rate=max_rate,
         )
-        counters = asyncio.run(play)
+        counters = run(play)
         pipe.send(("done", counters))
     except BaseException:
         pipe.send(("error", traceback.format_exc()))
@@ -588,7 +589,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args(argv)
-    raise_nofile()
+    raise_open_files()
     result = run_load(
         args.url,
         args.rooms,

@@ -8,6 +8,7 @@ an argument, so a match replays bit for bit from its seed and its log.
 
 States are never mutated. ``apply`` returns a new state or a ``Rejection``; the
 old state stays valid, which is what lets the match keep it when a move fails.
+The ``rng`` a rule gets is good for that call only: draw from it, never keep it.
 """
 
 from __future__ import annotations

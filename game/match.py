@@ -9,7 +9,8 @@ audience had before. A refused change returns a ``Rejection`` and changes nothin
 
 No clock is read here: the caller decides when a turn timed out. Randomness comes
 from ``rng_for(seed, game_no, seq)``, so ``Match.replay`` of the log gives the same
-state, bit for bit.
+state, bit for bit. (A match keeps one generator and re-seeds it for each step, on
+first use only: most moves of most games draw nothing.)
 """
 
 from __future__ import annotations
@@ -36,14 +37,25 @@ LogEntry = dict[str, Any]
 
 class _SeededOnUse(random.Random):
     """A generator that seeds itself on first use: most moves of most games draw
-    nothing, and seeding costs more than the rest of a tic-tac-toe move."""
+    nothing, and seeding (even making a ``random.Random``, 2.5 KB of state) costs
+    more than the rest of a tic-tac-toe move. ``reset`` makes it the next step's."""
 
-    def __init__(self, material: str) -> None:  # deliberately no super().__init__
-        self._material: str | None = material
+    def __init__(self, seed: int = 0, game_no: int = 0, seq: int = 0) -> None:
+        # deliberately no super().__init__: it would seed from the OS
+        self._material: tuple[int, int, int] | None = (seed, game_no, seq)
+
+    def reset(self, seed: int, game_no: int, seq: int) -> random.Random:
+        self._material = (seed, game_no, seq)
+        return self
 
     def _seed_now(self) -> None:
         material, self._material = self._material, None
-        super().seed(material)
+        assert material is not None
+        super().seed("{}:{}:{}".format(*material))
+
+    def seed(self, a: Any = None, version: int = 2) -> None:
+        self._material = None  # a game seeding it itself takes over
+        super().seed(a, version)
 
     def random(self) -> float:
         if self._material is not None:
@@ -61,7 +73,7 @@ def rng_for(seed: int, game_no: int, seq: int) -> random.Random:
 
     It draws exactly what ``random.Random(f"{seed}:{game_no}:{seq}")`` would.
     """
-    return _SeededOnUse(f"{seed}:{game_no}:{seq}")
+    return _SeededOnUse(seed, game_no, seq)
 
 
 @dataclass(slots=True)
@@ -82,9 +94,10 @@ class Seat:
         return {"kind": self.kind, "player_id": self.player_id, "name": self.name}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Transition:
-    """What one accepted change did, for the room to tell everyone."""
+    """What one accepted change did, for the room to tell everyone. Treat it as frozen
+    (it is not, because a frozen dataclass takes three times as long to make)."""
 
     seq: int
     kind: str
@@ -117,6 +130,17 @@ class Match:
     outcome: Outcome | None = None
     to_act: tuple[int, ...] = ()
     _views: dict[Audience, View] = field(default_factory=dict, repr=False)
+    _rng: _SeededOnUse = field(default_factory=_SeededOnUse, repr=False)
+
+    def __post_init__(self) -> None:
+        # Worked out once: the options never change, and these are asked on every move.
+        self.turn_limit: float | None = self.game.turn_seconds(self.options)
+        """The turn time limit in seconds, if the game and its options set one."""
+        self.options_view: dict[str, Any] = self.options.model_dump(mode="json")
+        """The options as plain data, for summaries and records."""
+        self._validate_move = self.game.move_adapter().validator.validate_python
+        self._hidden = self.game.hidden_information
+        self._audiences: tuple[Audience, ...] = (*range(self.seat_count), None)
 
     @classmethod
     def create(
@@ -176,19 +200,18 @@ class Match:
 
     def submit(self, seat: int, payload: Any) -> Transition | Rejection:
         """Validate and apply a move from ``seat``: schema, seat, turn, then the rules."""
-        refused = self._check_actor(seat)
-        if refused:
-            return refused
-        if seat not in self.to_act:
-            return Rejection(api.NOT_YOUR_TURN, f"it is not seat {seat}'s turn")
-        adapter = self.game.move_adapter()
+        if self.status != "playing" or type(seat) is not int or seat not in self.to_act:
+            refused = self._check_actor(seat)
+            return refused or Rejection(api.NOT_YOUR_TURN, f"it is not seat {seat}'s turn")
         try:
-            move = adapter.validate_python(payload)
+            move = self._validate_move(payload)
         except ValidationError as exc:
             return Rejection(api.BAD_MOVE, _describe(exc))
         seq = self.seq + 1
+        rng = self._rng
+        rng._material = (self.seed, self.game_no, seq)  # reset(), without the call
         try:
-            result = self.game.apply(self.state, seat, move, rng_for(self.seed, self.game_no, seq))
+            result = self.game.apply(self.state, seat, move, rng)
         except Exception as exc:  # a bug in one game must not take the room down
             return Rejection("game_error", f"the game failed on this move: {exc!r}")
         if isinstance(result, Rejection):
@@ -218,7 +241,8 @@ class Match:
             return Rejection(api.NOT_YOUR_TURN, f"seat {seat} is not on the clock")
         seq = self.seq + 1
         try:
-            state = self.game.on_timeout(self.state, seat, rng_for(self.seed, self.game_no, seq))
+            rng = self._rng.reset(self.seed, self.game_no, seq)
+            state = self.game.on_timeout(self.state, seat, rng)
         except Exception as exc:
             return Rejection("game_error", f"the game failed on a timeout: {exc!r}")
         return self._advance(state, {"s": seq, "seat": seat, "k": "timeout", "m": None})
@@ -230,7 +254,7 @@ class Match:
         return self._views.get(audience, {})
 
     def turn_seconds(self) -> float | None:
-        return self.game.turn_seconds(self.options)
+        return self.turn_limit
 
     def legal_moves(self, seat: int) -> list[Any]:
         if self.status != "playing" or seat not in self.to_act:
@@ -292,7 +316,8 @@ class Match:
     def _new_game(self, seed: int, game_no: int) -> Transition:
         """Set up a game; if the game's setup fails, the match is left as it was."""
         seq = self.seq + 1
-        state = self.game.setup(self.seat_count, self.options, rng_for(seed, game_no, seq))
+        rng = self._rng.reset(seed, game_no, seq)
+        state = self.game.setup(self.seat_count, self.options, rng)
         views = self._all_views(state)
         to_act = tuple(self.game.to_act(state))
         self.seed, self.game_no, self.seq, self.log = seed, game_no, seq, []
@@ -309,31 +334,28 @@ class Match:
         except Exception as exc:  # a bug in one game must not leave the match half changed
             return Rejection("game_error", f"the game failed after this move: {exc!r}")
         old_views = self._views
-        self.state, self.seq, self.outcome, self.to_act, self._views = (
-            state,
-            entry["s"],
-            outcome,
-            to_act,
-            views,
-        )
+        self.state = state
+        self.seq = seq = entry["s"]
+        self.outcome = outcome
+        self.to_act = to_act
+        self._views = views
         self.log.append(entry)
         if outcome is not None:
             self.status = "finished"
-        if self.game.hidden_information:
+        if self._hidden:
             deltas = {audience: diff(old_views[audience], view) for audience, view in views.items()}
         else:
-            ops = diff(old_views[None], views[None])
-            deltas = dict.fromkeys(views, ops)
+            deltas = dict.fromkeys(self._audiences, diff(old_views[None], views[None]))
         return Transition(
-            self.seq, entry["k"], entry["seat"], to_act, self.status, outcome, deltas, entry=entry
+            seq, entry["k"], entry["seat"], to_act, self.status, outcome, deltas, False, entry
         )
 
     def _all_views(self, state: Any) -> dict[Audience, View]:
         """Every audience's view of ``state``; public games build one and share it."""
-        audiences: list[Audience] = [*range(self.seat_count), None]
-        if not self.game.hidden_information:
-            return dict.fromkeys(audiences, self.game.view(state, None))
-        return {audience: self.game.view(state, audience) for audience in audiences}
+        if not self._hidden:
+            return dict.fromkeys(self._audiences, self.game.view(state, None))
+        view = self.game.view
+        return {audience: view(state, audience) for audience in self._audiences}
 
 
 def _describe(exc: ValidationError) -> str:

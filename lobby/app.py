@@ -1,17 +1,24 @@
-"""The app factory: ``create_app()`` is what uvicorn and the tests run."""
+"""The app factory: ``create_app()`` is what uvicorn and the tests run.
+
+The room WebSocket is not an ASGI route: ``lobby.gateway.RoomSocket`` serves it below
+ASGI, and it finds the app's services in the lifespan state this factory yields.
+``lobby.cli.uvicorn_options`` is how uvicorn must be configured for it.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from game.protocol import json_schema
-from lobby import gateway, health, routers
+from game.protocol import CLOSE_INTERNAL, json_schema
+from lobby import health, routers
 from lobby.origins import cors_regex
 from lobby.services import build_services
 from lobby.settings import Settings
@@ -24,12 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await build_services(settings)
         app.state.services = services
         services.start_background()
         try:
-            yield
+            yield {"services": services}  # the lifespan state: where RoomSocket looks
         finally:
             await services.close()
 
@@ -48,8 +55,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Retry-After"],
     )
     app.include_router(health.router)
-    app.include_router(gateway.router)
     routers.install(app)
+
+    @app.websocket("/ws/rooms/{room_id}")
+    async def misconfigured(websocket: WebSocket, room_id: str) -> None:
+        """Reached only when uvicorn was not given ``lobby.gateway.RoomSocket``."""
+        logging.getLogger("meeple.gateway").error(
+            "a room WebSocket reached the ASGI app: serve with `meeple serve`, or give "
+            "uvicorn ws=lobby.gateway:RoomSocket (lobby.cli.uvicorn_options)"
+        )
+        await websocket.accept()
+        await websocket.close(CLOSE_INTERNAL, "this server is not set up for room sockets")
 
     @app.get("/api/protocol.json", tags=["meta"])
     async def protocol() -> dict[str, object]:

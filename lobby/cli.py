@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import sys
+from typing import Any
 
 from lobby.logs import log_config
-from lobby.settings import Settings
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """What uvicorn needs besides the app: room WebSockets go to ``lobby.gateway.RoomSocket``
+    (which does its own heartbeats and frame limits), and proxies' headers are trusted
+    from ``FORWARDED_ALLOW_IPS`` only."""
+    from lobby.gateway import RoomSocket
+
+    return {"ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
+
+
+def raise_open_files() -> int:
+    """Lift the soft limit on open files to the hard one: every WebSocket is a file, and
+    the usual soft limit (1,024) would cap a server at about a thousand players."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return max(soft, hard)
 
 
 def serve(argv: list[str]) -> None:
@@ -19,7 +38,7 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    raise_open_files()
     # Long-lived objects (modules, the app) need no scanning, and a server makes many
     # short-lived ones per move: collect the young generation less often.
     gc.freeze()
@@ -31,13 +50,8 @@ def serve(argv: list[str]) -> None:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
-        ws="websockets-sansio",
-        ws_max_size=settings.max_frame,
-        ws_ping_interval=settings.ping_interval,
-        ws_ping_timeout=settings.ping_timeout,
-        ws_per_message_deflate=False,
-        proxy_headers=True,
         log_config=log_config(args.log_level),
+        **uvicorn_options(),
     )
 
 

@@ -46,6 +46,8 @@ CLOSE_TRY_AGAIN = 1013
 class RemoteMember(Member):
     """A connection on another process, as the owner's room sees it."""
 
+    __slots__ = ("cluster", "conn_id", "node")
+
     def __init__(
         self,
         cluster: Cluster,

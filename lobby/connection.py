@@ -1,73 +1,86 @@
-"""One client's WebSocket, as rooms see it: send now, or queue when it pushes back.
+"""One client's WebSocket as rooms see it: frames out, written once per loop turn.
 
-Rooms never await a client. ``send`` writes a frame at once when the socket takes
-it; when the socket pushes back, frames wait in a bounded queue that a task drains
-in order. A client that reads too slowly fills its queue and is closed (4429)
-instead of holding up the room or eating memory.
+Rooms never await a client. ``send`` frames the payload and keeps it; the frames a
+connection collects in one turn of the event loop go out together in one ``write``
+(``Outbox``): a new game's ``snap`` and the vote's ``ack``, say, cost one system call
+instead of two. A socket that pushes back
+(its transport's buffer is full) keeps its frames here, in order and bounded; a
+client that reads too slowly is closed with 4429 instead of holding up the room or
+eating memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
-from collections import deque
-from collections.abc import Coroutine, Generator
-from typing import Any
-
-from starlette.websockets import WebSocket
+from typing import Protocol
 
 from game.protocol import CLOSE_TOO_SLOW
 from lobby.member import Member
 from lobby.metrics import Stats
 from lobby.ratelimit import TokenBucket
-
-log = logging.getLogger("meeple.connection")
+from lobby.wsframes import BINARY_HEADERS as _BINARY_HEADERS
+from lobby.wsframes import binary, close_frame
 
 _ids = itertools.count(1)
 
 
-class _Resume:
-    """Await a coroutine that was started by hand and stopped at ``blocked``.
+class Socket(Protocol):
+    """What a connection needs of the socket under it (``lobby.gateway.RoomSocket``)."""
 
-    ``Connection.send`` drives the ASGI send coroutine one step itself; when the socket
-    is writable that step finishes it. When it does not (the transport is paused),
-    a task takes the coroutine over from where it stopped through this awaitable.
+    transport: asyncio.Transport
+
+    def closing(self) -> None:
+        """A close frame is on its way out: read only the peer's close from now on."""
+
+
+class Outbox:
+    """The connections with frames waiting, written together when the loop turn ends.
+
+    The first frame a connection gets in a loop turn puts it here, and the first
+    connection schedules one callback; that runs after every socket the turn had
+    input from has been handled, and gives each connection one ``write``. Under load
+    a turn handles hundreds of sockets, so a player whose vote and new game came in
+    one turn gets one write, and a client process is woken once, not per frame.
     """
 
-    __slots__ = ("blocked", "coro")
+    __slots__ = ("_loop", "_pending", "_scheduled")
 
-    def __init__(self, coro: Coroutine[Any, Any, None], blocked: Any) -> None:
-        self.coro = coro
-        self.blocked = blocked
+    def __init__(self) -> None:
+        self._pending: list[Connection] = []
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def __await__(self) -> Generator[Any, Any, None]:
-        coro, waiting_on = self.coro, self.blocked
-        while True:
-            try:
-                sent = yield waiting_on
-            except BaseException as exc:
-                try:
-                    waiting_on = coro.throw(exc)
-                except StopIteration:
-                    return
-                continue
-            try:
-                waiting_on = coro.send(sent)
-            except StopIteration:
-                return
+    def add(self, conn: Connection) -> None:
+        self._pending.append(conn)
+        if not self._scheduled:
+            self._scheduled = True
+            loop = self._loop
+            if loop is None:  # get_running_loop costs a getpid() system call: ask once
+                loop = self._loop = asyncio.get_running_loop()
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        for conn in pending:
+            out = conn._out
+            if out and not conn._paused:  # Connection.flush, written out: the hot path
+                transport = conn.socket.transport
+                if not transport.is_closing():
+                    transport.write(out[0] if len(out) == 1 else b"".join(out))
+                out.clear()
 
 
 class Connection(Member):
-    """A player's (or spectator's) live connection to one room, in this process.
+    """A player's (or spectator's) live connection to one room, in this process."""
 
-    A frame is written at once when the socket can take it: no task switch, no queue.
-    Only when the socket pushes back do frames queue (bounded), drained by a task.
-    """
+    __slots__ = ("_max_queue", "_out", "_paused", "id", "messages", "outbox", "socket", "stats")
 
     def __init__(
         self,
-        websocket: WebSocket,
+        socket: Socket,
+        outbox: Outbox,
         player_id: str,
         name: str,
         *,
@@ -79,67 +92,55 @@ class Connection(Member):
     ) -> None:
         super().__init__(player_id, name, chat=chat, refusals=refusals)
         self.id = next(_ids)
-        self.websocket = websocket
+        self.socket = socket
         self.messages = messages
         """Frames other than moves (moves are paced by the game's turns)."""
         self.stats = stats
+        self.outbox = outbox
         self._max_queue = max_queue
-        self._queue: deque[bytes | tuple[int, str]] = deque()
-        self._drain: asyncio.Task[None] | None = None
-        """Set while the socket pushes back: it sends the queue in order."""
+        self._out: list[bytes] = []
+        """Frames not yet handed to the transport."""
+        self._paused = False
+        """Set while the transport's buffer is over its high-water mark."""
 
     def send(self, frame: bytes) -> None:
-        """Send a frame now if the socket takes it, else queue it; never blocks."""
+        """Keep a frame for this turn's write; never blocks."""
         if self.closed:
             return
-        self.stats.frames_out += 1
-        self.stats.bytes_out += len(frame)
-        if self._drain is not None:
-            if len(self._queue) >= self._max_queue:
-                self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
-                return
-            self._queue.append(frame)
-            return
-        coro = self.websocket.send({"type": "websocket.send", "bytes": frame})
-        try:
-            blocked = coro.send(None)
-        except StopIteration:
-            return
-        except Exception as exc:  # the peer is gone: the reader sees it too
-            log.debug("connection %s: send failed: %r", self.id, exc)
-            self.closed = True
-            return
-        self._drain = asyncio.get_running_loop().create_task(self._run_drain(coro, blocked))
+        size = len(frame)
+        stats = self.stats
+        stats.frames_out += 1
+        stats.bytes_out += size
+        out = self._out
+        if not out and not self._paused:
+            self.outbox.add(self)
+        out.append(_BINARY_HEADERS[size] + frame if size < 126 else binary(frame))
+        if self._paused and len(out) > self._max_queue:
+            self._out = []
+            self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
+
+    def flush(self) -> None:
+        """Hand what was kept to the transport in one write (the outbox calls this)."""
+        out = self._out
+        if out and not self._paused:
+            transport = self.socket.transport
+            if not transport.is_closing():
+                transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
 
     def close(self, code: int, reason: str) -> None:
-        """Close after the frames already queued have gone out."""
+        """Close after the frames already kept have gone out."""
         if self.closed:
             return
         self.closed = True
-        if self._drain is not None:
-            self._queue.append((code, reason))
-        else:
-            self._drain = asyncio.get_running_loop().create_task(self._run_drain(None, None))
-            self._queue.append((code, reason))
+        self._out.append(close_frame(code, reason))
+        self._paused = False  # the transport buffers it; the socket's close timer ends it
+        self.flush()
+        self.socket.closing()
 
-    async def wait_closed(self) -> None:
-        """Until what was queued (and the close) has gone out."""
-        if self._drain is not None:
-            await self._drain
+    def pause_writing(self) -> None:
+        self._paused = True
 
-    async def _run_drain(self, coro: Coroutine[Any, Any, None] | None, blocked: Any) -> None:
-        try:
-            if coro is not None:
-                await _Resume(coro, blocked)
-            queue, websocket = self._queue, self.websocket
-            while queue:
-                item = queue.popleft()
-                if isinstance(item, tuple):
-                    await websocket.close(*item)
-                    return
-                await websocket.send({"type": "websocket.send", "bytes": item})
-        except Exception as exc:  # the peer went away mid-send: the reader sees it too
-            log.debug("connection %s: send failed: %r", self.id, exc)
-            self.closed = True
-        finally:
-            self._drain = None
+    def resume_writing(self) -> None:
+        self._paused = False
+        self.flush()

@@ -1,175 +1,438 @@
-"""The room WebSocket: the handshake's checks, then frames in and out.
+"""The room WebSocket, served below ASGI: handshake checks, then frames in and out.
 
-Per connection, one reader (this handler); ``Connection`` writes. The
-reader enforces the frame rules (binary, size, rate) and decodes; the room does the
-rest. Nothing a client sends can raise out of here: a bad frame gets an ``err``, a
-flood gets 1008, an oversize frame 1009.
+uvicorn hands every WebSocket upgrade to the protocol class it is configured with
+(``lobby.server`` configures this one). ``RoomSocket`` owns its transport: a frame
+that arrives is parsed (``lobby.wsframes``), decoded and given to the room within
+the same ``data_received`` call, with no queue or task switch on the way, and the
+frames it causes go out as one ``write`` per connection when the loop turn ends
+(``lobby.connection.Outbox``). Through ASGI every frame took an ``asyncio.Queue``
+hand-off in and three layers of coroutines out: most of the server's CPU.
+
+The handshake itself is ``websockets``' (``ServerProtocol``): HTTP parsing, the
+accept key, subprotocols. Then the checks: the Origin (refused with HTTP 403), the
+session token and the room (accepted, then closed with 4401 or 4404, because a browser
+cannot read an HTTP refusal). Nothing a client sends can raise out of here: a bad
+message gets an ``err``, a flood 1008, an oversize frame 1009, broken framing 1002.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs, unquote
 
-from fastapi import APIRouter, WebSocket
-from starlette.types import Message
+from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from game.codec import DecodeError, decode
 from game.protocol import (
     CLOSE_FORBIDDEN,
+    CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
     CLOSE_NOT_FOUND,
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
     TOKEN_PREFIX,
 )
 from lobby.connection import Connection
-from lobby.metrics import Stats
 from lobby.origins import origin_allowed
 from lobby.ratelimit import TokenBucket
 from lobby.rooms import RoomError
-from lobby.services import Services
+from lobby.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameError,
+    FrameReader,
+    close_frame,
+    encode_frame,
+    parse_close,
+)
+
+if TYPE_CHECKING:
+    from uvicorn import Config
+    from uvicorn.server import ServerState
+
+    from lobby.services import Services
 
 log = logging.getLogger("meeple.gateway")
-router = APIRouter()
+
+ROOM_PATH = "/ws/rooms/"
+CLOSE_TIMEOUT = 5.0
+"""Seconds to wait for the peer's close frame (or for a full buffer to drain) after
+sending ours, before the TCP connection is dropped."""
+_PING = encode_frame(OP_PING, b"")
+
+Handler = Callable[[Connection, dict[str, Any]], None]
 
 
-def _offered(websocket: WebSocket) -> list[str]:
-    header = websocket.headers.get("sec-websocket-protocol", "")
-    return [p.strip() for p in header.split(",") if p.strip()]
+def _select_subprotocol(_: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+    """``meeple.v1`` when offered; the ``token.…`` entries are credentials, never chosen."""
+    return Subprotocol(SUBPROTOCOL) if SUBPROTOCOL in offered else None
 
 
-def _token(websocket: WebSocket, offered: list[str]) -> str | None:
+def _offered(request: Request) -> list[str]:
+    return [
+        p.strip()
+        for header in request.headers.get_all("Sec-WebSocket-Protocol")
+        for p in header.split(",")
+        if p.strip()
+    ]
+
+
+def _token(offered: list[str], params: dict[str, list[str]]) -> str | None:
     for protocol in offered:
         if protocol.startswith(TOKEN_PREFIX):
             return protocol[len(TOKEN_PREFIX) :]
-    return websocket.query_params.get("token")
+    return _param(params, "token")
 
 
-def _int_param(websocket: WebSocket, name: str) -> int | None:
-    raw = websocket.query_params.get(name)
+def _param(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name)
+    return values[0] if values else None
+
+
+def _int_param(params: dict[str, list[str]], name: str) -> int | None:
+    raw = _param(params, name)
     if raw is None or not raw.lstrip("-").isdigit():
         return None
     return int(raw)
 
 
-@router.websocket("/ws/rooms/{room_id}")
-async def room_socket(websocket: WebSocket, room_id: str) -> None:
-    services: Services = websocket.app.state.services
-    settings = services.settings
-    if not origin_allowed(
-        websocket.headers.get("origin"), websocket.headers.get("host"), settings.origins
-    ):
-        await websocket.close(CLOSE_POLICY, "origin not allowed")  # before accept: HTTP 403
-        return
-    offered = _offered(websocket)
-    token = _token(websocket, offered)
-    session = await services.sessions.get(token) if token else None
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-    if session is None:
-        await websocket.close(CLOSE_UNAUTHORIZED, "missing, unknown or expired session token")
-        return
-    target = await services.rooms.locate(room_id)
-    if target is None:
-        await websocket.close(CLOSE_NOT_FOUND, f"no room {room_id}")
-        return
-    conn = Connection(
-        websocket,
-        session.player_id,
-        session.name,
-        max_queue=settings.send_queue,
-        messages=TokenBucket(settings.message_rate, settings.message_burst),
-        chat=TokenBucket(settings.chat_rate, settings.chat_burst),
-        refusals=TokenBucket(settings.refusal_rate, settings.refusal_burst),
-        stats=services.rooms.stats,
+class RoomSocket(asyncio.Protocol):
+    """One client's room WebSocket: uvicorn's ``ws`` protocol class for this server."""
+
+    __slots__ = (
+        "_close_timer",
+        "_detach",
+        "_handle",
+        "_handshake",
+        "_loop",
+        "_lost",
+        "_reader",
+        "_server_state",
+        "_services",
+        "conn",
+        "context",
+        "heartbeat_slot",
+        "last_heard",
+        "pinged_at",
+        "transport",
     )
-    since = _int_param(websocket, "since")
-    invite = websocket.query_params.get("invite")
-    if isinstance(target, str):
-        # The room is owned by another process: this one relays.
-        cluster = services.cluster
-        assert cluster is not None
-        await cluster.attach_remote(conn, room_id, target, since, invite)
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._server_state = server_state
+        self._services: Services | None = app_state.get("services")
+        self._loop = _loop or asyncio.get_running_loop()
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.conn: Connection | None = None
+        self.context: dict[str, Any] = {}
+        """Log fields: room, seat, connection and player ids."""
+        self._handshake: ServerProtocol | None = None
+        self._reader: FrameReader | None = None
+        """Set once the handshake is answered with 101: frames may come."""
+        self._handle: Handler | None = None
+        self._detach: Callable[[Connection], None] | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._lost = False
+        self.last_heard = 0.0
+        self.pinged_at = 0.0
+        self.heartbeat_slot = 0
+
+    # asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        self._server_state.connections.add(self)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        handle = self._handle
+        if handle is None:
+            self._not_open(data)
+            return
+        self.last_heard = self._loop.time()
+        self.pinged_at = 0.0
         try:
-            await _read(websocket, conn, cluster.forward, settings.max_frame, conn.stats)
+            frames = self._reader.feed(data)  # type: ignore[union-attr]  # set with _handle
+        except FrameError as exc:
+            self._fail(exc.code, exc.reason)
+            return
+        conn = self.conn
+        assert conn is not None
+        for opcode, payload in frames:
+            if opcode == OP_BINARY:
+                if not conn.closed:  # else our close is out: only the peer's matters
+                    self._message(conn, handle, payload)
+            elif opcode == OP_PING:
+                self.transport.write(encode_frame(OP_PONG, payload))
+            elif opcode == OP_CLOSE:
+                self._peer_closed(payload)
+                return
+            elif opcode == OP_TEXT:
+                self._text()
+            # a pong: hearing it was the point
+
+    def _not_open(self, data: bytes) -> None:
+        """Bytes before the socket is open: the handshake (which uvicorn hands over as
+        the first data). Reading is paused until the socket is admitted, and a client
+        must not send before the answer (RFC 6455, 4.1), so anything else is ignored."""
+        if self._handshake is None and self._reader is None and not self._lost:
+            self._start_handshake(data)
+
+    def eof_received(self) -> bool | None:
+        return None  # the transport closes; connection_lost follows
+
+    def pause_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.conn is not None:
+            self.conn.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self._server_state.connections.discard(self)
+        conn = self.conn
+        if conn is None or self._detach is None:
+            return
+        services = self._services
+        assert services is not None
+        services.heartbeat.discard(self)
+        services.rooms.stats.connections -= 1
+        conn.closed = True
+        try:
+            self._detach(conn)
+        except Exception:
+            log.exception("detaching a connection failed", extra=self.context)
+        log.info("disconnected", extra=self.context)
+
+    # uvicorn -----------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """The server is stopping: say so to an open socket, drop one still being admitted."""
+        self._end(CLOSE_GOING_AWAY, "the server is shutting down")
+
+    # The heartbeat (lobby.heartbeat) ---------------------------------------------------
+
+    def ping(self) -> None:
+        if self._close_timer is None:
+            self.transport.write(_PING)
+
+    def ping_timed_out(self) -> None:
+        log.info("keepalive ping timeout", extra=self.context)
+        if self.conn is not None:
+            self.conn.close(CLOSE_INTERNAL, "keepalive ping timeout")
+        # The peer is not answering: do not wait for its close frame.
+        self.transport.close()
+
+    # Connection's side --------------------------------------------------------------------
+
+    def closing(self) -> None:
+        """Our close frame is written: wait a while for the peer's, then drop the line."""
+        if self._close_timer is None and not self._lost:
+            self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
+
+    # The handshake ------------------------------------------------------------------------
+
+    def _start_handshake(self, data: bytes) -> None:
+        handshake = self._handshake = ServerProtocol(select_subprotocol=_select_subprotocol)
+        handshake.receive_data(data)
+        events = handshake.events_received()
+        request = events[0] if events else None
+        if not isinstance(request, Request):
+            self._refuse(400, "a WebSocket handshake was expected")
+            return
+        services = self._services
+        if services is None:
+            self._refuse(503, "the server is starting or stopping")
+            return
+        path, _, query = request.path.partition("?")
+        room_id = unquote(path[len(ROOM_PATH) :]) if path.startswith(ROOM_PATH) else ""
+        if not room_id or "/" in room_id:
+            self._refuse(404, "no WebSocket here; rooms are at /ws/rooms/{room_id}")
+            return
+        headers = request.headers
+        if not origin_allowed(
+            headers.get("Origin"), headers.get("Host"), services.settings.origins
+        ):
+            self._refuse(403, "origin not allowed")  # before accept: HTTP 403
+            return
+        response = handshake.accept(request)
+        if response.status_code != 101:
+            self._answer(response, close=True)
+            return
+        self.transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(
+            self._admit(services, request, response, room_id, parse_qs(query))
+        )
+        tasks = self._server_state.tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def _refuse(self, status: int, text: str) -> None:
+        assert self._handshake is not None
+        self._answer(self._handshake.reject(status, text + "\n"), close=True)
+
+    def _answer(self, response: Response, *, close: bool = False) -> None:
+        handshake = self._handshake
+        assert handshake is not None
+        handshake.send_response(response)
+        self.transport.write(b"".join(handshake.data_to_send()))
+        self._handshake = None  # its parser and buffers are not needed any more
+        if close:
+            self.transport.close()
+
+    async def _admit(
+        self,
+        services: Services,
+        request: Request,
+        response: Response,
+        room_id: str,
+        params: dict[str, list[str]],
+    ) -> None:
+        """Who is this and which room: then accept, and join the room (or close saying why)."""
+        try:
+            token = _token(_offered(request), params)
+            session = await services.sessions.get(token) if token else None
+            target = await services.rooms.locate(room_id) if session is not None else None
+            if self._lost:
+                return
+            self._answer(response)
+            settings = services.settings
+            self._reader = FrameReader(masked=True, max_size=settings.max_frame)
+            if session is None:
+                self._close(CLOSE_UNAUTHORIZED, "missing, unknown or expired session token")
+                return
+            if target is None:
+                self._close(CLOSE_NOT_FOUND, f"no room {room_id}")
+                return
+            conn = Connection(
+                self,
+                services.outbox,
+                session.player_id,
+                session.name,
+                max_queue=settings.send_queue,
+                messages=TokenBucket(settings.message_rate, settings.message_burst),
+                chat=TokenBucket(settings.chat_rate, settings.chat_burst),
+                refusals=TokenBucket(settings.refusal_rate, settings.refusal_burst),
+                stats=services.rooms.stats,
+            )
+            since = _int_param(params, "since")
+            invite = _param(params, "invite")
+            if isinstance(target, str):  # another process owns the room: relay to it
+                cluster = services.cluster
+                assert cluster is not None
+                self._start(services, conn, cluster.forward, cluster.detach_remote)
+                await cluster.attach_remote(conn, room_id, target, since, invite)
+            else:
+                try:
+                    target.attach(conn, since, invite)
+                except RoomError as exc:
+                    conn.close(CLOSE_FORBIDDEN, exc.message)
+                    return
+                self._start(services, conn, target.handle, target.detach)
+            self.context = {"room": room_id, "seat": conn.seat, "conn": conn.id}
+            self.context["player"] = conn.player_id
+            log.info("connected", extra=self.context)
+        except Exception:
+            log.exception("admitting a connection to room %s failed", room_id)
+            self._end(CLOSE_INTERNAL, "the server failed to admit this connection")
         finally:
-            cluster.detach_remote(conn)
-            conn.close(1000, "")
-            await conn.wait_closed()
-        return
-    room = target
-    try:
-        room.attach(conn, since, invite)
-    except RoomError as exc:
-        conn.close(CLOSE_FORBIDDEN, exc.message)
-        await conn.wait_closed()
-        return
-    context = {"room": room.id, "seat": conn.seat, "conn": conn.id, "player": conn.player_id}
-    log.info("connected", extra=context)
-    try:
-        await _read(websocket, conn, room.handle, settings.max_frame, conn.stats)
-    finally:
-        room.detach(conn)
-        conn.close(1000, "")
-        await conn.wait_closed()
-        log.info("disconnected", extra=context)
+            if not self._lost:
+                self.transport.resume_reading()
 
+    def _start(
+        self,
+        services: Services,
+        conn: Connection,
+        handle: Handler,
+        detach: Callable[[Connection], None],
+    ) -> None:
+        self.conn = conn
+        self._handle = handle
+        self._detach = detach
+        services.rooms.stats.connections += 1
+        self.last_heard = self._loop.time()
+        services.heartbeat.add(self)
 
-async def _read(
-    websocket: WebSocket,
-    conn: Connection,
-    handle: Callable[[Connection, dict[str, Any]], None],
-    max_frame: int,
-    stats: Stats,
-) -> None:
-    """Read frames until the client goes; only frame-level rules are checked here."""
-    receive = websocket.receive
-    clock = time.perf_counter
-    stats.connections += 1
-    try:
-        await _read_frames(receive, conn, handle, max_frame, stats, clock)
-    finally:
-        stats.connections -= 1
+    # Frames ---------------------------------------------------------------------------------
 
-
-async def _read_frames(
-    receive: Callable[[], Awaitable[Message]],
-    conn: Connection,
-    handle: Callable[[Connection, dict[str, Any]], None],
-    max_frame: int,
-    stats: Stats,
-    clock: Callable[[], float],
-) -> None:
-    while not conn.closed:
-        message = await receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        data = message.get("bytes")
+    def _message(self, conn: Connection, handle: Handler, data: bytes) -> None:
+        """One binary message: only frame-level rules are checked here, the room does the rest."""
+        stats = conn.stats
         stats.frames_in += 1
-        if data is None:
-            conn.error(None, "text_frame", "frames must be binary MessagePack, not text")
-            continue
-        if len(data) > max_frame:
-            conn.close(CLOSE_TOO_BIG, f"frame over {max_frame} bytes")
-            return
         stats.bytes_in += len(data)
-        started = clock()
+        started = perf_counter()
         try:
-            decoded = decode(data, max_frame)
+            decoded = decode(data, len(data))
         except DecodeError as exc:
             conn.error(None, "bad_frame", str(exc))
-            continue
+            return
         kind = decoded.get("t")
         if kind != "move" and not conn.messages.allow():
             conn.error(decoded.get("id"), "rate_limited", "too many messages; slow down")
-            continue
+            return
         try:
             handle(conn, decoded)
         except Exception:  # contained: one bad room must not take the server down
-            log.exception("room handler failed on %r", decoded.get("t"))
+            log.exception("room handler failed on %r", kind, extra=self.context)
             conn.error(decoded.get("id"), "internal", "the server failed on this message")
         if kind == "move":
-            stats.observe_move(clock() - started)
+            stats.observe_move(perf_counter() - started)
+
+    def _text(self) -> None:
+        conn = self.conn
+        assert conn is not None
+        if not conn.closed:
+            conn.stats.frames_in += 1
+            conn.error(None, "text_frame", "frames must be binary MessagePack, not text")
+
+    def _peer_closed(self, payload: bytes) -> None:
+        """The peer's close frame: answer it (unless it answers ours) and end the line."""
+        if self.conn is not None and not self.conn.closed:
+            self.conn.closed = True
+            try:
+                code, _ = parse_close(payload)
+            except FrameError as exc:
+                code = exc.code
+            self.transport.write(encode_frame(OP_CLOSE, b"") if code == 1005 else close_frame(code))
+        elif self._close_timer is None:
+            self.transport.write(close_frame(1000))
+        self.transport.close()
+
+    def _close(self, code: int, reason: str) -> None:
+        """Close a socket that has no connection (not admitted, or refused)."""
+        self.transport.write(close_frame(code, reason))
+        self.closing()
+
+    def _end(self, code: int, reason: str) -> None:
+        """Close through the connection (after what it keeps), with a bare close frame if
+        the socket is open without one, or by dropping a line not open yet."""
+        if self.conn is not None:
+            self.conn.close(code, reason)
+        elif self._reader is not None:
+            self._close(code, reason)
+        else:
+            self.transport.close()
+
+    def _fail(self, code: int, reason: str) -> None:
+        """The peer broke the framing: say how, and end the line without waiting for it."""
+        log.info("closing %s: %s", code, reason, extra=self.context)
+        self._end(code, reason)
+        self.transport.close()

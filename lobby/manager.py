@@ -193,11 +193,13 @@ class RoomManager:
     # RoomEvents ---------------------------------------------------------------------
 
     def changed(self, room: Room) -> None:
-        """Coalesce summary writes: many changes in one loop turn write once."""
+        """Coalesce summary writes: the rooms that changed in one loop turn are written
+        by one background write, each once."""
         if room.id in self._dirty:
             return
+        if not self._dirty:
+            self._spawn(self._write_summaries())
         self._dirty.add(room.id)
-        self._spawn(self._write_summary(room.id))
         handle = self._expiry.pop(room.id, None)
         if handle is not None:
             handle.cancel()
@@ -237,14 +239,9 @@ class RoomManager:
         if self.cluster is not None:
             self._spawn(self.cluster.leases.release(room_id))
 
-    async def _write_summary(self, room_id: str) -> None:
-        await asyncio.sleep(0)
-        if room_id not in self._dirty:
-            return
-        self._dirty.discard(room_id)
-        room = self.rooms.get(room_id)
-        if room is not None:
-            await self.directory.put(room.summary())
+    async def _write_summaries(self) -> None:
+        await asyncio.sleep(0)  # the rest of this loop turn's changes join in
+        await self.flush()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         """Run a store write in the background, in order, on one worker task: a task

@@ -16,6 +16,8 @@ from lobby.ratelimit import TokenBucket
 class Member:
     """A player or spectator in a room. Subclasses provide ``send`` and ``close``."""
 
+    __slots__ = ("chat", "closed", "name", "player_id", "refusals", "seat")
+
     def __init__(
         self, player_id: str, name: str, *, chat: TokenBucket, refusals: TokenBucket
     ) -> None:

@@ -45,11 +45,14 @@ class RateLimits:
         self,
         limits: dict[str, Limit] | None = None,
         *,
+        enabled: bool = True,
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limits: dict[str, Limit] = {"sessions": SESSIONS, "rooms": ROOMS, "tickets": TICKETS}
         self.limits.update(limits or {})
+        self.enabled = enabled
+        """False: every call is allowed (``MEEPLE_CREATE_LIMITS=off``)."""
         self.max_keys = max_keys
         self._clock = clock
         self._buckets: dict[str, OrderedDict[str, TokenBucket]] = {}
@@ -61,6 +64,8 @@ class RateLimits:
 
     def check(self, kind: str, key: str) -> None:
         """Take one call of ``kind`` for ``key``, or raise the 429 problem."""
+        if not self.enabled:
+            return
         limit = self.limits[kind]
         buckets = self._buckets.setdefault(kind, OrderedDict())
         bucket = buckets.get(key)

@@ -36,8 +36,15 @@ class Rating:
     volatility: float = DEFAULT_VOLATILITY
 
 
+NEW = Rating()
+"""A player's rating before their first rated game."""
+
+
+_Q = 3.0 / (math.pi * math.pi)
+
+
 def _g(phi: float) -> float:
-    return 1.0 / math.sqrt(1.0 + 3.0 * phi * phi / (math.pi * math.pi))
+    return 1.0 / math.sqrt(1.0 + _Q * phi * phi)
 
 
 def _expected(mu: float, mu_j: float, phi_j: float) -> float:
@@ -45,19 +52,26 @@ def _expected(mu: float, mu_j: float, phi_j: float) -> float:
 
 
 def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float) -> float:
-    """Step 5: the Illinois algorithm for the new volatility."""
+    """Step 5: the Illinois algorithm for the new volatility.
+
+    ``f`` is written out in the loop rather than called: a game's end rates every
+    human seat, and this loop is most of that work.
+    """
+    exp = math.exp
     a = math.log(sigma * sigma)
-    phi2 = phi * phi
+    d2 = delta * delta
+    base = d2 - phi * phi - v  # delta^2 - phi^2 - v
+    pv = phi * phi + v
+    tau2 = tau * tau
 
     def f(x: float) -> float:
-        ex = math.exp(x)
-        return ex * (delta * delta - phi2 - v - ex) / (2.0 * (phi2 + v + ex) ** 2) - (x - a) / (
-            tau * tau
-        )
+        ex = exp(x)
+        s = pv + ex
+        return ex * (base - ex) / (2.0 * s * s) - (x - a) / tau2
 
     big_a = a
-    if delta * delta > phi2 + v:
-        big_b = math.log(delta * delta - phi2 - v)
+    if base > 0:
+        big_b = math.log(base)
     else:
         k = 1
         while f(a - k * tau) < 0:
@@ -66,13 +80,15 @@ def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float
     f_a, f_b = f(big_a), f(big_b)
     while abs(big_b - big_a) > EPSILON:
         big_c = big_a + (big_a - big_b) * f_a / (f_b - f_a)
-        f_c = f(big_c)
+        ex = exp(big_c)
+        s = pv + ex
+        f_c = ex * (base - ex) / (2.0 * s * s) - (big_c - a) / tau2
         if f_c * f_b <= 0:
             big_a, f_a = big_b, f_b
         else:
             f_a /= 2.0
         big_b, f_b = big_c, f_c
-    return math.exp(big_a / 2.0)
+    return exp(big_a / 2.0)
 
 
 def update(player: Rating, results: Sequence[tuple[Rating, float]], tau: float = TAU) -> Rating:
@@ -93,14 +109,14 @@ def update(player: Rating, results: Sequence[tuple[Rating, float]], tau: float =
         mu_j = (opponent.rating - DEFAULT_RATING) / SCALE
         phi_j = opponent.rd / SCALE
         g = _g(phi_j)
-        e = _expected(mu, mu_j, phi_j)
+        e = 1.0 / (1.0 + math.exp(-g * (mu - mu_j)))
         v_inv += g * g * e * (1.0 - e)
         gain += g * (score - e)
     v = 1.0 / v_inv
     delta = v * gain
     sigma_new = _new_volatility(phi, sigma, delta, v, tau)
-    phi_star = math.sqrt(phi * phi + sigma_new * sigma_new)
-    phi_new = 1.0 / math.sqrt(1.0 / (phi_star * phi_star) + 1.0 / v)
+    phi_star2 = phi * phi + sigma_new * sigma_new
+    phi_new = 1.0 / math.sqrt(1.0 / phi_star2 + 1.0 / v)
     mu_new = mu + phi_new * phi_new * gain
     return Rating(mu_new * SCALE + DEFAULT_RATING, phi_new * SCALE, sigma_new)
 
@@ -151,19 +167,14 @@ async def rate_game(record: dict[str, Any], store: RatingStore) -> list[PlayerRa
         return []
     returns = [float(r) for r in outcome["returns"]]
     before: dict[int, PlayerRating | None] = {}
+    ratings: dict[int, Rating] = {}
     for i in humans:
-        before[i] = await store.get(game, seats[i]["player_id"])
-
-    def as_rating(entry: PlayerRating | None) -> Rating:
-        if entry is None:
-            return Rating()
-        return Rating(entry.rating, entry.rd, entry.volatility)
-
+        entry = before[i] = await store.get(game, seats[i]["player_id"])
+        ratings[i] = NEW if entry is None else Rating(entry.rating, entry.rd, entry.volatility)
     updated = []
     for i, row in pairwise_scores(returns, humans).items():
         prev = before[i]
-        new = update(as_rating(prev), [(as_rating(before[j]), s) for j, s in row])
-        games = (prev.games if prev is not None else 0) + 1
+        new = update(ratings[i], [(ratings[j], s) for j, s in row])
         updated.append(
             PlayerRating(
                 player_id=seats[i]["player_id"],
@@ -171,7 +182,7 @@ async def rate_game(record: dict[str, Any], store: RatingStore) -> list[PlayerRa
                 rating=new.rating,
                 rd=max(MIN_RD, new.rd),
                 volatility=new.volatility,
-                games=games,
+                games=(prev.games if prev is not None else 0) + 1,
             )
         )
     await store.put_many(game, updated)

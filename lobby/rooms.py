@@ -20,12 +20,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from pydantic import ValidationError
 
 from game.api import Rejection, View
-from game.codec import encode
+from game.codec import encode, with_field
 from game.match import Audience, LogEntry, Match, Seat, Transition
 from game.protocol import (
     CLIENT_TYPES,
@@ -48,6 +48,10 @@ from lobby.stores.base import RoomSummary
 log = logging.getLogger("meeple.room")
 
 _MOVE_KEYS = frozenset(MoveMsg.model_fields)
+_BARE_MESSAGES = (ResignMsg, LeaveMsg, RematchMsg, SyncMsg, PingMsg)
+_BARE_TYPES = frozenset(get_args(m.model_fields["t"].annotation)[0] for m in _BARE_MESSAGES)
+_BARE_KEYS = frozenset(("t", "id"))
+assert all(frozenset(m.model_fields) == _BARE_KEYS for m in _BARE_MESSAGES)
 MAX_ID = 2**53 - 1
 
 AbandonPolicy = Literal["forfeit", "skip", "bot"]
@@ -142,6 +146,8 @@ class Room:
         self._bot_turn: int | None = None
         self._unsaved: list[tuple[Transition | None, Member | None, Any]] = []
         self._saving: asyncio.Task[None] | None = None
+        self._hidden = self.match.game.hidden_information
+        """Whether audiences see different views (else one delta and backlog for all)."""
 
     @classmethod
     def restore(
@@ -254,7 +260,7 @@ class Room:
             "private": self.private,
             "invite": self.invite,
             "creator": self.creator,
-            "options": self.match.options.model_dump(mode="json"),
+            "options": dict(self.match.options_view),
             "abandon": self.abandon,
             "seq": self.match.seq,
             "game_no": self.match.game_no,
@@ -269,7 +275,7 @@ class Room:
             "room": self.id,
             "game": match.game.name,
             "game_no": match.game_no,
-            "options": match.options.model_dump(mode="json"),
+            "options": dict(match.options_view),
             "seed": match.seed,
             "seat_count": match.seat_count,
             "first_seq": self._first_seq,
@@ -320,18 +326,22 @@ class Room:
             self.events.idle(self)
 
     def handle(self, conn: Member, raw: dict[str, Any]) -> None:
-        """One decoded client message: validate it, then act on it."""
-        kind = raw.get("t")
+        """One decoded client message: validate it, then act on it.
+
+        The messages every game is made of (moves, and the ones that are just a type
+        and an id) are checked here exactly as their models would check them; the
+        rest, and anything malformed, go through the pydantic models.
+        """
+        kind: Any = raw.get("t")
         msg_id = raw.get("id")
-        if (
-            kind == "move"
-            and raw.keys() <= _MOVE_KEYS
-            and type(raw.get("m")) is dict
-            and (msg_id is None or (type(msg_id) is int and 0 <= msg_id <= MAX_ID))
-        ):
-            # The hot path: a well-formed move, checked as MoveMsg would check it.
-            self._move(conn, raw["m"], msg_id)
-            return
+        if msg_id is None or (type(msg_id) is int and 0 <= msg_id <= MAX_ID):
+            if kind == "move":
+                if type(raw.get("m")) is dict and raw.keys() <= _MOVE_KEYS:
+                    self._move(conn, raw["m"], msg_id)
+                    return
+            elif kind in _BARE_TYPES and raw.keys() <= _BARE_KEYS:
+                self._bare(conn, kind, msg_id)
+                return
         if kind not in CLIENT_TYPES:
             conn.error(
                 msg_id,
@@ -348,21 +358,26 @@ class Room:
             self._move(conn, msg.m, msg.id)
         elif isinstance(msg, ChatMsg):
             self._chat(conn, msg)
-        elif isinstance(msg, ResignMsg):
+        else:
+            self._bare(conn, msg.t, msg.id)
+
+    def _bare(self, conn: Member, kind: str, msg_id: int | None) -> None:
+        """A message that is only its type (and id): resign, leave, rematch, sync, ping."""
+        if kind == "rematch":
+            self._vote_rematch(conn, msg_id)
+        elif kind == "ping":
+            conn.send_message({"t": "pong", "id": msg_id})
+        elif kind == "sync":
+            conn.send_message(self._snap(conn.seat))
+        elif kind == "resign":
             if conn.seat is None:
-                conn.error(msg.id, "not_seated", "spectators cannot resign")
+                conn.error(msg_id, "not_seated", "spectators cannot resign")
                 return
-            self._apply(self.match.forfeit(conn.seat, "resigned"), conn, msg.id)
-        elif isinstance(msg, LeaveMsg):
+            self._apply(self.match.forfeit(conn.seat, "resigned"), conn, msg_id)
+        elif kind == "leave":
             if conn.seat is not None:
                 self.release(conn.player_id)
             conn.close(CLOSE_NORMAL, "left the room")
-        elif isinstance(msg, RematchMsg):
-            self._vote_rematch(conn, msg.id)
-        elif isinstance(msg, SyncMsg):
-            conn.send_message(self._snap(conn.seat))
-        elif isinstance(msg, PingMsg):
-            conn.send_message({"t": "pong", "id": msg.id})
 
     def _move(self, conn: Member, move: dict[str, Any], msg_id: int | None) -> None:
         if conn.seat is None:
@@ -410,7 +425,7 @@ class Room:
             "id": self.id,
             "game": match.game.name,
             "seat_count": match.seat_count,
-            "options": match.options.model_dump(mode="json"),
+            "options": dict(match.options_view),
             "seed": match.seed,
             "game_no": match.game_no,
             "first_seq": self._first_seq,
@@ -446,52 +461,71 @@ class Room:
         Each distinct delta is encoded once and its bytes shared; the mover's copy
         also carries ``ack`` (its message id), so acknowledging costs no extra frame.
         """
-        self._arm_turn_timer()
+        if self.match.turn_limit is not None:
+            self._arm_turn_timer()
         if t.reset:
-            self._rematch.clear()
-            self._backlog = {}
-            self._first_seq = t.seq
-            for conn in self._conns.values():
-                conn.send_message(self._snap(conn.seat))
-            if mover is not None and type(msg_id) is int:
-                mover.send_message({"t": "ack", "id": msg_id, "s": t.seq})
-            self.events.changed(self)
+            self._new_game_started(t, mover, msg_id)
         else:
-            message: dict[str, Any] = {"t": "d", "s": t.seq, "o": None, "a": list(t.to_act)}
-            if t.status == "finished":
+            seq = t.seq
+            message: dict[str, Any] = {"t": "d", "s": seq, "o": t.deltas[None], "a": list(t.to_act)}
+            finished = t.status == "finished"
+            if finished:
                 message["st"] = t.status
                 message["r"] = t.outcome.as_view() if t.outcome else None
             if self._deadline_ms is not None:
                 message["dl"] = self._deadline_ms
-            frames: dict[int, bytes] = {}
-            backlog_size = self.settings.backlog
-            for audience, ops in t.deltas.items():
-                frame = frames.get(id(ops))
-                if frame is None:
-                    message["o"] = ops
-                    frame = frames[id(ops)] = encode(message)
-                backlog = self._backlog.get(audience)
-                if backlog is None:
-                    backlog = self._backlog[audience] = deque(maxlen=backlog_size)
-                backlog.append((t.seq, frame))
-                if audience is None:
-                    for spectator in self._spectators:
-                        spectator.send(frame)
-                    continue
-                seat_conn = self._seat_conns.get(audience)
-                if mover is not None and audience == mover.seat:
-                    message["o"] = ops
-                    message["ack"] = msg_id if type(msg_id) is int else None
-                    mover.send(encode(message))
-                    del message["ack"]
-                    if seat_conn is mover:
-                        continue
-                if seat_conn is not None:
-                    seat_conn.send(frame)
-            if t.status == "finished":
+            ack = msg_id if type(msg_id) is int else None
+            if self._hidden:
+                self._send_deltas(t, message, mover, ack)
+            else:  # everyone sees the same: one frame, one backlog
+                frame = encode(message)
+                self._remember(None, seq, frame)
+                for conn in self._conns.values():
+                    conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
+            if finished:
                 self.events.finished(self)
                 self.events.changed(self)
-        self._schedule_auto()
+        if self._auto:
+            self._schedule_auto()
+
+    def _send_deltas(
+        self, t: Transition, message: dict[str, Any], mover: Member | None, ack: int | None
+    ) -> None:
+        """Hidden information: each audience gets its own delta (shared where equal)."""
+        frames: dict[int, bytes] = {}
+        for audience, ops in t.deltas.items():
+            frame = frames.get(id(ops))
+            if frame is None:
+                message["o"] = ops
+                frame = frames[id(ops)] = encode(message)
+            self._remember(audience, t.seq, frame)
+            if audience is None:
+                for spectator in self._spectators:
+                    spectator.send(frame)
+                continue
+            conn = self._seat_conns.get(audience)
+            if mover is not None and mover.seat == audience and conn is not mover:
+                mover.send(with_field(frame, "ack", ack))  # the mover, replaced meanwhile
+            if conn is not None:
+                conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
+
+    def _remember(self, audience: Audience, seq: int, frame: bytes) -> None:
+        """Keep a delta for clients that resume (``_send_state``)."""
+        backlog = self._backlog.get(audience)
+        if backlog is None:
+            backlog = self._backlog[audience] = deque(maxlen=self.settings.backlog)
+        backlog.append((seq, frame))
+
+    def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
+        self._rematch.clear()
+        self._backlog = {}
+        self._first_seq = t.seq
+        seats = self._seats_view()
+        for conn in self._conns.values():
+            conn.send_message(self._snap(conn.seat, seats))
+        if mover is not None and type(msg_id) is int:
+            mover.send_message({"t": "ack", "id": msg_id, "s": t.seq})
+        self.events.changed(self)
 
     def _maybe_start(self) -> None:
         match = self.match
@@ -553,7 +587,7 @@ class Room:
             "rematch": sorted(self._rematch),
         }
 
-    def _snap(self, seat: int | None) -> dict[str, Any]:
+    def _snap(self, seat: int | None, seats: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         match = self.match
         view: View = match.view(seat)
         return {
@@ -567,7 +601,7 @@ class Room:
             "st": match.status,
             "r": match.outcome.as_view() if match.outcome else None,
             "dl": self._deadline_ms,
-            "seats": self._seats_view(),
+            "seats": self._seats_view() if seats is None else seats,
         }
 
     def _send_state(self, conn: Member, since: int | None) -> None:
@@ -576,7 +610,7 @@ class Room:
         if since is not None and self._first_seq <= since <= seq and self.match.state is not None:
             if since == seq:
                 return
-            backlog = self._backlog.get(conn.seat)
+            backlog = self._backlog.get(conn.seat if self._hidden else None)
             if backlog and backlog[0][0] <= since + 1:
                 for frame_seq, frame in backlog:
                     if frame_seq > since:
@@ -652,8 +686,10 @@ class Room:
                 self._schedule_auto()
 
     def _arm_turn_timer(self) -> None:
+        seconds = self.match.turn_limit
+        if seconds is None:
+            return  # no turn clock in this room, ever
         self._cancel_timer("turn", 0)
-        seconds = self.match.turn_seconds()
         if self.match.status != "playing" or not seconds:
             self._deadline_ms = None
             return

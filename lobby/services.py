@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from lobby.connection import Outbox
+from lobby.heartbeat import Heartbeat
 from lobby.manager import RoomManager
 from lobby.matchmaker import Matchmaker
 from lobby.ratelimits import RateLimits
@@ -55,9 +57,14 @@ class Services:
     limits: RateLimits = field(default_factory=RateLimits)
     """Per-client limits on creating sessions, rooms and tickets."""
     matchmaker: Matchmaker = field(init=False)
+    outbox: Outbox = field(default_factory=Outbox)
+    """Room sockets' frames, written once per connection per batch (lobby.gateway)."""
+    heartbeat: Heartbeat = field(init=False)
+    """Pings for every room socket of this app, from one timer."""
 
     def __post_init__(self) -> None:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
+        self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
         self.background.append(self.matchmaker.run)
         self.rooms.game_over_hooks.append(self.records.put)
@@ -65,8 +72,10 @@ class Services:
 
     def start_background(self) -> None:
         self._tasks = [asyncio.create_task(loop()) for loop in self.background]  # type: ignore[arg-type]
+        self.heartbeat.start()
 
     async def close(self) -> None:
+        self.heartbeat.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -89,6 +98,7 @@ async def build_services(settings: Settings) -> Services:
     directory = MemoryRoomDirectory()
     return Services(
         settings=settings,
+        limits=RateLimits(enabled=settings.create_limits),
         sessions=MemorySessionStore(settings.session_ttl_seconds),
         directory=directory,
         rooms=RoomManager(settings, directory),
@@ -125,6 +135,7 @@ async def _redis_services(settings: Settings) -> Services:
     await cluster.start(rooms)
     services = Services(
         settings=settings,
+        limits=RateLimits(enabled=settings.create_limits),
         sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
         directory=directory,
         rooms=rooms,

@@ -8,6 +8,17 @@ from dataclasses import dataclass
 from game.protocol import MAX_FRAME
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in ("on", "1", "true", "yes"):
+        return True
+    if raw.strip().lower() in ("off", "0", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, not {raw!r}")
+
+
 def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     raw = os.environ.get(name)
     if raw is None:
@@ -37,6 +48,9 @@ class Settings:
     message_rate: float = 20.0
     message_burst: int = 40
     """Frames other than moves; moves are paced by the game's turns."""
+    create_limits: bool = True
+    """Rate limits on creating sessions (per address), rooms and tickets (per player).
+    Off for load tests and trusted bot farms, whose players all come from one address."""
     refusal_rate: float = 5.0
     refusal_burst: int = 20
     """Refused messages (errors) a client may cause before it is closed with 1008."""
@@ -58,5 +72,8 @@ class Settings:
             reservation_seconds=float(env.get("MEEPLE_RESERVATION_SECONDS", 30)),
             ping_interval=float(env.get("MEEPLE_PING_INTERVAL", 10)),
             ping_timeout=float(env.get("MEEPLE_PING_TIMEOUT", 10)),
+            message_rate=float(env.get("MEEPLE_MESSAGE_RATE", 20)),
+            message_burst=int(env.get("MEEPLE_MESSAGE_BURST", 40)),
+            create_limits=_env_switch("MEEPLE_CREATE_LIMITS", True),
             lease_seconds=float(env.get("MEEPLE_LEASE_SECONDS", 5)),
         )

@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from lobby.app import create_app
+from lobby.cli import uvicorn_options
 from lobby.services import Services
 from lobby.settings import Settings
 
@@ -55,23 +56,19 @@ class LiveServer:
 
 
 @contextlib.asynccontextmanager
-async def live_server(settings: Settings | None = None) -> AsyncIterator[LiveServer]:
-    """uvicorn serving a fresh app in the running loop, configured as ``meeple serve`` does."""
+async def live_server(
+    settings: Settings | None = None, *, plain_websockets: bool = False
+) -> AsyncIterator[LiveServer]:
+    """uvicorn serving a fresh app in the running loop, configured as ``meeple serve`` does
+    (``plain_websockets``: with uvicorn's own WebSocket protocol, as a misconfigured
+    deployment would be)."""
     settings = settings or Settings()
     app = create_app(settings)
     port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_max_size=settings.max_frame,
-        ws_ping_interval=settings.ping_interval,
-        ws_ping_timeout=settings.ping_timeout,
-        ws_per_message_deflate=False,
-        log_level="warning",
-        lifespan="on",
-    )
+    options = uvicorn_options()
+    if plain_websockets:
+        options["ws"] = "websockets-sansio"
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 10

@@ -1,7 +1,9 @@
 """Tic-tac-toe: the worked example of docs/games.md.
 
-The state is a tuple of nine cells (None, 0 or 1: the seat that marked it) and the
-seat to move; a tuple is immutable, so ``apply`` cannot spoil the old state.
+The state is a tuple of nine cells (None, 0 or 1: the seat that marked it), the seat
+to move and, once the game is over, its result; a tuple is immutable, so ``apply``
+cannot spoil the old state. The result is decided when a mark lands and kept, so
+``outcome`` and ``to_act`` cost nothing however often they are asked.
 """
 
 from __future__ import annotations
@@ -34,8 +36,19 @@ class TicTacToeOptions(Options):
 class State:
     cells: tuple[int | None, ...]
     turn: int
-    forfeited: int | None = None
-    forfeit_reason: str = ""
+    result: Outcome | None = None
+    """Set once the game is over: by a line, a full board or a forfeit."""
+
+
+def judge(cells: tuple[int | None, ...]) -> Outcome | None:
+    """A line first, then a full board: a line made with the ninth mark is a win."""
+    for a, b, c in LINES:
+        mark = cells[a]
+        if mark is not None and mark == cells[b] == cells[c]:
+            return win(mark, 2, "three in a row")
+    if None not in cells:
+        return draw(2, "board full")
+    return None
 
 
 class TicTacToe(Game[State, Move, TicTacToeOptions]):
@@ -52,7 +65,7 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
         return State(cells=(None,) * 9, turn=0)
 
     def to_act(self, state: State) -> tuple[int, ...]:
-        return () if self.outcome(state) else (state.turn,)
+        return () if state.result else (state.turn,)
 
     def legal_moves(self, state: State, seat: int) -> list[Move]:
         if seat not in self.to_act(state):
@@ -64,19 +77,11 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
             return Rejection("cell_taken", f"cell {move.cell} is already marked")
         cells = list(state.cells)
         cells[move.cell] = seat
-        return State(cells=tuple(cells), turn=1 - seat)
+        marked = tuple(cells)
+        return State(marked, 1 - seat, judge(marked))
 
     def outcome(self, state: State) -> Outcome | None:
-        if state.forfeited is not None:
-            return win(1 - state.forfeited, 2, state.forfeit_reason)
-        cells = state.cells
-        for a, b, c in LINES:
-            mark = cells[a]
-            if mark is not None and mark == cells[b] == cells[c]:
-                return win(mark, 2, "three in a row")
-        if None not in cells:
-            return draw(2, "board full")
-        return None
+        return state.result
 
     def view(self, state: State, seat: int | None) -> View:
         # Nothing is hidden in tic-tac-toe: every seat sees the board.
@@ -84,4 +89,6 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
         return {"b": [-1 if c is None else c for c in state.cells]}
 
     def forfeit(self, state: State, seat: int, reason: str) -> State:
-        return State(state.cells, state.turn, forfeited=seat, forfeit_reason=reason)
+        if state.result is not None:
+            return state
+        return State(state.cells, state.turn, win(1 - seat, 2, reason))
