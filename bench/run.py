@@ -405,11 +405,12 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         line(f"tic-tac-toe state message <= {TARGET_TTT_BYTES} B (mid-game d, live)", worst,
              TARGET_TTT_BYTES, False, "B max")  # fmt: skip
     if "tictactoe" in sizes:
-        line(f"tic-tac-toe state message <= {TARGET_TTT_BYTES} B with s over 65,535 (offline)",
-             sizes["tictactoe"]["max_s100000"], TARGET_TTT_BYTES, False, "B max")  # fmt: skip
+        line(f"tic-tac-toe state message <= {TARGET_TTT_BYTES} B (mid-game d, offline)",
+             sizes["tictactoe"]["max"], TARGET_TTT_BYTES, False, "B max")  # fmt: skip
     if "chess" in sizes:
-        line(f"chess state message <= {TARGET_CHESS_BYTES} B (mid-game d, offline, s=100,000)",
-             sizes["chess"]["max_s100000"], TARGET_CHESS_BYTES, False, "B max")  # fmt: skip
+        line(f"chess state message <= {TARGET_CHESS_BYTES} B (mid-game d, offline, games of up "
+             f"to {sizes['chess']['max_s']} plies)",
+             sizes["chess"]["max"], TARGET_CHESS_BYTES, False, "B max")  # fmt: skip
     idle = {r["conns"]: r for r in results.get("idle", [])}
     if 10_000 in idle:
         r = idle[10_000]

@@ -9,9 +9,10 @@ and ``r`` when the game ends; no turn timer, so no ``dl``), encodes it with
 ``game.codec.encode`` and measures the WebSocket payload: one frame per distinct
 delta (hidden-information games send each seat its own).
 
-``s`` is measured at three sizes: the sequence numbers of a room's first game (1
-to 127: one byte), and as if the room had lived long (``s`` = 1,000: three bytes;
-``s`` = 100,000: five bytes), since every accepted change in a room adds one.
+``s`` is what the game gives it: it counts the changes of one game (a rematch starts
+again at 1), so a room's age does not matter, only a game's length: up to 127 changes
+it takes one byte, up to 255 two, then three. ``max_s`` is the largest a game reached
+(chess games of random moves run to hundreds of plies; they stop at 600).
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ from game.codec import encode
 from game.match import Match, Transition
 from game.registry import GAMES
 
-LONG_LIVED = (1_000, 100_000)
-
 
 @dataclass
 class GameSizes:
@@ -49,15 +48,13 @@ class GameSizes:
     final_mean: float
     """The ``d`` that ends a game (it carries ``st`` and ``r``)."""
     final_max: int
-    mean_s1000: float
-    max_s1000: int
-    mean_s100000: float
-    max_s100000: int
+    max_s: int
+    """The largest sequence number a game reached."""
 
 
-def messages(t: Transition, seq: int | None = None) -> list[bytes]:
+def messages(t: Transition) -> list[bytes]:
     """The frames ``Room._publish`` sends for one transition (one per distinct delta)."""
-    message: dict[str, Any] = {"t": "d", "s": t.seq if seq is None else seq, "o": None}
+    message: dict[str, Any] = {"t": "d", "s": t.seq, "o": None}
     message["a"] = list(t.to_act)
     if t.status == "finished":
         message["st"] = t.status
@@ -75,7 +72,7 @@ def play(name: str, games: int, seed: int = 1, max_moves: int = 600) -> GameSize
     rng = random.Random(seed)
     mid: list[int] = []
     final: list[int] = []
-    long_lived: dict[int, list[int]] = {s: [] for s in LONG_LIVED}
+    max_s = 0
     moves = 0
     for g in range(games):
         match = Match.create(game, game.min_seats, None, seed * 100_003 + g)
@@ -95,11 +92,9 @@ def play(name: str, games: int, seed: int = 1, max_moves: int = 600) -> GameSize
             if isinstance(result, Rejection):
                 raise RuntimeError(f"{name}: a legal move was refused: {result.message}")
             moves += 1
+            max_s = max(max_s, result.seq)
             sizes = [len(f) for f in messages(result)]
             (final if result.status == "finished" else mid).extend(sizes)
-            if result.status != "finished":
-                for s in LONG_LIVED:
-                    long_lived[s].extend(len(f) for f in messages(result, s))
     mid.sort()
     return GameSizes(
         game=name,
@@ -111,10 +106,7 @@ def play(name: str, games: int, seed: int = 1, max_moves: int = 600) -> GameSize
         max=mid[-1],
         final_mean=sum(final) / len(final) if final else 0.0,
         final_max=max(final, default=0),
-        mean_s1000=sum(long_lived[1000]) / len(long_lived[1000]),
-        max_s1000=max(long_lived[1000]),
-        mean_s100000=sum(long_lived[100_000]) / len(long_lived[100_000]),
-        max_s100000=max(long_lived[100_000]),
+        max_s=max_s,
     )
 
 
@@ -125,15 +117,14 @@ def measure(games: int = 200) -> list[GameSizes]:
 
 def table(rows: list[GameSizes]) -> str:
     lines = [
-        "| game | moves | mid-game d: mean / p50 / p99 / max B | s=1,000: mean / max B "
-        "| s=100,000: mean / max B | game-ending d: mean / max B |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| game | moves | mid-game d: mean / p50 / p99 / max B | game-ending d: mean / max B "
+        "| largest s |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r.game} | {r.moves:,} | {r.mean:.1f} / {r.p50} / {r.p99} / {r.max} "
-            f"| {r.mean_s1000:.1f} / {r.max_s1000} | {r.mean_s100000:.1f} / {r.max_s100000} "
-            f"| {r.final_mean:.1f} / {r.final_max} |"
+            f"| {r.final_mean:.1f} / {r.final_max} | {r.max_s} |"
         )
     return "\n".join(lines)
 

@@ -156,6 +156,8 @@ class RoomConnection:
         """Our seat; None for a spectator (or before the first snapshot)."""
         self.seq: int | None = None
         """The last sequence number applied; None until the first snapshot."""
+        self.game_no: int | None = None
+        """The number of the game ``seq`` counts in (each rematch is one more)."""
         self.view: dict[str, Any] = {}
         self.to_act: list[int] = []
         self.status: Status = "waiting"
@@ -179,7 +181,8 @@ class RoomConnection:
         self._failure: BaseException | None = None
         self._next_id = 0
         self._pending: dict[int, asyncio.Future[int]] = {}
-        self._acked: list[tuple[int, asyncio.Future[int]]] = []
+        self._acked: list[tuple[int, int, asyncio.Future[int]]] = []
+        """(game number, sequence number, future) of accepted moves not yet in the state."""
         self._syncing = False
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
@@ -275,6 +278,7 @@ class RoomConnection:
 
     def _on_snap(self, msg: SnapMsg) -> None:
         self.seq = msg.s
+        self.game_no = msg.n
         self.room_id = msg.room
         self.game = msg.g
         self.seat = msg.seat
@@ -329,16 +333,18 @@ class RoomConnection:
         """Our message ``msg_id`` was accepted as ``seq``. If we dropped the delta that
         says so (a gap), the answer waits until the snapshot brings the state up to it."""
         future = self._pending.pop(msg_id, None)
-        if future is not None:
-            self._acked.append((seq, future))
+        if future is not None and self.game_no is not None:
+            self._acked.append((self.game_no, seq, future))
 
     def _settle_acks(self) -> None:
-        if self.seq is None:
+        """Answer the moves the state now includes: those up to ``seq`` in this game,
+        and every one from a game that is over (numbering starts again in each game)."""
+        if self.seq is None or self.game_no is None:
             return
-        seq, waiting = self.seq, self._acked
-        self._acked = [(s, f) for s, f in waiting if s > seq]
-        for s, future in waiting:
-            if s <= seq and not future.done():
+        game_no, seq, waiting = self.game_no, self.seq, self._acked
+        self._acked = [(g, s, f) for g, s, f in waiting if g == game_no and s > seq]
+        for g, s, future in waiting:
+            if (g != game_no or s <= seq) and not future.done():
                 future.set_result(s)
 
     def _on_err(self, msg: ErrMsg) -> None:
@@ -371,7 +377,7 @@ class RoomConnection:
         return not terminal
 
     def _fail_pending(self, error: BaseException) -> None:
-        futures = [*self._pending.values(), *(f for _, f in self._acked)]
+        futures = [*self._pending.values(), *(f for _, _, f in self._acked)]
         self._pending.clear()
         self._acked.clear()
         for future in futures:
@@ -478,11 +484,13 @@ class RoomConnection:
         await self.close()
 
     def _url(self) -> str:
-        """The URL to dial: with ``since`` once we have state, so we get only what we missed."""
-        if self.seq is None:
+        """The URL to dial: with ``since`` and ``game`` once we have state, so we get only
+        what we missed."""
+        if self.seq is None or self.game_no is None:
             return self.url
         parts = urlsplit(self.url)
-        query = "&".join(q for q in (parts.query, urlencode({"since": self.seq})) if q)
+        resume = urlencode({"since": self.seq, "game": self.game_no})
+        query = "&".join(q for q in (parts.query, resume) if q)
         return urlunsplit(parts._replace(query=query))
 
     async def _run(self) -> None:

@@ -124,6 +124,8 @@ class Match:
     seats: list[Seat] = field(default_factory=list)
     status: Status = "waiting"
     seq: int = 0
+    """Changes in the current game: its start is 1, each accepted change adds one (so
+    numbers stay small on the wire however long a room lives); 0 before the first."""
     game_no: int = 0
     log: list[LogEntry] = field(default_factory=list)
     state: Any = None
@@ -271,16 +273,13 @@ class Match:
         log: Sequence[LogEntry],
         *,
         game_no: int = 0,
-        first_seq: int = 1,
     ) -> Match:
-        """Rebuild a started match from its seed and log (seats are not part of it).
+        """Rebuild a started game from its seed and log (seats are not part of it).
 
-        ``first_seq`` is the sequence number the game started at (its start is a
-        transition of its own, so the first log entry is ``first_seq + 1``); a
-        match's first game starts at 1.
+        The game's start is a transition of its own (sequence number 1), so the first
+        log entry is number 2.
         """
         match = cls.create(game, seat_count, options, seed)
-        match.seq = first_seq - 1
         match.seats = [Seat(f"replay-{i}", f"replay-{i}") for i in range(seat_count)]
         match._new_game(seed, game_no)
         for entry in log:
@@ -315,7 +314,7 @@ class Match:
 
     def _new_game(self, seed: int, game_no: int) -> Transition:
         """Set up a game; if the game's setup fails, the match is left as it was."""
-        seq = self.seq + 1
+        seq = 1
         rng = self._rng.reset(seed, game_no, seq)
         state = self.game.setup(self.seat_count, self.options, rng)
         views = self._all_views(state)

@@ -143,6 +143,10 @@ class SnapMsg(_Message):
 
     t: Literal["snap"]
     s: int
+    """Changes in this game so far: 1 is its start; each ``d`` that follows adds one."""
+    n: int
+    """The game's number in this room (0 for the first, then one more per rematch); a
+    resuming client passes it back as ``game`` with ``since``."""
     room: str
     g: str
     """The game's name."""

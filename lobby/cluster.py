@@ -204,13 +204,20 @@ class Cluster:
     # Edge side -----------------------------------------------------------------------
 
     async def attach_remote(
-        self, conn: Connection, room_id: str, owner: str, since: int | None, invite: str | None
+        self,
+        conn: Connection,
+        room_id: str,
+        owner: str,
+        since: int | None,
+        invite: str | None,
+        game: int | None = None,
     ) -> None:
         """Join a connection of ours to a room owned elsewhere; closes it if nobody answers."""
         proxy = _Proxy(conn, room_id, owner)
         self._proxies[conn.id] = proxy
         self.publish(
-            owner, ["attach", room_id, self.node, conn.id, conn.player_id, conn.name, since, invite]
+            owner,
+            ["attach", room_id, self.node, conn.id, conn.player_id, conn.name, since, invite, game],
         )
         try:
             await asyncio.wait_for(proxy.heard.wait(), 5)
@@ -296,7 +303,7 @@ class Cluster:
         room = self.manager.rooms.get(room_id)
         key = (node, conn_id)
         if kind == "attach":
-            _, _, _, _, player_id, name, since, invite = message
+            _, _, _, _, player_id, name, since, invite, game = message
             if room is None:
                 self.publish(node, ["close", conn_id, CLOSE_MOVED, "the room moved; reconnect"])
                 return
@@ -310,7 +317,7 @@ class Cluster:
                 refusals=TokenBucket(*self._refusals),
             )
             try:
-                room.attach(member, since, invite)
+                room.attach(member, since, invite, game)
             except RoomError as exc:
                 member.close(4403, exc.message)
                 return

@@ -164,8 +164,12 @@ class RoomSocket(asyncio.Protocol):
             return
         self.last_heard = self._loop.time()
         self.pinged_at = 0.0
+        reader = self._reader
+        assert reader is not None  # set with _handle
+        if data[0] == 0x8A and len(data) == 6 and data[1] == 0x80 and reader.idle:
+            return  # a bare pong, the answer to our heartbeat: hearing it was the point
         try:
-            frames = self._reader.feed(data)  # type: ignore[union-attr]  # set with _handle
+            frames = reader.feed(data)
         except FrameError as exc:
             self._fail(exc.code, exc.reason)
             return
@@ -333,16 +337,16 @@ class RoomSocket(asyncio.Protocol):
                 refusals=TokenBucket(settings.refusal_rate, settings.refusal_burst),
                 stats=services.rooms.stats,
             )
-            since = _int_param(params, "since")
+            since, game = _int_param(params, "since"), _int_param(params, "game")
             invite = _param(params, "invite")
             if isinstance(target, str):  # another process owns the room: relay to it
                 cluster = services.cluster
                 assert cluster is not None
                 self._start(services, conn, cluster.forward, cluster.detach_remote)
-                await cluster.attach_remote(conn, room_id, target, since, invite)
+                await cluster.attach_remote(conn, room_id, target, since, invite, game)
             else:
                 try:
-                    target.attach(conn, since, invite)
+                    target.attach(conn, since, invite, game)
                 except RoomError as exc:
                     conn.close(CLOSE_FORBIDDEN, exc.message)
                     return

@@ -34,7 +34,7 @@ class Watched(Protocol):
 class Heartbeat:
     """Pings silent sockets and closes the ones that stay silent; see the module docstring."""
 
-    def __init__(self, interval: float, timeout: float, *, tick: float = 0.1) -> None:
+    def __init__(self, interval: float, timeout: float, *, tick: float = 0.5) -> None:
         self.interval = interval
         self.timeout = timeout
         self.tick = min(tick, interval / 10) if interval > 0 else tick

@@ -141,7 +141,6 @@ class Room:
         self._backlog: dict[Audience, deque[tuple[int, bytes]]] = {}
         self._rematch: set[int] = set()
         self._deadline_ms: int | None = None
-        self._first_seq = 0
         self._game_no_started = -1
         self._bot_turn: int | None = None
         self._unsaved: list[tuple[Transition | None, Member | None, Any]] = []
@@ -173,7 +172,6 @@ class Room:
                 meta["seed"],
                 log_entries,
                 game_no=meta["game_no"],
-                first_seq=meta["first_seq"],
             )
         for i, (player_id, name, bot) in enumerate(meta["seats"]):
             match.seats[i] = Seat(player_id, name, bot)
@@ -190,7 +188,6 @@ class Room:
             journal=journal,
             stats=stats,
         )
-        room._first_seq = meta["first_seq"]
         for i, seat in enumerate(match.seats):
             if seat.bot:
                 room._auto[i] = seat.bot
@@ -278,7 +275,6 @@ class Room:
             "options": dict(match.options_view),
             "seed": match.seed,
             "seat_count": match.seat_count,
-            "first_seq": self._first_seq,
             "seats": [s.as_view() for s in match.seats],
             "outcome": match.outcome.as_view() if match.outcome else None,
             "log": list(match.log),
@@ -287,8 +283,14 @@ class Room:
 
     # The gateway's side -----------------------------------------------------
 
-    def attach(self, conn: Member, since: int | None, invite: str | None) -> None:
-        """A connection joins: as its player's seat if it has one, else as a spectator."""
+    def attach(
+        self, conn: Member, since: int | None, invite: str | None, game: int | None = None
+    ) -> None:
+        """A connection joins: as its player's seat if it has one, else as a spectator.
+
+        ``since`` and ``game``: the last sequence number the client saw, and in which
+        game, when it resumes; it gets what it missed if the room still has it.
+        """
         seat = self.match.seat_of(conn.player_id)
         if seat is None and self.private and invite != self.invite:
             raise RoomError("forbidden", "a private room needs its invite code", 403)
@@ -308,7 +310,7 @@ class Room:
             if self._auto.get(seat) and not self.match.seats[seat].bot:
                 del self._auto[seat]  # the player is back: no more skipping or standing in
         self._broadcast_room()
-        self._send_state(conn, since)
+        self._send_state(conn, since, game)
         self.events.changed(self)
         self._maybe_start()
 
@@ -428,7 +430,6 @@ class Room:
             "options": dict(match.options_view),
             "seed": match.seed,
             "game_no": match.game_no,
-            "first_seq": self._first_seq,
             "status": match.status,
             "seats": [[s.player_id, s.name, s.bot] for s in match.seats],
             "private": self.private,
@@ -519,7 +520,6 @@ class Room:
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
         self._backlog = {}
-        self._first_seq = t.seq
         seats = self._seats_view()
         for conn in self._conns.values():
             conn.send_message(self._snap(conn.seat, seats))
@@ -593,6 +593,7 @@ class Room:
         return {
             "t": "snap",
             "s": match.seq,
+            "n": match.game_no,
             "room": self.id,
             "g": match.game.name,
             "seat": seat,
@@ -604,10 +605,16 @@ class Room:
             "seats": self._seats_view() if seats is None else seats,
         }
 
-    def _send_state(self, conn: Member, since: int | None) -> None:
+    def _send_state(self, conn: Member, since: int | None, game: int | None) -> None:
         """Bring a (re)joining connection up to date: the missed deltas, or a snapshot."""
-        seq = self.match.seq
-        if since is not None and self._first_seq <= since <= seq and self.match.state is not None:
+        match = self.match
+        seq = match.seq
+        if (
+            since is not None
+            and game == match.game_no
+            and 1 <= since <= seq
+            and match.state is not None
+        ):
             if since == seq:
                 return
             backlog = self._backlog.get(conn.seat if self._hidden else None)

@@ -79,6 +79,11 @@ class FrameReader:
         """The opcode of the message being reassembled (0: none)."""
         self._size = 0
 
+    @property
+    def idle(self) -> bool:
+        """Nothing half-read: the next bytes start a frame outside any message."""
+        return not self._buffer and not self._kind
+
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         buf = self._buffer + data if self._buffer else data
         end = len(buf)

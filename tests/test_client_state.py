@@ -34,10 +34,13 @@ SEATS = [
 EMPTY = [-1] * 9
 
 
-def snap(s: int, board: list[int] | None = None, a: list[int] | None = None) -> dict[str, Any]:
+def snap(
+    s: int, board: list[int] | None = None, a: list[int] | None = None, n: int = 0
+) -> dict[str, Any]:
     return {
         "t": "snap",
         "s": s,
+        "n": n,
         "room": "r_1",
         "g": "tictactoe",
         "seat": 0,
@@ -145,6 +148,20 @@ async def test_an_ack_whose_delta_was_missed_waits_for_the_snapshot() -> None:
     assert await pending == 3 and conn.view["b"][4] == 0
 
 
+async def test_an_ack_from_a_game_that_is_over_resolves_on_the_next_games_snapshot() -> None:
+    conn = new_conn()
+    conn.handle(snap(5))
+    pending = conn.move({"cell": 4})
+    n = conn.outbox.popleft()["id"]
+    conn.handle(delta(7, 4, 0, []))  # a gap: dropped, sync sent
+    conn.handle({"t": "ack", "id": n, "s": 7})
+    await asyncio.sleep(0)
+    assert not pending.done()
+    conn.handle(snap(1, n=1))  # a rematch: numbering starts again, below 7
+    assert await pending == 7
+    assert (conn.seq, conn.game_no) == (1, 1)
+
+
 async def test_err_rejects_the_matching_move() -> None:
     conn = new_conn()
     conn.handle(snap(1))
@@ -181,7 +198,7 @@ async def test_a_drop_fails_pending_moves_and_reconnects() -> None:
     with pytest.raises(ConnectionLost):
         await pending
     assert not conn.outbox and not conn.closed
-    assert conn._url() == "ws://example.invalid/ws/rooms/r_1?since=1"
+    assert conn._url() == "ws://example.invalid/ws/rooms/r_1?since=1&game=0"
 
 
 @pytest.mark.parametrize("code", [1000, 4401, 4403, 4404, 4409])
@@ -325,7 +342,7 @@ async def test_resumes_with_since_after_a_drop() -> None:
             await conn.wait_for(lambda c: c.seq == 6, timeout=3)
             assert conn.view["b"][4] == 0 and conn.connected
         await asyncio.wait_for(collector, 1)
-    assert seen[1]["query"] == {"since": ["5"]}
+    assert seen[1]["query"] == {"since": ["5"], "game": ["0"]}
     assert any(isinstance(e, Reconnecting) and e.code == 1011 for e in events)
 
 
@@ -354,7 +371,7 @@ async def test_a_silent_server_is_noticed_by_the_heartbeat() -> None:
         conn = RoomConnection(url, "t", heartbeat=0.05, heartbeat_timeout=0.05, backoff_base=0.01)
         async with conn:
             await conn.wait_for(lambda c: len(seen) >= 2, timeout=5)
-    assert pings[0] == 1 and seen[1]["query"] == {"since": ["1"]}
+    assert pings[0] == 1 and seen[1]["query"] == {"since": ["1"], "game": ["0"]}
 
 
 async def test_an_unreachable_server_fails_open() -> None:

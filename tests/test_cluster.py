@@ -144,7 +144,7 @@ async def reconnect(proc: ServerProcess, room_id: str, token: str, since: int) -
     """Reconnect as a client does: retry until the room has an owner again."""
     deadline = asyncio.get_running_loop().time() + 20
     while True:
-        peer = await open_peer(proc.ws, room_id, token, since=since)
+        peer = await open_peer(proc.ws, room_id, token, since=since, game=0)
         try:
             await peer.until(of_type("room"), timeout=3)
             return peer

@@ -493,7 +493,6 @@ def test_random_games(
     rnd = random.Random(play_seed)
     options = {"dice_per_player": per_player, "ones_wild": ones_wild}
     match = new_match(seats, seed, **options)
-    first_seq = match.seq
     audiences = audiences_of(match)
     views = {a: match.view(a) for a in audiences}
     total = seats * per_player
@@ -560,7 +559,7 @@ def test_random_games(
         assert_refused(match, lambda s=seat: match.forfeit(s, "late"), api.GAME_OVER)
         assert_refused(match, lambda s=seat: match.timeout(s), api.GAME_OVER)
 
-    replayed = Match.replay(GAME, seats, options, seed, match.log, first_seq=first_seq)
+    replayed = Match.replay(GAME, seats, options, seed, match.log)
     assert replayed.state == match.state
     assert (replayed.seq, replayed.status, replayed.outcome) == (
         match.seq,

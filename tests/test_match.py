@@ -330,10 +330,10 @@ def test_seq_grows_by_one_per_accepted_change() -> None:
     seqs.append(accepted(match.forfeit(2, "resigned")).seq)
     seqs.append(accepted(match.forfeit(1, "resigned")).seq)
     assert match.status == "finished"
-    seqs.append(match.rematch(seed=1).seq)
-    seqs.append(accepted(match.submit(0, {"n": 1})).seq)
     assert seqs == list(range(1, len(seqs) + 1))
-    assert match.seq == seqs[-1]
+    # A new game counts afresh: its start is 1 again, its first move 2.
+    assert match.rematch(seed=1).seq == 1
+    assert accepted(match.submit(0, {"n": 1})).seq == match.seq == 2
 
 
 @pytest.mark.parametrize("verb", ["submit", "forfeit", "timeout"])
@@ -567,30 +567,29 @@ def test_rematch_only_after_a_finished_game() -> None:
     assert snapshot(match) == before
 
 
-def test_rematch_starts_afresh_and_keeps_counting() -> None:
+def test_rematch_starts_afresh_and_counts_afresh() -> None:
     match = started(TTT, seed=3)
     finish_ttt(match)
-    seq = match.seq
     step = match.rematch(seed=4)
     assert (step.seq, step.kind, step.reset, step.deltas, step.entry) == (
-        seq + 1,
+        1,
         "start",
         True,
         {},
         None,
     )
     assert (step.status, step.to_act, step.outcome) == ("playing", (0,), None)
-    assert (match.seq, match.seed, match.game_no, match.log) == (seq + 1, 4, 1, [])
+    assert (match.seq, match.seed, match.game_no, match.log) == (1, 4, 1, [])
     assert (match.status, match.outcome, match.to_act) == ("playing", None, (0,))
     assert match.view(None) == {"b": [-1] * 9}
     assert [s.player_id for s in match.seats] == ["p0", "p1"]  # same room, same seats
     step = accepted(match.submit(0, {"cell": 0}))
-    assert step.seq == seq + 2
-    assert match.log == [{"s": seq + 2, "seat": 0, "k": "move", "m": {"cell": 0}}]
+    assert step.seq == 2
+    assert match.log == [{"s": 2, "seat": 0, "k": "move", "m": {"cell": 0}}]
     for seat, cell in ((1, 3), (0, 1), (1, 4), (0, 2)):
         accepted(match.submit(seat, {"cell": cell}))
     assert match.status == "finished"
-    assert match.rematch(seed=5).seq == match.seq
+    assert match.rematch(seed=5).seq == match.seq == 1
     assert match.game_no == 2
 
 
@@ -635,25 +634,21 @@ def test_replay_across_a_rematch() -> None:
     rnd = random.Random(1)
     while match.status == "playing":
         play_dice(match, rnd, 50)
-    first_seq = match.rematch(seed=12).seq
-    assert first_seq > 1
+    assert match.rematch(seed=12).seq == 1
     play_dice(match, rnd, 12)
-    assert match.log and match.log[0]["s"] == first_seq + 1
+    assert match.log and match.log[0]["s"] == 2
     options = {"dice_per_player": 2}
-    replayed = Match.replay(DICE, 2, options, 12, match.log, game_no=1, first_seq=first_seq)
+    replayed = Match.replay(DICE, 2, options, 12, match.log, game_no=1)
     assert replayed.state == match.state
     assert (replayed.seq, replayed.game_no, replayed.log) == (match.seq, 1, match.log)
     # The dice come from (seed, game_no, seq): replayed as the first game, the same
-    # log deals other dice (or does not replay at all); from sequence number 1, the
-    # sequence numbers do not match.
+    # log deals other dice (or does not replay at all).
     try:
-        other = Match.replay(DICE, 2, options, 12, match.log, first_seq=first_seq)
+        other = Match.replay(DICE, 2, options, 12, match.log)
     except ValueError:
         pass
     else:
         assert other.state != match.state
-    with pytest.raises(ValueError, match="sequence number"):
-        Match.replay(DICE, 2, options, 12, match.log, game_no=1)
 
 
 def ttt_log() -> tuple[Match, list[dict[str, Any]]]:

@@ -192,7 +192,6 @@ async def test_ratings_and_records_after_a_real_game(server: LiveServer) -> None
             rec["seed"],
             rec["log"],
             game_no=rec["game_no"],
-            first_seq=rec["first_seq"],
         )
         assert replayed.status == "finished"
         assert replayed.outcome is not None and replayed.outcome.as_view() == rec["outcome"]

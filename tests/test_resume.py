@@ -55,7 +55,7 @@ async def test_resume_gets_exactly_the_missed_deltas(stores: MakeSettings) -> No
         await a.until(of_type("d", s=3))
         await a.send({"t": "move", "id": 3, "m": {"cell": 8}})
         await a.until(acked(3))
-        back = await open_peer(server.ws, room.id, tokens[1], since=2)
+        back = await open_peer(server.ws, room.id, tokens[1], since=2, game=0)
         first = await back.until(lambda m: m["t"] in ("d", "snap"))
         second = await back.until(lambda m: m["t"] in ("d", "snap"))
         assert (first["t"], first["s"], second["t"], second["s"]) == ("d", 3, "d", 4)
@@ -72,7 +72,7 @@ async def test_resume_too_far_behind_gets_a_snapshot(stores: MakeSettings) -> No
         await b.ws.close()
         await a.send({"t": "move", "id": 1, "m": {"cell": 0}})
         await a.until(acked())
-        back = await open_peer(srv.ws, room.id, tokens[1], since=1)
+        back = await open_peer(srv.ws, room.id, tokens[1], since=1, game=0)
         assert (await back.until(lambda m: m["t"] in ("d", "snap")))["t"] == "d"
         for cell in (3, 1):
             peer = back if cell == 3 else a
@@ -81,9 +81,35 @@ async def test_resume_too_far_behind_gets_a_snapshot(stores: MakeSettings) -> No
         await back.ws.close()
         await a.send({"t": "move", "id": 7, "m": {"cell": 7}})  # a is not to move: refused
         await a.until(of_type("err"))
-        late = await open_peer(srv.ws, room.id, tokens[1], since=1)
+        late = await open_peer(srv.ws, room.id, tokens[1], since=1, game=0)
         snap = await late.until(lambda m: m["t"] in ("d", "snap"))
         assert snap["t"] == "snap" and snap["s"] == room.match.seq
+
+
+async def test_resume_into_a_newer_game_or_without_one_gets_a_snapshot(
+    stores: MakeSettings,
+) -> None:
+    async with live_server(stores()) as srv:
+        room, tokens, (a, b) = await seat_players(srv)
+        for seat, cell in ((0, 0), (1, 3), (0, 1), (1, 4), (0, 2)):  # seat 0 wins
+            peer = a if seat == 0 else b
+            await peer.send({"t": "move", "id": cell, "m": {"cell": cell}})
+            await peer.until(acked(cell))
+        last = room.match.seq
+        await b.ws.close()
+        await a.send({"t": "rematch", "id": 10})
+        back = await open_peer(srv.ws, room.id, tokens[1], since=last, game=0)
+        await back.send({"t": "rematch", "id": 11})
+        fresh = await back.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+        assert (fresh["n"], fresh["s"]) == (1, 1) == (room.match.game_no, room.match.seq)
+        # The same numbers, but no game named: a snapshot, never another game's deltas.
+        await a.send({"t": "move", "id": 12, "m": {"cell": 4}})  # seat 0 opens game 1
+        await a.until(acked(12))
+        again = await open_peer(srv.ws, room.id, tokens[0], since=1)
+        assert (await again.until(lambda m: m["t"] in ("d", "snap")))["t"] == "snap"
+        resumed = await open_peer(srv.ws, room.id, tokens[0], since=1, game=1)
+        delta = await resumed.until(lambda m: m["t"] in ("d", "snap"))
+        assert (delta["t"], delta["s"]) == ("d", 2)
 
 
 async def test_a_second_connection_replaces_the_first(stores: MakeSettings) -> None:
@@ -113,7 +139,7 @@ async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes(
         assert room.match.seats[1].player_id is not None  # the seat is kept
         await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
         await a.until(acked())
-        back = await open_peer(srv.ws, room.id, tokens[1], since=1)
+        back = await open_peer(srv.ws, room.id, tokens[1], since=1, game=0)
         missed = await back.until(of_type("d"))
         assert missed["s"] == 2 and missed["a"] == [1]
         back_on = await a.until(lambda m: m["t"] == "room" and m["seats"][1]["on"])

@@ -731,7 +731,6 @@ def game_record(record_id: str, finished_at: float, *seats: tuple[str, str | Non
         "options": {"board": 3},
         "seed": "s33d",
         "seat_count": len(seats),
-        "first_seq": 0,
         "seats": [
             {"kind": kind, "player_id": player, "name": player and player.upper()}
             for kind, player in seats
@@ -865,7 +864,6 @@ def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str
         "options": {"board": 3},
         "seed": "s33d",
         "game_no": game_no,
-        "first_seq": 0,
         "status": status,
         "seats": [["p_a", "Ada", None], [None, None, None]],
         "private": False,

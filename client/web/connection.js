@@ -1,8 +1,8 @@
 // The room WebSocket: MessagePack frames, sequence tracking (a gap asks for a `sync`),
 // an app-level ping every 15 s (no answer within 10 s means reconnect), and automatic
-// reconnection with exponential backoff and jitter, resuming with ?since=<last seq>.
+// reconnection with exponential backoff and jitter, resuming with ?since=<last s>&game=<n>.
 //
-//   const conn = new Connection({ path: "/ws/rooms/r_1", token, since, onMessage, onStatus });
+//   const conn = new Connection({ path: "/ws/rooms/r_1", token, since, game, onMessage, onStatus });
 //   conn.send({ t: "move", m: { cell: 4 } });   // returns the message id
 //
 // onMessage gets every server message, except `d` messages that are stale or out of
@@ -26,10 +26,11 @@ const FINAL = new Map([
 ]);
 
 export class Connection {
-  constructor({ path, token, since = null, onMessage, onStatus }) {
+  constructor({ path, token, since = null, game = null, onMessage, onStatus }) {
     this.path = path;
     this.token = token;
     this.seq = since; // the last `s` seen; null until the first snap
+    this.game = game; // the number of the game `seq` counts in (the snap's `n`)
     this.onMessage = onMessage;
     this.onStatus = onStatus;
     this.ws = null;
@@ -47,7 +48,11 @@ export class Connection {
     const url = new URL(this.path, location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.delete("since");
-    if (this.seq !== null) url.searchParams.set("since", String(this.seq));
+    url.searchParams.delete("game");
+    if (this.seq !== null && this.game !== null) {
+      url.searchParams.set("since", String(this.seq));
+      url.searchParams.set("game", String(this.game));
+    }
     return url.href;
   }
 
@@ -78,6 +83,7 @@ export class Connection {
     }
     if (msg.t === "snap") {
       this.seq = msg.s;
+      this.game = msg.n;
       this.awaitingSnap = false;
     } else if (msg.t === "d") {
       if (this.awaitingSnap || (this.seq !== null && msg.s <= this.seq)) return;

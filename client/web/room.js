@@ -1,6 +1,7 @@
 // The room screen: board, status line, turn timer, presence, chat and the game's
 // buttons (resign, leave, take a seat, rematch). It keeps the room's state (view,
-// seat, who acts, status, result) in sessionStorage so a reload resumes with ?since=.
+// seat, who acts, status, result) in sessionStorage so a reload resumes with
+// ?since=&game=.
 
 import * as api from "./api.js";
 import { createChat } from "./chat.js";
@@ -128,7 +129,17 @@ export function mount(root, { roomId, setConn }) {
 
   function save() {
     const { game, seat, view, toAct, status: st, result, deadline } = state;
-    const copy = { seq: conn?.seq ?? null, game, seat, view, toAct, status: st, result, deadline };
+    const copy = {
+      seq: conn?.seq ?? null,
+      gameNo: conn?.game ?? null,
+      game,
+      seat,
+      view,
+      toAct,
+      status: st,
+      result,
+      deadline,
+    };
     sessionStorage.setItem(SAVED(roomId), JSON.stringify(copy));
   }
 
@@ -201,6 +212,7 @@ export function mount(root, { roomId, setConn }) {
       path: wsPath(),
       token: api.token(),
       since: state.view === null ? null : (conn?.seq ?? saved?.seq ?? null),
+      game: state.view === null ? null : (conn?.game ?? saved?.gameNo ?? null),
       onMessage,
       onStatus,
     });

@@ -235,10 +235,9 @@ class RecordPage(BaseModel):
 
 class GameRecordOut(RecordSummary):
     """Enough to replay the game: ``Match.replay(game, seat_count, options, seed, log,
-    game_no=game_no, first_seq=first_seq)``."""
+    game_no=game_no)``."""
 
     options: dict[str, Any]
     seed: int
     seat_count: int
-    first_seq: int
     log: list[dict[str, Any]]

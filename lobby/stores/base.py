@@ -169,8 +169,8 @@ class TicketQueue(Protocol):
 # Finished games and ratings --------------------------------------------------------
 
 GameRecord = dict[str, Any]
-"""``Room.record()``: id, room, game, game_no, options, seed, seat_count, first_seq,
-seats, outcome, log, finished_at."""
+"""``Room.record()``: id, room, game, game_no, options, seed, seat_count, seats,
+outcome, log, finished_at."""
 
 
 class RecordStore(Protocol):
