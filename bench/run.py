@@ -151,6 +151,19 @@ def wait_quiet(threshold: float, timeout: float) -> float:
         log(f"waiting for the machine to be quiet ({100 * busy:.0f}% of a core busy)")
 
 
+def host_ms() -> float | None:
+    """``bench.common.host_speed`` on the server's core, now (lower is a faster host)."""
+    code = "from bench.common import host_speed; print(host_speed())"
+    try:
+        done = subprocess.run(
+            pinned(SERVER_CORE, [sys.executable, "-c", code]),
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return round(float(done.stdout), 1)
+
+
 def run_tool(argv: list[str], out: Path, timeout: float) -> dict[str, Any]:
     """A generator on core 1; returns the JSON it wrote."""
     out.unlink(missing_ok=True)
@@ -173,6 +186,7 @@ def load_case(
     max_rate: float | None = None,
 ) -> dict[str, Any]:
     quiet = wait_quiet(args.quiet_threshold, args.quiet_timeout)
+    host = host_ms()
     with server(env) as srv:
         paced = f" paced at {max_rate:g}/s per player" if max_rate else ""
         log(f"load: R={rooms}{paced}, server PID {srv.pid} on core {SERVER_CORE}")
@@ -183,6 +197,7 @@ def load_case(
             argv += ["--max-rate", str(max_rate)]
         result = run_tool(argv, out, timeout=args.seconds + args.warmup + 900)
     result["quiet_before_pct"] = quiet
+    result["host_ms"] = host
     return result
 
 
@@ -190,12 +205,14 @@ def idle_case(
     conns: int, args: argparse.Namespace, env: dict[str, str], out: Path
 ) -> dict[str, Any]:
     quiet = wait_quiet(args.quiet_threshold, args.quiet_timeout)
+    host = host_ms()
     with server(env) as srv:
         log(f"idle: C={conns}, server PID {srv.pid} on core {SERVER_CORE}")
         argv = [sys.executable, str(BENCH / "idle.py"), srv.url, "--conns", str(conns),
                 "--seconds", str(args.idle_seconds), "--server-pid", str(srv.pid)]  # fmt: skip
         result = run_tool(argv, out, timeout=args.idle_seconds + 900)
     result["quiet_before_pct"] = quiet
+    result["host_ms"] = host
     return result
 
 
@@ -268,7 +285,7 @@ def least_disturbed(case: Callable[[], dict[str, Any]], args: argparse.Namespace
 
 
 REPEAT_KEYS = ("moves_per_s", "latency_p50_ms", "latency_p99_ms", "server_us_per_move",
-               "gen_cpu_pct", "other_cpu_pct")  # fmt: skip
+               "gen_cpu_pct", "other_cpu_pct", "host_ms")  # fmt: skip
 
 
 def median_of(case: Callable[[], dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
@@ -319,8 +336,8 @@ def load_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| R | accepted moves/s | p50 ms | p99 ms | server µs/move | server CPU % "
         "| generator CPU % | other CPU % | d payload B: mid-game mean / max, all max "
-        "| server RSS max MiB | errors |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| server RSS max MiB | host ms | errors |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in rows:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
@@ -337,7 +354,8 @@ def load_table(rows: list[dict[str, Any]]) -> str:
             f"| {_n(r['server_cpu_pct'], '.0f')} | {r['gen_cpu_pct']:.0f} "
             f"| {_n(r['other_cpu_pct'], '.0f')} "
             f"| {_n(r['d_move_bytes_mean'], '.1f')} / {r['d_move_bytes_max']}, {r['d_bytes_max']} "
-            f"| {(r['server_rss_max'] or 0) / 2**20:.0f} | {errors} |"
+            f"| {(r['server_rss_max'] or 0) / 2**20:.0f} | {_n(r.get('host_ms'), '.0f')} "
+            f"| {errors} |"
         )
     return "\n".join(lines)
 
@@ -346,8 +364,8 @@ def idle_table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| C | connected | KiB/connection | KiB/connection with its session "
         "| heartbeat CPU % of a core | server CPU idle / no connections % "
-        "| pings per connection | dropped | server RSS MiB | other CPU % |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| pings per connection | dropped | server RSS MiB | other CPU % | host ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
@@ -356,7 +374,8 @@ def idle_table(rows: list[dict[str, Any]]) -> str:
             f"| {_n(r['heartbeat_cpu_pct'], '.2f')} "
             f"| {_n(r['idle_cpu_pct'], '.2f')} / {_n(r['baseline_cpu_pct'], '.2f')} "
             f"| {r['pings_per_conn']:.1f} | {r['dropped']} "
-            f"| {(r['rss_connected'] or 0) / 2**20:.0f} | {_n(r['other_cpu_pct'], '.1f')} |"
+            f"| {(r['rss_connected'] or 0) / 2**20:.0f} | {_n(r['other_cpu_pct'], '.1f')} "
+            f"| {_n(r.get('host_ms'), '.0f')} |"
         )
     return "\n".join(lines)
 

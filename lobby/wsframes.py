@@ -85,6 +85,17 @@ class FrameReader:
         return not self._buffer and not self._kind
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        size = len(data) - 6  # the payload, if this is one frame with a 7-bit length
+        if (
+            0 < size < 126
+            and data[0] == 0x80 | OP_BINARY
+            and data[1] == 0x80 | size
+            and size <= self._max_size
+            and not self._buffer
+            and not self._kind
+            and self._masked
+        ):  # one whole, small, masked binary frame: what a move is
+            return [(OP_BINARY, apply_mask(data[6:], data[2:6]))]
         buf = self._buffer + data if self._buffer else data
         end = len(buf)
         pos = 0

@@ -149,3 +149,17 @@ def test_a_long_close_reason_is_cut_on_a_character_boundary() -> None:
 def test_pong_and_masked_close_round_trip() -> None:
     stream = encode_frame(OP_PONG, b"p", mask=True) + close_frame(1000, "ok", mask=True)
     assert server().feed(stream) == [(OP_PONG, b"p"), (OP_CLOSE, b"\x03\xe8ok")]
+
+
+def test_the_one_frame_shortcut_reads_only_what_it_should() -> None:
+    move = encode_frame(OP_BINARY, b"m" * 100, mask=True)
+    assert server().feed(move) == [(OP_BINARY, b"m" * 100)]
+    two = encode_frame(OP_BINARY, b"a", mask=True) + encode_frame(OP_BINARY, b"b", mask=True)
+    assert server().feed(two) == [(OP_BINARY, b"a"), (OP_BINARY, b"b")]
+    # 132 bytes whose second byte says "a 16-bit length follows": not a 126-byte payload
+    extended = bytes((0x82, 0xFE)) + (126).to_bytes(2, "big") + b"\0\0\0\0" + b"x" * 126
+    reader = server()
+    assert reader.feed(extended[:132]) == []
+    assert reader.feed(extended[132:]) == [(OP_BINARY, b"x" * 126)]
+    with pytest.raises(FrameError):
+        FrameReader(masked=True, max_size=10).feed(encode_frame(OP_BINARY, b"y" * 11, mask=True))
