@@ -468,7 +468,7 @@ class Room:
             self._new_game_started(t, mover, msg_id)
         else:
             seq = t.seq
-            message: dict[str, Any] = {"t": "d", "s": seq, "o": t.deltas[None], "a": list(t.to_act)}
+            message: dict[str, Any] = {"t": "d", "s": seq, "o": t.deltas[None], "a": t.to_act}
             finished = t.status == "finished"
             if finished:
                 message["st"] = t.status
