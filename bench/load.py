@@ -92,6 +92,9 @@ class Counters:
     mid_max: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     closed: int = 0
+    room_moves: list[int] = field(default_factory=list)
+    """Moves acknowledged inside the window, per room: a room that stops (a lost frame,
+    a stuck player) would otherwise only show as a lower rate and a shorter latency."""
     cpu_start: float = 0.0
     cpu_end: float = 0.0
     window_start: float = 0.0
@@ -101,13 +104,15 @@ class Counters:
 class Table:
     """What a room's two players share: the last move's sequence number and send time."""
 
-    __slots__ = ("mover", "players", "sent_at", "sent_seq")
+    __slots__ = ("mover", "moves", "players", "sent_at", "sent_seq")
 
     def __init__(self) -> None:
         self.sent_seq = -1
         self.sent_at = 0.0
         self.mover: Player | None = None
         self.players: list[Player] = []
+        self.moves = 0
+        """Moves acknowledged in this room inside the window."""
 
 
 class Player(Socket):
@@ -152,6 +157,7 @@ class Player(Socket):
                     c.moves_all += 1
                     if c.measuring:
                         c.moves += 1
+                        self.table.moves += 1
             elif c.measuring:
                 size = len(data)
                 c.d_frames += 1
@@ -194,6 +200,7 @@ class Player(Socket):
                 c.moves_all += 1
                 if c.measuring:
                     c.moves += 1
+                    self.table.moves += 1
         elif kind == "snap":
             self.seat = msg["seat"]
             self.seq = msg["s"]
@@ -325,6 +332,8 @@ async def drive(
         counters.running = False
         counters.window_end = time.monotonic()
         counters.cpu_end = self_cpu()
+        tables = {id(p.table): p.table for p in players}
+        counters.room_moves = [t.moves for t in tables.values()]
 
     loop.call_at(start, go)
     loop.call_at(start + warmup, open_window)
@@ -396,6 +405,11 @@ class LoadResult:
     errors: dict[str, int]
     closed: int
     """Connections that closed while the load ran (expect 0)."""
+    rooms_stalled: int = 0
+    """Rooms that made no move inside the window (expect 0)."""
+    room_moves_min: int = 0
+    room_moves_max: int = 0
+    """The fewest and most moves one room made inside the window."""
     max_rate: float | None = None
     """Moves and votes a second per player at most (None: as fast as the server answers)."""
     server_pid: int | None = None
@@ -526,6 +540,9 @@ def _aggregate(
         gen_cpu_pct=100 * gen_cpu / window,
         errors=dict(errors),
         closed=sum(r.closed for r in results),
+        rooms_stalled=sum(1 for r in results for n in r.room_moves if n == 0),
+        room_moves_min=min((n for r in results for n in r.room_moves), default=0),
+        room_moves_max=max((n for r in results for n in r.room_moves), default=0),
         server_pid=server_pid,
         server_vmhwm=vmhwm,
     )
@@ -559,6 +576,8 @@ def describe(r: LoadResult) -> str:
         f"  d payload        mean {_fmt(r.d_bytes_mean)} B, max {r.d_bytes_max} B; "
         f"mid-game mean {_fmt(r.d_move_bytes_mean)} B, max {r.d_move_bytes_max} B",
         f"  generator CPU    {r.gen_cpu_s:.2f} s = {r.gen_cpu_pct:.0f}% of a core",
+        f"  moves per room   {r.room_moves_min} to {r.room_moves_max}; "
+        f"rooms that made none: {r.rooms_stalled}",
     ]
     if r.server_cpu_s is not None:
         lines.append(

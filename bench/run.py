@@ -343,6 +343,8 @@ def load_table(rows: list[dict[str, Any]]) -> str:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
         if r["closed"]:
             errors += f"; {r['closed']} closed"
+        if r.get("rooms_stalled"):
+            errors += f"; {r['rooms_stalled']} rooms stalled"
         label = str(r["rooms"])
         if r.get("max_rate"):
             label += f" (paced: {r['max_rate']:g}/s per player)"

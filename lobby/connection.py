@@ -112,12 +112,13 @@ class Connection(Member):
         stats.frames_out += 1
         stats.bytes_out += size
         out = self._out
-        if not out and not self._paused:
-            self.outbox.add(self)
         out.append(_BINARY_HEADERS[size] + frame if size < 126 else binary(frame))
-        if self._paused and len(out) > self._max_queue:
-            self._out = []
-            self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
+        if self._paused:
+            if len(out) > self._max_queue:
+                self._out = []
+                self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
+        elif len(out) == 1:  # the first this turn: the outbox writes it (added after, so
+            self.outbox.add(self)  # that an outbox writing at once finds it there)
 
     def flush(self) -> None:
         """Hand what was kept to the transport in one write (the outbox calls this)."""

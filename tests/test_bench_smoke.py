@@ -50,6 +50,7 @@ async def test_load_generator_plays_and_measures(tmp_path: Path) -> None:
     assert 0 < result["latency_p50_ms"] <= result["latency_p99_ms"]
     assert result["d_move_bytes_max"] > 0
     assert result["closed"] == 0
+    assert result["rooms_stalled"] == 0 and result["room_moves_min"] > 0
     assert result["errors"] == {}
     assert result["server_cpu_s"] is not None and result["server_cpu_s"] > 0
     assert result["server_us_per_move"] > 0
