@@ -1,11 +1,12 @@
 """Heartbeats for every room socket of a process, from one timer.
 
 A timer per connection (uvicorn's way) costs 10,000 timer handles and wake-ups for
-10,000 connections. Here one timer ticks ten times a second and looks at a slice of
-the connections each time (a wheel), so every connection is looked at twice per
-ping interval. One that has sent nothing for ``interval`` seconds gets a ping; one
-that then sends nothing (not even the pong) for ``timeout`` seconds is closed. A
-connection that is talking anyway needs no ping: anything it sends proves it alive.
+10,000 connections. Here one timer ticks every half second (a tenth of the interval
+when that is shorter) and looks at a slice of the connections each time (a wheel), so
+every connection is looked at twice per ping interval. One that has sent nothing for
+``interval`` seconds gets a ping; one that then sends nothing (not even the pong) for
+``timeout`` seconds is closed. A connection that is talking anyway needs no ping:
+anything it sends proves it alive.
 """
 
 from __future__ import annotations
