@@ -224,6 +224,12 @@ class RoomManager:
             old.cancel()
         self._expiry[room.id] = loop.call_later(delay, self._expire, room.id)
 
+    def unsaved(self, room: Room) -> None:
+        """Forget the room here: whoever reconnects gets it as its journal has it (from
+        this process or another), without the change nobody heard of."""
+        if self.rooms.get(room.id) is room:
+            self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
+
     # Internals ----------------------------------------------------------------------
 
     def _expire(self, room_id: str) -> None:

@@ -102,6 +102,10 @@ class RoomEvents(Protocol):
     def idle(self, room: Room) -> None:
         """Nobody is connected and no game is waiting for anyone."""
 
+    def unsaved(self, room: Room) -> None:
+        """A change could not be saved: the room here is ahead of its journal and must
+        not go on; the journal's state is the room's."""
+
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -393,6 +397,8 @@ class Room:
         self._apply(result, conn, msg_id)
 
     def close_all(self, code: int, reason: str) -> None:
+        """This process stops hosting the room: its connections, timers and bots end."""
+        self._auto.clear()  # a bot still thinking finds its seat no longer its to play
         for conn in list(self._conns.values()):
             conn.close(code, reason)
         for key in list(self._timers):
@@ -449,7 +455,7 @@ class Room:
             except Exception:
                 self.stats.redis_errors += 1
                 log.exception("room %s: saving failed; its connections must resume", self.id)
-                self.close_all(1011, "the room could not be saved")
+                self.events.unsaved(self)
                 return
             for transition, conn, msg_id in batch:
                 if transition is None:

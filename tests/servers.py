@@ -88,9 +88,19 @@ async def live_server(
 class ServerProcess:
     """``meeple serve`` in a process of its own, for restarts and kill -9."""
 
-    def __init__(self, env: Mapping[str, str], port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        port: int | None = None,
+        *,
+        log_level: str = "warning",
+        log_file: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
+        self.log_level = log_level
+        self.log_file = log_file
+        """Where the server's log (its stderr) goes; by default, the test's own stderr."""
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -102,12 +112,15 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}"
 
     async def start(self, timeout: float = 20) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lobby.cli", "serve", "--port", str(self.port),
-             "--log-level", "warning"],
-            cwd=ROOT,
-            env=self.env,
-        )  # fmt: skip
+        with contextlib.ExitStack() as files:
+            stderr = files.enter_context(self.log_file.open("ab")) if self.log_file else None
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "lobby.cli", "serve", "--port", str(self.port),
+                 "--log-level", self.log_level],
+                cwd=ROOT,
+                env=self.env,
+                stderr=stderr,
+            )  # fmt: skip
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while True:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import logging
 import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from client.connection import MoveRejected
+from client.connection import ConnectionLost, MoveRejected
 from client.rest import MeepleClient
-from lobby.logs import JsonFormatter
 from lobby.settings import Settings
-from tests.servers import LiveServer, free_port, live_server
+from tests.servers import LiveServer, ServerProcess, free_port, live_server
 
 
 def metric(text: str, name: str) -> float:
@@ -55,48 +56,105 @@ async def test_health_and_readiness(server: LiveServer) -> None:
         assert (await http.get(f"{server.http}/readyz")).json() == {"status": "ready"}
 
 
-async def test_not_ready_when_redis_stops_answering() -> None:
-    """A Redis of the test's own (started and ended by its PID) that goes away mid-run."""
+@contextlib.asynccontextmanager
+async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of the test's own on a free port (keeping nothing on disk), ended by its PID:
+    for tests that stop it or change its configuration."""
     port = free_port()
-    redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
+    proc = subprocess.Popen([*argv, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
     try:
-        url = f"redis://127.0.0.1:{port}/0"
         for _ in range(100):
             try:
                 await Redis.from_url(url).ping()
                 break
             except Exception:
                 await asyncio.sleep(0.05)
-        async with live_server(Settings(redis_url=url)) as srv, httpx.AsyncClient() as http:
-            assert (await http.get(f"{srv.http}/readyz")).status_code == 200
-            redis.terminate()
-            redis.wait(10)
-            ready = await http.get(f"{srv.http}/readyz")
-            assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
-            assert (await http.get(f"{srv.http}/healthz")).status_code == 200
+        yield url, proc
     finally:
-        if redis.poll() is None:
-            redis.kill()
-            redis.wait(10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
-def test_logs_are_json_lines_with_room_seat_and_connection() -> None:
-    record = logging.LogRecord("meeple.gateway", logging.INFO, __file__, 1, "connected", None, None)
-    record.room, record.seat, record.conn, record.player = "r_1", 0, 7, "p_1"
-    line = json.loads(JsonFormatter().format(record))
-    assert line["msg"] == "connected" and line["level"] == "info"
-    assert (line["room"], line["seat"], line["conn"], line["player"]) == ("r_1", 0, 7, "p_1")
-    assert line["ts"].endswith("+00:00")
+async def test_not_ready_when_redis_stops_answering() -> None:
+    async with (
+        private_redis() as (url, redis),
+        live_server(Settings(redis_url=url)) as srv,
+        httpx.AsyncClient() as http,
+    ):
+        assert (await http.get(f"{srv.http}/readyz")).status_code == 200
+        redis.terminate()
+        redis.wait(10)
+        ready = await http.get(f"{srv.http}/readyz")
+        assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+        assert (await http.get(f"{srv.http}/healthz")).status_code == 200
+
+
+async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
+    """Redis refuses writes (out of memory) as a move comes in: the move is not
+    acknowledged or shown, /metrics counts the error, and once Redis takes writes again
+    the players resume the room as it was saved, and play on."""
+    async with (
+        private_redis() as (url, _),
+        live_server(Settings(redis_url=url)) as srv,
+        MeepleClient(srv.http) as a,
+        MeepleClient(srv.http) as b,
+        httpx.AsyncClient() as http,
+    ):
+        redis = Redis.from_url(url)
+        await a.create_session("Ada")
+        await b.create_session("Bo")
+        room = await a.create_room("tictactoe")
+        await b.take_seat(room["id"])
+        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
+            await ca.wait_for(lambda c: c.my_turn, timeout=10)
+            seq = ca.seq
+            await redis.config_set("maxmemory", 1)  # noeviction: writes fail with OOM
+            try:
+                with pytest.raises(ConnectionLost):
+                    await asyncio.wait_for(ca.move({"cell": 4}), 10)
+                text = (await http.get(f"{srv.http}/metrics")).text
+                assert metric(text, "meeple_redis_errors_total") >= 1
+                assert cb.seq == seq and cb.view["b"][4] == -1  # the opponent never saw it
+            finally:
+                await redis.config_set("maxmemory", 0)
+            await ca.wait_for(lambda c: c.connected and c.my_turn, timeout=20)
+            assert ca.seq == seq and ca.view["b"][4] == -1
+            assert await asyncio.wait_for(ca.move({"cell": 4}), 10) == seq + 1
+            await cb.wait_for(lambda c: c.seq == seq + 1, timeout=10)
+            assert cb.view["b"][4] == 0
+        await redis.aclose()
+
+
+async def test_the_server_logs_json_lines_with_room_seat_and_connection(tmp_path: Path) -> None:
+    """``meeple serve``'s own log, as an operator's log shipper reads it."""
+    log_file = tmp_path / "server.log"
+    server = ServerProcess({}, log_level="info", log_file=log_file)
+    await server.start()
+    try:
+        async with MeepleClient(server.http) as a, MeepleClient(server.http) as b:
+            await a.create_session("Ada")
+            await b.create_session("Bo")
+            room = await a.create_room("tictactoe")
+            await b.take_seat(room["id"])
+            async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
+                await ca.wait_for(lambda c: c.my_turn, timeout=10)
+                ca.resign()
+                await cb.wait_for(lambda c: c.finished, timeout=10)
+            await asyncio.sleep(0.2)  # the server notices both closes
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert all({"ts", "level", "logger", "msg"} <= line.keys() for line in lines)
+    mine = [line for line in lines if line.get("room") == room["id"]]
+    connected = [line for line in mine if line["msg"] == "connected"]
+    assert sorted(line["seat"] for line in connected) == [0, 1]
+    assert len({line["conn"] for line in connected}) == 2
+    for line in connected:
+        assert line["logger"] == "meeple.gateway" and line["level"] == "info"
+        assert line["ts"].endswith("+00:00") and line["player"]
+    disconnected = [line for line in mine if line["msg"] == "disconnected"]
+    assert {line["conn"] for line in disconnected} == {line["conn"] for line in connected}
+    assert any(line["msg"].startswith("game over") for line in mine)
