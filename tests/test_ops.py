@@ -14,8 +14,8 @@ import pytest
 from redis.asyncio import Redis
 
 from client.connection import ConnectionLost, MoveRejected
-from client.rest import MeepleClient
 from lobby.settings import Settings
+from tests.conftest import tictactoe_pair
 from tests.servers import LiveServer, ServerProcess, free_port, live_server
 
 
@@ -27,19 +27,13 @@ def metric(text: str, name: str) -> float:
 
 
 async def test_metrics_count_what_happened(server: LiveServer) -> None:
-    async with MeepleClient(server.http) as a, MeepleClient(server.http) as b:
-        await a.create_session("Ada")
-        await b.create_session("Bo")
-        room = await a.create_room("tictactoe")
-        await b.take_seat(room["id"])
-        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-            await ca.wait_for(lambda c: c.my_turn, timeout=10)
-            await ca.move({"cell": 4})
-            await cb.wait_for(lambda c: c.my_turn, timeout=10)
-            with pytest.raises(MoveRejected):
-                await cb.move({"cell": 4})
-            async with httpx.AsyncClient() as http:
-                text = (await http.get(f"{server.http}/metrics")).text
+    async with tictactoe_pair(server.http) as (ca, cb, _):
+        await ca.move({"cell": 4})
+        await cb.wait_for(lambda c: c.my_turn, timeout=10)
+        with pytest.raises(MoveRejected):
+            await cb.move({"cell": 4})
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"{server.http}/metrics")).text
     assert metric(text, 'meeple_moves_total{result="accepted"}') == 1
     assert metric(text, 'meeple_moves_total{result="rejected"}') == 1
     assert metric(text, "meeple_connections") == 2
@@ -99,32 +93,25 @@ async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
     async with (
         private_redis() as (url, _),
         live_server(Settings(redis_url=url)) as srv,
-        MeepleClient(srv.http) as a,
-        MeepleClient(srv.http) as b,
+        tictactoe_pair(srv.http) as (ca, cb, _),
         httpx.AsyncClient() as http,
     ):
         redis = Redis.from_url(url)
-        await a.create_session("Ada")
-        await b.create_session("Bo")
-        room = await a.create_room("tictactoe")
-        await b.take_seat(room["id"])
-        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-            await ca.wait_for(lambda c: c.my_turn, timeout=10)
-            seq = ca.seq
-            await redis.config_set("maxmemory", 1)  # noeviction: writes fail with OOM
-            try:
-                with pytest.raises(ConnectionLost):
-                    await asyncio.wait_for(ca.move({"cell": 4}), 10)
-                text = (await http.get(f"{srv.http}/metrics")).text
-                assert metric(text, "meeple_redis_errors_total") >= 1
-                assert cb.seq == seq and cb.view["b"][4] == -1  # the opponent never saw it
-            finally:
-                await redis.config_set("maxmemory", 0)
-            await ca.wait_for(lambda c: c.connected and c.my_turn, timeout=20)
-            assert ca.seq == seq and ca.view["b"][4] == -1
-            assert await asyncio.wait_for(ca.move({"cell": 4}), 10) == seq + 1
-            await cb.wait_for(lambda c: c.seq == seq + 1, timeout=10)
-            assert cb.view["b"][4] == 0
+        seq = ca.seq
+        await redis.config_set("maxmemory", 1)  # noeviction: writes fail with OOM
+        try:
+            with pytest.raises(ConnectionLost):
+                await asyncio.wait_for(ca.move({"cell": 4}), 10)
+            text = (await http.get(f"{srv.http}/metrics")).text
+            assert metric(text, "meeple_redis_errors_total") >= 1
+            assert cb.seq == seq and cb.view["b"][4] == -1  # the opponent never saw it
+        finally:
+            await redis.config_set("maxmemory", 0)
+        await ca.wait_for(lambda c: c.connected and c.my_turn, timeout=20)
+        assert ca.seq == seq and ca.view["b"][4] == -1
+        assert await asyncio.wait_for(ca.move({"cell": 4}), 10) == seq + 1
+        await cb.wait_for(lambda c: c.seq == seq + 1, timeout=10)
+        assert cb.view["b"][4] == 0
         await redis.aclose()
 
 
@@ -134,21 +121,15 @@ async def test_the_server_logs_json_lines_with_room_seat_and_connection(tmp_path
     server = ServerProcess({}, log_level="info", log_file=log_file)
     await server.start()
     try:
-        async with MeepleClient(server.http) as a, MeepleClient(server.http) as b:
-            await a.create_session("Ada")
-            await b.create_session("Bo")
-            room = await a.create_room("tictactoe")
-            await b.take_seat(room["id"])
-            async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-                await ca.wait_for(lambda c: c.my_turn, timeout=10)
-                ca.resign()
-                await cb.wait_for(lambda c: c.finished, timeout=10)
-            await asyncio.sleep(0.2)  # the server notices both closes
+        async with tictactoe_pair(server.http) as (ca, cb, room_id):
+            ca.resign()
+            await cb.wait_for(lambda c: c.finished, timeout=10)
+        await asyncio.sleep(0.2)  # the server notices both closes
     finally:
         server.stop()
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert all({"ts", "level", "logger", "msg"} <= line.keys() for line in lines)
-    mine = [line for line in lines if line.get("room") == room["id"]]
+    mine = [line for line in lines if line.get("room") == room_id]
     connected = [line for line in mine if line["msg"] == "connected"]
     assert sorted(line["seat"] for line in connected) == [0, 1]
     assert len({line["conn"] for line in connected}) == 2

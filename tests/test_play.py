@@ -12,6 +12,7 @@ from client.bots import choose_move
 from client.connection import MoveRejected, RoomConnection
 from client.rest import MeepleClient
 from game.registry import GAMES
+from tests.conftest import tictactoe_pair
 from tests.servers import LiveServer
 
 SEATS = {"tictactoe": 2, "connect4": 2, "chess": 2, "liarsdice": 3}
@@ -78,34 +79,22 @@ async def test_players_play_a_full_game_with_a_spectator(server: LiveServer, gam
 
 
 async def test_a_rejected_move_raises_and_changes_nothing(server: LiveServer) -> None:
-    async with MeepleClient(server.http) as a, MeepleClient(server.http) as b:
-        await a.create_session("Ada")
-        await b.create_session("Bo")
-        room = await a.create_room("tictactoe")
-        await b.take_seat(room["id"])
-        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-            await ca.wait_for(lambda c: c.my_turn, timeout=10)
-            seq = await ca.move({"cell": 4})
-            await cb.wait_for(lambda c: c.seq == seq, timeout=10)
-            with pytest.raises(MoveRejected) as refused:
-                await cb.move({"cell": 4})
-            assert refused.value.code == "cell_taken"
-            with pytest.raises(MoveRejected) as refused:
-                await ca.move({"cell": 0})
-            assert refused.value.code == "not_your_turn"
-            assert ca.seq == cb.seq == seq
-            assert ca.view == cb.view == {"b": [-1, -1, -1, -1, 0, -1, -1, -1, -1]}
+    async with tictactoe_pair(server.http) as (ca, cb, _):
+        seq = await ca.move({"cell": 4})
+        await cb.wait_for(lambda c: c.seq == seq, timeout=10)
+        with pytest.raises(MoveRejected) as refused:
+            await cb.move({"cell": 4})
+        assert refused.value.code == "cell_taken"
+        with pytest.raises(MoveRejected) as refused:
+            await ca.move({"cell": 0})
+        assert refused.value.code == "not_your_turn"
+        assert ca.seq == cb.seq == seq
+        assert ca.view == cb.view == {"b": [-1, -1, -1, -1, 0, -1, -1, -1, -1]}
 
 
 async def test_gap_in_sequence_numbers_resyncs(server: LiveServer) -> None:
-    async with MeepleClient(server.http) as a, MeepleClient(server.http) as b:
-        await a.create_session("Ada")
-        await b.create_session("Bo")
-        room = await a.create_room("tictactoe")
-        await b.take_seat(room["id"])
-        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-            await ca.wait_for(lambda c: c.my_turn, timeout=10)
-            cb.seq = (cb.seq or 0) - 1  # pretend a delta was lost
-            seq = await ca.move({"cell": 0})
-            await cb.wait_for(lambda c: c.seq == seq and c.view == ca.view, timeout=10)
-            assert cb.view["b"][0] == 0
+    async with tictactoe_pair(server.http) as (ca, cb, _):
+        cb.seq = (cb.seq or 0) - 1  # pretend a delta was lost
+        seq = await ca.move({"cell": 0})
+        await cb.wait_for(lambda c: c.seq == seq and c.view == ca.view, timeout=10)
+        assert cb.view["b"][0] == 0
