@@ -285,7 +285,8 @@ def least_disturbed(case: Callable[[], dict[str, Any]], args: argparse.Namespace
 
 
 REPEAT_KEYS = ("moves_per_s", "latency_p50_ms", "latency_p99_ms", "server_us_per_move",
-               "gen_cpu_pct", "other_cpu_pct", "host_ms")  # fmt: skip
+               "gen_cpu_pct", "other_cpu_pct", "host_ms", "errors", "closed",
+               "rooms_stalled")  # fmt: skip
 
 
 def median_of(case: Callable[[], dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:

@@ -348,7 +348,8 @@ class RoomSocket(asyncio.Protocol):
                 try:
                     target.attach(conn, since, invite, game)
                 except RoomError as exc:
-                    conn.close(CLOSE_FORBIDDEN, exc.message)
+                    code = CLOSE_GOING_AWAY if exc.code == "moved" else CLOSE_FORBIDDEN
+                    conn.close(code, exc.message)
                     return
                 self._start(services, conn, target.handle, target.detach)
             self.context = {"room": room_id, "seat": conn.seat, "conn": conn.id}

@@ -225,10 +225,13 @@ class RoomManager:
         self._expiry[room.id] = loop.call_later(delay, self._expire, room.id)
 
     def unsaved(self, room: Room) -> None:
-        """Forget the room here: whoever reconnects gets it as its journal has it (from
-        this process or another), without the change nobody heard of."""
-        if self.rooms.get(room.id) is room:
-            self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
+        """Forget the room here and give up its lease: whoever reconnects gets it as its
+        journal has it (from this process or another), without the change nobody heard of."""
+        if self.rooms.get(room.id) is not room:
+            return
+        self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
+        if self.cluster is not None:  # if Redis cannot take even this, the lease runs out
+            self._spawn(self.cluster.leases.release(room.id))
 
     # Internals ----------------------------------------------------------------------
 

@@ -151,6 +151,8 @@ class Room:
         self._saving: asyncio.Task[None] | None = None
         self._hidden = self.match.game.hidden_information
         """Whether audiences see different views (else one delta and backlog for all)."""
+        self._closed = False
+        """Set by ``close_all``: this process no longer hosts the room; nothing changes it."""
 
     @classmethod
     def restore(
@@ -295,6 +297,8 @@ class Room:
         ``since`` and ``game``: the last sequence number the client saw, and in which
         game, when it resumes; it gets what it missed if the room still has it.
         """
+        if self._closed:  # dropped while the connection was being admitted
+            raise RoomError("moved", "the room is no longer hosted here; reconnect", 503)
         seat = self.match.seat_of(conn.player_id)
         if seat is None and self.private and invite != self.invite:
             raise RoomError("forbidden", "a private room needs its invite code", 403)
@@ -397,9 +401,16 @@ class Room:
         self._apply(result, conn, msg_id)
 
     def close_all(self, code: int, reason: str) -> None:
-        """This process stops hosting the room: its connections, timers and bots end."""
+        """This process stops hosting the room: its connections, timers and bots end,
+        and no change is made or saved here any more (another copy may be the room now)."""
+        self._closed = True
         self._auto.clear()  # a bot still thinking finds its seat no longer its to play
-        for conn in list(self._conns.values()):
+        self._unsaved.clear()
+        conns = list(self._conns.values())
+        self._conns.clear()  # so their ends detach nothing: no grace timers, no forfeits
+        self._seat_conns.clear()
+        self._spectators.clear()
+        for conn in conns:
             conn.close(code, reason)
         for key in list(self._timers):
             self._cancel_timer(*key)
@@ -411,6 +422,8 @@ class Room:
     # Changes ------------------------------------------------------------------
 
     def _apply(self, result: Transition | Rejection, conn: Member | None, msg_id: Any) -> None:
+        if self._closed:
+            return
         if isinstance(result, Rejection):
             if conn is not None:
                 conn.error(msg_id, result.code, result.message)
@@ -665,6 +678,8 @@ class Room:
         self, kind: str, seat: int, delay: float, callback: Callable[..., None], *args: Any
     ) -> None:
         self._cancel_timer(kind, seat)
+        if self._closed:
+            return
         loop = asyncio.get_running_loop()
         self._timers[(kind, seat)] = loop.call_later(delay, self._fire, kind, seat, callback, args)
 
@@ -745,7 +760,7 @@ class Room:
             move = await asyncio.to_thread(choose_move, strategy, game, view, seat)
         except Exception:
             log.exception("room %s: bot for seat %s failed; it forfeits", self.id, seat)
-            if self.match.seq == seq:
+            if self.match.seq == seq and seat in self._auto:
                 self._apply(self.match.forfeit(seat, "bot failed"), None, None)
             return
         if self.match.seq == seq and seat in self._auto:

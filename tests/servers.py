@@ -122,16 +122,21 @@ class ServerProcess:
                 stderr=stderr,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {self.proc.returncode}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{self.http}/healthz", timeout=1)).status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    raise TimeoutError("server process did not start")
-                await asyncio.sleep(0.05)
+        try:
+            async with httpx.AsyncClient() as client:
+                while True:
+                    if self.proc.poll() is not None:
+                        raise RuntimeError(f"server exited with {self.proc.returncode}")
+                    with contextlib.suppress(httpx.HTTPError):
+                        response = await client.get(f"{self.http}/healthz", timeout=1)
+                        if response.status_code == 200:
+                            return
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("server process did not start")
+                    await asyncio.sleep(0.05)
+        except BaseException:
+            self.kill()  # a server that did not come up is not left behind
+            raise
 
     def kill(self) -> None:
         """kill -9: no shutdown, no goodbye."""

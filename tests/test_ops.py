@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -59,12 +60,14 @@ async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     proc = subprocess.Popen([*argv, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:
-        for _ in range(100):
-            try:
-                await Redis.from_url(url).ping()
-                break
-            except Exception:
+        async with Redis.from_url(url) as probe:
+            for _ in range(100):
+                with contextlib.suppress(Exception):
+                    await probe.ping()
+                    break
                 await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError(f"redis-server on port {port} did not answer within 5 s")
         yield url, proc
     finally:
         if proc.poll() is None:
@@ -89,38 +92,49 @@ async def test_not_ready_when_redis_stops_answering() -> None:
 async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
     """Redis refuses writes (out of memory) as a move comes in: the move is not
     acknowledged or shown, /metrics counts the error, and once Redis takes writes again
-    the players resume the room as it was saved, and play on."""
+    the players resume the room as it was saved, and play on. The copy that could not
+    save does nothing more: past its grace period it forfeits nobody."""
+    grace = 2.0
     async with (
         private_redis() as (url, _),
-        live_server(Settings(redis_url=url)) as srv,
-        tictactoe_pair(srv.http) as (ca, cb, _),
+        live_server(Settings(redis_url=url, grace_seconds=grace)) as srv,
+        tictactoe_pair(srv.http) as (ca, cb, room_id),
         httpx.AsyncClient() as http,
+        Redis.from_url(url) as redis,
     ):
-        redis = Redis.from_url(url)
         seq = ca.seq
         await redis.config_set("maxmemory", 1)  # noeviction: writes fail with OOM
         try:
             with pytest.raises(ConnectionLost):
                 await asyncio.wait_for(ca.move({"cell": 4}), 10)
+            dropped_at = time.monotonic()
             text = (await http.get(f"{srv.http}/metrics")).text
             assert metric(text, "meeple_redis_errors_total") >= 1
             assert cb.seq == seq and cb.view["b"][4] == -1  # the opponent never saw it
         finally:
             await redis.config_set("maxmemory", 0)
         await ca.wait_for(lambda c: c.connected and c.my_turn, timeout=20)
+        await cb.wait_for(lambda c: c.connected, timeout=20)
         assert ca.seq == seq and ca.view["b"][4] == -1
         assert await asyncio.wait_for(ca.move({"cell": 4}), 10) == seq + 1
         await cb.wait_for(lambda c: c.seq == seq + 1, timeout=10)
         assert cb.view["b"][4] == 0
-        await redis.aclose()
+        await asyncio.sleep(max(0.0, dropped_at + grace + 0.5 - time.monotonic()))
+        journal = srv.app.state.services.rooms.journal
+        loaded = await journal.load(room_id)
+        assert loaded is not None
+        meta, entries = loaded
+        assert meta["status"] == "playing" and ca.status == cb.status == "playing"
+        assert [e["k"] for e in entries][-1:] == ["move"]
+        assert [e["s"] for e in entries] == list(range(entries[0]["s"], seq + 2))
 
 
 async def test_the_server_logs_json_lines_with_room_seat_and_connection(tmp_path: Path) -> None:
     """``meeple serve``'s own log, as an operator's log shipper reads it."""
     log_file = tmp_path / "server.log"
     server = ServerProcess({}, log_level="info", log_file=log_file)
-    await server.start()
     try:
+        await server.start()
         async with tictactoe_pair(server.http) as (ca, cb, room_id):
             ca.resign()
             await cb.wait_for(lambda c: c.finished, timeout=10)

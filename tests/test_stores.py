@@ -950,6 +950,11 @@ async def test_leases(redis_prefix: str) -> None:
         await b.release("r_1")
         assert await a.owner("r_1") is None
         assert await a.claim("r_1")
+
+        await asyncio.sleep(0.2)
+        assert await a.claim("r_1"), "claiming one's own lease renews it"
+        await asyncio.sleep(0.2)  # 0.4 s after the first claim, 0.2 s after the second
+        assert await b.owner("r_1") == "node-a"
     finally:
         for client in clients:
             await client.aclose()

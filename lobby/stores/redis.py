@@ -269,11 +269,11 @@ class RedisLeases:
         return f"{self._p}room:{room_id}:lease"
 
     async def claim(self, room_id: str) -> bool:
-        """Take the room if nobody holds it (or we already do)."""
+        """Take the room if nobody holds it, or keep it (renewed) if we already do."""
         key = self._key(room_id)
         if await self._redis.set(key, self.node, nx=True, px=self.ttl_ms):
             return True
-        return await self.owner(room_id) == self.node
+        return bool(await self._renew(keys=[key], args=[self.node, self.ttl_ms]))
 
     async def owner(self, room_id: str) -> str | None:
         value = await self._redis.get(self._key(room_id))
