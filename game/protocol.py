@@ -23,7 +23,7 @@ MAX_FRAME = 64 * 1024
 MAX_CHAT = 500
 """Characters in one chat line."""
 
-# Close codes the server uses (1000-1011 are RFC 6455's; 4xxx are Meeple's).
+# Close codes the server uses (1000-1013 are RFC 6455's and IANA's; 4xxx are Meeple's).
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
@@ -31,6 +31,10 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 """An error inside the server, or no pong before the heartbeat deadline."""
+CLOSE_MOVED = 1012
+"""The room moved to another process (or left this one): reconnect (to any) and resume."""
+CLOSE_TRY_AGAIN = 1013
+"""The room's owner did not answer: reconnect shortly."""
 CLOSE_UNAUTHORIZED = 4401
 """Missing, unknown or expired session token."""
 CLOSE_FORBIDDEN = 4403

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
+from game.protocol import CLOSE_MOVED, CLOSE_TRY_AGAIN
 from lobby.member import Member
 from lobby.ratelimit import TokenBucket
 from lobby.rooms import Room, RoomError
@@ -36,11 +37,6 @@ if TYPE_CHECKING:
     from lobby.manager import RoomManager
 
 log = logging.getLogger("meeple.cluster")
-
-CLOSE_MOVED = 1012
-"""The room moved to another process: reconnect (to any process) and resume."""
-CLOSE_TRY_AGAIN = 1013
-"""The room's owner did not answer: reconnect shortly."""
 
 
 class RemoteMember(Member):
@@ -391,4 +387,4 @@ class Cluster:
                 await self.locate(room_id)
 
 
-__all__ = ["CLOSE_MOVED", "CLOSE_TRY_AGAIN", "Cluster", "RemoteMember"]
+__all__ = ["Cluster", "RemoteMember"]

@@ -33,6 +33,7 @@ from game.protocol import (
     CLOSE_FORBIDDEN,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
+    CLOSE_MOVED,
     CLOSE_NOT_FOUND,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
@@ -348,7 +349,7 @@ class RoomSocket(asyncio.Protocol):
                 try:
                     target.attach(conn, since, invite, game)
                 except RoomError as exc:
-                    code = CLOSE_GOING_AWAY if exc.code == "moved" else CLOSE_FORBIDDEN
+                    code = CLOSE_MOVED if exc.code == "moved" else CLOSE_FORBIDDEN
                     conn.close(code, exc.message)
                     return
                 self._start(services, conn, target.handle, target.detach)
