@@ -25,7 +25,9 @@ _query = APIKeyQuery(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    """The app's services. ``async`` although it awaits nothing: FastAPI runs a plain
+    ``def`` dependency in a worker thread, a thread hop on every REST call."""
     services: Services = request.app.state.services
     return services
 
