@@ -146,7 +146,8 @@ class Room:
         self._rematch: set[int] = set()
         self._deadline_ms: int | None = None
         self._game_no_started = -1
-        self._bot_turn: int | None = None
+        self._bot_turn: tuple[int, int] | None = None
+        """The ``_moment`` a bot or skip was last scheduled for."""
         self._unsaved: list[tuple[Transition | None, Member | None, Any]] = []
         self._saving: asyncio.Task[None] | None = None
         self._hidden = self.match.game.hidden_information
@@ -722,10 +723,15 @@ class Room:
             self._deadline_ms = None
             return
         self._deadline_ms = int((time.time() + seconds) * 1000)
-        self._set_timer("turn", 0, seconds, self._turn_timeout, self.match.seq)
+        self._set_timer("turn", 0, seconds, self._turn_timeout, self._moment())
 
-    def _turn_timeout(self, seq: int) -> None:
-        if self.match.seq != seq or self.match.status != "playing":
+    def _moment(self) -> tuple[int, int]:
+        """Which change the match is at, for timers and bots to check that it still is:
+        sequence numbers start again in every game, so the game number goes with it."""
+        return self.match.game_no, self.match.seq
+
+    def _turn_timeout(self, moment: tuple[int, int]) -> None:
+        if self._moment() != moment or self.match.status != "playing":
             return
         for seat in self.match.to_act:
             self._apply(self.match.timeout(seat), None, None)
@@ -737,33 +743,33 @@ class Room:
             return
         for seat in self.match.to_act:
             strategy = self._auto.get(seat)
-            if strategy is None or self._bot_turn == self.match.seq:
+            if strategy is None or self._bot_turn == self._moment():
                 continue
-            self._bot_turn = self.match.seq
+            self._bot_turn = self._moment()
             if strategy == "skip":
-                asyncio.get_running_loop().call_soon(self._skip, seat, self.match.seq)
+                asyncio.get_running_loop().call_soon(self._skip, seat, self._moment())
             else:
                 asyncio.get_running_loop().create_task(self._bot_move(seat, strategy))
             return
 
-    def _skip(self, seat: int, seq: int) -> None:
-        if self.match.seq == seq and self._auto.get(seat) == "skip":
+    def _skip(self, seat: int, moment: tuple[int, int]) -> None:
+        if self._moment() == moment and self._auto.get(seat) == "skip":
             self._apply(self.match.timeout(seat), None, None)
 
     async def _bot_move(self, seat: int, strategy: str) -> None:
         from client.bots import choose_move  # the lobby may use the client's bots
 
-        seq = self.match.seq
+        moment = self._moment()
         view = self.match.view(seat)
         game = self.match.game.name
         try:
             move = await asyncio.to_thread(choose_move, strategy, game, view, seat)
         except Exception:
             log.exception("room %s: bot for seat %s failed; it forfeits", self.id, seat)
-            if self.match.seq == seq and seat in self._auto:
+            if self._moment() == moment and seat in self._auto:
                 self._apply(self.match.forfeit(seat, "bot failed"), None, None)
             return
-        if self.match.seq == seq and seat in self._auto:
+        if self._moment() == moment and seat in self._auto:
             result = self.match.submit(seat, move)
             if isinstance(result, Rejection):
                 log.warning("room %s: bot move %r refused: %s", self.id, move, result.message)

@@ -79,3 +79,23 @@ async def test_meeple_bot_command_plays_games() -> None:
         assert 'meeple_moves_total{result="accepted"}' in metrics
     finally:
         server.stop()
+
+
+async def test_a_bot_plays_on_after_a_rematch(server: LiveServer) -> None:
+    """Sequence numbers start again in every game: the bot's turn guard must not mistake
+    the new game's first turn for the old one's."""
+    async with MeepleClient(server.http) as api:
+        await api.create_session("Ada")
+        room = await api.create_room("tictactoe", bots=[0])
+        async with api.connect(room["id"]) as conn:
+            await conn.wait_for(lambda c: c.my_turn, timeout=20)  # the bot opened game 0
+            conn.resign()
+            await conn.wait_for(lambda c: c.finished, timeout=10)
+            conn.rematch()
+            await conn.wait_for(lambda c: c.game_no == 1 and c.status == "playing", timeout=10)
+            for _ in range(5):  # whoever starts, the bot marks a cell within our next turn
+                await conn.wait_for(lambda c: c.my_turn or 0 in c.view["b"], timeout=10)
+                if 0 in conn.view["b"]:
+                    break
+                await conn.move({"cell": conn.view["b"].index(-1)})
+            assert 0 in conn.view["b"] and conn.game_no == 1
