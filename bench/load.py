@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import multiprocessing as mp
 import random
 import sys
@@ -62,7 +61,7 @@ from bench.common import (
     write_json,
 )
 from game.codec import decode, encode
-from lobby.cli import raise_open_files
+from lobby.cli import raise_open_files, tune_gc
 
 PLAYING = "load: playing"
 """What the coordinator prints (to stderr) when the set-up is done and play starts."""
@@ -347,10 +346,7 @@ def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: 
            seconds: float, max_rate: float | None) -> None:  # fmt: skip
     """A forked load process: set up, say ready, wait for the start time, report."""
     raise_open_files()
-    # As in meeple serve: what exists now lives for the whole run, and every frame makes
-    # a few short-lived objects; collect the young generation less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    tune_gc()  # as meeple serve does: every frame makes a few short-lived objects
 
     async def go_at() -> float:
         pipe.send(("ready", None))

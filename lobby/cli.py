@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import math
 import resource
 import sys
 from typing import Any
@@ -20,13 +22,24 @@ def uvicorn_options() -> dict[str, Any]:
     return {"ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
 
 
-def raise_open_files() -> int:
-    """Lift the soft limit on open files to the hard one: every WebSocket is a file, and
-    the usual soft limit (1,024) would cap a server at about a thousand players."""
+def raise_open_files() -> float:
+    """Lift the soft limit on open files to the hard one, and return the soft limit
+    now (``inf`` when unlimited): every WebSocket is a file, and the usual soft limit
+    (1,024) would cap a server at about a thousand players."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return max(soft, hard)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):  # some kernels refuse "unlimited"
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return math.inf if soft == resource.RLIM_INFINITY else soft
+
+
+def tune_gc() -> None:
+    """Long-lived objects (modules, the app) need no scanning, and a server makes many
+    short-lived ones per move: freeze what exists and collect the young generation less
+    often."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def serve(argv: list[str]) -> None:
@@ -39,10 +52,7 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     raise_open_files()
-    # Long-lived objects (modules, the app) need no scanning, and a server makes many
-    # short-lived ones per move: collect the young generation less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    tune_gc()
     uvicorn.run(
         "lobby.app:create_app",
         factory=True,

@@ -64,12 +64,7 @@ class Outbox:
         self._scheduled = False
         pending, self._pending = self._pending, []
         for conn in pending:
-            out = conn._out
-            if out and not conn._paused:  # Connection.flush, written out: the hot path
-                transport = conn.socket.transport
-                if not transport.is_closing():
-                    transport.write(out[0] if len(out) == 1 else b"".join(out))
-                out.clear()
+            conn.flush()
 
 
 class Connection(Member):

@@ -417,7 +417,7 @@ class RoomSocket(asyncio.Protocol):
                 code, _ = parse_close(payload)
             except FrameError as exc:
                 code = exc.code
-            self.transport.write(encode_frame(OP_CLOSE, b"") if code == 1005 else close_frame(code))
+            self.transport.write(close_frame(code))
         elif self._close_timer is None:
             self.transport.write(close_frame(1000))
         self.transport.close()

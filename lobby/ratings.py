@@ -52,11 +52,7 @@ def _expected(mu: float, mu_j: float, phi_j: float) -> float:
 
 
 def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float) -> float:
-    """Step 5: the Illinois algorithm for the new volatility.
-
-    ``f`` is written out in the loop rather than called: a game's end rates every
-    human seat, and this loop is most of that work.
-    """
+    """Step 5: the Illinois algorithm for the new volatility."""
     exp = math.exp
     a = math.log(sigma * sigma)
     d2 = delta * delta
@@ -80,9 +76,7 @@ def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float
     f_a, f_b = f(big_a), f(big_b)
     while abs(big_b - big_a) > EPSILON:
         big_c = big_a + (big_a - big_b) * f_a / (f_b - f_a)
-        ex = exp(big_c)
-        s = pv + ex
-        f_c = ex * (base - ex) / (2.0 * s * s) - (big_c - a) / tau2
+        f_c = f(big_c)
         if f_c * f_b <= 0:
             big_a, f_a = big_b, f_b
         else:
@@ -109,7 +103,7 @@ def update(player: Rating, results: Sequence[tuple[Rating, float]], tau: float =
         mu_j = (opponent.rating - DEFAULT_RATING) / SCALE
         phi_j = opponent.rd / SCALE
         g = _g(phi_j)
-        e = 1.0 / (1.0 + math.exp(-g * (mu - mu_j)))
+        e = _expected(mu, mu_j, phi_j)
         v_inv += g * g * e * (1.0 - e)
         gain += g * (score - e)
     v = 1.0 / v_inv

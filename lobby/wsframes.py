@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from game.protocol import CLOSE_TOO_BIG
+
 try:
     from websockets.speedups import apply_mask
 except ImportError:  # websockets built without its C extension
@@ -42,7 +44,7 @@ _CONTROL_OPS = frozenset((OP_CLOSE, OP_PING, OP_PONG))
 
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_INVALID_DATA = 1007
-CLOSE_TOO_BIG = 1009
+
 _NO_STATUS = 1005
 """A close frame without a code: reported as 1005, never sent (RFC 6455, 7.1.5)."""
 
@@ -184,14 +186,11 @@ def encode_frame(opcode: int, payload: bytes, *, mask: bool = False) -> bytes:
 
 
 def close_frame(code: int, reason: str = "", *, mask: bool = False) -> bytes:
-    """A close frame; the reason is cut to fit a control frame's 125 bytes."""
-    data = reason.encode()[:123]
-    while True:  # do not cut a character in half
-        try:
-            data.decode()
-            break
-        except UnicodeDecodeError:
-            data = data[:-1]
+    """A close frame; the reason is cut to fit a control frame's 125 bytes. 1005 (no
+    status) may not be sent: echoing a close that had no code, the frame has none."""
+    if code == _NO_STATUS:
+        return encode_frame(OP_CLOSE, b"", mask=mask)
+    data = reason.encode()[:123].decode(errors="ignore").encode()  # no half characters
     return encode_frame(OP_CLOSE, code.to_bytes(2, "big") + data, mask=mask)
 
 

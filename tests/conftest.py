@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -15,8 +14,6 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from client.connection import RoomConnection
-from client.rest import MeepleClient
 from game.codec import decode, encode
 from lobby.app import create_app
 from lobby.services import Services
@@ -153,17 +150,3 @@ async def open_peer(base_ws: str, room_id: str, token: str | None, **params: Any
     protocols = ["meeple.v1"] + ([f"token.{token}"] if token else [])
     ws = await connect(url, subprotocols=protocols, max_size=None)  # type: ignore[list-item]
     return Peer(ws)
-
-
-@contextlib.asynccontextmanager
-async def tictactoe_pair(http: str) -> AsyncIterator[tuple[RoomConnection, RoomConnection, str]]:
-    """Ada (seat 0, to move) and Bo (seat 1) in a new tic-tac-toe room, both connected
-    through the SDK: their connections and the room's id."""
-    async with MeepleClient(http) as a, MeepleClient(http) as b:
-        await a.create_session("Ada")
-        await b.create_session("Bo")
-        room = await a.create_room("tictactoe")
-        await b.take_seat(room["id"])
-        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-            await ca.wait_for(lambda c: c.my_turn, timeout=10)
-            yield ca, cb, room["id"]

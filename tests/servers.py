@@ -22,6 +22,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from client.connection import RoomConnection
+from client.rest import MeepleClient
 from lobby.app import create_app
 from lobby.cli import uvicorn_options
 from lobby.services import Services
@@ -151,3 +153,17 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextlib.asynccontextmanager
+async def tictactoe_pair(http: str) -> AsyncIterator[tuple[RoomConnection, RoomConnection, str]]:
+    """Ada (seat 0, to move) and Bo (seat 1) in a new tic-tac-toe room, both connected
+    through the SDK: their connections and the room's id."""
+    async with MeepleClient(http) as a, MeepleClient(http) as b:
+        await a.create_session("Ada")
+        await b.create_session("Bo")
+        room = await a.create_room("tictactoe")
+        await b.take_seat(room["id"])
+        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
+            await ca.wait_for(lambda c: c.my_turn, timeout=10)
+            yield ca, cb, room["id"]

@@ -16,8 +16,7 @@ from redis.asyncio import Redis
 
 from client.connection import ConnectionLost, MoveRejected
 from lobby.settings import Settings
-from tests.conftest import tictactoe_pair
-from tests.servers import LiveServer, ServerProcess, free_port, live_server
+from tests.servers import LiveServer, ServerProcess, free_port, live_server, tictactoe_pair
 
 
 def metric(text: str, name: str) -> float:

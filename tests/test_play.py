@@ -12,8 +12,7 @@ from client.bots import choose_move
 from client.connection import MoveRejected, RoomConnection
 from client.rest import MeepleClient
 from game.registry import GAMES
-from tests.conftest import tictactoe_pair
-from tests.servers import LiveServer
+from tests.servers import LiveServer, tictactoe_pair
 
 SEATS = {"tictactoe": 2, "connect4": 2, "chess": 2, "liarsdice": 3}
 STRATEGY = {"tictactoe": "best", "connect4": "random", "chess": "random", "liarsdice": "random"}
