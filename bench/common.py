@@ -3,7 +3,7 @@ a lean WebSocket client, and small statistics.
 
 The WebSocket client is an ``asyncio.Protocol``: ``websockets``' sans-I/O
 ``ClientProtocol`` for the handshake, then the server's own frame codec
-(``lobby.wsframes``); frames are handled in ``data_received`` with no task switch, no
+(``meeple.lobby.edge.frames``); frames are handled in ``data_received`` with no task switch, no
 queue and no future per message, so the load generator spends its CPU on the
 workload rather than on the client. Pings from the server are answered.
 """
@@ -26,8 +26,8 @@ import httpx
 from websockets.client import ClientProtocol
 from websockets.uri import parse_uri
 
-from game.protocol import MAX_FRAME
-from lobby.wsframes import (
+from meeple.game.protocol import MAX_FRAME
+from meeple.lobby.edge.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -235,7 +235,7 @@ class Socket(asyncio.Protocol):
     """One client WebSocket. Subclasses override ``on_message`` (binary payloads).
 
     The handshake is ``websockets``' (``ClientProtocol``); the frames after it are read
-    and written with the server's own frame codec (``lobby.wsframes``), which costs a
+    and written with the server's own frame codec (``meeple.lobby.edge.frames``), which costs a
     fifth of what ``websockets``' protocol object does per frame. Pings are answered.
     """
 

@@ -46,7 +46,7 @@ from bench.common import (
     self_cpu,
     write_json,
 )
-from lobby.cli import raise_open_files
+from meeple.lobby.cli import raise_open_files
 
 
 class Watcher(Socket):

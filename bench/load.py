@@ -60,8 +60,8 @@ from bench.common import (
     take_seat,
     write_json,
 )
-from game.codec import decode, encode
-from lobby.cli import raise_open_files, tune_gc
+from meeple.game.codec import decode, encode
+from meeple.lobby.cli import raise_open_files, tune_gc
 
 PLAYING = "load: playing"
 """What the coordinator prints (to stderr) when the set-up is done and play starts."""

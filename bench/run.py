@@ -106,7 +106,7 @@ class Server:
 def server(env: dict[str, str]) -> Iterator[Server]:
     """A fresh server on core 0, stopped by its PID when the block ends."""
     port = free_port()
-    argv = [sys.executable, "-m", "lobby.cli", "serve", "--port", str(port),
+    argv = [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(port),
             "--log-level", "warning"]  # fmt: skip
     # taskset execs the server, so the PID is the server's own.
     proc = subprocess.Popen(

@@ -3,10 +3,10 @@
     .venv/bin/python bench/sizes.py [--games 200] [--json out.json]
 
 Plays random games (uniformly random legal moves) of every game in the registry
-through ``game.match.Match``, builds each change's ``d`` message the way the room's
-hot path does (``lobby.rooms.Room._publish``: ``{"t", "s", "o", "a"}`` plus ``st``
+through ``meeple.game.match.Match``, builds each change's ``d`` message the way the room's
+hot path does (``meeple.lobby.rooms.room.Room._publish``: ``{"t", "s", "o", "a"}`` plus ``st``
 and ``r`` when the game ends; no turn timer, so no ``dl``), encodes it with
-``game.codec.encode`` and measures the WebSocket payload: one frame per distinct
+``meeple.game.codec.encode`` and measures the WebSocket payload: one frame per distinct
 delta (hidden-information games send each seat its own).
 
 ``s`` is what the game gives it: it counts the changes of one game (a rematch starts
@@ -28,10 +28,10 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from game.api import Rejection
-from game.codec import encode
-from game.match import Match, Transition
-from game.registry import GAMES
+from meeple.game.api import Rejection
+from meeple.game.codec import encode
+from meeple.game.match import Match, Transition
+from meeple.game.registry import GAMES
 
 
 @dataclass

@@ -2,10 +2,10 @@
 
 It speaks only the public protocol (docs/protocol.md) and never imports the server,
 so anything it can do, any other client can do too. ``MeepleClient`` is the entry
-point; ``client.bots`` holds the strategies and ``client.botrunner`` runs them.
+point; ``meeple.client.bots`` holds the strategies and ``meeple.client.botrunner`` runs them.
 """
 
-from client.connection import (
+from meeple.client.connection import (
     Closed,
     ConnectionLost,
     Event,
@@ -14,8 +14,8 @@ from client.connection import (
     RoomClosed,
     RoomConnection,
 )
-from client.errors import ApiError, ClientError, MatchmakingError
-from client.rest import Matched, MeepleClient
+from meeple.client.errors import ApiError, ClientError, MatchmakingError
+from meeple.client.rest import Matched, MeepleClient
 
 __all__ = [
     "ApiError",

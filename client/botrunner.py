@@ -22,10 +22,10 @@ from typing import Any, TypeVar
 import httpx
 from websockets.exceptions import WebSocketException
 
-from client.bots import STRATEGIES, Strategy, get_strategy
-from client.connection import ConnectionLost, MoveRejected, RoomConnection
-from client.errors import ApiError, ClientError
-from client.rest import Matched, MeepleClient
+from meeple.client.bots import STRATEGIES, Strategy, get_strategy
+from meeple.client.connection import ConnectionLost, MoveRejected, RoomConnection
+from meeple.client.errors import ApiError, ClientError
+from meeple.client.rest import Matched, MeepleClient
 
 log = logging.getLogger("meeple.bots")
 

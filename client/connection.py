@@ -26,10 +26,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Subprotocol
 
-from client.errors import ClientError
-from game.codec import DecodeError, decode, encode
-from game.delta import apply_delta
-from game.protocol import (
+from meeple.client.errors import ClientError
+from meeple.game.codec import DecodeError, decode, encode
+from meeple.game.delta import apply_delta
+from meeple.game.protocol import (
     CLOSE_FORBIDDEN,
     CLOSE_NORMAL,
     CLOSE_NOT_FOUND,

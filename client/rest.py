@@ -18,8 +18,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from client.connection import RoomConnection
-from client.errors import ApiError, MatchmakingError
+from meeple.client.connection import RoomConnection
+from meeple.client.errors import ApiError, MatchmakingError
 
 log = logging.getLogger("meeple.client")
 

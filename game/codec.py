@@ -11,7 +11,7 @@ from typing import Any
 
 import msgpack
 
-from game.protocol import MAX_FRAME
+from meeple.game.protocol import MAX_FRAME
 
 __all__ = ["DecodeError", "canonical", "decode", "encode", "with_field"]
 

@@ -22,9 +22,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from game import api
-from game.api import Game, Outcome, Rejection, View
-from game.delta import Op, diff
+from meeple.game import api
+from meeple.game.api import Game, Outcome, Rejection, View
+from meeple.game.delta import Op, diff
 
 Status = Literal["waiting", "playing", "finished"]
 Audience = int | None

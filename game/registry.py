@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from game.api import Game
-from game.games.chess import Chess
-from game.games.connect4 import ConnectFour
-from game.games.liars_dice import LiarsDice
-from game.games.tictactoe import TicTacToe
+from meeple.game.api import Game
+from meeple.game.games.chess import Chess
+from meeple.game.games.connect4 import ConnectFour
+from meeple.game.games.liars_dice import LiarsDice
+from meeple.game.games.tictactoe import TicTacToe
 
 GAMES: dict[str, Game[Any, Any, Any]] = {
     g.name: g for g in (TicTacToe(), ConnectFour(), LiarsDice(), Chess())

@@ -1,8 +1,8 @@
 """The app factory: ``create_app()`` is what uvicorn and the tests run.
 
-The room WebSocket is not an ASGI route: ``lobby.gateway.RoomSocket`` serves it below
+The room WebSocket is not an ASGI route: ``meeple.lobby.edge.gateway.RoomSocket`` serves it below
 ASGI, and it finds the app's services in the lifespan state this factory yields.
-``lobby.cli.uvicorn_options`` is how uvicorn must be configured for it.
+``meeple.lobby.cli.uvicorn_options`` is how uvicorn must be configured for it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from fastapi import FastAPI, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
-from game.protocol import CLOSE_INTERNAL, json_schema
-from lobby import health, routers
-from lobby.origins import cors_regex
-from lobby.services import build_services
-from lobby.settings import Settings
+from meeple.game.protocol import CLOSE_INTERNAL, json_schema
+from meeple.lobby.edge.origins import cors_regex
+from meeple.lobby.http import routes
+from meeple.lobby.ops import health
+from meeple.lobby.services import build_services
+from meeple.lobby.settings import Settings
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client" / "web"
 
@@ -55,14 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["Retry-After"],
     )
     app.include_router(health.router)
-    routers.install(app)
+    routes.install(app)
 
     @app.websocket("/ws/rooms/{room_id}")
     async def misconfigured(websocket: WebSocket, room_id: str) -> None:
-        """Reached only when uvicorn was not given ``lobby.gateway.RoomSocket``."""
+        """Reached only when uvicorn was not given ``meeple.lobby.edge.gateway.RoomSocket``."""
         logging.getLogger("meeple.gateway").error(
             "a room WebSocket reached the ASGI app: serve with `meeple serve`, or give "
-            "uvicorn ws=lobby.gateway:RoomSocket (lobby.cli.uvicorn_options)"
+            "uvicorn ws=meeple.lobby.edge.gateway:RoomSocket (meeple.lobby.cli.uvicorn_options)"
         )
         await websocket.accept()
         await websocket.close(CLOSE_INTERNAL, "this server is not set up for room sockets")

@@ -10,14 +10,14 @@ import resource
 import sys
 from typing import Any
 
-from lobby.logs import log_config
+from meeple.lobby.ops.logs import log_config
 
 
 def uvicorn_options() -> dict[str, Any]:
-    """What uvicorn needs besides the app: room WebSockets go to ``lobby.gateway.RoomSocket``
+    """What uvicorn needs besides the app: room WebSockets go to ``edge.gateway.RoomSocket``
     (which does its own heartbeats and frame limits), and proxies' headers are trusted
     from ``FORWARDED_ALLOW_IPS`` only."""
-    from lobby.gateway import RoomSocket
+    from meeple.lobby.edge.gateway import RoomSocket
 
     return {"ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
 
@@ -54,7 +54,7 @@ def serve(argv: list[str]) -> None:
     raise_open_files()
     tune_gc()
     uvicorn.run(
-        "lobby.app:create_app",
+        "meeple.lobby.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     if command == "serve":
         serve(rest)
     elif command == "bot":
-        from client.botrunner import main as bot_main
+        from meeple.client.botrunner import main as bot_main
 
         sys.exit(bot_main(rest))
     else:

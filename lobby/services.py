@@ -13,15 +13,21 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from lobby.connection import Outbox
-from lobby.heartbeat import Heartbeat
-from lobby.manager import RoomManager
-from lobby.matchmaker import Matchmaker
-from lobby.ratelimits import RateLimits
-from lobby.ratings import rate_game
-from lobby.settings import Settings
-from lobby.stores.base import RatingStore, RecordStore, RoomDirectory, SessionStore, TicketQueue
-from lobby.stores.memory import (
+from meeple.lobby.edge.connection import Outbox
+from meeple.lobby.edge.heartbeat import Heartbeat
+from meeple.lobby.http.limits import RateLimits
+from meeple.lobby.players.ratings import rate_game
+from meeple.lobby.rooms.manager import RoomManager
+from meeple.lobby.rooms.matchmaker import Matchmaker
+from meeple.lobby.settings import Settings
+from meeple.lobby.stores.base import (
+    RatingStore,
+    RecordStore,
+    RoomDirectory,
+    SessionStore,
+    TicketQueue,
+)
+from meeple.lobby.stores.memory import (
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
@@ -32,7 +38,7 @@ from lobby.stores.memory import (
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from lobby.cluster import Cluster
+    from meeple.lobby.rooms.cluster import Cluster
 
 
 @dataclass
@@ -58,7 +64,7 @@ class Services:
     """Per-client limits on creating sessions, rooms and tickets."""
     matchmaker: Matchmaker = field(init=False)
     outbox: Outbox = field(default_factory=Outbox)
-    """Room sockets' frames, written once per connection per batch (lobby.gateway)."""
+    """Room sockets' frames, written once per connection per batch (meeple.lobby.edge.gateway)."""
     heartbeat: Heartbeat = field(init=False)
     """Pings for every room socket of this app, from one timer."""
 
@@ -108,8 +114,8 @@ async def build_services(settings: Settings) -> Services:
 async def _redis_services(settings: Settings) -> Services:
     from redis.asyncio import Redis
 
-    from lobby.cluster import Cluster
-    from lobby.stores.redis import (
+    from meeple.lobby.rooms.cluster import Cluster
+    from meeple.lobby.stores.redis import (
         RedisJournal,
         RedisRatingStore,
         RedisRecordStore,

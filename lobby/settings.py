@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from game.protocol import MAX_FRAME
+from meeple.game.protocol import MAX_FRAME
 
 
 def _env_switch(name: str, default: bool) -> bool:

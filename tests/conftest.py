@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
-from game.codec import decode, encode
-from lobby.app import create_app
-from lobby.services import Services
-from lobby.settings import Settings
+from meeple.game.codec import decode, encode
+from meeple.lobby.app import create_app
+from meeple.lobby.services import Services
+from meeple.lobby.settings import Settings
 from tests.servers import LiveServer, live_server
 
 REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

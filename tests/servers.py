@@ -22,12 +22,12 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from client.connection import RoomConnection
-from client.rest import MeepleClient
-from lobby.app import create_app
-from lobby.cli import uvicorn_options
-from lobby.services import Services
-from lobby.settings import Settings
+from meeple.client.connection import RoomConnection
+from meeple.client.rest import MeepleClient
+from meeple.lobby.app import create_app
+from meeple.lobby.cli import uvicorn_options
+from meeple.lobby.services import Services
+from meeple.lobby.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,7 +117,7 @@ class ServerProcess:
         with contextlib.ExitStack() as files:
             stderr = files.enter_context(self.log_file.open("ab")) if self.log_file else None
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "lobby.cli", "serve", "--port", str(self.port),
+                [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(self.port),
                  "--log-level", self.log_level],
                 cwd=ROOT,
                 env=self.env,

@@ -1,4 +1,4 @@
-"""The bot strategies, played locally through ``game.match.Match`` (no server).
+"""The bot strategies, played locally through ``meeple.game.match.Match`` (no server).
 
 Every strategy must pick a move the match accepts from positions reached by random
 play, and the real strategies must be real: perfect tic-tac-toe never loses, the
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from client.bots import (
+from meeple.client.bots import (
     BEST,
     MCTS,
     STRATEGIES,
@@ -25,17 +25,17 @@ from client.bots import (
     get_strategy,
     legal_moves,
 )
-from client.bots.chess_search import ChessSearcher
-from client.bots.connect4 import AlphaBetaConnect4
-from client.bots.liarsdice import LiarsDiceMCTS
-from client.bots.random_bot import RandomStrategy
-from client.bots.tictactoe import Minimax
-from game.api import Game, Rejection
-from game.games.chess import Chess
-from game.games.connect4 import ConnectFour
-from game.games.liars_dice import LiarsDice
-from game.games.tictactoe import TicTacToe
-from game.match import Match
+from meeple.client.bots.chess_search import ChessSearcher
+from meeple.client.bots.connect4 import AlphaBetaConnect4
+from meeple.client.bots.liarsdice import LiarsDiceMCTS
+from meeple.client.bots.random_bot import RandomStrategy
+from meeple.client.bots.tictactoe import Minimax
+from meeple.game.api import Game, Rejection
+from meeple.game.games.chess import Chess
+from meeple.game.games.connect4 import ConnectFour
+from meeple.game.games.liars_dice import LiarsDice
+from meeple.game.games.tictactoe import TicTacToe
+from meeple.game.match import Match
 
 GAMES: dict[str, Game[Any, Any, Any]] = {
     "tictactoe": TicTacToe(),

@@ -7,9 +7,9 @@ import sys
 
 import httpx
 
-from client.botrunner import run_bots
-from client.rest import MeepleClient
-from lobby.settings import Settings
+from meeple.client.botrunner import run_bots
+from meeple.client.rest import MeepleClient
+from meeple.lobby.settings import Settings
 from tests.servers import LiveServer, ServerProcess, live_server
 
 
@@ -68,7 +68,7 @@ async def test_meeple_bot_command_plays_games() -> None:
     await server.start()
     try:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "lobby.cli", "bot", "--server", server.http,
+            sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server.http,
             "--game", "tictactoe", "--count", "2", "--games", "2",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip

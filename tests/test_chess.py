@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from game import codec
-from game.api import Rejection, describe
-from game.delta import apply_delta, diff
-from game.games.chess import Chess, PlayMove, State
-from game.match import Match, Transition
+from meeple.game import codec
+from meeple.game.api import Rejection, describe
+from meeple.game.delta import apply_delta, diff
+from meeple.game.games.chess import Chess, PlayMove, State
+from meeple.game.match import Match, Transition
 
 GAME = Chess()
 CASTLING_FEN = "r3k2r/pppppppp/8/8/8/8/PPPPPPPP/R3K2R w KQkq - 0 1"
@@ -379,7 +379,7 @@ def test_apply_leaves_the_old_state_alone() -> None:
 
 
 def test_catalog_entry_and_registry() -> None:
-    from game.registry import get
+    from meeple.game.registry import get
 
     assert get("chess") is not None
     info = describe(GAME)

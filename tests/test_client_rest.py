@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from client import ApiError, MatchmakingError, MeepleClient
+from meeple.client import ApiError, MatchmakingError, MeepleClient
 
 Route = Callable[[httpx.Request], httpx.Response]
 Routes = dict[tuple[str, str], Route | list[Route]]

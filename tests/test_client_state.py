@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.typing import Subprotocol
 
-from client.connection import (
+from meeple.client.connection import (
     Closed,
     ConnectionLost,
     MoveRejected,
@@ -24,8 +24,8 @@ from client.connection import (
     RoomConnection,
     backoff_delay,
 )
-from game.codec import decode, encode
-from game.protocol import DeltaMsg, RoomMsg, SnapMsg
+from meeple.game.codec import decode, encode
+from meeple.game.protocol import DeltaMsg, RoomMsg, SnapMsg
 
 SEATS = [
     {"kind": "human", "player_id": "p_1", "name": "Ada", "on": True},

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from game import api
-from game.api import Rejection
-from game.delta import apply_delta
-from game.games.connect4 import COLS, ROWS, ConnectFour, Move, State
-from game.match import Match
-from game.registry import GAMES
+from meeple.game import api
+from meeple.game.api import Rejection
+from meeple.game.delta import apply_delta
+from meeple.game.games.connect4 import COLS, ROWS, ConnectFour, Move, State
+from meeple.game.match import Match
+from meeple.game.registry import GAMES
 
 GAME = ConnectFour()
 RNG = random.Random(0)  # connect four never draws on it; apply takes one anyway

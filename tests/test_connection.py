@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from lobby.connection import Connection, Outbox
-from lobby.metrics import Stats
-from lobby.ratelimit import TokenBucket
-from lobby.wsframes import OP_BINARY, OP_CLOSE, FrameReader, parse_close
+from meeple.lobby.edge.connection import Connection, Outbox
+from meeple.lobby.edge.frames import OP_BINARY, OP_CLOSE, FrameReader, parse_close
+from meeple.lobby.ops.metrics import Stats
+from meeple.lobby.ratelimit import TokenBucket
 
 
 class FakeTransport:

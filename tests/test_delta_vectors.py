@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from game.codec import canonical, decode, encode
-from game.delta import apply_delta, diff
+from meeple.game.codec import canonical, decode, encode
+from meeple.game.delta import apply_delta, diff
 
 VECTORS = Path(__file__).parent / "vectors"
 CASES: list[dict[str, Any]] = json.loads((VECTORS / "deltas.json").read_text(encoding="utf-8"))

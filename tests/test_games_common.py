@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from game import api
-from game.api import Game, Rejection
-from game.delta import apply_delta
-from game.match import Match, Transition
-from game.registry import GAMES, get
+from meeple.game import api
+from meeple.game.api import Game, Rejection
+from meeple.game.delta import apply_delta
+from meeple.game.match import Match, Transition
+from meeple.game.registry import GAMES, get
 
 NAMES = sorted(GAMES)
 MAX_PLIES = 60

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 
-from game.codec import encode
-from game.protocol import client_message, json_schema, server_message
-from lobby.rooms import Room
-from lobby.settings import Settings
+from meeple.game.codec import encode
+from meeple.game.protocol import client_message, json_schema, server_message
+from meeple.lobby.rooms.room import Room
+from meeple.lobby.settings import Settings
 from tests.conftest import Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
 

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
-from lobby.heartbeat import Heartbeat
+from meeple.lobby.edge.heartbeat import Heartbeat
 
 
 class Sock:

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from game import api
-from game.api import Rejection
-from game.delta import apply_delta
-from game.games.liars_dice import (
+from meeple.game import api
+from meeple.game.api import Rejection
+from meeple.game.delta import apply_delta
+from meeple.game.games.liars_dice import (
     FACES,
     LAST_STANDING,
     Bid,
@@ -30,8 +30,8 @@ from game.games.liars_dice import (
     State,
     count_matching,
 )
-from game.match import Match
-from game.registry import GAMES
+from meeple.game.match import Match
+from meeple.game.registry import GAMES
 
 GAME = LiarsDice()
 CHALLENGE = Challenge(kind="challenge")

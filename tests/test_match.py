@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from pydantic import Field
 
-from game import api
-from game.api import Game, MoveModel, Options, Outcome, Rejection, View, win
-from game.delta import apply_delta
-from game.games.liars_dice import LiarsDice
-from game.games.tictactoe import TicTacToe
-from game.match import Match, Transition, rng_for
+from meeple.game import api
+from meeple.game.api import Game, MoveModel, Options, Outcome, Rejection, View, win
+from meeple.game.delta import apply_delta
+from meeple.game.games.liars_dice import LiarsDice
+from meeple.game.games.tictactoe import TicTacToe
+from meeple.game.match import Match, Transition, rng_for
 
 TTT = TicTacToe()
 DICE = LiarsDice()

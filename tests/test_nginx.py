@@ -30,7 +30,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.typing import Origin, Subprotocol
 
-from game.delta import apply_delta
+from meeple.game.delta import apply_delta
 from tests.conftest import REDIS_URL, Peer, of_type
 from tests.servers import ROOT, ServerProcess, free_port
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from client.connection import ConnectionLost, MoveRejected
-from lobby.settings import Settings
+from meeple.client.connection import ConnectionLost, MoveRejected
+from meeple.lobby.settings import Settings
 from tests.servers import LiveServer, ServerProcess, free_port, live_server, tictactoe_pair
 
 

@@ -8,10 +8,10 @@ import random
 
 import pytest
 
-from client.bots import choose_move
-from client.connection import MoveRejected, RoomConnection
-from client.rest import MeepleClient
-from game.registry import GAMES
+from meeple.client.bots import choose_move
+from meeple.client.connection import MoveRejected, RoomConnection
+from meeple.client.rest import MeepleClient
+from meeple.game.registry import GAMES
 from tests.servers import LiveServer, tictactoe_pair
 
 SEATS = {"tictactoe": 2, "connect4": 2, "chess": 2, "liarsdice": 3}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from lobby.settings import Settings
+from meeple.lobby.settings import Settings
 from tests.conftest import services_of
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
@@ -513,7 +513,7 @@ async def test_empty_results(client: httpx.AsyncClient) -> None:
 
 
 async def test_leaderboard_pages_best_first(client: httpx.AsyncClient, app: FastAPI) -> None:
-    from lobby.stores.base import PlayerRating
+    from meeple.lobby.stores.base import PlayerRating
 
     ratings = [PlayerRating(f"p_{i}", f"P{i}", 1400.0 + 10 * i, 80.0, 0.06, 3) for i in range(5)]
     await services_of(app).ratings.put_many("chess", ratings)

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from lobby.matchmaker import Notifier
-from lobby.stores.base import PlayerRating, RatingWindow, Ticket
-from lobby.stores.memory import MemoryTicketQueue, pick_group
+from meeple.lobby.rooms.matchmaker import Notifier
+from meeple.lobby.stores.base import PlayerRating, RatingWindow, Ticket
+from meeple.lobby.stores.memory import MemoryTicketQueue, pick_group
 from tests.conftest import services_of
 from tests.servers import LiveServer
 

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from game.match import Match
-from game.registry import get as get_game
-from lobby.ratings import Rating, expected_score, pairwise_scores, rate_game, update
-from lobby.stores.memory import MemoryRatingStore, MemoryRecordStore
+from meeple.game.match import Match
+from meeple.game.registry import get as get_game
+from meeple.lobby.players.ratings import Rating, expected_score, pairwise_scores, rate_game, update
+from meeple.lobby.stores.memory import MemoryRatingStore, MemoryRecordStore
 from tests.conftest import acked, open_peer
 from tests.servers import LiveServer
 

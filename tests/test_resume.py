@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from lobby.rooms import Room
-from lobby.settings import Settings
+from meeple.lobby.rooms.room import Room
+from meeple.lobby.settings import Settings
 from tests.conftest import REDIS_URL, Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from lobby.stores.base import (
+from meeple.lobby.stores.base import (
     GameRecord,
     PlayerRating,
     RatingStore,
@@ -34,14 +34,14 @@ from lobby.stores.base import (
     new_id,
     ticket_key,
 )
-from lobby.stores.memory import (
+from meeple.lobby.stores.memory import (
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
     MemorySessionStore,
     MemoryTicketQueue,
 )
-from lobby.stores.redis import (
+from meeple.lobby.stores.redis import (
     RedisJournal,
     RedisLeases,
     RedisRatingStore,

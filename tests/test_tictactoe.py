@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from game import api, codec
-from game.api import Rejection
-from game.delta import apply_delta
-from game.games.tictactoe import LINES, Move, State, TicTacToe
-from game.match import Match, Transition
-from game.registry import GAMES
+from meeple.game import api, codec
+from meeple.game.api import Rejection
+from meeple.game.delta import apply_delta
+from meeple.game.games.tictactoe import LINES, Move, State, TicTacToe
+from meeple.game.match import Match, Transition
+from meeple.game.registry import GAMES
 
 GAME = TicTacToe()
 RNG = random.Random(0)  # tic-tac-toe never draws on it; apply takes one anyway

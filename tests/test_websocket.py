@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from game.codec import decode, encode
-from lobby.rooms import Room
-from lobby.wsframes import (
+from meeple.game.codec import decode, encode
+from meeple.lobby.edge.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONT,
@@ -28,6 +27,7 @@ from lobby.wsframes import (
     encode_frame,
     parse_close,
 )
+from meeple.lobby.rooms.room import Room
 from tests.conftest import of_type, open_peer
 from tests.servers import LiveServer, live_server
 

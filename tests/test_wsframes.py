@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
-from lobby.wsframes import (
+from meeple.lobby.edge.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONT,

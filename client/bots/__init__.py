@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import random
 
-from client.bots.base import MoveDict, Strategy, View
-from client.bots.chess_search import ChessSearcher
-from client.bots.connect4 import AlphaBetaConnect4
-from client.bots.liarsdice import LiarsDiceMCTS
-from client.bots.random_bot import RandomStrategy
-from client.bots.rules import GAMES, legal_moves
-from client.bots.tictactoe import Minimax
+from meeple.client.bots.base import MoveDict, Strategy, View
+from meeple.client.bots.chess_search import ChessSearcher
+from meeple.client.bots.connect4 import AlphaBetaConnect4
+from meeple.client.bots.liarsdice import LiarsDiceMCTS
+from meeple.client.bots.random_bot import RandomStrategy
+from meeple.client.bots.rules import GAMES, legal_moves
+from meeple.client.bots.tictactoe import Minimax
 
 
 class AlphaBeta(Strategy):

@@ -14,8 +14,8 @@ import time
 
 import chess
 
-from client.bots.base import MoveDict, View
-from client.bots.rules import chess_board, chess_moves
+from meeple.client.bots.base import MoveDict, View
+from meeple.client.bots.rules import chess_board, chess_moves
 
 VALUES = {
     chess.PAWN: 100,

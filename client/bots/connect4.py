@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 import time
 
-from client.bots.base import MoveDict, View
-from game.games.connect4 import COLS, ROWS
+from meeple.client.bots.base import MoveDict, View
+from meeple.game.games.connect4 import COLS, ROWS
 
 H = ROWS + 1
 ORDER = (3, 2, 4, 1, 5, 0, 6)

@@ -23,7 +23,7 @@ import math
 import random
 import time
 
-from client.bots.base import MoveDict, View
+from meeple.client.bots.base import MoveDict, View
 
 FACES = 6
 Action = tuple[int, int]

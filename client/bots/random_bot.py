@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from client.bots.base import MoveDict, Strategy, View
-from client.bots.rules import GAMES, legal_moves
+from meeple.client.bots.base import MoveDict, Strategy, View
+from meeple.client.bots.rules import GAMES, legal_moves
 
 
 class RandomStrategy(Strategy):

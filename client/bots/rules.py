@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import chess
 
-from client.bots.base import MoveDict, View
-from game.games import connect4, liars_dice, tictactoe
+from meeple.client.bots.base import MoveDict, View
+from meeple.game.games import connect4, liars_dice, tictactoe
 
 TICTACTOE = tictactoe.TicTacToe()
 CONNECT4 = connect4.ConnectFour()

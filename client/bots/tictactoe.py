@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from functools import cache
 
-from client.bots.base import MoveDict, Strategy, View
-from game.games.tictactoe import LINES
+from meeple.client.bots.base import MoveDict, Strategy, View
+from meeple.game.games.tictactoe import LINES
 
 Board = tuple[int, ...]
 """Nine cells: -1 empty, else the seat that marked it."""

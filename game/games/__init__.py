@@ -1,1 +1,1 @@
-"""The built-in games. Each module holds one game; ``game.registry`` lists them."""
+"""The built-in games. Each module holds one game; ``meeple.game.registry`` lists them."""

@@ -38,7 +38,7 @@ from typing import Annotated, Literal, TypeAlias
 import chess
 from pydantic import Field, field_validator
 
-from game.api import Game, MoveModel, Options, Outcome, Rejection, View, draw, win
+from meeple.game.api import Game, MoveModel, Options, Outcome, Rejection, View, draw, win
 
 SEATS = 2
 UCI_PATTERN = r"^[a-h][1-8][a-h][1-8][qrbn]?$"

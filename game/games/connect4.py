@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from game.api import (
+from meeple.game.api import (
     GAME_OVER,
     NOT_YOUR_TURN,
     Game,

@@ -51,7 +51,7 @@ from typing import Annotated, Literal, TypeAlias
 
 from pydantic import Field
 
-from game.api import (
+from meeple.game.api import (
     GAME_OVER,
     NOT_YOUR_TURN,
     Game,

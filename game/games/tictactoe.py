@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from game.api import Game, MoveModel, Options, Outcome, Rejection, View, draw, win
+from meeple.game.api import Game, MoveModel, Options, Outcome, Rejection, View, draw, win
 
 LINES = (
     (0, 1, 2), (3, 4, 5), (6, 7, 8),

@@ -7,7 +7,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from lobby.stores.base import (
+from meeple.lobby.stores.base import (
     GameRecord,
     PlayerRating,
     RatingWindow,

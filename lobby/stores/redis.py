@@ -18,7 +18,7 @@ from typing import Any
 import msgpack
 from redis.asyncio import Redis
 
-from lobby.stores.base import (
+from meeple.lobby.stores.base import (
     LIVE_TICKET,
     GameRecord,
     PlayerRating,
@@ -32,7 +32,7 @@ from lobby.stores.base import (
     new_token,
     read_cursor,
 )
-from lobby.stores.memory import pick_group, record_key, room_key
+from meeple.lobby.stores.memory import pick_group, record_key, room_key
 
 STATUSES = ("waiting", "playing", "finished")
 

@@ -1,7 +1,7 @@
 """Writes tests/vectors/deltas.json: the delta test vectors every client checks against.
 
 Each case is ``{"name", "before", "ops", "after", "msgpack_hex"}``: two views, the
-operations ``game.delta.diff`` finds between them, and the hex of the canonical
+operations ``meeple.game.delta.diff`` finds between them, and the hex of the canonical
 MessagePack encoding of the full delta message ``{"t": "d", "s", "o": ops, "a"}``
 that carries them. Python (tests/test_delta_vectors.py) and the browser
 (tests/test_browser_delta.py, client/web/delta.js) both check the same file, so
@@ -9,7 +9,7 @@ the two implementations cannot drift apart.
 
 The output is deterministic; run ``python tests/vectors/make_vectors.py`` after
 changing game/delta.py, game/codec.py or a game's view, and commit the file.
-``--check`` only compares. Views are built by the real games from game.registry
+``--check`` only compares. Views are built by the real games from meeple.game.registry
 where they exist, and by hand for the edge cases of the format.
 
 Values stay inside what both sides encode the same way: integers within
@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from a checkout without `pip install -e`
     sys.path.insert(0, str(ROOT))
 
-from game import registry  # noqa: E402
-from game.api import Rejection  # noqa: E402
-from game.codec import canonical, encode  # noqa: E402
-from game.delta import apply_delta, diff  # noqa: E402
+from meeple.game import registry  # noqa: E402
+from meeple.game.api import Rejection  # noqa: E402
+from meeple.game.codec import canonical, encode  # noqa: E402
+from meeple.game.delta import apply_delta, diff  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "deltas.json"
 
@@ -252,7 +252,9 @@ def build() -> list[Case]:
         before, after = canonical(before_raw), canonical(after_raw)
         ops = diff(before, after)
         if not strictly_equal(apply_delta(before, ops), after):
-            raise SystemExit(f"case {name!r}: game.delta.diff gives {ops}, which misses the change")
+            raise SystemExit(
+                f"case {name!r}: meeple.game.delta.diff gives {ops}, which misses the change"
+            )
         wire = encode(canonical(message(i + 1, ops, to_act)))
         cases.append(
             {"name": name, "before": before, "ops": ops, "after": after, "msgpack_hex": wire.hex()}

@@ -1,6 +1,6 @@
 """WebSocket frames (RFC 6455, section 5) after the handshake, sans I/O.
 
-The handshake is HTTP and ``websockets`` does it (``lobby.gateway``); what follows
+The handshake is HTTP and ``websockets`` does it (``meeple.lobby.edge.gateway``); what follows
 is frames, and they are on the hot path: every move is one frame in and two out.
 ``websockets``' own protocol object spends about 7 µs parsing one small frame and
 3 µs building one, more than the room spends on the move, so the frames are read
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from game.protocol import CLOSE_TOO_BIG
+from meeple.game.protocol import CLOSE_TOO_BIG
 
 try:
     from websockets.speedups import apply_mask

@@ -37,7 +37,7 @@ def log_config(level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": "lobby.logs.JsonFormatter"}},
+        "formatters": {"json": {"()": "meeple.lobby.ops.logs.JsonFormatter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",

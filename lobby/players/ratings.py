@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lobby.stores.base import PlayerRating, RatingStore
+from meeple.lobby.stores.base import PlayerRating, RatingStore
 
 SCALE = 173.7178
 """Glicko-2's ratio between the Glicko scale and its own."""

@@ -13,21 +13,37 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from game.match import Match
-from game.registry import get as get_game
-from lobby.metrics import Stats
-from lobby.rooms import Journal, Room, RoomError, abandon_policy
-from lobby.settings import Settings
-from lobby.stores.base import RoomDirectory, new_id
-
-if TYPE_CHECKING:
-    from lobby.cluster import Cluster
+from meeple.game.match import Match
+from meeple.game.registry import get as get_game
+from meeple.lobby.ops.metrics import Stats
+from meeple.lobby.rooms.journal import Journal
+from meeple.lobby.rooms.room import Room, RoomError, abandon_policy
+from meeple.lobby.settings import Settings
+from meeple.lobby.stores.base import RoomDirectory, new_id
 
 log = logging.getLogger("meeple.rooms")
 
 GameOverHook = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Ownership(Protocol):
+    """Which process hosts which room, when several share Redis (``cluster.Cluster``)."""
+
+    async def claim(self, room_id: str) -> bool:
+        """Take the room's lease (or keep it); False if another process holds it."""
+        ...
+
+    async def release(self, room_id: str) -> None: ...
+
+    async def locate(self, room_id: str) -> Room | str | None:
+        """The room if it is (or can now be) hosted here; else its owner's node id."""
+        ...
+
+    async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:
+        """Run a room method on its owner and wait for the answer."""
+        ...
 
 
 class RoomManager:
@@ -38,7 +54,7 @@ class RoomManager:
         settings: Settings,
         directory: RoomDirectory,
         journal: Journal | None = None,
-        cluster: Cluster | None = None,
+        cluster: Ownership | None = None,
         stats: Stats | None = None,
     ) -> None:
         self.settings = settings
@@ -94,7 +110,7 @@ class RoomManager:
                 room.add_bot(seat, strategy)
             except ValueError as exc:
                 raise RoomError("bad_bots", str(exc), 422) from None
-        if self.cluster is not None and not await self.cluster.leases.claim(room.id):
+        if self.cluster is not None and not await self.cluster.claim(room.id):
             raise RoomError("owner_unavailable", "could not claim the new room", 503)
         self.rooms[room.id] = room
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
@@ -102,6 +118,13 @@ class RoomManager:
             await self.journal.save(room.id, room.meta(), [])
         await self.directory.put(room.summary())
         return room
+
+    def status_counts(self) -> dict[str, int]:
+        """How many rooms this process hosts, by status (for /metrics)."""
+        counts = {"waiting": 0, "playing": 0, "finished": 0}
+        for room in self.rooms.values():
+            counts[room.match.status] += 1
+        return counts
 
     def get(self, room_id: str) -> Room | None:
         """The room if this process hosts it (see ``locate`` for any process's)."""
@@ -231,7 +254,7 @@ class RoomManager:
             return
         self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
         if self.cluster is not None:  # if Redis cannot take even this, the lease runs out
-            self._spawn(self.cluster.leases.release(room.id))
+            self._spawn(self.cluster.release(room.id))
 
     # Internals ----------------------------------------------------------------------
 
@@ -246,7 +269,7 @@ class RoomManager:
         if self.journal is not None:
             self._spawn(self.journal.delete(room_id))
         if self.cluster is not None:
-            self._spawn(self.cluster.leases.release(room_id))
+            self._spawn(self.cluster.release(room_id))
 
     async def _write_summaries(self) -> None:
         await asyncio.sleep(0)  # the rest of this loop turn's changes join in

@@ -22,19 +22,18 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.asyncio import Redis
 
-from game.protocol import CLOSE_MOVED, CLOSE_TRY_AGAIN
-from lobby.member import Member
-from lobby.ratelimit import TokenBucket
-from lobby.rooms import Room, RoomError
-from lobby.stores.redis import RedisJournal, RedisLeases, pack, unpack
+from meeple.game.protocol import CLOSE_MOVED, CLOSE_TRY_AGAIN
+from meeple.lobby.ratelimit import TokenBucket
+from meeple.lobby.rooms.member import Member
+from meeple.lobby.rooms.room import Room, RoomError
+from meeple.lobby.stores.redis import RedisJournal, RedisLeases, pack, unpack
 
 if TYPE_CHECKING:
-    from lobby.connection import Connection
-    from lobby.manager import RoomManager
+    from meeple.lobby.rooms.manager import RoomManager
 
 log = logging.getLogger("meeple.cluster")
 
@@ -70,11 +69,23 @@ class RemoteMember(Member):
             self.cluster.publish(self.node, ["close", self.conn_id, code, reason])
 
 
+class Relayed(Protocol):
+    """A connection of this process in a room owned elsewhere (``edge.connection.Connection``)."""
+
+    id: int
+    player_id: str
+    name: str
+
+    def send(self, frame: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
 @dataclass
 class _Proxy:
     """An edge's record of a local connection whose room is owned elsewhere."""
 
-    conn: Connection
+    conn: Relayed
     room_id: str
     owner: str
     heard: asyncio.Event = field(default_factory=asyncio.Event)
@@ -148,6 +159,12 @@ class Cluster:
 
     # Finding a room ------------------------------------------------------------------
 
+    async def claim(self, room_id: str) -> bool:
+        return await self.leases.claim(room_id)
+
+    async def release(self, room_id: str) -> None:
+        await self.leases.release(room_id)
+
     async def locate(self, room_id: str) -> Room | str | None:
         """The room, if we own it now (claiming it if nobody does); else its owner's node id."""
         assert self.manager is not None
@@ -201,7 +218,7 @@ class Cluster:
 
     async def attach_remote(
         self,
-        conn: Connection,
+        conn: Relayed,
         room_id: str,
         owner: str,
         since: int | None,
@@ -220,12 +237,12 @@ class Cluster:
         except TimeoutError:
             conn.close(CLOSE_TRY_AGAIN, "the room's server did not answer; try again")
 
-    def forward(self, conn: Connection, message: dict[str, Any]) -> None:
+    def forward(self, conn: Relayed, message: dict[str, Any]) -> None:
         proxy = self._proxies.get(conn.id)
         if proxy is not None:
             self.publish(proxy.owner, ["msg", proxy.room_id, self.node, conn.id, message])
 
-    def detach_remote(self, conn: Connection) -> None:
+    def detach_remote(self, conn: Relayed) -> None:
         proxy = self._proxies.pop(conn.id, None)
         if proxy is not None:
             self.publish(proxy.owner, ["detach", proxy.room_id, self.node, conn.id])

@@ -1,4 +1,4 @@
-"""Rooms: one match each, the connections watching it, and the timers around it.
+"""A room: one match, the members watching it, and the hot path of the whole server.
 
 A room is where the data flow of the whole server happens: a decoded message comes
 in (``handle``), the match validates and applies it, and the transition's per-seat
@@ -6,8 +6,9 @@ deltas are encoded once per distinct delta and queued on each connection. Rooms
 never await: everything here runs to completion on the event loop, so two messages
 can never interleave inside one change.
 
-Timers (seat reservations, the reconnection grace period, turn clocks) are loop
-callbacks; each checks that what it was set for still holds before acting.
+Around the hot path, in modules of their own: the room's timers (``timers``), the
+seats the server plays (``autoplay``), what it keeps for resuming clients
+(``backlog``) and where its changes are saved first (``journal``).
 """
 
 from __future__ import annotations
@@ -16,18 +17,16 @@ import asyncio
 import logging
 import secrets
 import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, get_args
 
 from pydantic import ValidationError
 
-from game.api import Rejection, View
-from game.codec import encode, with_field
-from game.match import Audience, LogEntry, Match, Seat, Transition
-from game.protocol import (
+from meeple.game.api import Rejection, View
+from meeple.game.codec import encode, with_field
+from meeple.game.match import LogEntry, Match, Seat, Transition
+from meeple.game.protocol import (
     CLIENT_TYPES,
     CLOSE_NORMAL,
     CLOSE_REPLACED,
@@ -40,10 +39,14 @@ from game.protocol import (
     SyncMsg,
     client_message,
 )
-from lobby.member import Member
-from lobby.metrics import Stats
-from lobby.settings import Settings
-from lobby.stores.base import RoomSummary
+from meeple.lobby.ops.metrics import Stats
+from meeple.lobby.rooms.autoplay import Autoplay, Moment, moment_of
+from meeple.lobby.rooms.backlog import Backlog
+from meeple.lobby.rooms.journal import Journal
+from meeple.lobby.rooms.member import Member
+from meeple.lobby.rooms.timers import Timers
+from meeple.lobby.settings import Settings
+from meeple.lobby.stores.base import RoomSummary
 
 log = logging.getLogger("meeple.room")
 
@@ -74,20 +77,6 @@ class RoomError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-class Journal(Protocol):
-    """Where a room's history is kept so that another process can take it over."""
-
-    async def save(self, room_id: str, meta: dict[str, Any], entries: list[LogEntry]) -> None:
-        """Store the room's metadata and append ``entries`` to its log, in one step."""
-        ...
-
-    async def load(self, room_id: str) -> tuple[dict[str, Any], list[LogEntry]] | None:
-        """The saved metadata and the current game's log."""
-        ...
-
-    async def delete(self, room_id: str) -> None: ...
 
 
 class RoomEvents(Protocol):
@@ -140,14 +129,12 @@ class Room:
         self._seat_conns: dict[int, Member] = {}
         self._spectators: set[Member] = set()
         self._confirmed: set[int] = set()  # seats whose player has connected
-        self._auto: dict[int, str] = {}  # seat -> "skip" or a bot strategy's name
-        self._timers: dict[tuple[str, int], asyncio.TimerHandle] = {}
-        self._backlog: dict[Audience, deque[tuple[int, bytes]]] = {}
+        self._timers = Timers(self.id)
+        self._backlog = Backlog(self.settings.backlog)
+        self._auto = Autoplay(self.id, self.match, self._stand_in_acted)
         self._rematch: set[int] = set()
         self._deadline_ms: int | None = None
         self._game_no_started = -1
-        self._bot_turn: tuple[int, int] | None = None
-        """The ``_moment`` a bot or skip was last scheduled for."""
         self._unsaved: list[tuple[Transition | None, Member | None, Any]] = []
         self._saving: asyncio.Task[None] | None = None
         self._hidden = self.match.game.hidden_information
@@ -166,7 +153,7 @@ class Room:
         stats: Stats,
     ) -> Room:
         """Rebuild a room another process saved: replay its game's log from the seed."""
-        from game.registry import get as get_game
+        from meeple.game.registry import get as get_game
 
         game = get_game(meta["game"])
         if meta["status"] == "waiting":
@@ -197,16 +184,16 @@ class Room:
         )
         for i, seat in enumerate(match.seats):
             if seat.bot:
-                room._auto[i] = seat.bot
+                room._auto.stand_in(i, seat.bot)
                 room._confirmed.add(i)
             elif seat.player_id is not None:
                 if match.status == "waiting":
-                    room._set_timer("reservation", i, settings.reservation_seconds, room._lapse, i)
+                    room._timers.set("reservation", i, settings.reservation_seconds, room._lapse, i)
                 else:
                     room._confirmed.add(i)
-                    room._set_timer("grace", i, settings.grace_seconds, room._abandon, i)
+                    room._timers.set("grace", i, settings.grace_seconds, room._abandon, i)
         room._arm_turn_timer()
-        room._schedule_auto()
+        room._auto.schedule()
         return room
 
     # The lobby's side -------------------------------------------------------
@@ -214,7 +201,7 @@ class Room:
     def add_bot(self, seat: int, strategy: str) -> None:
         """Seat a server-side bot; it plays through the same match as everyone."""
         self.match.sit(seat, f"bot:{self.id}:{seat}", f"Bot {seat + 1} ({strategy})", bot=strategy)
-        self._auto[seat] = strategy
+        self._auto.stand_in(seat, strategy)
         self._confirmed.add(seat)
 
     def reserve(self, player_id: str, name: str, seat: int | None = None) -> tuple[int, float]:
@@ -234,7 +221,7 @@ class Room:
         elif seat not in free:
             raise RoomError("seat_taken", f"seat {seat} is taken")
         self.match.sit(seat, player_id, name)
-        self._set_timer("reservation", seat, self.settings.reservation_seconds, self._lapse, seat)
+        self._timers.set("reservation", seat, self.settings.reservation_seconds, self._lapse, seat)
         self._seats_changed()
         return seat, time.time() + self.settings.reservation_seconds
 
@@ -313,11 +300,11 @@ class Room:
             self._spectators.add(conn)
         else:
             self._seat_conns[seat] = conn
-            self._cancel_timer("grace", seat)
-            self._cancel_timer("reservation", seat)
+            self._timers.cancel("grace", seat)
+            self._timers.cancel("reservation", seat)
             self._confirmed.add(seat)
-            if self._auto.get(seat) and not self.match.seats[seat].bot:
-                del self._auto[seat]  # the player is back: no more skipping or standing in
+            if not self.match.seats[seat].bot:
+                self._auto.release(seat)  # the player is back
         self._broadcast_room()
         self._send_state(conn, since, game)
         self.events.changed(self)
@@ -330,7 +317,7 @@ class Room:
         del self._conns[conn.player_id]
         seat = self._drop(conn)
         if seat is not None and self.match.status != "finished":
-            self._set_timer("grace", seat, self.settings.grace_seconds, self._abandon, seat)
+            self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
         self._broadcast_room()
         self.events.changed(self)
         if not self._conns and self.match.status != "playing":
@@ -405,7 +392,8 @@ class Room:
         """This process stops hosting the room: its connections, timers and bots end,
         and no change is made or saved here any more (another copy may be the room now)."""
         self._closed = True
-        self._auto.clear()  # a bot still thinking finds its seat no longer its to play
+        self._timers.close()
+        self._auto.clear()
         self._unsaved.clear()
         conns = list(self._conns.values())
         self._conns.clear()  # so their ends detach nothing: no grace timers, no forfeits
@@ -413,8 +401,6 @@ class Room:
         self._spectators.clear()
         for conn in conns:
             conn.close(code, reason)
-        for key in list(self._timers):
-            self._cancel_timer(*key)
 
     @property
     def connected(self) -> int:
@@ -500,14 +486,14 @@ class Room:
                 self._send_deltas(t, message, mover, ack)
             else:  # everyone sees the same: one frame, one backlog
                 frame = encode(message)
-                self._remember(None, seq, frame)
+                self._backlog.remember(None, seq, frame)
                 for conn in self._conns.values():
                     conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
             if finished:
                 self.events.finished(self)
                 self.events.changed(self)
-        if self._auto:
-            self._schedule_auto()
+        if self._auto.seats:
+            self._auto.schedule()
 
     def _send_deltas(
         self, t: Transition, message: dict[str, Any], mover: Member | None, ack: int | None
@@ -519,7 +505,7 @@ class Room:
             if frame is None:
                 message["o"] = ops
                 frame = frames[id(ops)] = encode(message)
-            self._remember(audience, t.seq, frame)
+            self._backlog.remember(audience, t.seq, frame)
             if audience is None:
                 for spectator in self._spectators:
                     spectator.send(frame)
@@ -530,16 +516,9 @@ class Room:
             if conn is not None:
                 conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
 
-    def _remember(self, audience: Audience, seq: int, frame: bytes) -> None:
-        """Keep a delta for clients that resume (``_send_state``)."""
-        backlog = self._backlog.get(audience)
-        if backlog is None:
-            backlog = self._backlog[audience] = deque(maxlen=self.settings.backlog)
-        backlog.append((seq, frame))
-
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
-        self._backlog = {}
+        self._backlog.clear()
         seats = self._seats_view()
         for conn in self._conns.values():
             conn.send_message(self._snap(conn.seat, seats))
@@ -637,11 +616,10 @@ class Room:
         ):
             if since == seq:
                 return
-            backlog = self._backlog.get(conn.seat if self._hidden else None)
-            if backlog and backlog[0][0] <= since + 1:
-                for frame_seq, frame in backlog:
-                    if frame_seq > since:
-                        conn.send(frame)
+            missed = self._backlog.since(conn.seat if self._hidden else None, since)
+            if missed is not None:
+                for frame in missed:
+                    conn.send(frame)
                 return
         conn.send_message(self._snap(conn.seat))
 
@@ -662,8 +640,8 @@ class Room:
     def _free(self, seat: int) -> None:
         self.match.stand(seat)
         self._confirmed.discard(seat)
-        self._cancel_timer("reservation", seat)
-        self._cancel_timer("grace", seat)
+        self._timers.cancel("reservation", seat)
+        self._timers.cancel("grace", seat)
         self._broadcast_room()
         self._seats_changed()
 
@@ -674,27 +652,6 @@ class Room:
             self._save_soon()
 
     # Timers ------------------------------------------------------------------------
-
-    def _set_timer(
-        self, kind: str, seat: int, delay: float, callback: Callable[..., None], *args: Any
-    ) -> None:
-        self._cancel_timer(kind, seat)
-        if self._closed:
-            return
-        loop = asyncio.get_running_loop()
-        self._timers[(kind, seat)] = loop.call_later(delay, self._fire, kind, seat, callback, args)
-
-    def _fire(self, kind: str, seat: int, callback: Callable[..., None], args: tuple[Any]) -> None:
-        self._timers.pop((kind, seat), None)
-        try:
-            callback(*args)
-        except Exception:  # a failing timer must not take the loop's other rooms down
-            log.exception("room %s: %s timer failed", self.id, kind)
-
-    def _cancel_timer(self, kind: str, seat: int) -> None:
-        handle = self._timers.pop((kind, seat), None)
-        if handle is not None:
-            handle.cancel()
 
     def _lapse(self, seat: int) -> None:
         """A reservation ran out before its player connected."""
@@ -711,68 +668,27 @@ class Room:
             if self.abandon == "forfeit":
                 self._apply(self.match.forfeit(seat, "abandoned"), None, None)
             else:
-                self._auto[seat] = "skip" if self.abandon == "skip" else "best"
-                self._schedule_auto()
+                self._auto.stand_in(seat, "skip" if self.abandon == "skip" else "best")
+                self._auto.schedule()
 
     def _arm_turn_timer(self) -> None:
         seconds = self.match.turn_limit
         if seconds is None:
             return  # no turn clock in this room, ever
-        self._cancel_timer("turn", 0)
+        self._timers.cancel("turn", 0)
         if self.match.status != "playing" or not seconds:
             self._deadline_ms = None
             return
         self._deadline_ms = int((time.time() + seconds) * 1000)
-        self._set_timer("turn", 0, seconds, self._turn_timeout, self._moment())
+        self._timers.set("turn", 0, seconds, self._turn_timeout, moment_of(self.match))
 
-    def _moment(self) -> tuple[int, int]:
-        """Which change the match is at, for timers and bots to check that it still is:
-        sequence numbers start again in every game, so the game number goes with it."""
-        return self.match.game_no, self.match.seq
-
-    def _turn_timeout(self, moment: tuple[int, int]) -> None:
-        if self._moment() != moment or self.match.status != "playing":
+    def _turn_timeout(self, moment: Moment) -> None:
+        if moment_of(self.match) != moment or self.match.status != "playing":
             return
         for seat in self.match.to_act:
             self._apply(self.match.timeout(seat), None, None)
             return
 
-    def _schedule_auto(self) -> None:
-        """Let bots and skipped seats act when it is their turn."""
-        if self.match.status != "playing" or not self._auto:
-            return
-        for seat in self.match.to_act:
-            strategy = self._auto.get(seat)
-            if strategy is None or self._bot_turn == self._moment():
-                continue
-            self._bot_turn = self._moment()
-            if strategy == "skip":
-                asyncio.get_running_loop().call_soon(self._skip, seat, self._moment())
-            else:
-                asyncio.get_running_loop().create_task(self._bot_move(seat, strategy))
-            return
-
-    def _skip(self, seat: int, moment: tuple[int, int]) -> None:
-        if self._moment() == moment and self._auto.get(seat) == "skip":
-            self._apply(self.match.timeout(seat), None, None)
-
-    async def _bot_move(self, seat: int, strategy: str) -> None:
-        from client.bots import choose_move  # the lobby may use the client's bots
-
-        moment = self._moment()
-        view = self.match.view(seat)
-        game = self.match.game.name
-        try:
-            move = await asyncio.to_thread(choose_move, strategy, game, view, seat)
-        except Exception:
-            log.exception("room %s: bot for seat %s failed; it forfeits", self.id, seat)
-            if self._moment() == moment and seat in self._auto:
-                self._apply(self.match.forfeit(seat, "bot failed"), None, None)
-            return
-        if self._moment() == moment and seat in self._auto:
-            result = self.match.submit(seat, move)
-            if isinstance(result, Rejection):
-                log.warning("room %s: bot move %r refused: %s", self.id, move, result.message)
-                self._apply(self.match.forfeit(seat, "bot failed"), None, None)
-            else:
-                self._apply(result, None, None)
+    def _stand_in_acted(self, result: Transition | Rejection) -> None:
+        """A bot's move or a skipped turn (``Autoplay``), made like any other change."""
+        self._apply(result, None, None)

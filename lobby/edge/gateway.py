@@ -2,10 +2,10 @@
 
 uvicorn hands every WebSocket upgrade to the protocol class it is configured with
 (``lobby.server`` configures this one). ``RoomSocket`` owns its transport: a frame
-that arrives is parsed (``lobby.wsframes``), decoded and given to the room within
+that arrives is parsed (``meeple.lobby.edge.frames``), decoded and given to the room within
 the same ``data_received`` call, with no queue or task switch on the way, and the
 frames it causes go out as one ``write`` per connection when the loop turn ends
-(``lobby.connection.Outbox``). Through ASGI every frame took an ``asyncio.Queue``
+(``meeple.lobby.edge.connection.Outbox``). Through ASGI every frame took an ``asyncio.Queue``
 hand-off in and three layers of coroutines out: most of the server's CPU.
 
 The handshake itself is ``websockets``' (``ServerProtocol``): HTTP parsing, the
@@ -28,8 +28,8 @@ from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
-from game.codec import DecodeError, decode
-from game.protocol import (
+from meeple.game.codec import DecodeError, decode
+from meeple.game.protocol import (
     CLOSE_FORBIDDEN,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
@@ -39,11 +39,8 @@ from game.protocol import (
     SUBPROTOCOL,
     TOKEN_PREFIX,
 )
-from lobby.connection import Connection
-from lobby.origins import origin_allowed
-from lobby.ratelimit import TokenBucket
-from lobby.rooms import RoomError
-from lobby.wsframes import (
+from meeple.lobby.edge.connection import Connection
+from meeple.lobby.edge.frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -55,12 +52,15 @@ from lobby.wsframes import (
     encode_frame,
     parse_close,
 )
+from meeple.lobby.edge.origins import origin_allowed
+from meeple.lobby.ratelimit import TokenBucket
+from meeple.lobby.rooms.room import RoomError
 
 if TYPE_CHECKING:
     from uvicorn import Config
     from uvicorn.server import ServerState
 
-    from lobby.services import Services
+    from meeple.lobby.services import Services
 
 log = logging.getLogger("meeple.gateway")
 
@@ -233,7 +233,7 @@ class RoomSocket(asyncio.Protocol):
         """The server is stopping: say so to an open socket, drop one still being admitted."""
         self._end(CLOSE_GOING_AWAY, "the server is shutting down")
 
-    # The heartbeat (lobby.heartbeat) ---------------------------------------------------
+    # The heartbeat (edge.heartbeat) ------------------------------------------------------
 
     def ping(self) -> None:
         if self._close_timer is None:

@@ -8,9 +8,8 @@ Each app has its own registry, so several apps in one process (tests) stay apart
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -19,9 +18,6 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-
-if TYPE_CHECKING:
-    from lobby.manager import RoomManager
 
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
 """Seconds from a move's frame arriving to its deltas being queued for every player."""
@@ -45,8 +41,12 @@ class Stats:
         self.latency_sum += seconds
 
 
+RoomCounts = Callable[[], Mapping[str, int]]
+"""How many rooms this process hosts, by status (``RoomManager.status_counts``)."""
+
+
 class _Collector:
-    def __init__(self, stats: Stats, rooms: RoomManager) -> None:
+    def __init__(self, stats: Stats, rooms: RoomCounts) -> None:
         self.stats = stats
         self.rooms = rooms
 
@@ -56,10 +56,7 @@ class _Collector:
         by_status = GaugeMetricFamily(
             "meeple_rooms", "Rooms hosted by this process", labels=["status"]
         )
-        counts = {"waiting": 0, "playing": 0, "finished": 0}
-        for room in self.rooms.rooms.values():
-            counts[room.match.status] += 1
-        for status, n in counts.items():
+        for status, n in self.rooms().items():
             by_status.add_metric([status], n)
         yield by_status
         moves = CounterMetricFamily("meeple_moves", "Moves by result", labels=["result"])
@@ -83,7 +80,7 @@ class _Collector:
         )
 
 
-def registry_for(stats: Stats, rooms: RoomManager) -> CollectorRegistry:
+def registry_for(stats: Stats, rooms: RoomCounts) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(stats, rooms))
     return registry

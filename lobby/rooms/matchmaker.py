@@ -27,11 +27,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from game.registry import get as get_game
-from lobby.manager import RoomManager
-from lobby.ratings import DEFAULT_RATING
-from lobby.rooms import RoomError, describe_validation
-from lobby.stores.base import RatingStore, RatingWindow, Ticket, TicketQueue, new_id
+from meeple.game.registry import get as get_game
+from meeple.lobby.players.ratings import DEFAULT_RATING
+from meeple.lobby.rooms.manager import RoomManager
+from meeple.lobby.rooms.room import RoomError, describe_validation
+from meeple.lobby.stores.base import RatingStore, RatingWindow, Ticket, TicketQueue, new_id
 
 log = logging.getLogger("meeple.matchmaker")
 

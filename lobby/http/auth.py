@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
 
-from lobby.problems import ProblemError
-from lobby.services import Services
-from lobby.stores.base import Session
+from meeple.lobby.http.problems import ProblemError
+from meeple.lobby.services import Services
+from meeple.lobby.stores.base import Session
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/sessions.")
 _query = APIKeyQuery(

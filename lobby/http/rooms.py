@@ -7,12 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
 
-from game.registry import get as get_game
-from lobby.auth import CurrentSession, ServicesDep
-from lobby.matchmaker import ws_path
-from lobby.problems import ProblemError, problem_responses
-from lobby.rooms import describe_validation
-from lobby.routers.models import (
+from meeple.game.registry import get as get_game
+from meeple.lobby.http.auth import CurrentSession, ServicesDep
+from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
     InviteRequest,
@@ -27,8 +24,11 @@ from lobby.routers.models import (
     WatchRequest,
     iso,
 )
-from lobby.services import Services
-from lobby.stores.base import RoomSummary, Session
+from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.rooms.matchmaker import ws_path
+from meeple.lobby.rooms.room import describe_validation
+from meeple.lobby.services import Services
+from meeple.lobby.stores.base import RoomSummary, Session
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 

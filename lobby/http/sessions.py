@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from game.api import describe
-from game.registry import GAMES
-from lobby.auth import CurrentSession, ServicesDep
-from lobby.problems import problem_responses
-from lobby.routers.models import GameOut, Me, NewSession, SessionOut, iso
+from meeple.game.api import describe
+from meeple.game.registry import GAMES
+from meeple.lobby.http.auth import CurrentSession, ServicesDep
+from meeple.lobby.http.models import GameOut, Me, NewSession, SessionOut, iso
+from meeple.lobby.http.problems import problem_responses
 
 router = APIRouter(prefix="/api", tags=["sessions"])
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lobby.problems import install_problem_handlers
-from lobby.routers import matchmaking, results, rooms, sessions
+from meeple.lobby.http import matchmaking, results, rooms, sessions
+from meeple.lobby.http.problems import install_problem_handlers
 
 
 def install(app: FastAPI) -> None:

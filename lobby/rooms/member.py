@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from game.codec import encode
-from game.protocol import CLOSE_POLICY
-from lobby.ratelimit import TokenBucket
+from meeple.game.codec import encode
+from meeple.game.protocol import CLOSE_POLICY
+from meeple.lobby.ratelimit import TokenBucket
 
 
 class Member:

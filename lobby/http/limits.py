@@ -14,8 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lobby.problems import ProblemError
-from lobby.ratelimit import TokenBucket
+from meeple.lobby.http.problems import ProblemError
+from meeple.lobby.ratelimit import TokenBucket
 
 
 @dataclass(frozen=True, slots=True)

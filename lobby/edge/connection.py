@@ -15,18 +15,18 @@ import asyncio
 import itertools
 from typing import Protocol
 
-from game.protocol import CLOSE_TOO_SLOW
-from lobby.member import Member
-from lobby.metrics import Stats
-from lobby.ratelimit import TokenBucket
-from lobby.wsframes import BINARY_HEADERS as _BINARY_HEADERS
-from lobby.wsframes import binary, close_frame
+from meeple.game.protocol import CLOSE_TOO_SLOW
+from meeple.lobby.edge.frames import BINARY_HEADERS as _BINARY_HEADERS
+from meeple.lobby.edge.frames import binary, close_frame
+from meeple.lobby.ops.metrics import Stats
+from meeple.lobby.ratelimit import TokenBucket
+from meeple.lobby.rooms.member import Member
 
 _ids = itertools.count(1)
 
 
 class Socket(Protocol):
-    """What a connection needs of the socket under it (``lobby.gateway.RoomSocket``)."""
+    """What a connection needs of the socket under it (``meeple.lobby.edge.gateway.RoomSocket``)."""
 
     transport: asyncio.Transport
 

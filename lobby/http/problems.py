@@ -5,7 +5,7 @@
 (clients branch on it); ``detail`` is for people. Request validation failures (422) add
 ``errors``, one entry per broken field.
 
-Raise ``ProblemError`` from an endpoint or dependency; ``RoomError`` (lobby.rooms),
+Raise ``ProblemError`` from an endpoint or dependency; ``RoomError`` (meeple.lobby.rooms.room),
 FastAPI's validation errors and Starlette's HTTP exceptions (unknown routes, wrong
 methods) are turned into the same shape by the handlers ``install_problem_handlers``
 registers.
@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from lobby.rooms import RoomError
+from meeple.lobby.rooms.room import RoomError
 
 log = logging.getLogger("meeple.problems")
 

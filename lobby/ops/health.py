@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from lobby.metrics import registry_for, render
+from meeple.lobby.ops.metrics import registry_for, render
 
 router = APIRouter(tags=["meta"])
 
@@ -23,7 +23,9 @@ async def metrics(request: Request) -> Response:
     registry = getattr(state, "metrics_registry", None)
     if registry is None:
         services = state.services
-        registry = state.metrics_registry = registry_for(services.rooms.stats, services.rooms)
+        registry = state.metrics_registry = registry_for(
+            services.rooms.stats, services.rooms.status_counts
+        )
     return Response(render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
-from lobby.auth import CurrentSession, ServicesDep, StreamSession
-from lobby.matchmaker import Matchmaker, TicketConflict, ws_path
-from lobby.problems import ProblemError, problem_responses
-from lobby.routers.models import MatchedEvent, NewTicket, TicketOut, iso
-from lobby.services import Services
-from lobby.stores.base import LIVE_TICKET, Session, Ticket
+from meeple.lobby.http.auth import CurrentSession, ServicesDep, StreamSession
+from meeple.lobby.http.models import MatchedEvent, NewTicket, TicketOut, iso
+from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.rooms.matchmaker import Matchmaker, TicketConflict, ws_path
+from meeple.lobby.services import Services
+from meeple.lobby.stores.base import LIVE_TICKET, Session, Ticket
 
 router = APIRouter(prefix="/api/matchmaking", tags=["matchmaking"])
 

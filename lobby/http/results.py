@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from game.registry import GAMES
-from lobby.auth import CurrentSession, ServicesDep
-from lobby.problems import ProblemError, problem_responses
-from lobby.routers.models import (
+from meeple.game.registry import GAMES
+from meeple.lobby.http.auth import CurrentSession, ServicesDep
+from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
     GameRecordOut,
@@ -19,6 +18,7 @@ from lobby.routers.models import (
     RecordSummary,
     iso,
 )
+from meeple.lobby.http.problems import ProblemError, problem_responses
 
 router = APIRouter(prefix="/api", tags=["results"])
 

@@ -1,0 +1,1 @@
+"""What players earn and own beyond one room: ratings (and, with accounts, their identity)."""
