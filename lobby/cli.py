@@ -14,12 +14,14 @@ from meeple.lobby.ops.logs import log_config
 
 
 def uvicorn_options() -> dict[str, Any]:
-    """What uvicorn needs besides the app: room WebSockets go to ``edge.gateway.RoomSocket``
+    """What uvicorn needs besides the app: HTTP through ``edge.http11.BoundedHttp`` (a
+    deadline and size caps on every request), room WebSockets to ``edge.gateway.RoomSocket``
     (which does its own heartbeats and frame limits), and proxies' headers are trusted
     from ``FORWARDED_ALLOW_IPS`` only."""
     from meeple.lobby.edge.gateway import RoomSocket
+    from meeple.lobby.edge.http11 import BoundedHttp
 
-    return {"ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
+    return {"http": BoundedHttp, "ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
 
 
 def raise_open_files() -> float:

@@ -60,6 +60,9 @@ class Settings:
     """How long a room's owner may be silent before another process takes the room."""
     finished_room_ttl: float = 300.0
     """How long a finished room with nobody in it stays listed."""
+    request_timeout: float = 10.0
+    """Seconds a client has to send a whole request (head and body) once its connection
+    is open or the request's first byte came; a WebSocket's handshake is one. 0: none."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,4 +79,5 @@ class Settings:
             message_burst=int(env.get("MEEPLE_MESSAGE_BURST", 40)),
             create_limits=_env_switch("MEEPLE_CREATE_LIMITS", True),
             lease_seconds=float(env.get("MEEPLE_LEASE_SECONDS", 5)),
+            request_timeout=float(env.get("MEEPLE_REQUEST_TIMEOUT", 10)),
         )

@@ -30,6 +30,7 @@ from websockets.typing import Subprotocol
 
 from meeple.game.codec import DecodeError, decode
 from meeple.game.protocol import (
+    CLIENT_TYPES,
     CLOSE_FORBIDDEN,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
@@ -65,12 +66,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("meeple.gateway")
 
 ROOM_PATH = "/ws/rooms/"
+WEBSOCKET_VERSION = "13"
 CLOSE_TIMEOUT = 5.0
 """Seconds to wait for the peer's close frame (or for a full buffer to drain) after
 sending ours, before the TCP connection is dropped."""
 _PING = encode_frame(OP_PING, b"")
 
 Handler = Callable[[Connection, dict[str, Any]], None]
+
+
+def _untyped(conn: Connection, message: dict[Any, Any]) -> None:
+    """A map without a string ``t``: a key that is not a string makes it no message at all."""
+    if not all(type(key) is str for key in message):
+        conn.error(None, "bad_frame", "a frame must hold a map with string keys")
+        return
+    expected = ", ".join(sorted(CLIENT_TYPES))
+    conn.error(message.get("id"), "unknown_type", f"t must be one of {expected}")
 
 
 def _select_subprotocol(_: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -163,49 +174,75 @@ class RoomSocket(asyncio.Protocol):
         if handle is None:
             self._not_open(data)
             return
-        self.last_heard = self._loop.time()
-        self.pinged_at = 0.0
         reader = self._reader
         assert reader is not None  # set with _handle
         if data[0] == 0x8A and len(data) == 6 and data[1] == 0x80 and reader.idle:
-            return  # a bare pong, the answer to our heartbeat: hearing it was the point
+            # A bare pong, the answer to our heartbeat: hearing it was the point.
+            self.last_heard = self._loop.time()
+            self.pinged_at = 0.0
+            return
+        error: FrameError | None = None
         try:
             frames = reader.feed(data)
         except FrameError as exc:
-            self._fail(exc.code, exc.reason)
-            return
+            frames, error = exc.frames, exc
+        if frames:  # only a whole frame proves the peer alive, not a trickle of bytes
+            self.last_heard = self._loop.time()
+            self.pinged_at = 0.0
         conn = self.conn
         assert conn is not None
+        ping: bytes | None = None
         for opcode, payload in frames:
             if opcode == OP_BINARY:
                 if not conn.closed:  # else our close is out: only the peer's matters
                     self._message(conn, handle, payload)
             elif opcode == OP_PING:
-                self.transport.write(encode_frame(OP_PONG, payload))
+                ping = payload  # one pong answers them all (RFC 6455, 5.5.3)
             elif opcode == OP_CLOSE:
                 self._peer_closed(payload)
                 return
             elif opcode == OP_TEXT:
                 self._text()
             # a pong: hearing it was the point
+        if ping is not None and not conn.closed:
+            self.transport.write(encode_frame(OP_PONG, ping))
+        if error is not None:
+            self._fail(error.code, error.reason)
 
     def _not_open(self, data: bytes) -> None:
         """Bytes before the socket is open: the handshake (which uvicorn hands over as
         the first data). Reading is paused until the socket is admitted, and a client
-        must not send before the answer (RFC 6455, 4.1), so anything else is ignored."""
-        if self._handshake is None and self._reader is None and not self._lost:
+        must not send before the answer (RFC 6455, 4.1), so anything else is ignored;
+        on a socket refused after the handshake (4401, 4403, 4404) only the client's
+        close frame matters: it ends the line at once."""
+        reader = self._reader
+        if reader is not None:
+            try:
+                frames = reader.feed(data)
+            except FrameError:
+                self.transport.close()
+                return
+            if any(opcode == OP_CLOSE for opcode, _ in frames):
+                self.transport.close()
+        elif self._handshake is None and not self._lost:
             self._start_handshake(data)
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes; connection_lost follows
 
     def pause_writing(self) -> None:
+        """The client reads less than it makes us write: read nothing more from it until
+        it catches up, so that no request of its (a ping, say) can grow our buffers."""
         if self.conn is not None:
             self.conn.pause_writing()
+        if not self.transport.is_closing():
+            self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         if self.conn is not None:
             self.conn.resume_writing()
+        if not self.transport.is_closing() and self._handle is not None:
+            self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -243,8 +280,13 @@ class RoomSocket(asyncio.Protocol):
         log.info("keepalive ping timeout", extra=self.context)
         if self.conn is not None:
             self.conn.close(CLOSE_INTERNAL, "keepalive ping timeout")
-        # The peer is not answering: do not wait for its close frame.
-        self.transport.close()
+        # The peer is not answering: do not wait for its close frame, nor for it to read
+        # what we hold for it.
+        transport = self.transport
+        if transport.get_write_buffer_size():
+            transport.abort()
+        else:
+            transport.close()
 
     # Connection's side --------------------------------------------------------------------
 
@@ -261,7 +303,14 @@ class RoomSocket(asyncio.Protocol):
         events = handshake.events_received()
         request = events[0] if events else None
         if not isinstance(request, Request):
-            self._refuse(400, "a WebSocket handshake was expected")
+            # websockets refused the bytes: with its own answer when it has one (431 for
+            # a header line over 8 KiB, 414 for a long request line), else ours.
+            answer = b"".join(handshake.data_to_send())
+            if not answer:
+                answer = handshake.reject(400, "a WebSocket handshake was expected\n").serialize()
+            self.transport.write(answer)
+            self._handshake = None
+            self.transport.close()
             return
         services = self._services
         if services is None:
@@ -277,6 +326,12 @@ class RoomSocket(asyncio.Protocol):
             headers.get("Origin"), headers.get("Host"), services.settings.origins
         ):
             self._refuse(403, "origin not allowed")  # before accept: HTTP 403
+            return
+        versions = headers.get_all("Sec-WebSocket-Version")
+        if versions and versions != [WEBSOCKET_VERSION]:
+            refusal = handshake.reject(426, f"this server speaks WebSocket {WEBSOCKET_VERSION}\n")
+            refusal.headers["Sec-WebSocket-Version"] = WEBSOCKET_VERSION  # RFC 6455, 4.4
+            self._answer(refusal, close=True)
             return
         response = handshake.accept(request)
         if response.status_code != 101:
@@ -394,10 +449,20 @@ class RoomSocket(asyncio.Protocol):
         if kind != "move" and not conn.messages.allow():
             conn.error(decoded.get("id"), "rate_limited", "too many messages; slow down")
             return
+        if type(kind) is not str:
+            _untyped(conn, decoded)
+            return
         try:
             handle(conn, decoded)
         except Exception:  # contained: one bad room must not take the server down
-            log.exception("room handler failed on %r", kind, extra=self.context)
+            # Never the message itself: what a client sends is logged by size and kind.
+            shown = kind if kind in CLIENT_TYPES else "unknown"
+            log.exception(
+                "room handler failed on a %s message (%d bytes)",
+                shown,
+                len(data),
+                extra=self.context,
+            )
             conn.error(decoded.get("id"), "internal", "the server failed on this message")
         if kind == "move":
             stats.observe_move(perf_counter() - started)
