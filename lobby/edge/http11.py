@@ -32,6 +32,9 @@ MAX_HEAD = 16 * 1024
 MAX_BODY = 1024 * 1024
 """Bytes of a request body: REST bodies are small (nginx in deploy/ allows 1 MiB too)."""
 DEFAULT_TIMEOUT = 10.0
+LINGER = 2.0
+"""Seconds a refused client's bytes are read and dropped before the line is closed:
+closing a socket with unread bytes resets it, and the reset can overtake the answer."""
 
 
 class BoundedHttp(HttpToolsProtocol):
@@ -53,6 +56,9 @@ class BoundedHttp(HttpToolsProtocol):
         self._head_size = 0
         self._body_size = 0
         self._heard = False
+        self._refused = False
+        """An answer that ends the line was written: what the client still sends is
+        discarded for a moment (``LINGER``) so that a reset does not destroy the answer."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -63,6 +69,8 @@ class BoundedHttp(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         self._heard = True
         if self._in_head:
             self._head_size += len(data)
@@ -133,5 +141,11 @@ class BoundedHttp(HttpToolsProtocol):
             b"content-length: %d\r\n" % len(body),
             b"connection: close\r\n\r\n",
         ]
-        self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        transport = self.transport
+        transport.write(b"".join(head) + body)
+        self._refused = True
+        if transport.can_write_eof():
+            transport.write_eof()  # the answer is complete; then read and drop the rest
+            self.loop.call_later(LINGER, transport.close)
+        else:
+            transport.close()
