@@ -29,6 +29,10 @@ class Request(BaseModel):
 
 # Sessions --------------------------------------------------------------------------
 
+JOINERS = frozenset("\u200c\u200d")
+"""The zero-width (non-)joiners: format characters that names need (emoji sequences,
+Persian and Indic scripts), unlike the other invisible ones (bidi overrides, …)."""
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
@@ -38,7 +42,7 @@ class NewSession(Request):
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if any(unicodedata.category(ch).startswith("C") for ch in value):
+        if any(unicodedata.category(ch).startswith("C") and ch not in JOINERS for ch in value):
             raise ValueError("a name may not hold control characters")
         return value
 

@@ -344,7 +344,8 @@ class Room:
             conn.error(
                 msg_id,
                 "unknown_type",
-                f"unknown message type {kind!r}; expected one of {', '.join(sorted(CLIENT_TYPES))}",
+                f"unknown message type {kind!r:.40}; expected one of"
+                f" {', '.join(sorted(CLIENT_TYPES))}",
             )
             return
         try:
@@ -373,9 +374,23 @@ class Room:
                 return
             self._apply(self.match.forfeit(conn.seat, "resigned"), conn, msg_id)
         elif kind == "leave":
+            self._leave(conn, msg_id)
+
+    def _leave(self, conn: Member, msg_id: int | None) -> None:
+        """Give the seat up and close 1000, echoing the id first: in the forfeit's ``d``
+        during a game (once it is saved, with a journal), in an ``ack`` otherwise."""
+        if conn.seat is not None and self.match.status == "playing":
+            self._apply(self.match.forfeit(conn.seat, "left"), conn, msg_id)
+            saving = self._saving
+            if self.journal is not None and saving is not None and not saving.done():
+                saving.add_done_callback(lambda _: conn.close(CLOSE_NORMAL, "left the room"))
+                return
+        else:
             if conn.seat is not None:
                 self.release(conn.player_id)
-            conn.close(CLOSE_NORMAL, "left the room")
+            if msg_id is not None:
+                conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
+        conn.close(CLOSE_NORMAL, "left the room")
 
     def _move(self, conn: Member, move: dict[str, Any], msg_id: int | None) -> None:
         if conn.seat is None:
@@ -490,6 +505,7 @@ class Room:
                 for conn in self._conns.values():
                     conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
             if finished:
+                self._broadcast_room()  # the status changed
                 self.events.finished(self)
                 self.events.changed(self)
         if self._auto.seats:
