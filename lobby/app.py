@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from meeple.game.protocol import CLOSE_INTERNAL, json_schema
 from meeple.lobby.edge.origins import cors_regex
 from meeple.lobby.http import routes
+from meeple.lobby.http.problems import CrashGuard
 from meeple.lobby.ops import health
 from meeple.lobby.services import build_services
 from meeple.lobby.settings import Settings
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="An authoritative turn-based game server: lobby, rooms and MessagePack deltas.",
         lifespan=lifespan,
     )
+    app.add_middleware(CrashGuard)  # first, so inside CORS
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o for o in settings.origins if "://" in o],

@@ -8,7 +8,7 @@
 Raise ``ProblemError`` from an endpoint or dependency; ``RoomError`` (meeple.lobby.rooms.room),
 FastAPI's validation errors and Starlette's HTTP exceptions (unknown routes, wrong
 methods) are turned into the same shape by the handlers ``install_problem_handlers``
-registers.
+registers, and any other error into the 500 problem by ``CrashGuard``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meeple.lobby.rooms.room import RoomError
 
@@ -228,9 +229,36 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(status, code_of(status), detail, headers=headers)
 
 
-async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "internal", "an error inside the server")
+class CrashGuard:
+    """Answers an error no handler took with the 500 problem, and keeps the connection.
+
+    Starlette's outermost middleware answers such an error too, but then raises it again
+    for the server to log, and uvicorn closes the keep-alive connection when a request
+    raised: under the client's next request. Added inside CORS, so a 500 gets its headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:  # half an answer is out: only closing the line can end it
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            response = problem_response(500, "internal", "an error inside the server")
+            await response(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -239,5 +267,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RoomError, _on_room_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_crash)
     problem_openapi(app)
