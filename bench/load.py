@@ -120,12 +120,13 @@ class Player(Socket):
     def __init__(
         self,
         url: str,
+        token: str,
         table: Table,
         counters: Counters,
         rng: random.Random,
         max_rate: float | None = None,
     ) -> None:
-        super().__init__(url)
+        super().__init__(url, token)
         self.table = table
         self.counters = counters
         self.rng = rng
@@ -291,8 +292,7 @@ async def set_up(
     for room_id, first, second in made:
         table = Table()
         for token in (first, second):
-            room_url = f"{ws}/ws/rooms/{room_id}?token={token}"
-            player = Player(room_url, table, counters, rng, max_rate)
+            player = Player(f"{ws}/ws/rooms/{room_id}", token, table, counters, rng, max_rate)
             table.players.append(player)
             players.append(player)
     await gather_limited([p.connect for p in players], concurrency)

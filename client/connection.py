@@ -15,18 +15,19 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import httpx
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Subprotocol
 
-from meeple.client.errors import ClientError
+from meeple.client.errors import ApiError, ClientError
 from meeple.game.codec import DecodeError, decode, encode
 from meeple.game.delta import apply_delta
 from meeple.game.protocol import (
@@ -131,6 +132,7 @@ class RoomConnection:
         url: str,
         token: str,
         *,
+        ticket: Callable[[], Awaitable[str]] | None = None,
         heartbeat: float = 15.0,
         heartbeat_timeout: float = 10.0,
         backoff_base: float = 0.25,
@@ -141,6 +143,9 @@ class RoomConnection:
     ) -> None:
         self.url = url
         self.token = token
+        self.ticket = ticket
+        """Gets a fresh connect ticket (``MeepleClient.connect_ticket``): then each
+        (re)connection spends one in its URL, and the token goes only to the REST API."""
         self.heartbeat = heartbeat
         self.heartbeat_timeout = heartbeat_timeout
         self.backoff_base = backoff_base
@@ -493,6 +498,17 @@ class RoomConnection:
         query = "&".join(q for q in (parts.query, resume) if q)
         return urlunsplit(parts._replace(query=query))
 
+    async def _dial(self) -> tuple[str, list[Subprotocol]]:
+        """Where to connect and with which subprotocols: a ticket in the URL, or the token
+        in a subprotocol (a header, which logs do not keep)."""
+        url = self._url()
+        if self.ticket is None:
+            return url, [Subprotocol(SUBPROTOCOL), Subprotocol(TOKEN_PREFIX + self.token)]
+        ticket = await self.ticket()
+        parts = urlsplit(url)
+        query = "&".join(q for q in (parts.query, urlencode({"ticket": ticket})) if q)
+        return urlunsplit(parts._replace(query=query)), [Subprotocol(SUBPROTOCOL)]
+
     async def _run(self) -> None:
         attempt = 0
         ever_connected = False
@@ -500,16 +516,19 @@ class RoomConnection:
             code: int | None = None
             reason = ""
             try:
+                url, protocols = await self._dial()
                 ws = await connect(
-                    self._url(),
-                    subprotocols=[Subprotocol(SUBPROTOCOL), Subprotocol(TOKEN_PREFIX + self.token)],
+                    url,
+                    subprotocols=protocols,
                     open_timeout=self.open_timeout,
                     ping_interval=None,  # our own heartbeat below is the one that counts
                     close_timeout=2,
                     max_size=MAX_FRAME,
                 )
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                refused = isinstance(exc, InvalidStatus) and exc.response.status_code < 500
+            except (OSError, TimeoutError, WebSocketException, ApiError, httpx.HTTPError) as exc:
+                refused = (isinstance(exc, InvalidStatus) and exc.response.status_code < 500) or (
+                    isinstance(exc, ApiError) and exc.status < 500 and exc.status != 429
+                )
                 if not ever_connected or refused:
                     self._failure = exc
                     self._finish(None, f"could not connect: {exc}")

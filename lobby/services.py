@@ -21,6 +21,7 @@ from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
+    ConnectTickets,
     RatingStore,
     RecordStore,
     RoomDirectory,
@@ -28,6 +29,7 @@ from meeple.lobby.stores.base import (
     TicketQueue,
 )
 from meeple.lobby.stores.memory import (
+    MemoryConnectTickets,
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
@@ -60,6 +62,8 @@ class Services:
     """Glicko-2 ratings per game, updated when a game ends."""
     tickets: TicketQueue = field(default_factory=MemoryTicketQueue)
     """The quick-match queue."""
+    connect_tickets: ConnectTickets = field(default_factory=MemoryConnectTickets)
+    """Single-use stand-ins for session tokens in URLs (WebSocket, event stream)."""
     limits: RateLimits = field(default_factory=RateLimits)
     """Per-client limits on creating sessions, rooms and tickets."""
     matchmaker: Matchmaker = field(init=False)
@@ -116,6 +120,7 @@ async def _redis_services(settings: Settings) -> Services:
 
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
+        RedisConnectTickets,
         RedisJournal,
         RedisRatingStore,
         RedisRecordStore,
@@ -150,6 +155,7 @@ async def _redis_services(settings: Settings) -> Services:
         records=RedisRecordStore(redis, prefix),
         ratings=RedisRatingStore(redis, prefix),
         tickets=RedisTicketQueue(redis, prefix),
+        connect_tickets=RedisConnectTickets(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

@@ -60,6 +60,8 @@ class Settings:
     """How long a room's owner may be silent before another process takes the room."""
     finished_room_ttl: float = 300.0
     """How long a finished room with nobody in it stays listed."""
+    connect_ticket_seconds: float = 30.0
+    """How long a connect ticket (POST /api/session/ticket) stays good, if unused."""
     request_timeout: float = 10.0
     """Seconds a client has to send a whole request (head and body) once its connection
     is open or the request's first byte came; a WebSocket's handshake is one. 0: none."""

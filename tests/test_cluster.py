@@ -210,8 +210,8 @@ async def test_quick_match_pairs_players_on_different_processes(
         token_a, auth_a = await session(http, one.http, "Ada")
         token_b, auth_b = await session(http, two.http, "Bo")
         async with (
-            http.stream("GET", f"{one.http}/api/matchmaking/events?token={token_a}") as events_a,
-            http.stream("GET", f"{two.http}/api/matchmaking/events?token={token_b}") as events_b,
+            http.stream("GET", f"{one.http}/api/matchmaking/events", headers=auth_a) as events_a,
+            http.stream("GET", f"{two.http}/api/matchmaking/events", headers=auth_b) as events_b,
         ):
             body = {"game": "tictactoe"}
             ticket_a = (

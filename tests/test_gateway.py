@@ -96,12 +96,13 @@ async def test_foreign_origin_is_refused_before_accept(server: LiveServer) -> No
 
     room = await server.services.rooms.create("tictactoe")
     token, _ = await server.services.sessions.create("Ada")
-    url = f"{server.ws}/ws/rooms/{room.id}?token={token}"
+    url = f"{server.ws}/ws/rooms/{room.id}"
+    auth = {"Authorization": f"Bearer {token}"}
     with pytest.raises(InvalidStatus) as refused:
-        await connect(url, origin="https://evil.example")  # type: ignore[arg-type]
+        await connect(url, origin="https://evil.example", additional_headers=auth)  # type: ignore[arg-type]
     assert refused.value.response.status_code == 403
     for allowed in (f"http://127.0.0.1:{server.port}", "http://localhost:5173"):
-        ws = await connect(url, origin=allowed)  # type: ignore[arg-type]
+        ws = await connect(url, origin=allowed, additional_headers=auth)  # type: ignore[arg-type]
         await ws.close()
 
 

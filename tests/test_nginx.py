@@ -142,6 +142,12 @@ def render(tmp: Path, upstreams: list[int], https_port: int, http_port: int, cer
     site = substitute(site, "listen 80;", f"listen 127.0.0.1:{http_port};")
     site = substitute(site, "listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
     site = substitute(site, "/etc/nginx/certs/", f"{certs}/", count=2)
+    # The shipped access log, and beside it the test's, which names each upstream.
+    site = substitute(
+        site,
+        "access_log /var/log/nginx/access.log meeple;",
+        f"access_log {tmp}/site-access.log meeple; access_log {tmp}/access.log upstreams;",
+    )
     (tmp / "meeple.conf").write_text(site)
     main = tmp / "nginx.conf"
     main.write_text(MAIN_CONF.format(tmp=tmp))
@@ -288,14 +294,21 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
 
             # Ada's socket comes as a browser's would, with an Origin; Bo's as a script's.
             sockets = []
+            tickets: list[str] = []
             try:
                 for player, origin in ((ada, Origin(nginx.base)), (bo, None)):
+                    # The browser's way: a connect ticket in the URL; a script's: the token
+                    # in a subprotocol.
+                    url, protocols = nginx.wss + room["ws"], [Subprotocol("meeple.v1")]
+                    if origin is not None:
+                        answer = await client.post("/api/session/ticket", headers=player.auth)
+                        tickets.append(answer.json()["ticket"])
+                        url += f"?ticket={tickets[-1]}"
+                    else:
+                        protocols.append(Subprotocol(f"token.{player.token}"))
                     ws = await connect(
-                        nginx.wss + room["ws"],
-                        subprotocols=[
-                            Subprotocol("meeple.v1"),
-                            Subprotocol(f"token.{player.token}"),
-                        ],
+                        url,
+                        subprotocols=protocols,
                         origin=origin,
                         ssl=ca,
                         max_size=None,
@@ -330,8 +343,10 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
 
             # The quick-match event stream answers at once through its unbuffered location.
             # (After the game: an open stream would count in least_conn's choice above.)
+            answer = await client.post("/api/session/ticket", headers=ada.auth)
+            tickets.append(ticket := answer.json()["ticket"])
             async with client.stream(
-                "GET", "/api/matchmaking/events", params={"token": ada.token}
+                "GET", "/api/matchmaking/events", params={"ticket": ticket}
             ) as stream:
                 assert stream.status_code == 200
                 assert stream.headers["content-type"].startswith("text/event-stream")
@@ -349,3 +364,12 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
             sockets_at = [entry[3] for entry in log if entry[1].startswith("/ws/")]
             assert len(sockets_at) == 2 and len(set(sockets_at)) == 2, log
             assert all(entry[2] == "101" for entry in log if entry[1].startswith("/ws/")), log
+
+            # No session token in nginx's logs, and no ticket in its access log as shipped.
+            # (Its error log may name a request's URL, ticket and all: a spent one.)
+            access = (tmp_path / "site-access.log").read_text(errors="replace")
+            errors = (tmp_path / "error.log").read_text(errors="replace")
+            assert "GET /api/matchmaking/events HTTP/1.1" in access
+            for secret in (ada.token, bo.token):
+                assert secret not in access and secret not in errors
+            assert not [t for t in tickets if t in access]

@@ -210,7 +210,7 @@ export function mount(root, { roomId, setConn }) {
     conn?.stop();
     conn = new Connection({
       path: wsPath(),
-      token: api.token(),
+      ticket: api.connectTicket,
       since: state.view === null ? null : (conn?.seq ?? saved?.seq ?? null),
       game: state.view === null ? null : (conn?.game ?? saved?.gameNo ?? null),
       onMessage,

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from uvicorn.server import ServerState
 
     from meeple.lobby.services import Services
+    from meeple.lobby.stores.base import Session
 
 log = logging.getLogger("meeple.gateway")
 
@@ -98,16 +99,38 @@ def _offered(request: Request) -> list[str]:
     ]
 
 
-def _token(offered: list[str], params: dict[str, list[str]]) -> str | None:
-    for protocol in offered:
+def _token(request: Request) -> str | None:
+    """The session token from the headers: a ``token.…`` subprotocol (browsers' way) or
+    ``Authorization: Bearer``. Never from the URL, which logs keep: that is for tickets."""
+    for protocol in _offered(request):
         if protocol.startswith(TOKEN_PREFIX):
             return protocol[len(TOKEN_PREFIX) :]
-    return _param(params, "token")
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _session(
+    services: Services, request: Request, params: dict[str, list[str]]
+) -> Session | None:
+    """Who connects: by connect ticket (``?ticket=``, spent here) or by session token."""
+    ticket = _param(params, "ticket")
+    if ticket is not None:
+        return await services.connect_tickets.redeem(ticket)
+    token = _token(request)
+    return await services.sessions.get(token) if token else None
 
 
 def _param(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
+
+
+def _unauthorized(params: dict[str, list[str]]) -> str:
+    if "token" in params:
+        return "a session token never goes in the URL: send ?ticket= or a token.<token> subprotocol"
+    if "ticket" in params:
+        return "unknown, used or expired connect ticket"
+    return "missing, unknown or expired session token"
 
 
 def _int_param(params: dict[str, list[str]], name: str) -> int | None:
@@ -368,8 +391,7 @@ class RoomSocket(asyncio.Protocol):
     ) -> None:
         """Who is this and which room: then accept, and join the room (or close saying why)."""
         try:
-            token = _token(_offered(request), params)
-            session = await services.sessions.get(token) if token else None
+            session = await _session(services, request, params)
             target = await services.rooms.locate(room_id) if session is not None else None
             if self._lost:
                 return
@@ -377,7 +399,7 @@ class RoomSocket(asyncio.Protocol):
             settings = services.settings
             self._reader = FrameReader(masked=True, max_size=settings.max_frame)
             if session is None:
-                self._close(CLOSE_UNAUTHORIZED, "missing, unknown or expired session token")
+                self._close(CLOSE_UNAUTHORIZED, _unauthorized(params))
                 return
             if target is None:
                 self._close(CLOSE_NOT_FOUND, f"no room {room_id}")

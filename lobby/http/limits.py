@@ -34,6 +34,9 @@ ROOMS = Limit(rate=1 / 6, burst=10)
 #: New quick-match tickets per player: 30 at once, then one a second.
 TICKETS = Limit(rate=1.0, burst=30)
 
+#: Connect tickets per player: 30 at once (a page with many tabs), then two a second.
+CONNECT = Limit(rate=2.0, burst=30)
+
 MAX_KEYS = 50_000
 """Buckets kept per kind; the least recently used go first (a fresh bucket is full)."""
 
@@ -49,7 +52,12 @@ class RateLimits:
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limits: dict[str, Limit] = {"sessions": SESSIONS, "rooms": ROOMS, "tickets": TICKETS}
+        self.limits: dict[str, Limit] = {
+            "sessions": SESSIONS,
+            "rooms": ROOMS,
+            "tickets": TICKETS,
+            "connect tickets": CONNECT,
+        }
         self.limits.update(limits or {})
         self.enabled = enabled
         """False: every call is allowed (``MEEPLE_CREATE_LIMITS=off``)."""

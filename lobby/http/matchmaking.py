@@ -140,7 +140,7 @@ async def event_stream(matchmaker: Matchmaker, player_id: str) -> AsyncIterator[
 )
 async def matchmaking_events(services: ServicesDep, session: StreamSession) -> StreamingResponse:
     """Server-sent events for this player's tickets. ``EventSource`` cannot set headers,
-    so the token may come as ``?token=``."""
+    so a connect ticket may come as ``?ticket=`` instead (POST /api/session/ticket)."""
     return StreamingResponse(
         event_stream(services.matchmaker, session.player_id),
         media_type="text/event-stream",

@@ -54,6 +54,14 @@ class SessionOut(BaseModel):
     expires_at: str = Field(description="ISO 8601 UTC; slides forward with every use.")
 
 
+class ConnectTicketOut(BaseModel):
+    ticket: str = Field(
+        description="Good once, until expires_at: pass it as ?ticket= to the room WebSocket"
+        " or to /api/matchmaking/events, where a session token must not go (URLs are logged)."
+    )
+    expires_at: str
+
+
 class Me(BaseModel):
     player_id: str
     name: str

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request
 
 from meeple.game.api import describe
 from meeple.game.registry import GAMES
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
-from meeple.lobby.http.models import GameOut, Me, NewSession, SessionOut, iso
+from meeple.lobby.http.models import ConnectTicketOut, GameOut, Me, NewSession, SessionOut, iso
 from meeple.lobby.http.problems import problem_responses
 
 router = APIRouter(prefix="/api", tags=["sessions"])
@@ -39,6 +41,21 @@ async def create_session(body: NewSession, request: Request, services: ServicesD
 async def whoami(session: CurrentSession) -> Me:
     """Whom the token belongs to (and, since using it slides it, when it now expires)."""
     return Me(player_id=session.player_id, name=session.name, expires_at=iso(session.expires_at))
+
+
+@router.post(
+    "/session/ticket",
+    status_code=201,
+    response_model=ConnectTicketOut,
+    responses=problem_responses(401, 429),
+)
+async def connect_ticket(services: ServicesDep, session: CurrentSession) -> ConnectTicketOut:
+    """A connect ticket: a single-use, short-lived stand-in for the session token in the
+    URLs of the room WebSocket and the event stream."""
+    services.limits.check("connect tickets", session.player_id)
+    ttl = services.settings.connect_ticket_seconds
+    ticket = await services.connect_tickets.issue(session, ttl)
+    return ConnectTicketOut(ticket=ticket, expires_at=iso(time.time() + ttl))
 
 
 @router.get("/games", response_model=list[GameOut], tags=["games"])

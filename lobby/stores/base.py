@@ -58,6 +58,20 @@ class SessionStore(Protocol):
     async def revoke(self, token: str) -> None: ...
 
 
+class ConnectTickets(Protocol):
+    """Short-lived, single-use stand-ins for a session token, for the URLs that must
+    carry a credential (a browser's WebSocket and EventSource): a URL reaches logs, and
+    a ticket there is worth nothing once used or a few seconds old."""
+
+    async def issue(self, session: Session, ttl: float) -> str:
+        """A new ticket for ``session``'s player, good once within ``ttl`` seconds."""
+        ...
+
+    async def redeem(self, ticket: str) -> Session | None:
+        """The session a live ticket stands for, which is then spent; None otherwise."""
+        ...
+
+
 RoomSummary = dict[str, Any]
 """What the lobby lists about a room: id, game, status, seats, free, private, created_at, …"""
 

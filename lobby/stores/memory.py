@@ -52,6 +52,30 @@ class MemorySessionStore:
         self._sessions.pop(hash_token(token), None)
 
 
+class MemoryConnectTickets:
+    """Tickets by hash, oldest first: all live ones share a ttl, so the expired are at the
+    front and are dropped as new ones come."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._tickets: OrderedDict[str, tuple[float, Session]] = OrderedDict()
+
+    async def issue(self, session: Session, ttl: float) -> str:
+        now = self._clock()
+        tickets = self._tickets
+        while tickets and next(iter(tickets.values()))[0] <= now:
+            tickets.popitem(last=False)
+        ticket = new_token()
+        tickets[hash_token(ticket)] = (now + ttl, session)
+        return ticket
+
+    async def redeem(self, ticket: str) -> Session | None:
+        found = self._tickets.pop(hash_token(ticket), None)
+        if found is None or found[0] <= self._clock():
+            return None
+        return found[1]
+
+
 def _matches(s: RoomSummary, game: str | None, status: str | None, free: bool | None) -> bool:
     if s["private"]:
         return False

@@ -93,6 +93,29 @@ class RedisSessionStore:
         await self._redis.delete(self._key(token))
 
 
+class RedisConnectTickets:
+    """A ticket is a key with a TTL holding its player; redeeming it is one GETDEL."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def issue(self, session: Session, ttl: float) -> str:
+        ticket = new_token()
+        value = pack([session.player_id, session.name, session.expires_at])
+        await self._redis.set(
+            f"{self._prefix}connect:{hash_token(ticket)}", value, px=max(1, int(ttl * 1000))
+        )
+        return ticket
+
+    async def redeem(self, ticket: str) -> Session | None:
+        blob = await self._redis.getdel(f"{self._prefix}connect:{hash_token(ticket)}")
+        if not blob:
+            return None
+        player_id, name, expires_at = unpack(blob)
+        return Session(player_id, name, expires_at)
+
+
 class RedisRoomDirectory:
     """Summaries by id, plus sorted sets by creation time for each filter the lobby offers."""
 
