@@ -36,6 +36,7 @@ from meeple.game.protocol import (
     CLOSE_INTERNAL,
     CLOSE_MOVED,
     CLOSE_NOT_FOUND,
+    CLOSE_POLICY,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
     TOKEN_PREFIX,
@@ -417,6 +418,9 @@ class RoomSocket(asyncio.Protocol):
             )
             since, game = _int_param(params, "since"), _int_param(params, "game")
             invite = _param(params, "invite")
+            if invite is not None and not services.limits.allow("invite attempts", conn.player_id):
+                conn.close(CLOSE_POLICY, "too many invite attempts; wait a minute")
+                return
             if isinstance(target, str):  # another process owns the room: relay to it
                 cluster = services.cluster
                 assert cluster is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from meeple.game.registry import GAMES
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
@@ -19,11 +19,24 @@ from meeple.lobby.http.models import (
     iso,
 )
 from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.http.rooms import limit_invites
 
 router = APIRouter(prefix="/api", tags=["results"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+
+
+def readable(record: dict[str, Any], player_id: str, invite: str | None = None) -> bool:
+    """A private room's finished games are for its players, its creator, and whoever
+    has its invite code; everyone else is told there is no such game."""
+    if not record.get("private"):
+        return True
+    if player_id == record.get("creator") or any(
+        seat.get("player_id") == player_id for seat in record.get("seats", ())
+    ):
+        return True
+    return invite is not None and invite == record.get("invite")
 
 
 def _record_view(record: dict[str, Any]) -> dict[str, Any]:
@@ -82,18 +95,33 @@ async def player_games(
         )
     except ValueError:
         raise ProblemError(422, "bad_cursor", "that cursor is not one this server gave") from None
-    items = [RecordSummary.model_validate(_record_view(r)) for r in records]
+    items = [
+        RecordSummary.model_validate(_record_view(r))
+        for r in records
+        if readable(r, session.player_id)
+    ]
     return RecordPage(items=items, next_cursor=next_cursor)
 
 
 @router.get(
-    "/records/{record_id}", response_model=GameRecordOut, responses=problem_responses(401, 404)
+    "/records/{record_id}",
+    response_model=GameRecordOut,
+    responses=problem_responses(401, 404, 429),
 )
 async def game_record(
-    record_id: str, services: ServicesDep, session: CurrentSession
+    record_id: str,
+    request: Request,
+    services: ServicesDep,
+    session: CurrentSession,
+    invite: Annotated[
+        str | None, Query(description="A private room's invite code, for those not in it.")
+    ] = None,
 ) -> GameRecordOut:
-    """A finished game, with its seed and full move log: enough to replay it."""
+    """A finished game, with its seed and full move log: enough to replay it. A private
+    room's are for its members, and for whoever passes its invite code."""
+    if invite is not None:
+        limit_invites(services, request, session.player_id)
     record = await services.records.get(record_id)
-    if record is None:
+    if record is None or not readable(record, session.player_id, invite):
         raise ProblemError(404, "no_such_record", f"no finished game {record_id}")
     return GameRecordOut.model_validate(_record_view(record))

@@ -273,6 +273,10 @@ class Room:
             "outcome": match.outcome.as_view() if match.outcome else None,
             "log": list(match.log),
             "finished_at": time.time(),
+            # Who else may read it: a private room's games are its members' (and the code's).
+            "private": self.private,
+            "invite": self.invite,
+            "creator": self.creator,
         }
 
     # The gateway's side -----------------------------------------------------
