@@ -33,8 +33,10 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "meeple:"
     origins: tuple[str, ...] = ("self", "localhost")
-    """Allowed browser origins. ``self`` is the server's own origin; ``localhost`` is any
-    port on localhost, 127.0.0.1 or [::1]; anything else is an exact origin."""
+    """Allowed browser origins. ``self`` is the server's own origin as the request's Host
+    header names it (for development: see ``edge.origins``); ``localhost`` is any port on
+    localhost, 127.0.0.1 or [::1]; anything else is an exact origin, the way to name
+    production's (``https://games.example.com``)."""
     max_frame: int = MAX_FRAME
     send_queue: int = 256
     """Frames that may wait for a slow client before it is closed with 4429."""

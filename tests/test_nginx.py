@@ -167,10 +167,10 @@ def start_nginx(binary: str, tmp: Path, conf: Path) -> tuple[subprocess.Popen[by
 
 @contextlib.asynccontextmanager
 async def running_nginx(
-    tmp: Path, upstreams: list[int], ca: ssl.SSLContext, certs: Path
+    tmp: Path, upstreams: list[int], ca: ssl.SSLContext, certs: Path, https_port: int
 ) -> AsyncIterator[Nginx]:
     binary = nginx_binary()
-    https_port, http_port = free_port(), free_port()
+    http_port = free_port()
     conf = render(tmp, upstreams, https_port, http_port, certs)
     proc, stdio = start_nginx(binary, tmp, conf)
     nginx = Nginx(https_port, http_port, tmp)
@@ -253,14 +253,15 @@ async def new_player(client: httpx.AsyncClient, name: str) -> Player:
 async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) -> None:
     certs = tmp_path / "certs"
     cert, _ = make_certificate(certs)
+    https_port = free_port()
     ca = ssl.create_default_context(cafile=str(cert))  # verifies the chain and 127.0.0.1
 
     env = {
         "REDIS_URL": REDIS_URL,
         "MEEPLE_REDIS_PREFIX": redis_prefix,
-        # Only the server's own origin: a browser's Origin must match the Host header
-        # that nginx passes through, port and all.
-        "MEEPLE_ORIGINS": "self",
+        # The public origin in full, as deploy/docker-compose.yml names it: scheme and
+        # port included (not "self", which trusts the Host header).
+        "MEEPLE_ORIGINS": f"https://127.0.0.1:{https_port}",
     }
     with stopped_at_exit() as servers:
         for _ in range(2):
@@ -270,7 +271,7 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
         ports = [s.port for s in servers]
 
         async with (
-            running_nginx(tmp_path, ports, ca, certs) as nginx,
+            running_nginx(tmp_path, ports, ca, certs, https_port) as nginx,
             httpx.AsyncClient(base_url=nginx.base, verify=ca, timeout=10) as client,
         ):
             # Port 80's server only sends browsers to HTTPS.
@@ -367,9 +368,13 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
 
             # No session token in nginx's logs, and no ticket in its access log as shipped.
             # (Its error log may name a request's URL, ticket and all: a spent one.)
-            access = (tmp_path / "site-access.log").read_text(errors="replace")
-            errors = (tmp_path / "error.log").read_text(errors="replace")
+            for _ in range(100):  # nginx logs the event stream once it notices its end
+                access = (tmp_path / "site-access.log").read_text(errors="replace")
+                if "GET /api/matchmaking/events HTTP/1.1" in access:
+                    break
+                await asyncio.sleep(0.05)
             assert "GET /api/matchmaking/events HTTP/1.1" in access
+            errors = (tmp_path / "error.log").read_text(errors="replace")
             for secret in (ada.token, bo.token):
                 assert secret not in access and secret not in errors
             assert not [t for t in tickets if t in access]
