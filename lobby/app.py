@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from meeple.game.protocol import CLOSE_INTERNAL, json_schema
 from meeple.lobby.edge.origins import cors_regex
 from meeple.lobby.http import routes
-from meeple.lobby.http.problems import CrashGuard
+from meeple.lobby.http.problems import PROBLEM_CODES, CrashGuard
 from meeple.lobby.ops import health
 from meeple.lobby.services import build_services
 from meeple.lobby.settings import Settings
@@ -72,8 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/protocol.json", tags=["meta"])
     async def protocol() -> dict[str, object]:
-        """The WebSocket protocol as JSON Schema (see docs/protocol.md)."""
-        return json_schema()
+        """The WebSocket protocol as JSON Schema, with every code the server sends (the
+        REST API's problem codes too); see docs/protocol.md."""
+        return {**json_schema(), "problem_codes": PROBLEM_CODES}
 
     if WEB_ROOT.is_dir():
         app.mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web")

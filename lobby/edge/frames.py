@@ -17,7 +17,12 @@ from __future__ import annotations
 import codecs
 import os
 
-from meeple.game.protocol import CLOSE_TOO_BIG
+from meeple.game.protocol import (
+    CLOSE_INVALID_DATA,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_TOO_BIG,
+    MAX_FRAGMENTS,
+)
 
 try:
     from websockets.speedups import apply_mask
@@ -46,18 +51,11 @@ OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
 _DATA_OPS = frozenset((OP_TEXT, OP_BINARY))
 _CONTROL_OPS = frozenset((OP_CLOSE, OP_PING, OP_PONG))
 
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_INVALID_DATA = 1007
-
 _UTF8 = codecs.getincrementaldecoder("utf-8")
 _CLOSED = -1
 
 _NO_STATUS = 1005
 """A close frame without a code: reported as 1005, never sent (RFC 6455, 7.1.5)."""
-
-MAX_FRAGMENTS = 64
-"""Frames one message may come in. Our clients never fragment; a message in thousands
-of (empty) fragments is a flood, closed with 1009 like one too big."""
 
 BINARY_HEADERS = [bytes((0x80 | OP_BINARY, n)) for n in range(126)]
 """The header of a server's binary frame of ``n`` < 126 bytes: ``BINARY_HEADERS[n]``."""

@@ -48,6 +48,50 @@ STATUS_CODES: dict[int, str] = {
     503: "unavailable",
 }
 
+PROBLEM_CODES: dict[str, str] = {
+    # Any call
+    "bad_request": "400: the request is not HTTP the server can read (e.g. malformed JSON)",
+    "unauthorized": "401: missing, unknown or expired session token (or connect ticket)",
+    "forbidden": "403: not allowed",
+    "not_found": "404: no such endpoint under /api",
+    "method_not_allowed": "405: the path exists, the method does not (see Allow)",
+    "conflict": "409: the request conflicts with the state",
+    "too_large": "413: a body over 1 MiB",
+    "unsupported_media_type": "415: the body is not JSON",
+    "validation_error": "422: the request breaks its schema (see errors)",
+    "rate_limited": "429: over a rate limit (see Retry-After)",
+    "internal": "500: an error inside the server",
+    "unavailable": "503: the server is starting or stopping",
+    # Rooms
+    "unknown_game": "422 (404 for a leaderboard): no game by that name",
+    "bad_seats": "422: the game does not take that many seats",
+    "bad_options": "422: the options break the game's options schema",
+    "bad_bots": "422: a bot seat listed twice, or bots in every seat",
+    "bad_abandon": "422: abandon is not forfeit, skip or bot",
+    "bad_cursor": "422: a cursor this server did not give",
+    "no_such_room": "404: no room by that id",
+    "no_such_seat": "422: the room has no seat by that number",
+    "seat_taken": "409: that seat is taken",
+    "room_full": "409: every seat is taken",
+    "already_started": "409: the game has started; watch instead",
+    "not_seated": "404: you hold no seat in that room",
+    "invite_required": "403: a private room needs its invite code",
+    "bad_invite": "403: that is not the room's invite code",
+    "unknown_invite": "404: no room has that invite code",
+    "owner_unavailable": "503: the room's server process did not answer; try again",
+    "owner_moved": "503: the room moved to another server process; try again",
+    "moved": "503: the room is no longer hosted by this process; try again",
+    "bad_call": "500: one server process asked another for something it does not do",
+    # Quick-match
+    "ticket_exists": "409: you already wait for that game with another ticket",
+    "no_such_ticket": "404: you have no ticket by that id",
+    "already_matched": "409: the ticket is matched; leave the seat instead",
+    # Results
+    "no_such_record": "404: no finished game by that id (or not one you may read)",
+}
+"""The ``code`` of every problem the REST API answers, with its status and meaning
+(docs/protocol.md lists the same; tests/test_codes.py checks the code sends no other)."""
+
 _PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
