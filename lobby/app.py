@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from meeple.game.protocol import CLOSE_INTERNAL, json_schema
+from meeple.lobby.edge.asyncapi import asyncapi_document
 from meeple.lobby.edge.origins import cors_regex
 from meeple.lobby.http import routes
 from meeple.lobby.http.problems import PROBLEM_CODES, CrashGuard
@@ -75,6 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """The WebSocket protocol as JSON Schema, with every code the server sends (the
         REST API's problem codes too); see docs/protocol.md."""
         return {**json_schema(), "problem_codes": PROBLEM_CODES}
+
+    @app.get("/api/asyncapi.json", tags=["meta"])
+    async def asyncapi() -> dict[str, object]:
+        """The room WebSocket's contract as an AsyncAPI 3 document."""
+        return asyncapi_document(app.version)
 
     if WEB_ROOT.is_dir():
         app.mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web")
