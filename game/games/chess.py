@@ -107,7 +107,9 @@ class ChessOptions(Options):
     fen: str | None = Field(
         default=None,
         max_length=100,
-        description="The starting position in FEN; the standard one if left out.",
+        description="The starting position in FEN (a legal one, with a move to make); the"
+        " standard one if left out.",
+        json_schema_extra={"format": "chess-fen"},
     )
 
     @field_validator("fen")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from meeple.game.api import whole_numbers
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+TIME_CURSOR = r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?:[A-Za-z0-9_-]+$"
+"""The cursors of lists by time (rooms, finished games): a time and an id."""
+RANK_CURSOR = r"^[0-9]+$"
+"""The cursors of leaderboards: the rank to start after."""
 
 Status = Literal["waiting", "playing", "finished"]
 SeatKind = Literal["empty", "human", "bot"]
@@ -22,9 +29,16 @@ def iso(ts: float) -> str:
 
 
 class Request(BaseModel):
-    """Request bodies refuse fields they do not know, so a typo is an error, not a no-op."""
+    """Request bodies refuse fields they do not know, so a typo is an error, not a no-op,
+    and values of another JSON type (``false`` for a seat, ``0`` for a flag): what the
+    OpenAPI document says is what is accepted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        return whole_numbers(cls, data)
 
 
 # Sessions --------------------------------------------------------------------------
@@ -33,18 +47,51 @@ JOINERS = frozenset("\u200c\u200d")
 """The zero-width (non-)joiners: format characters that names need (emoji sequences,
 Persian and Indic scripts), unlike the other invisible ones (bidi overrides, …)."""
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+def _ranges(chars: list[int]) -> str:
+    """A regex character class body for these code points, as ``\\uXXXX`` ranges."""
+    out, start, prev = [], chars[0], chars[0]
+    for c in [*chars[1:], -1]:
+        if c != prev + 1:
+            out.append(f"\\u{start:04x}" + (f"-\\u{prev:04x}" if prev != start else ""))
+            start = c
+        prev = c
+    return "".join(out)
+
+
+_HIDDEN = [
+    c
+    for c in range(0x10000)
+    if not 0xD800 <= c <= 0xDFFF
+    and unicodedata.category(chr(c)) in ("Cc", "Cf")
+    and chr(c) not in JOINERS
+]
+_SPACES = [c for c in range(0x10000) if chr(c).isspace() and c not in _HIDDEN]
+NAME_PATTERN = (
+    f"^[{_ranges(_SPACES)}]*[^{_ranges(_HIDDEN)}{_ranges(_SPACES)}][^{_ranges(_HIDDEN)}]*$"
+)
+"""A name: no control or invisible format characters (but the joiners), and something
+besides white space. The same in Python and in JSON Schema's ECMA-262 regexes; names
+with astral characters (emoji) match too."""
+_NAME = re.compile(NAME_PATTERN)
 
 
 class NewSession(Request):
-    name: Name = Field(description="1 to 32 characters, white space stripped.", examples=["Ada"])
+    name: str = Field(
+        min_length=1,
+        max_length=32,
+        description="1 to 32 characters, white space around them stripped; no control or"
+        " invisible format characters (but the zero-width joiners).",
+        examples=["Ada"],
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
 
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if any(unicodedata.category(ch).startswith("C") and ch not in JOINERS for ch in value):
-            raise ValueError("a name may not hold control characters")
-        return value
+        if not _NAME.fullmatch(value) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise ValueError("a name may not hold control characters, nor only white space")
+        return value.strip()
 
 
 class SessionOut(BaseModel):

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meeple.lobby.http.openapi import patch
 from meeple.lobby.rooms.room import RoomError
 
 log = logging.getLogger("meeple.problems")
@@ -70,7 +71,7 @@ PROBLEM_CODES: dict[str, str] = {
     "bad_abandon": "422: abandon is not forfeit, skip or bot",
     "bad_cursor": "422: a cursor this server did not give",
     "no_such_room": "404: no room by that id",
-    "no_such_seat": "422: the room has no seat by that number",
+    "no_such_seat": "404: the room has no seat by that number",
     "seat_taken": "409: that seat is taken",
     "room_full": "409: every seat is taken",
     "already_started": "409: the game has started; watch instead",
@@ -179,7 +180,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def problem_openapi(app: FastAPI) -> None:
     """Document error answers as ``application/problem+json`` only (FastAPI adds a plain
-    JSON entry for every response model)."""
+    JSON entry for every response model), and what ``openapi.patch`` adds."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -192,6 +193,7 @@ def problem_openapi(app: FastAPI) -> None:
                     content = response.get("content", {})
                     if status[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
                         content.pop("application/json", None)
+        patch(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -11,6 +11,8 @@ from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    RANK_CURSOR,
+    TIME_CURSOR,
     GameRecordOut,
     Leaderboard,
     RatingOut,
@@ -24,7 +26,12 @@ from meeple.lobby.http.rooms import limit_invites
 router = APIRouter(prefix="/api", tags=["results"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(description="next_cursor of the previous page.", pattern=TIME_CURSOR)
+]
+RankCursor = Annotated[
+    str | None, Query(description="next_cursor of the previous page.", pattern=RANK_CURSOR)
+]
 
 
 def readable(record: dict[str, Any], player_id: str, invite: str | None = None) -> bool:
@@ -53,7 +60,7 @@ async def leaderboard(
     services: ServicesDep,
     session: CurrentSession,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
+    cursor: RankCursor = None,
 ) -> Leaderboard:
     """Glicko-2 ratings for one game, best first."""
     if game not in GAMES:

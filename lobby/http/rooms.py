@@ -12,6 +12,7 @@ from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    TIME_CURSOR,
     InviteRequest,
     NewRoom,
     Reservation,
@@ -110,7 +111,9 @@ async def list_rooms(
         bool | None, Query(description="Only rooms with (or without) a free seat.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page.", pattern=TIME_CURSOR)
+    ] = None,
 ) -> RoomPage:
     """Public rooms, newest first."""
     try:

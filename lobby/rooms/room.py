@@ -217,7 +217,7 @@ class Room:
         if seat is None:
             seat = free[0]
         elif not 0 <= seat < self.match.seat_count:
-            raise RoomError("no_such_seat", f"there is no seat {seat}", 422)
+            raise RoomError("no_such_seat", f"there is no seat {seat}", 404)
         elif seat not in free:
             raise RoomError("seat_taken", f"seat {seat} is taken")
         self.match.sit(seat, player_id, name)
