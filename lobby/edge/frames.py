@@ -50,6 +50,7 @@ OP_CONT, OP_TEXT, OP_BINARY = 0x0, 0x1, 0x2
 OP_CLOSE, OP_PING, OP_PONG = 0x8, 0x9, 0xA
 _DATA_OPS = frozenset((OP_TEXT, OP_BINARY))
 _CONTROL_OPS = frozenset((OP_CLOSE, OP_PING, OP_PONG))
+_OPCODES = frozenset((OP_CONT, *_DATA_OPS, *_CONTROL_OPS))
 
 _UTF8 = codecs.getincrementaldecoder("utf-8")
 _CLOSED = -1
@@ -135,11 +136,19 @@ class FrameReader:
         end = len(buf)
         pos = 0
         while end - pos >= 2:
+            # The checks come in websockets' order (tests/test_frames_differential.py):
+            # opcode and masking from the first two bytes, the size from the length, and
+            # the rest once the payload is in.
             b0 = buf[pos]
             b1 = buf[pos + 1]
-            if b0 & 0x70:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved bits set; no extension agreed")
             opcode = b0 & 0x0F
+            if opcode not in _OPCODES:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, f"reserved opcode {opcode}")
+            masked = b1 & 0x80
+            if not masked if self._masked else masked:
+                raise FrameError(
+                    CLOSE_PROTOCOL_ERROR, "client frames must be masked, server frames not"
+                )
             length = b1 & 0x7F
             head = pos + 2
             if length == 126:
@@ -152,19 +161,17 @@ class FrameReader:
                     break
                 length = int.from_bytes(buf[head : head + 8], "big")
                 head += 8
-            if opcode in _CONTROL_OPS:
-                if not b0 & 0x80 or length > 125:
-                    raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames are short and whole")
-            elif length + self._size > self._max_size:
+            if length + self._size > self._max_size:
                 raise FrameError(CLOSE_TOO_BIG, f"frame over {self._max_size} bytes")
-            masked = b1 & 0x80
             if masked:
                 head += 4
-            elif self._masked:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, "client frames must be masked")
             stop = head + length
             if stop > end:
                 break
+            if b0 & 0x70:
+                raise FrameError(CLOSE_PROTOCOL_ERROR, "reserved bits set; no extension agreed")
+            if opcode in _CONTROL_OPS and (not b0 & 0x80 or length > 125):
+                raise FrameError(CLOSE_PROTOCOL_ERROR, "control frames are short and whole")
             payload = buf[head:stop]
             if masked:
                 payload = apply_mask(payload, buf[head - 4 : head])
@@ -195,13 +202,11 @@ class FrameReader:
                 if fin:
                     out.append((self._kind, b"".join(self._fragments)))
                     self._kind, self._fragments, self._size = 0, [], 0
-            elif opcode in _CONTROL_OPS:
+            else:  # a control frame
                 out.append((opcode, payload))
                 if opcode == OP_CLOSE:
                     self._kind, self._buffer = _CLOSED, b""
                     return
-            else:
-                raise FrameError(CLOSE_PROTOCOL_ERROR, f"reserved opcode {opcode}")
         self._buffer = buf[pos:] if pos < end else b""
 
     def _check_text(self, payload: bytes, fin: int) -> None:
@@ -252,12 +257,12 @@ def parse_close(payload: bytes) -> tuple[int, str]:
     if len(payload) == 1:
         raise FrameError(CLOSE_PROTOCOL_ERROR, "a close frame's code takes two bytes")
     code = int.from_bytes(payload[:2], "big")
-    if not (code in _SENDABLE_CODES or 3000 <= code <= 4999):
-        raise FrameError(CLOSE_PROTOCOL_ERROR, f"close code {code} is not one a peer may send")
-    try:
+    try:  # the reason first, as websockets does: a bad code with a bad reason is 1007
         reason = payload[2:].decode()
     except UnicodeDecodeError:
         raise FrameError(CLOSE_INVALID_DATA, "a close reason must be UTF-8") from None
+    if not (code in _SENDABLE_CODES or 3000 <= code <= 4999):
+        raise FrameError(CLOSE_PROTOCOL_ERROR, f"close code {code} is not one a peer may send")
     return code, reason
 
 
