@@ -59,7 +59,8 @@ CLOSE_CODES: dict[int, str] = {
     CLOSE_PROTOCOL_ERROR: "broken framing: an unmasked frame, reserved bits or opcodes, a"
     " fragmented or over-long control frame, a close code a client may not send",
     CLOSE_INVALID_DATA: "a text frame or a close reason that is not UTF-8",
-    CLOSE_POLICY: "flooding: too many refused messages, or too many invite attempts",
+    CLOSE_POLICY: "flooding: too many refused messages, pings or pongs, connections or"
+    " invite attempts",
     CLOSE_TOO_BIG: "a frame or fragmented message over 64 KiB, or in over 64 fragments",
     CLOSE_INTERNAL: "an error inside the server, or no pong in time; reconnect and resume",
     CLOSE_MOVED: "the server is restarting, or the room moved to another server process;"

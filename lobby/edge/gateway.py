@@ -69,6 +69,8 @@ log = logging.getLogger("meeple.gateway")
 
 ROOM_PATH = "/ws/rooms/"
 WEBSOCKET_VERSION = "13"
+AFTER_CLOSE = 64
+"""Messages read and ignored after our close frame before the line is dropped."""
 CLOSE_TIMEOUT = 5.0
 """Seconds to wait for the peer's close frame (or for a full buffer to drain) after
 sending ours, before the TCP connection is dropped."""
@@ -145,6 +147,7 @@ class RoomSocket(asyncio.Protocol):
     """One client's room WebSocket: uvicorn's ``ws`` protocol class for this server."""
 
     __slots__ = (
+        "_after_close",
         "_close_timer",
         "_detach",
         "_handle",
@@ -183,6 +186,7 @@ class RoomSocket(asyncio.Protocol):
         self._detach: Callable[[Connection], None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._lost = False
+        self._after_close = 0
         self.last_heard = 0.0
         self.pinged_at = 0.0
         self.heartbeat_slot = 0
@@ -204,6 +208,8 @@ class RoomSocket(asyncio.Protocol):
             # A bare pong, the answer to our heartbeat: hearing it was the point.
             self.last_heard = self._loop.time()
             self.pinged_at = 0.0
+            if not self.conn.messages.allow():  # type: ignore[union-attr]
+                self._fail(CLOSE_POLICY, "too many pings and pongs")
             return
         error: FrameError | None = None
         try:
@@ -218,20 +224,35 @@ class RoomSocket(asyncio.Protocol):
         ping: bytes | None = None
         for opcode, payload in frames:
             if opcode == OP_BINARY:
-                if not conn.closed:  # else our close is out: only the peer's matters
+                if not conn.closed:
                     self._message(conn, handle, payload)
-            elif opcode == OP_PING:
-                ping = payload  # one pong answers them all (RFC 6455, 5.5.3)
+                elif self._ignored(conn):  # our close is out: only the peer's matters
+                    return
             elif opcode == OP_CLOSE:
                 self._peer_closed(payload)
                 return
             elif opcode == OP_TEXT:
                 self._text()
+            elif not conn.messages.allow():  # pings and pongs are paced like messages
+                error = FrameError(CLOSE_POLICY, "too many pings and pongs")
+                break
+            elif opcode == OP_PING:
+                ping = payload  # one pong answers them all (RFC 6455, 5.5.3)
             # a pong: hearing it was the point
         if ping is not None and not conn.closed:
             self.transport.write(encode_frame(OP_PONG, ping))
         if error is not None:
             self._fail(error.code, error.reason)
+
+    def _ignored(self, conn: Connection) -> bool:
+        """A message after our close frame: ignored, up to ``AFTER_CLOSE`` of them; then
+        the line is dropped rather than read for the whole close timeout."""
+        conn.stats.frames_in += 1
+        self._after_close += 1
+        if self._after_close > AFTER_CLOSE:
+            self.transport.close()
+            return True
+        return False
 
     def _not_open(self, data: bytes) -> None:
         """Bytes before the socket is open: the handshake (which uvicorn hands over as
@@ -244,9 +265,8 @@ class RoomSocket(asyncio.Protocol):
             try:
                 frames = reader.feed(data)
             except FrameError:
-                self.transport.close()
-                return
-            if any(opcode == OP_CLOSE for opcode, _ in frames):
+                frames = [(OP_CLOSE, b"")]
+            if frames:  # its close, or anything else a refused client had no call to send
                 self.transport.close()
         elif self._handshake is None and not self._lost:
             self._start_handshake(data)
@@ -401,6 +421,9 @@ class RoomSocket(asyncio.Protocol):
             self._reader = FrameReader(masked=True, max_size=settings.max_frame)
             if session is None:
                 self._close(CLOSE_UNAUTHORIZED, _unauthorized(params))
+                return
+            if not services.limits.allow("connections", session.player_id):
+                self._close(CLOSE_POLICY, "too many connections; wait a few seconds")
                 return
             if target is None:
                 self._close(CLOSE_NOT_FOUND, f"no room {room_id}")
