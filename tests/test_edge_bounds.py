@@ -70,13 +70,13 @@ async def closed_by_server(reader: asyncio.StreamReader, timeout: float) -> byte
 
 async def test_pings_in_one_segment_get_one_pong_for_the_last(server: LiveServer) -> None:
     _, a, _ = await started(server)
-    a.send(b"".join(encode_frame(OP_PING, b"%d" % i, mask=True) for i in range(200)))
+    a.send(b"".join(encode_frame(OP_PING, b"%d" % i, mask=True) for i in range(30)))
     a.send_message({"t": "ping", "id": 1})
     pongs = []
     while (frame := await a.frame())[0] != OP_BINARY or b"pong" not in frame[1]:
         if frame[0] == OP_PONG:
             pongs.append(frame[1])
-    assert pongs == [b"199"]
+    assert pongs == [b"29"]
 
 
 async def test_a_ping_flood_from_a_client_that_never_reads_is_bounded(
@@ -85,20 +85,43 @@ async def test_a_ping_flood_from_a_client_that_never_reads_is_bounded(
     _, a, b = await started(server)
     ping = encode_frame(OP_PING, b"p" * 125, mask=True) * 500  # 66 KB a write
     [sock] = [s for s in sockets(server) if s.conn is not None and s.conn.seat == 0]
+    a.writer.transport.pause_reading()  # never read what the server sends
     most = 0
     loop = asyncio.get_running_loop()
     until = loop.time() + 3
-    sent = 0
-    while loop.time() < until:
-        a.writer.write(ping)
-        sent += len(ping)
-        with contextlib.suppress(TimeoutError):  # the server stopped reading us: good
-            await asyncio.wait_for(a.writer.drain(), 0.05)
-        most = max(most, sock.transport.get_write_buffer_size())
-    # Before: every ping's pong went to the transport, as many bytes as the pings.
-    assert most < 512 * 1024, (most, sent)
+    with contextlib.suppress(ConnectionError):
+        while loop.time() < until and not sock.transport.is_closing():
+            a.writer.write(ping)
+            with contextlib.suppress(TimeoutError):  # the server stopped reading us: good
+                await asyncio.wait_for(a.writer.drain(), 0.05)
+            most = max(most, sock.transport.get_write_buffer_size())
+    # Before: every ping's pong went to the transport, as many bytes as the pings, and
+    # the flood was read for as long as it lasted. Now: one pong per read, and past the
+    # message rate the line is closed (1008).
+    assert most < 64 * 1024, most
+    assert sock.transport.is_closing()
     b.send_message({"t": "ping", "id": 7})
     assert await b.message("pong") == {"t": "pong", "id": 7}
+
+
+async def test_pings_past_the_message_rate_close_1008(server: LiveServer) -> None:
+    _, a, _ = await started(server)
+    a.send(encode_frame(OP_PING, b"", mask=True) * 100)
+    code, reason = await a.closed()
+    assert (code, reason) == (1008, "too many pings and pongs")
+
+
+async def test_connections_past_the_limit_close_1008(server: LiveServer) -> None:
+    room, token, _ = await seated(server)
+    codes = []
+    for _ in range(22):
+        raw, head = await Raw.open(server.port, f"/ws/rooms/{room.id}", extra=token_header(token))
+        assert head.startswith(b"HTTP/1.1 101")
+        raw.send(close_frame(1000, mask=True))
+        while (frame := await raw.frame())[0] != OP_CLOSE:
+            pass
+        codes.append(parse_close(frame[1])[0])
+    assert codes[:20] == [1000] * 20 and codes[20:] == [1008, 1008]
 
 
 # 2. Fragments -------------------------------------------------------------------------
