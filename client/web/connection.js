@@ -60,14 +60,18 @@ export class Connection {
   }
 
   async open() {
+    if (this.opening) return; // a ticket is on its way already
     this.setStatus("connecting");
     let ticket;
+    this.opening = true;
     try {
       ticket = await this.ticket();
     } catch (error) {
       if (this.stopped) return;
       // No ticket: a dead session is final (4401), anything else is retried like a drop.
       return this.closed(null, error.status === 401 ? 4401 : 1006, error.message);
+    } finally {
+      this.opening = false;
     }
     if (this.stopped || this.ws) return;
     const url = new URL(this.url());

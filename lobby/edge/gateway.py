@@ -203,12 +203,13 @@ class RoomSocket(asyncio.Protocol):
             self._not_open(data)
             return
         reader = self._reader
-        assert reader is not None  # set with _handle
+        conn = self.conn
+        assert reader is not None and conn is not None  # set with _handle
         if data[0] == 0x8A and len(data) == 6 and data[1] == 0x80 and reader.idle:
             # A bare pong, the answer to our heartbeat: hearing it was the point.
             self.last_heard = self._loop.time()
             self.pinged_at = 0.0
-            if not self.conn.messages.allow():  # type: ignore[union-attr]
+            if not conn.messages.allow():
                 self._fail(CLOSE_POLICY, "too many pings and pongs")
             return
         error: FrameError | None = None
@@ -219,8 +220,6 @@ class RoomSocket(asyncio.Protocol):
         if frames:  # only a whole frame proves the peer alive, not a trickle of bytes
             self.last_heard = self._loop.time()
             self.pinged_at = 0.0
-        conn = self.conn
-        assert conn is not None
         ping: bytes | None = None
         for opcode, payload in frames:
             if opcode == OP_BINARY:
@@ -461,7 +460,7 @@ class RoomSocket(asyncio.Protocol):
             self.context["player"] = conn.player_id
             log.info("connected", extra=self.context)
         except Exception:
-            log.exception("admitting a connection to room %s failed", room_id)
+            log.exception("admitting a connection to room %.64r failed", room_id)
             self._end(CLOSE_INTERNAL, "the server failed to admit this connection")
         finally:
             if not self._lost:

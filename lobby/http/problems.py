@@ -302,7 +302,8 @@ class CrashGuard:
         except Exception:
             if started:  # half an answer is out: only closing the line can end it
                 raise
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            # The path as far as a route's is: the client may have sent 16 KiB of it.
+            log.exception("unhandled error on %s %.120s", scope["method"], scope["path"])
             response = problem_response(500, "internal", "an error inside the server")
             await response(scope, receive, send)
 
