@@ -66,20 +66,20 @@ _HIDDEN = [
     and unicodedata.category(chr(c)) in ("Cc", "Cf")
     and chr(c) not in JOINERS
 ]
-_SPACES = [c for c in range(0x10000) if chr(c).isspace() and c not in _HIDDEN]
-NAME_PATTERN = (
-    f"^[{_ranges(_SPACES)}]*[^{_ranges(_HIDDEN)}{_ranges(_SPACES)}][^{_ranges(_HIDDEN)}]*$"
-)
-"""A name: no control or invisible format characters (but the joiners), and something
-besides white space. The same in Python and in JSON Schema's ECMA-262 regexes; names
-with astral characters (emoji) match too."""
+_SPACES = [c for c in range(0x10000) if chr(c).isspace()]
+_VISIBLE = f"[^{_ranges(sorted({*_HIDDEN, *_SPACES}))}]"
+_SPACE = f"[{_ranges(_SPACES)}]"
+NAME_PATTERN = f"^{_SPACE}*{_VISIBLE}(?:[^{_ranges(_HIDDEN)}]{{0,30}}{_VISIBLE})?{_SPACE}*$"
+"""A name: 1 to 32 characters that are not all white space, with white space of any kind
+around them (it is stripped) and no control or invisible format characters (but the
+joiners) among them. Python's regexes and JSON Schema's read it alike (an astral
+character, an emoji, counts as two to the latter)."""
 _NAME = re.compile(NAME_PATTERN)
 
 
 class NewSession(Request):
     name: str = Field(
         min_length=1,
-        max_length=32,
         description="1 to 32 characters, white space around them stripped; no control or"
         " invisible format characters (but the zero-width joiners).",
         examples=["Ada"],
