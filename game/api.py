@@ -117,6 +117,10 @@ class Game(Generic[S, M, OptionsT]):
     hidden_information: ClassVar[bool] = True
     #: What a room does by default when a disconnected seat's grace period ends.
     default_abandon_policy: ClassVar[str] = "forfeit"
+    #: The game's board for the browser: an ES module shipped as package data, named
+    #: ``"package:path/in/package.js"`` (see docs/games.md). The server serves the module
+    #: and the files beside it; None gets the generic board (the view, moves as buttons).
+    board: ClassVar[str | None] = None
 
     _adapter: ClassVar[TypeAdapter[Any] | None] = None
 
@@ -187,6 +191,8 @@ class GameInfo:
     description: str
     options_schema: dict[str, Any] = field(default_factory=dict)
     move_schema: dict[str, Any] = field(default_factory=dict)
+    board: str | None = None
+    """The board module's resource name (``"package:path.js"``), or None."""
 
 
 def describe(game: Game[Any, Any, Any]) -> GameInfo:
@@ -198,4 +204,5 @@ def describe(game: Game[Any, Any, Any]) -> GameInfo:
         description=game.description,
         options_schema=game.options.model_json_schema(),
         move_schema=game.move_adapter().json_schema(),
+        board=game.board,
     )

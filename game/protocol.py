@@ -22,6 +22,8 @@ TOKEN_PREFIX = "token."
 MAX_FRAME = 64 * 1024
 MAX_CHAT = 500
 """Characters in one chat line."""
+MAX_LEGAL_MOVES = 512
+"""Moves one ``moves`` answer lists at most (and it stays within ``MAX_FRAME``)."""
 
 # Close codes the server uses (1000-1013 are RFC 6455's and IANA's; 4xxx are Meeple's).
 CLOSE_NORMAL = 1000
@@ -103,12 +105,19 @@ class PingMsg(_Message):
     id: MessageId | None = None
 
 
+class LegalMovesMsg(_Message):
+    """Ask for this seat's legal moves now (a seat to act only): answered by ``moves``."""
+
+    t: Literal["moves"]
+    id: MessageId | None = None
+
+
 ClientMessage = Annotated[
-    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg,
+    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg | LegalMovesMsg,
     Field(discriminator="t"),
 ]
 client_message = TypeAdapter(ClientMessage)
-CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping"})
+CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping", "moves"})
 
 
 # Server to client ------------------------------------------------------------
@@ -216,8 +225,19 @@ class PongMsg(_Message):
     id: int | None
 
 
+class MovesOut(_Message):
+    """The asking seat's legal moves at sequence number ``s``, as the move schema has them."""
+
+    t: Literal["moves"]
+    id: int | None
+    s: int
+    m: list[dict[str, Any]]
+    more: bool
+    """True when the list was cut at ``MAX_LEGAL_MOVES`` (or at the frame limit)."""
+
+
 ServerMessage = Annotated[
-    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg,
+    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg | MovesOut,
     Field(discriminator="t"),
 ]
 server_message = TypeAdapter(ServerMessage)
@@ -239,5 +259,9 @@ def json_schema() -> dict[str, Any]:
             for name, code in globals().items()
             if name.startswith("CLOSE_") and isinstance(code, int)
         },
-        "limits": {"max_frame": MAX_FRAME, "max_chat": MAX_CHAT},
+        "limits": {
+            "max_frame": MAX_FRAME,
+            "max_chat": MAX_CHAT,
+            "max_legal_moves": MAX_LEGAL_MOVES,
+        },
     }

@@ -60,6 +60,12 @@ class Settings:
     """How long a room's owner may be silent before another process takes the room."""
     finished_room_ttl: float = 300.0
     """How long a finished room with nobody in it stays listed."""
+    games: tuple[str, ...] = ()
+    """Games to serve besides the installed ones: ``package.module:GameClass`` each
+    (``MEEPLE_GAMES``, comma-separated; ``meeple serve --game``)."""
+    entry_point_games: bool = True
+    """Serve every game installed under the ``meeple.games`` entry points
+    (``MEEPLE_ENTRY_POINT_GAMES=off`` serves only ``games`` and ``create_app(games=)``)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,4 +82,6 @@ class Settings:
             message_burst=int(env.get("MEEPLE_MESSAGE_BURST", 40)),
             create_limits=_env_switch("MEEPLE_CREATE_LIMITS", True),
             lease_seconds=float(env.get("MEEPLE_LEASE_SECONDS", 5)),
+            games=_env_list("MEEPLE_GAMES", ()),
+            entry_point_games=_env_switch("MEEPLE_ENTRY_POINT_GAMES", True),
         )

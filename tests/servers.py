@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from meeple.client.connection import RoomConnection
 from meeple.client.rest import MeepleClient
 from meeple.lobby.app import create_app
 from meeple.lobby.cli import uvicorn_options
+from meeple.lobby.games import GameSpec
 from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
 
@@ -59,13 +60,16 @@ class LiveServer:
 
 @contextlib.asynccontextmanager
 async def live_server(
-    settings: Settings | None = None, *, plain_websockets: bool = False
+    settings: Settings | None = None,
+    *,
+    plain_websockets: bool = False,
+    games: Iterable[GameSpec] = (),
 ) -> AsyncIterator[LiveServer]:
     """uvicorn serving a fresh app in the running loop, configured as ``meeple serve`` does
     (``plain_websockets``: with uvicorn's own WebSocket protocol, as a misconfigured
-    deployment would be)."""
+    deployment would be; ``games``: served besides the installed ones)."""
     settings = settings or Settings()
-    app = create_app(settings)
+    app = create_app(settings, games)
     port = free_port()
     options = uvicorn_options()
     if plain_websockets:

@@ -22,9 +22,8 @@ from meeple.game import api
 from meeple.game.api import Game, Rejection
 from meeple.game.delta import apply_delta
 from meeple.game.match import Match, Transition
-from meeple.game.registry import GAMES, get
+from tests.games import GAMES, NAMES
 
-NAMES = sorted(GAMES)
 MAX_PLIES = 60
 LIMIT = 2**53
 
@@ -142,7 +141,7 @@ def play_randomly(
 
 @pytest.mark.parametrize("name", NAMES)
 def test_catalog_entry_is_json(name: str) -> None:
-    game = get(name)
+    game = GAMES.get(name)
     info = api.describe(game)
     assert info.name == name == game.name
     assert info.title and info.description
@@ -156,7 +155,7 @@ def test_catalog_entry_is_json(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_default_options_and_every_option_has_a_default(name: str) -> None:
-    game = get(name)
+    game = GAMES.get(name)
     options = game.parse_options(None)
     assert options == game.parse_options({})
     assert "required" not in api.describe(game).options_schema
@@ -166,7 +165,7 @@ def test_default_options_and_every_option_has_a_default(name: str) -> None:
 
 def test_unknown_game() -> None:
     with pytest.raises(KeyError, match="tictactoe"):
-        get("go")
+        GAMES.get("go")
 
 
 # Views and moves along random games ------------------------------------------------
@@ -174,7 +173,7 @@ def test_unknown_game() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_initial_views_are_json_like(name: str) -> None:
-    game = get(name)
+    game = GAMES.get(name)
     for seats in seats_for(game):
         match = new_match(game, seats, seed=1)
         assert_views_json_like(match)
@@ -185,7 +184,7 @@ def test_initial_views_are_json_like(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_every_legal_move_is_accepted(name: str) -> None:
     """A full check, every listed move at every ply, on one fixed game per seat count."""
-    game = get(name)
+    game = GAMES.get(name)
     for seats in seats_for(game):
         match = new_match(game, seats, seed=seats)
         play_randomly(match, random.Random(seats), check_every_move=True)
@@ -201,7 +200,7 @@ def test_every_legal_move_is_accepted(name: str) -> None:
 def test_random_games_keep_the_promises(
     name: str, seed: int, moves_seed: int, data: st.DataObject
 ) -> None:
-    game = get(name)
+    game = GAMES.get(name)
     seats = data.draw(st.integers(game.min_seats, game.max_seats), label="seats")
     match = new_match(game, seats, seed)
     # A plain generator for the moves: drawing each choice through hypothesis is slow.
@@ -222,7 +221,7 @@ def test_random_games_keep_the_promises(
 
 @pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_moves_same_state(name: str) -> None:
-    game = get(name)
+    game = GAMES.get(name)
     seats = game.min_seats
     first = new_match(game, seats, seed=42)
     play_randomly(first, random.Random(7), plies=30)
@@ -236,7 +235,7 @@ def test_same_seed_same_moves_same_state(name: str) -> None:
 
 
 def test_liars_dice_seeds_deal_different_dice() -> None:
-    game = get("liarsdice")
+    game = GAMES.get("liarsdice")
     hands = {new_match(game, 2, seed).state.dice for seed in range(5)}
     assert len(hands) > 1
     # And the same seed deals the same dice.
@@ -248,7 +247,7 @@ def test_liars_dice_seeds_deal_different_dice() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_two_seat_forfeit_keeps_its_reason(name: str) -> None:
-    game = get(name)
+    game = GAMES.get(name)
     if not game.min_seats <= 2 <= game.max_seats:
         pytest.skip(f"{name} is not played by two")
     match = new_match(game, 2, seed=0)

@@ -31,7 +31,7 @@ from meeple.game.games.liars_dice import (
     count_matching,
 )
 from meeple.game.match import Match
-from meeple.game.registry import GAMES
+from tests.games import GAMES
 
 GAME = LiarsDice()
 CHALLENGE = Challenge(kind="challenge")

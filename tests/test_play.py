@@ -11,7 +11,7 @@ import pytest
 from meeple.client.bots import choose_move
 from meeple.client.connection import MoveRejected, RoomConnection
 from meeple.client.rest import MeepleClient
-from meeple.game.registry import GAMES
+from tests.games import GAMES
 from tests.servers import LiveServer, tictactoe_pair
 
 SEATS = {"tictactoe": 2, "connect4": 2, "chess": 2, "liarsdice": 3}

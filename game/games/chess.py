@@ -199,6 +199,7 @@ class Chess(Game[State, ChessMove, ChessOptions]):
     options = ChessOptions
     move = MoveUnion
     hidden_information = False
+    board = "meeple.client:web/boards/chess.js"
     description = (
         "Standard chess. Seat 0 plays white. Moves are UCI ({kind: move, uci: e2e4}); "
         "draws may be offered, accepted and claimed."

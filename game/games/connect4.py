@@ -68,6 +68,7 @@ class ConnectFour(Game[State, Move, ConnectFourOptions]):
     options = ConnectFourOptions
     move = Move
     hidden_information = False
+    board = "meeple.client:web/boards/connect4.js"
     description = (
         "Drop discs into a 7-column, 6-row grid; four in a row (across, up or "
         "diagonal) wins. Seat 0 moves first."

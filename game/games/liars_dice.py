@@ -138,6 +138,7 @@ class LiarsDice(Game[State, Move, LiarsDiceOptions]):
     options = LiarsDiceOptions
     move = Move
     hidden_information = True
+    board = "meeple.client:web/boards/liarsdice.js"
     description = (
         "Everyone rolls in secret, then bids on how many dice on the table show a "
         "face, each bid higher than the last, until someone calls the last bid a "

@@ -59,6 +59,7 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
     options = TicTacToeOptions
     move = Move
     hidden_information = False
+    board = "meeple.client:web/boards/tictactoe.js"
     description = "Three in a row on a 3x3 grid. Seat 0 plays X and moves first."
 
     def setup(self, seats: int, options: TicTacToeOptions, rng: random.Random) -> State:

@@ -1,13 +1,11 @@
-"""Guest sessions and the game catalog."""
+"""Guest sessions."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from meeple.game.api import describe
-from meeple.game.registry import GAMES
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
-from meeple.lobby.http.models import GameOut, Me, NewSession, SessionOut, iso
+from meeple.lobby.http.models import Me, NewSession, SessionOut, iso
 from meeple.lobby.http.problems import problem_responses
 
 router = APIRouter(prefix="/api", tags=["sessions"])
@@ -39,23 +37,3 @@ async def create_session(body: NewSession, request: Request, services: ServicesD
 async def whoami(session: CurrentSession) -> Me:
     """Whom the token belongs to (and, since using it slides it, when it now expires)."""
     return Me(player_id=session.player_id, name=session.name, expires_at=iso(session.expires_at))
-
-
-@router.get("/games", response_model=list[GameOut], tags=["games"])
-async def catalog() -> list[GameOut]:
-    """Every game this server offers, with the JSON Schemas of its options and moves."""
-    out = []
-    for game in GAMES.values():
-        info = describe(game)
-        out.append(
-            GameOut(
-                name=info.name,
-                title=info.title,
-                min_seats=info.min_seats,
-                max_seats=info.max_seats,
-                description=info.description,
-                options_schema=info.options_schema,
-                move_schema=info.move_schema,
-            )
-        )
-    return out
