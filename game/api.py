@@ -170,6 +170,11 @@ class Game(Generic[S, M, OptionsT]):
         """The state after ``seat`` leaves the game (resigns, abandons, times out)."""
         raise NotImplementedError
 
+    def max_moves(self, seats: int, options: OptionsT) -> int:
+        """The most changes (moves, timeouts, forfeits) one game can take under any play:
+        every game is over by then. The conformance kit holds random games to it."""
+        raise NotImplementedError
+
     def turn_seconds(self, options: OptionsT) -> float | None:
         """The turn time limit, if any: by default the options' ``turn_seconds`` field."""
         value = getattr(options, "turn_seconds", None)

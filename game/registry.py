@@ -19,7 +19,7 @@ NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 """A game's name is an id for URLs and the wire: lower case, digits, ``_`` and ``-``."""
 BOARD = re.compile(r"^[A-Za-z_][\w.]*:[\w.-]+(/[\w.-]+)*\.m?js$")
 """A board declaration: ``package:path/to/board.js`` (package data of ``package``)."""
-RULES = ("setup", "to_act", "legal_moves", "apply", "outcome", "view", "forfeit")
+RULES = ("setup", "to_act", "legal_moves", "apply", "outcome", "view", "forfeit", "max_moves")
 """The methods every game must write (the others have defaults)."""
 MAX_SEATS = 64
 ABANDON_POLICIES = ("forfeit", "skip", "bot")

@@ -297,6 +297,12 @@ class Chess(Game[State, ChessMove, ChessOptions]):
             "d": state.draw_offer,
         }
 
+    def max_moves(self, seats: int, options: ChessOptions) -> int:
+        # The seventy-five-move rule ends a game 150 plies after the last capture or pawn
+        # move; there are at most 30 captures and 96 pawn moves, and a draw offer may come
+        # before each ply.
+        return 2 * 150 * (30 + 96 + 1)
+
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         return replace(state, draw_offer=None, ended=win(1 - seat, SEATS, reason))
 

@@ -117,6 +117,9 @@ class ConnectFour(Game[State, Move, ConnectFourOptions]):
             view["w"] = [[c, r] for c, r in state.line]
         return view
 
+    def max_moves(self, seats: int, options: ConnectFourOptions) -> int:
+        return COLS * ROWS
+
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         if state.result is not None:
             return state

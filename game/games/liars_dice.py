@@ -230,6 +230,13 @@ class LiarsDice(Game[State, Move, LiarsDiceOptions]):
             view["d"] = list(state.dice[seat])
         return view
 
+    def max_moves(self, seats: int, options: LiarsDiceOptions) -> int:
+        # Every round costs one die, and bids rise through (qty, face) up to the dice in
+        # play, so a round has at most 6 bids per die and one challenge; and one forfeit
+        # per seat.
+        dice = seats * options.dice_per_player
+        return (dice - 1) * (FACES * dice + 1) + seats
+
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         # No rng here, so no re-roll: see the module docstring.
         if _over(state) or not state.dice[seat]:

@@ -89,6 +89,9 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
         # "b" is the board, -1 for an empty cell; the key is short because it travels.
         return {"b": [-1 if c is None else c for c in state.cells]}
 
+    def max_moves(self, seats: int, options: TicTacToeOptions) -> int:
+        return 9
+
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         if state.result is not None:
             return state
