@@ -108,6 +108,8 @@ class ServerProcess:
         self.log_file = log_file
         """Where the server's log (its stderr) goes; by default, the test's own stderr."""
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []
+        """More ``meeple serve`` arguments (``--game ...``)."""
 
     @property
     def http(self) -> str:
@@ -122,7 +124,7 @@ class ServerProcess:
             stderr = files.enter_context(self.log_file.open("ab")) if self.log_file else None
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(self.port),
-                 "--log-level", self.log_level],
+                 "--log-level", self.log_level, *self.extra_args],
                 cwd=ROOT,
                 env=self.env,
                 stderr=stderr,

@@ -35,6 +35,7 @@ from meeple.game.protocol import (
     CLOSE_INTERNAL,
     CLOSE_MOVED,
     CLOSE_NOT_FOUND,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
     TOKEN_PREFIX,
@@ -54,7 +55,7 @@ from meeple.lobby.edge.frames import (
 )
 from meeple.lobby.edge.origins import origin_allowed
 from meeple.lobby.ratelimit import TokenBucket
-from meeple.lobby.rooms.room import RoomError
+from meeple.lobby.rooms.room import Room, RoomError
 
 if TYPE_CHECKING:
     from uvicorn import Config
@@ -315,7 +316,11 @@ class RoomSocket(asyncio.Protocol):
         try:
             token = _token(_offered(request), params)
             session = await services.sessions.get(token) if token else None
-            target = await services.rooms.locate(room_id) if session is not None else None
+            target: Room | str | RoomError | None
+            try:
+                target = await services.rooms.locate(room_id) if session is not None else None
+            except RoomError as exc:  # no process can host the room now (its game)
+                target = exc
             if self._lost:
                 return
             self._answer(response)
@@ -326,6 +331,9 @@ class RoomSocket(asyncio.Protocol):
                 return
             if target is None:
                 self._close(CLOSE_NOT_FOUND, f"no room {room_id}")
+                return
+            if isinstance(target, RoomError):
+                self._close(CLOSE_TRY_AGAIN, target.message)
                 return
             conn = Connection(
                 self,

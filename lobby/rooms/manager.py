@@ -38,7 +38,8 @@ class Ownership(Protocol):
     async def release(self, room_id: str) -> None: ...
 
     async def locate(self, room_id: str) -> Room | str | None:
-        """The room if it is (or can now be) hosted here; else its owner's node id."""
+        """The room if it is (or can now be) hosted here; else its owner's node id.
+        RoomError (503) when nobody hosts it and its game is not served here."""
         ...
 
     async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:

@@ -218,7 +218,7 @@ class Matchmaker:
         self.events.prune()
         made = 0
         while True:
-            group = await self.queue.take_group(self.clock(), self.window)
+            group = await self.queue.take_group(self.clock(), self.window, self.rooms.games)
             if group is None:
                 return made
             await self._open_room(group)
