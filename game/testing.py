@@ -290,11 +290,13 @@ def check_illegal_moves(game: GameLike, playouts_per_count: int = PLAYOUTS) -> N
             for moves in ply.listed:
                 for payload in moves:
                     seen.setdefault(json.dumps(payload, sort_keys=True), payload)
+            keys = list(seen)
             match = ply.before
             for seat in match.to_act:
                 listed = {json.dumps(p, sort_keys=True) for p in ply.listed[seat]}
-                unlisted = [p for key, p in seen.items() if key not in listed]
-                for payload in rnd.sample(unlisted, min(len(unlisted), 4)):
+                drawn = {rnd.choice(keys) for _ in range(16)}  # a few moves listed before
+                unlisted = [seen[k] for k in sorted(drawn) if k not in listed][:4]
+                for payload in unlisted:
                     move = adapter.validate_python(payload)
                     try:
                         result = made.apply(match.state, seat, move, random.Random(0))

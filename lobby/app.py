@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, games: Iterable[GameSpec] = ())
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await build_services(settings, offered)
+        logging.getLogger("meeple.games").info(
+            "serving %s", ", ".join(f"{n} ({offered.registry.source(n)})" for n in offered.registry)
+        )
         app.state.services = services
         services.start_background()
         try:

@@ -55,10 +55,9 @@ def check_games() -> None:
         sys.path.insert(0, "")
     settings = Settings.from_env()
     try:
-        games = build_games(settings.games, entry_points=settings.entry_point_games)
+        build_games(settings.games, entry_points=settings.entry_point_games)
     except GameError as exc:
         sys.exit(f"meeple serve: {exc}")
-    print(f"meeple serve: games {', '.join(sorted(games.registry))}", file=sys.stderr)
 
 
 def serve(argv: list[str]) -> None:

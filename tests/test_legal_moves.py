@@ -11,7 +11,7 @@ from pydantic import Field
 from meeple.game import Game, MoveModel, Options, Outcome, Rejection, View, win
 from meeple.game.codec import encode
 from meeple.game.protocol import MAX_FRAME, MAX_LEGAL_MOVES, server_message
-from tests.conftest import of_type, open_peer
+from tests.conftest import acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
 from tests.test_gateway import two_players
 
@@ -35,6 +35,23 @@ async def test_the_seat_to_act_gets_its_legal_moves(server: LiveServer) -> None:
     assert answer["id"] is None and answer["s"] == 2
     assert {"cell": 4} not in answer["m"] and len(answer["m"]) == 8
     assert room.match.seq == 2  # asking changed nothing
+    await b.send({"t": "moves", "id": 7})  # once a turn: the list cannot have changed
+    assert (await b.until(of_type("err", id=7)))["code"] == "rate_limited"
+
+
+async def test_asking_is_paced_by_turns_not_by_the_message_rate(server: LiveServer) -> None:
+    """A bot that asks every turn never hits the 20 messages a second of other messages."""
+    room, a, b = await two_players(server, "connect4")
+    peers = [a, b]
+    for turn in range(30):
+        mover = peers[turn % 2]
+        await mover.send({"t": "moves", "id": 100 + turn})
+        listed = await mover.until(of_type("moves", id=100 + turn))
+        await mover.send({"t": "move", "id": 200 + turn, "m": listed["m"][turn % len(listed["m"])]})
+        await mover.until(acked(200 + turn))
+        if room.match.status != "playing":
+            break
+    assert not [m for p in peers for m in p.seen if m.get("t") == "err"]
 
 
 async def test_refused_for_a_seat_not_to_act_a_spectator_and_after_the_end(

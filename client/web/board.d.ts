@@ -63,6 +63,9 @@ export interface BoardState {
   rematch: number[];
   /** This seat is to act and the game is being played. */
   myTurn: boolean;
+  /** The last sequence number seen and the game it counts in (each rematch is one more). */
+  seq: number | null;
+  gameNo: number | null;
 }
 
 export interface BoardContext {

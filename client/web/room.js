@@ -5,7 +5,8 @@
 //
 // The board is the game's own ES module, imported from the URL the catalog names
 // (`board`: the server serves it from the game's package; see docs/games.md and
-// board.d.ts for the contract); a game without one gets the generic board.
+// board.d.ts for the contract); a game without one gets the generic board
+// (boards/generic.js: the view as structure, the legal moves as buttons).
 
 import * as api from "./api.js";
 import { createChat } from "./chat.js";
@@ -269,9 +270,9 @@ export function mount(root, { roomId, setConn }) {
         console.warn(`the board of ${game} did not load; showing the generic one`, error);
       }
     }
+    module ??= await import("./boards/generic.js");
     if (boardGame !== game) return; // the room changed game meanwhile
-    const context = { move, legalMoves, game: info };
-    board = module ? module.createBoard(boardBox, context) : rawBoard(boardBox);
+    board = module.createBoard(boardBox, { move, legalMoves, game: info });
     render();
   }
 
@@ -280,7 +281,8 @@ export function mount(root, { roomId, setConn }) {
     const mine = state.seat !== null && state.toAct.includes(state.seat);
     title.textContent = titles[state.game] ?? state.game ?? "Room";
     status.textContent = statusText(state, mine);
-    board?.update({ ...state, myTurn: mine && state.status === "playing" });
+    const turn = { seq: conn?.seq ?? null, gameNo: conn?.game ?? null };
+    board?.update({ ...state, ...turn, myTurn: mine && state.status === "playing" });
     renderPresence();
     renderActions();
     renderOver();
@@ -448,11 +450,4 @@ function resultText({ result, seat, seats }) {
   if (seat !== null && result.winners.includes(seat)) return `You won${why}`;
   const names = result.winners.map((s) => seatName(seats, s));
   return `${names.join(" and ") || "Nobody"} won${why}`;
-}
-
-// For a game without a board module: the view as JSON, so it can still be watched.
-function rawBoard(box) {
-  const pre = h("pre", { class: "raw-view" });
-  box.append(pre);
-  return { update: ({ view }) => (pre.textContent = JSON.stringify(view, null, 1)) };
 }

@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("meeple.gateway")
 
+TURN_PACED = frozenset({"move", "moves"})
+"""Messages the game's turns pace (the room refuses a second ``moves`` in one turn),
+left out of the per-connection message rate."""
+
 ROOM_PATH = "/ws/rooms/"
 CLOSE_TIMEOUT = 5.0
 """Seconds to wait for the peer's close frame (or for a full buffer to drain) after
@@ -399,7 +403,7 @@ class RoomSocket(asyncio.Protocol):
             conn.error(None, "bad_frame", str(exc))
             return
         kind = decoded.get("t")
-        if kind != "move" and not conn.messages.allow():
+        if kind not in TURN_PACED and not conn.messages.allow():
             conn.error(decoded.get("id"), "rate_limited", "too many messages; slow down")
             return
         try:

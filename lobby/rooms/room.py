@@ -391,6 +391,11 @@ class Room:
         if refused is not None:
             conn.error(msg_id, refused.code, refused.message)
             return
+        moment = (match.game_no, match.seq)
+        if conn.asked == moment:  # once a turn: the list cannot have changed
+            conn.error(msg_id, "rate_limited", "the legal moves were sent already this turn")
+            return
+        conn.asked = moment
         try:
             dump = match.game.move_adapter().dump_python
             moves = [dump(m, mode="json") for m in match.legal_moves(seat)]

@@ -1,0 +1,70 @@
+"""The example game package (examples/hearts), as its users get it: installed with pip
+(tests/run.sh does), found through its entry points, checked by the conformance kit,
+served by a plain ``meeple serve`` and played to the end by bots in a room of their own.
+(Chromium plays it through its own board in test_browser_packages.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+
+from tests.games import GAMES
+from tests.servers import ROOT, ServerProcess
+
+HEARTS = ROOT / "examples" / "hearts"
+
+
+def test_hearts_is_an_installed_package_found_through_its_entry_points() -> None:
+    dist = metadata.distribution("meeple-hearts")
+    installed = Path(str(dist.locate_file("meeple_hearts/game.py"))).resolve()
+    assert HEARTS not in installed.parents, "tests/run.sh installs it, not from the checkout"
+    assert {(ep.group, ep.name) for ep in dist.entry_points} >= {
+        ("meeple.games", "hearts"),
+        ("meeple.bots", "hearts"),
+    }
+    assert "hearts" in GAMES and "meeple-hearts" in GAMES.source("hearts")
+
+
+async def test_the_example_s_own_tests_pass() -> None:
+    """Its tests use the conformance kit the way an author's repository would."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
+        cwd=HEARTS, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == 0, out.decode()[-3000:]
+    assert " passed" in out.decode()
+
+
+async def test_a_plain_meeple_serve_offers_hearts_and_bots_play_it_out() -> None:
+    server = ServerProcess({"MEEPLE_CREATE_LIMITS": "off"})
+    await server.start()
+    try:
+        async with httpx.AsyncClient() as http:
+            catalog = {g["name"]: g for g in (await http.get(f"{server.http}/api/games")).json()}
+            hearts = catalog["hearts"]
+            assert (hearts["min_seats"], hearts["max_seats"]) == (4, 4)
+            assert hearts["board"] == "/games/hearts/board/board.js"
+            board = await http.get(server.http + hearts["board"])
+            assert board.status_code == 200 and "createBoard" in board.text
+            assert board.headers["content-type"].startswith("text/javascript")
+            css = await http.get(f"{server.http}/games/hearts/board/board.css")
+            assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        # A bots-only room: four bots quick-match into one table and play to the end.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server.http,
+            "--game", "hearts", "--count", "4", "--games", "1",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, out.decode()
+        stats = json.loads(out)
+        assert stats["games"] == 1 and stats["errors"] == 0, stats
+        assert stats["moves"] > 52 and stats["wins"] + stats["losses"] == 4
+    finally:
+        server.stop()
