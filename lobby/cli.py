@@ -97,7 +97,7 @@ def serve(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
-        print("usage: meeple {serve,bot} [options]   (meeple serve --help)")
+        print("usage: meeple {serve,bot,new-game} [options]   (meeple serve --help)")
         return
     command, rest = args[0], args[1:]
     if command == "serve":
@@ -106,8 +106,12 @@ def main(argv: list[str] | None = None) -> None:
         from meeple.client.botrunner import main as bot_main
 
         sys.exit(bot_main(rest))
+    elif command == "new-game":
+        from meeple.lobby.newgame import main as new_game
+
+        new_game(rest)
     else:
-        sys.exit(f"meeple: unknown command {command!r}; use serve or bot")
+        sys.exit(f"meeple: unknown command {command!r}; use serve, bot or new-game")
 
 
 if __name__ == "__main__":

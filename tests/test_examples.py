@@ -68,3 +68,39 @@ async def test_a_plain_meeple_serve_offers_hearts_and_bots_play_it_out() -> None
         assert stats["moves"] > 52 and stats["wins"] + stats["losses"] == 4
     finally:
         server.stop()
+
+
+async def run(*args: str, cwd: Path) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == 0, f"{' '.join(args)}:\n{out.decode()[-3000:]}"
+    return out.decode()
+
+
+async def test_meeple_new_game_writes_a_package_whose_tests_pass(tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    await run(str(bin_dir / "meeple"), "new-game", "tally-ho", cwd=tmp_path)
+    package = tmp_path / "tally-ho"
+    pyproject = (package / "pyproject.toml").read_text()
+    assert '[project.entry-points."meeple.games"]' in pyproject
+    assert 'tally-ho = "tally_ho.game:TallyHo"' in pyproject
+    assert "export function createBoard" in (package / "src/tally_ho/web/board.js").read_text()
+    out = await run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=package)
+    assert " passed" in out and "failed" not in out
+    await run(str(bin_dir / "ruff"), "check", ".", cwd=package)
+    await run(str(bin_dir / "ruff"), "format", "--check", ".", cwd=package)
+    # Not over an existing package, and only a name Meeple accepts.
+    proc = await asyncio.create_subprocess_exec(
+        str(bin_dir / "meeple"), "new-game", "tally-ho", cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    assert proc.returncode == 1 and b"exists and is not empty" in err
+    proc = await asyncio.create_subprocess_exec(
+        str(bin_dir / "meeple"), "new-game", "Bad Name", cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    assert proc.returncode == 2 and b"not a game name" in err
