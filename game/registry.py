@@ -113,8 +113,8 @@ class Registry(Mapping[str, AnyGame]):
         self._sources[name] = source
         return made
 
-    def get(self, name: str) -> AnyGame:  # type: ignore[override]
-        """The game called ``name``; KeyError names the ones there are."""
+    def lookup(self, name: str) -> AnyGame:
+        """The game called ``name``; a KeyError that names the ones there are."""
         try:
             return self._games[name]
         except KeyError:

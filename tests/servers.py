@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -173,3 +175,15 @@ async def tictactoe_pair(http: str) -> AsyncIterator[tuple[RoomConnection, RoomC
         async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
             await ca.wait_for(lambda c: c.my_turn, timeout=10)
             yield ca, cb, room["id"]
+
+
+async def meeple_bot(server: str, game: str, count: int, games: int, timeout: float = 60) -> Any:
+    """``meeple bot`` run as a user would, to its end: the stats it prints, as JSON."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server, "--game", game,
+        "--count", str(count), "--games", str(games),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, out.decode()
+    return json.loads(out)

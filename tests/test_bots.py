@@ -258,7 +258,7 @@ def test_liarsdice_mcts_beats_random() -> None:
 @pytest.mark.parametrize("strategy", ["best", "random"])
 def test_a_server_bot_plays_every_installed_game(name: str, strategy: str) -> None:
     """What a room's bot seat does: whatever the game, a move the match accepts."""
-    game = GAMES.get(name)
+    game = GAMES[name]
     rng = random.Random(name)
     for seed in range(3):
         match = Match.create(game, game.min_seats, None, seed)
@@ -291,7 +291,7 @@ def test_a_game_no_strategy_knows_is_searched_on_its_rules() -> None:
 
 
 def test_the_generic_search_never_loses_tictactoe_against_random() -> None:
-    game = GAMES.get("tictactoe")
+    game = GAMES["tictactoe"]
     search = GameSearch(iterations=1500, budget=10)
     rng = random.Random(4)
     for i in range(10):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 
 import httpx
 
@@ -12,7 +10,7 @@ from meeple.client.botrunner import run_bots
 from meeple.client.rest import MeepleClient
 from meeple.lobby.settings import Settings
 from tests.sample_games import Nim
-from tests.servers import LiveServer, ServerProcess, live_server
+from tests.servers import LiveServer, ServerProcess, live_server, meeple_bot
 
 
 async def test_twenty_bots_play_fifty_games_without_an_error() -> None:
@@ -69,13 +67,7 @@ async def test_meeple_bot_command_plays_games() -> None:
     server = ServerProcess({})
     await server.start()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server.http,
-            "--game", "tictactoe", "--count", "2", "--games", "2",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, out.decode()
+        await meeple_bot(server.http, "tictactoe", count=2, games=2)
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{server.http}/metrics")).text
         assert 'meeple_moves_total{result="accepted"}' in metrics
@@ -125,14 +117,7 @@ async def test_meeple_bot_plays_a_game_it_has_no_rules_for() -> None:
     server.extra_args = ["--game", "tests.sample_games:Nim"]
     await server.start()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server.http,
-            "--game", "nim", "--count", "2", "--games", "2",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, out.decode()
-        stats = json.loads(out)
+        stats = await meeple_bot(server.http, "nim", count=2, games=2)
         assert stats["games"] >= 2 and stats["errors"] == 0, stats
     finally:
         server.stop()

@@ -6,7 +6,6 @@ served by a plain ``meeple serve`` and played to the end by bots in a room of th
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.games import GAMES
-from tests.servers import ROOT, ServerProcess
+from tests.servers import ROOT, ServerProcess, meeple_bot
 
 HEARTS = ROOT / "examples" / "hearts"
 
@@ -30,15 +29,20 @@ def test_hearts_is_an_installed_package_found_through_its_entry_points() -> None
     assert "hearts" in GAMES and "meeple-hearts" in GAMES.source("hearts")
 
 
+async def run(*args: str, cwd: Path, status: int = 0) -> str:
+    """A command to its end; its output (and stderr), once it exits with ``status``."""
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode == status, f"{' '.join(args)}:\n{out.decode()[-3000:]}"
+    return out.decode()
+
+
 async def test_the_example_s_own_tests_pass() -> None:
     """Its tests use the conformance kit the way an author's repository would."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
-        cwd=HEARTS, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), 300)
-    assert proc.returncode == 0, out.decode()[-3000:]
-    assert " passed" in out.decode()
+    out = await run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=HEARTS)
+    assert " passed" in out
 
 
 async def test_a_plain_meeple_serve_offers_hearts_and_bots_play_it_out() -> None:
@@ -56,27 +60,11 @@ async def test_a_plain_meeple_serve_offers_hearts_and_bots_play_it_out() -> None
             css = await http.get(f"{server.http}/games/hearts/board/board.css")
             assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         # A bots-only room: four bots quick-match into one table and play to the end.
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server.http,
-            "--game", "hearts", "--count", "4", "--games", "1",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), 120)
-        assert proc.returncode == 0, out.decode()
-        stats = json.loads(out)
+        stats = await meeple_bot(server.http, "hearts", count=4, games=1, timeout=120)
         assert stats["games"] == 1 and stats["errors"] == 0, stats
         assert stats["moves"] > 52 and stats["wins"] + stats["losses"] == 4
     finally:
         server.stop()
-
-
-async def run(*args: str, cwd: Path) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 300)
-    assert proc.returncode == 0, f"{' '.join(args)}:\n{out.decode()[-3000:]}"
-    return out.decode()
 
 
 async def test_meeple_new_game_writes_a_package_whose_tests_pass(tmp_path: Path) -> None:
@@ -92,15 +80,7 @@ async def test_meeple_new_game_writes_a_package_whose_tests_pass(tmp_path: Path)
     await run(str(bin_dir / "ruff"), "check", ".", cwd=package)
     await run(str(bin_dir / "ruff"), "format", "--check", ".", cwd=package)
     # Not over an existing package, and only a name Meeple accepts.
-    proc = await asyncio.create_subprocess_exec(
-        str(bin_dir / "meeple"), "new-game", "tally-ho", cwd=tmp_path,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await proc.communicate()
-    assert proc.returncode == 1 and b"exists and is not empty" in err
-    proc = await asyncio.create_subprocess_exec(
-        str(bin_dir / "meeple"), "new-game", "Bad Name", cwd=tmp_path,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await proc.communicate()
-    assert proc.returncode == 2 and b"not a game name" in err
+    again = await run(str(bin_dir / "meeple"), "new-game", "tally-ho", cwd=tmp_path, status=1)
+    assert "exists and is not empty" in again
+    bad = await run(str(bin_dir / "meeple"), "new-game", "Bad Name", cwd=tmp_path, status=2)
+    assert "not a game name" in bad

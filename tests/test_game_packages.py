@@ -121,4 +121,4 @@ async def test_meeple_serve_stops_with_one_line_for_a_broken_game() -> None:
 def test_registry_lookup_names_the_games_there_are() -> None:
     registry = Registry([(Nim, "test")])
     with pytest.raises(KeyError, match="no game 'go'; there are nim"):
-        registry.get("go")
+        registry.lookup("go")

@@ -73,7 +73,7 @@ def play_randomly(match: Match, rnd: random.Random, plies: int = MAX_PLIES) -> l
 
 @pytest.mark.parametrize("name", NAMES)
 def test_initial_views_are_wire_clean(name: str) -> None:
-    game = GAMES.get(name)
+    game = GAMES[name]
     for seats in seat_counts(game):
         match = new_match(game, seats, seed=1)
         assert_views_wire_clean(match)
@@ -83,7 +83,7 @@ def test_initial_views_are_wire_clean(name: str) -> None:
 
 def test_unknown_game() -> None:
     with pytest.raises(KeyError, match="tictactoe"):
-        GAMES.get("go")
+        GAMES.lookup("go")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -96,7 +96,7 @@ def test_unknown_game() -> None:
 def test_random_games_keep_the_promises(
     name: str, seed: int, moves_seed: int, data: st.DataObject
 ) -> None:
-    game = GAMES.get(name)
+    game = GAMES[name]
     seats = data.draw(st.integers(game.min_seats, game.max_seats), label="seats")
     match = new_match(game, seats, seed)
     # A plain generator for the moves: drawing each choice through hypothesis is slow.
@@ -117,7 +117,7 @@ def test_random_games_keep_the_promises(
 
 @pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_moves_same_state(name: str) -> None:
-    game = GAMES.get(name)
+    game = GAMES[name]
     first = new_match(game, game.min_seats, seed=42)
     play_randomly(first, random.Random(7), plies=30)
     second = new_match(game, game.min_seats, seed=42)
@@ -133,7 +133,7 @@ def test_same_seed_same_moves_same_state(name: str) -> None:
     "name", [n for n in NAMES if GAMES[n].min_seats <= 2 <= GAMES[n].max_seats]
 )
 def test_a_two_seat_forfeit_keeps_its_reason(name: str) -> None:
-    game: Game[Any, Any, Any] = GAMES.get(name)
+    game: Game[Any, Any, Any] = GAMES[name]
     match = new_match(game, 2, seed=0)
     step = match.forfeit(1, "resigned")
     assert isinstance(step, Transition), step

@@ -4,8 +4,10 @@ size, and never changing anything."""
 
 from __future__ import annotations
 
+import json
 import random
 
+import httpx
 from pydantic import Field
 
 from meeple.game import Game, MoveModel, Options, Outcome, Rejection, View, win
@@ -129,3 +131,12 @@ async def test_a_long_list_is_cut_to_the_limits() -> None:
         assert len(encode(message)) <= MAX_FRAME  # the server's bytes: the same map
         assert message["more"] is True and 0 < len(message["m"]) <= MAX_LEGAL_MOVES
         assert message["m"][0] == {"n": 0, "label": "x" * 200}
+
+
+async def test_the_published_protocol_has_the_moves_message(server: LiveServer) -> None:
+    async with httpx.AsyncClient() as http:
+        schema = (await http.get(f"{server.http}/api/protocol.json")).json()
+    both = json.dumps(schema["client_to_server"]), json.dumps(schema["server_to_client"])
+    assert all('"moves"' in side for side in both)
+    assert "LegalMovesMsg" in both[0] and "MovesOut" in both[1]
+    assert schema["limits"]["max_legal_moves"] == MAX_LEGAL_MOVES

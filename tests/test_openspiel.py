@@ -40,7 +40,7 @@ def cells_game(name: str, ours: str, key: str) -> None:
     spiel = pyspiel.load_game(name)
     rng = random.Random(name)
     for n in range(PLAYED):
-        match = new_match(GAMES.get(ours), 2, seed=n)
+        match = new_match(GAMES[ours], 2, seed=n)
         state = spiel.new_initial_state()
         while not state.is_terminal():
             seat = state.current_player()

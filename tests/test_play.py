@@ -41,7 +41,7 @@ async def play_until_over(conn: RoomConnection, rng: random.Random) -> int:
 
 @pytest.mark.parametrize("game", NAMES)
 async def test_players_play_a_full_game_with_a_spectator(server: LiveServer, game: str) -> None:
-    definition = GAMES.get(game)
+    definition = GAMES[game]
     seats = min(definition.max_seats, definition.min_seats + 1)
     apis = [MeepleClient(server.http) for _ in range(seats + 1)]
     try:

@@ -186,6 +186,13 @@ async def test_board_modules_are_served_from_their_package(client: httpx.AsyncCl
         missing = await client.get(f"/games/tictactoe/board/{path}")
         assert missing.status_code == 404, path
     assert (await client.get("/games/go/board/go.js")).status_code == 404
+    for public in ("board", "board-kit", "connection", "delta"):  # the browser's public API
+        module = await client.get(f"/{public}.js")
+        declared = await client.get(f"/{public}.d.ts")
+        assert declared.status_code == 200 and declared.headers["content-type"].startswith(
+            "text/plain"
+        ), public
+        assert "export" in declared.text and (public == "board" or module.status_code == 200)
 
 
 # Rooms -------------------------------------------------------------------------------

@@ -186,7 +186,7 @@ async def test_ratings_and_records_after_a_real_game(server: LiveServer) -> None
         rec = response.json()
         assert [e["m"] for e in rec["log"]] == [{"cell": c} for _, c in moves]
         replayed = Match.replay(
-            GAMES.get(rec["game"]),
+            GAMES[rec["game"]],
             rec["seat_count"],
             rec["options"],
             rec["seed"],

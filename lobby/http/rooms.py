@@ -123,7 +123,7 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
     bot takes. A private room's answer carries its ``invite`` code."""
     services.limits.check("rooms", session.player_id)
     try:
-        definition = services.games.registry.get(body.game)
+        definition = services.games.registry.lookup(body.game)
     except KeyError as exc:
         raise ProblemError(422, "unknown_game", str(exc.args[0])) from None
     seats = body.seats or definition.min_seats

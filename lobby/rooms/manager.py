@@ -88,7 +88,7 @@ class RoomManager:
     ) -> Room:
         """A new waiting room. Raises RoomError for an unknown game or bad settings."""
         try:
-            definition = self.games.get(game)
+            definition = self.games.lookup(game)
         except KeyError as exc:
             raise RoomError("unknown_game", str(exc.args[0]), 422) from None
         policy = abandon_policy(abandon or definition.default_abandon_policy)
@@ -177,7 +177,7 @@ class RoomManager:
             return None
         meta, entries = loaded
         try:
-            game = self.games.get(meta["game"])
+            game = self.games.lookup(meta["game"])
             room = Room.restore(game, meta, entries, self.settings, self, self.journal, self.stats)
         except Exception:
             log.exception("room %s could not be restored", room_id)

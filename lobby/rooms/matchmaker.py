@@ -166,7 +166,7 @@ class Matchmaker:
         TicketConflict when the player waits for another kind of match in this game.
         """
         try:
-            definition = self.rooms.games.get(game)
+            definition = self.rooms.games.lookup(game)
         except KeyError as exc:
             raise RoomError("unknown_game", str(exc.args[0]), 422) from None
         count = seats or definition.min_seats

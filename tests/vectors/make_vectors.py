@@ -70,7 +70,7 @@ def _play(
     name: str, seats: int, options: dict[str, Any], moves: Moves
 ) -> Iterator[tuple[Any, Any]]:
     """Yield (state before, state after) for each move, replaying from a fixed seed."""
-    game = registry.get(name)
+    game = registry[name]
     opts = game.parse_options(options)
     state = game.setup(seats, opts, random.Random(f"vectors:{name}:setup"))
     adapter = game.move_adapter()
@@ -88,7 +88,7 @@ def game_cases() -> list[tuple[str, Any, Any, list[int]]]:
     cases: list[tuple[str, Any, Any, list[int]]] = []
 
     def add(name: str, game_name: str, seat_view: int | None, before: Any, after: Any) -> None:
-        game = registry.get(game_name)
+        game = registry[game_name]
         cases.append(
             (
                 name,
