@@ -43,6 +43,7 @@ from meeple.game.protocol import (
     ChatOut,
     DeltaMsg,
     ErrMsg,
+    MovesOut,
     PongMsg,
     Result,
     RoomMsg,
@@ -186,6 +187,8 @@ class RoomConnection:
         self._failure: BaseException | None = None
         self._next_id = 0
         self._pending: dict[int, asyncio.Future[int]] = {}
+        self._asked: dict[int, asyncio.Future[list[dict[str, Any]]]] = {}
+        """``moves`` requests waiting for their answer."""
         self._acked: list[tuple[int, int, asyncio.Future[int]]] = []
         """(game number, sequence number, future) of accepted moves not yet in the state."""
         self._syncing = False
@@ -223,6 +226,14 @@ class RoomConnection:
         n = self._send({"t": "move", "m": m})
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[n] = future
+        return future
+
+    def legal_moves(self) -> asyncio.Future[list[dict[str, Any]]]:
+        """Ask the server for our legal moves now (for a client that does not know the
+        game's rules); await the list, or ``MoveRejected`` (not our turn, a spectator)."""
+        n = self._send({"t": "moves"})
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._asked[n] = future
         return future
 
     def chat(self, text: str) -> int:
@@ -277,6 +288,10 @@ class RoomConnection:
         elif isinstance(msg, ChatOut):
             self.chats.append(msg)
             self._emit(msg)
+        elif isinstance(msg, MovesOut):
+            asked = self._asked.pop(msg.id, None) if msg.id is not None else None
+            if asked is not None and not asked.done():
+                asked.set_result(msg.m)
         elif isinstance(msg, PongMsg):
             pass  # liveness is any frame at all; the loop notes the time
         self._notify()
@@ -353,7 +368,9 @@ class RoomConnection:
                 future.set_result(s)
 
     def _on_err(self, msg: ErrMsg) -> None:
-        future = self._pending.pop(msg.id, None) if msg.id is not None else None
+        future: asyncio.Future[Any] | None = None
+        if msg.id is not None:
+            future = self._pending.pop(msg.id, None) or self._asked.pop(msg.id, None)
         if future is not None:
             if not future.done():
                 future.set_exception(MoveRejected(msg.code, msg.msg, msg.id))
@@ -382,8 +399,13 @@ class RoomConnection:
         return not terminal
 
     def _fail_pending(self, error: BaseException) -> None:
-        futures = [*self._pending.values(), *(f for _, _, f in self._acked)]
+        futures: list[asyncio.Future[Any]] = [
+            *self._pending.values(),
+            *self._asked.values(),
+            *(f for _, _, f in self._acked),
+        ]
         self._pending.clear()
+        self._asked.clear()
         self._acked.clear()
         for future in futures:
             if not future.done():

@@ -155,6 +155,10 @@ class Game(Generic[S, M, OptionsT]):
     hidden_information: ClassVar[bool] = True
     #: What a room does by default when a disconnected seat's grace period ends.
     default_abandon_policy: ClassVar[str] = "forfeit"
+    #: The game's board for the browser: an ES module shipped as package data, named
+    #: ``"package:path/in/package.js"`` (see docs/games.md). The server serves the module
+    #: and the files beside it; None gets the generic board (the view, moves as buttons).
+    board: ClassVar[str | None] = None
 
     _adapter: ClassVar[TypeAdapter[Any] | None] = None
 
@@ -204,6 +208,11 @@ class Game(Generic[S, M, OptionsT]):
         """The state after ``seat`` leaves the game (resigns, abandons, times out)."""
         raise NotImplementedError
 
+    def max_moves(self, seats: int, options: OptionsT) -> int:
+        """The most changes (moves, timeouts, forfeits) one game can take under any play:
+        every game is over by then. The conformance kit holds random games to it."""
+        raise NotImplementedError
+
     def turn_seconds(self, options: OptionsT) -> float | None:
         """The turn time limit, if any: by default the options' ``turn_seconds`` field."""
         value = getattr(options, "turn_seconds", None)
@@ -225,6 +234,8 @@ class GameInfo:
     description: str
     options_schema: dict[str, Any] = field(default_factory=dict)
     move_schema: dict[str, Any] = field(default_factory=dict)
+    board: str | None = None
+    """The board module's resource name (``"package:path.js"``), or None."""
 
 
 def describe(game: Game[Any, Any, Any]) -> GameInfo:
@@ -236,4 +247,5 @@ def describe(game: Game[Any, Any, Any]) -> GameInfo:
         description=game.description,
         options_schema=game.options.model_json_schema(),
         move_schema=game.move_adapter().json_schema(),
+        board=game.board,
     )

@@ -25,6 +25,8 @@ MAX_FRAGMENTS = 64
 of (empty) fragments is a flood, closed with 1009 like one too big."""
 MAX_CHAT = 500
 """Characters in one chat line."""
+MAX_LEGAL_MOVES = 512
+"""Moves one ``moves`` answer lists at most (and it stays within ``MAX_FRAME``)."""
 
 # Close codes the server uses (1000-1013 are RFC 6455's and IANA's; 4xxx are Meeple's).
 CLOSE_NORMAL = 1000
@@ -65,7 +67,8 @@ CLOSE_CODES: dict[int, str] = {
     CLOSE_INTERNAL: "an error inside the server, or no pong in time; reconnect and resume",
     CLOSE_MOVED: "the server is restarting, or the room moved to another server process;"
     " reconnect and resume",
-    CLOSE_TRY_AGAIN: "the room's server did not answer in time; reconnect shortly",
+    CLOSE_TRY_AGAIN: "the room's server did not answer in time, or no server is up that"
+    " offers the room's game; reconnect shortly",
     CLOSE_UNAUTHORIZED: "missing, unknown or expired session token or connect ticket",
     CLOSE_FORBIDDEN: "not allowed in this room (a private room without its invite code)",
     CLOSE_NOT_FOUND: "no such room",
@@ -161,12 +164,19 @@ class PingMsg(_Message):
     id: MessageId | None = None
 
 
+class LegalMovesMsg(_Message):
+    """Ask for this seat's legal moves now (a seat to act only): answered by ``moves``."""
+
+    t: Literal["moves"]
+    id: MessageId | None = None
+
+
 ClientMessage = Annotated[
-    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg,
+    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg | LegalMovesMsg,
     Field(discriminator="t"),
 ]
 client_message = TypeAdapter(ClientMessage)
-CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping"})
+CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping", "moves"})
 
 
 # Server to client ------------------------------------------------------------
@@ -274,8 +284,19 @@ class PongMsg(_Message):
     id: int | None
 
 
+class MovesOut(_Message):
+    """The asking seat's legal moves at sequence number ``s``, as the move schema has them."""
+
+    t: Literal["moves"]
+    id: int | None
+    s: int
+    m: list[dict[str, Any]]
+    more: bool
+    """True when the list was cut at ``MAX_LEGAL_MOVES`` (or at the frame limit)."""
+
+
 ServerMessage = Annotated[
-    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg,
+    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg | MovesOut,
     Field(discriminator="t"),
 ]
 server_message = TypeAdapter(ServerMessage)
@@ -295,5 +316,10 @@ def json_schema() -> dict[str, Any]:
         "close_codes": {str(code): meaning for code, meaning in CLOSE_CODES.items()},
         "error_codes": dict(ERROR_CODES),
         "forfeit_reasons": dict(FORFEIT_REASONS),
-        "limits": {"max_frame": MAX_FRAME, "max_chat": MAX_CHAT, "max_fragments": MAX_FRAGMENTS},
+        "limits": {
+            "max_frame": MAX_FRAME,
+            "max_chat": MAX_CHAT,
+            "max_fragments": MAX_FRAGMENTS,
+            "max_legal_moves": MAX_LEGAL_MOVES,
+        },
     }

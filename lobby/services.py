@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
+from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
@@ -49,6 +50,8 @@ class Services:
     sessions: SessionStore
     directory: RoomDirectory
     rooms: RoomManager
+    games: GameSet
+    """The games this process serves, and their boards (``meeple.lobby.games``)."""
     redis: Redis | None = None
     """The redis.asyncio client when REDIS_URL is set."""
     cluster: Cluster | None = None
@@ -101,21 +104,22 @@ async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
     await rate_game(record, ratings)
 
 
-async def build_services(settings: Settings) -> Services:
+async def build_services(settings: Settings, games: GameSet) -> Services:
     """In-memory stores by default; Redis ones when ``settings.redis_url`` is set."""
     if settings.redis_url:
-        return await _redis_services(settings)
+        return await _redis_services(settings, games)
     directory = MemoryRoomDirectory()
     return Services(
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
         sessions=MemorySessionStore(settings.session_ttl_seconds),
         directory=directory,
-        rooms=RoomManager(settings, directory),
+        rooms=RoomManager(settings, directory, games=games.registry),
+        games=games,
     )
 
 
-async def _redis_services(settings: Settings) -> Services:
+async def _redis_services(settings: Settings, games: GameSet) -> Services:
     from redis.asyncio import Redis
 
     from meeple.lobby.rooms.cluster import Cluster
@@ -142,7 +146,7 @@ async def _redis_services(settings: Settings) -> Services:
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
     directory = RedisRoomDirectory(redis, prefix)
-    rooms = RoomManager(settings, directory, journal, cluster)
+    rooms = RoomManager(settings, directory, journal, cluster, games=games.registry)
     await cluster.start(rooms)
     services = Services(
         settings=settings,
@@ -150,6 +154,7 @@ async def _redis_services(settings: Settings) -> Services:
         sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
         directory=directory,
         rooms=rooms,
+        games=games,
         redis=redis,
         cluster=cluster,
         records=RedisRecordStore(redis, prefix),

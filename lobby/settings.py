@@ -67,6 +67,12 @@ class Settings:
     request_timeout: float = 10.0
     """Seconds a client has to send a whole request (head and body) once its connection
     is open or the request's first byte came; a WebSocket's handshake is one. 0: none."""
+    games: tuple[str, ...] = ()
+    """Games to serve besides the installed ones: ``package.module:GameClass`` each
+    (``MEEPLE_GAMES``, comma-separated; ``meeple serve --game``)."""
+    entry_point_games: bool = True
+    """Serve every game installed under the ``meeple.games`` entry points
+    (``MEEPLE_ENTRY_POINT_GAMES=off`` serves only ``games`` and ``create_app(games=)``)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -84,4 +90,6 @@ class Settings:
             create_limits=_env_switch("MEEPLE_CREATE_LIMITS", True),
             lease_seconds=float(env.get("MEEPLE_LEASE_SECONDS", 5)),
             request_timeout=float(env.get("MEEPLE_REQUEST_TIMEOUT", 10)),
+            games=_env_list("MEEPLE_GAMES", ()),
+            entry_point_games=_env_switch("MEEPLE_ENTRY_POINT_GAMES", True),
         )

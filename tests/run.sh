@@ -10,6 +10,9 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The example game package, installed as an author's users would (not editable): the
+# suite checks that Meeple finds it, serves it and plays it without being told.
+.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples/hearts
 
 # System packages the browser and proxy tests drive: Debian's chromium and nginx.
 missing=()

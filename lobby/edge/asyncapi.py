@@ -16,24 +16,26 @@ from pydantic.json_schema import models_json_schema
 
 from meeple.game import protocol as p
 
-CLIENT: dict[str, type[BaseModel]] = {
-    "move": p.MoveMsg,
-    "chat": p.ChatMsg,
-    "resign": p.ResignMsg,
-    "leave": p.LeaveMsg,
-    "rematch": p.RematchMsg,
-    "sync": p.SyncMsg,
-    "ping": p.PingMsg,
+
+def _models(union: Any) -> list[type[BaseModel]]:
+    """The message models of a discriminated union (``ClientMessage``, ``ServerMessage``)."""
+    models: list[type[BaseModel]] = list(get_args(get_args(union)[0]))
+    return models
+
+
+def _type_of(model: type[BaseModel]) -> str:
+    """The ``t`` a message model fixes (``chat`` for ``ChatOut``)."""
+    kind: str = get_args(model.model_fields["t"].annotation)[0]
+    return kind
+
+
+CLIENT = {_type_of(m): m for m in _models(p.ClientMessage)}
+SERVER = {
+    (t if t not in CLIENT else f"{t}_out"): m
+    for m in _models(p.ServerMessage)
+    for t in [_type_of(m)]
 }
-SERVER: dict[str, type[BaseModel]] = {
-    "room": p.RoomMsg,
-    "snap": p.SnapMsg,
-    "d": p.DeltaMsg,
-    "ack": p.AckMsg,
-    "err": p.ErrMsg,
-    "chat_out": p.ChatOut,
-    "pong": p.PongMsg,
-}
+"""The messages by name (a server message named as a client one gets ``_out``)."""
 
 _QUERY = {
     "type": "object",
@@ -49,12 +51,6 @@ _QUERY = {
         "invite": {"type": "string", "description": "A private room's code, to watch it."},
     },
 }
-
-
-def _type_of(model: type[BaseModel]) -> str:
-    """The ``t`` a message model fixes (``chat`` for ``ChatOut``)."""
-    kind: str = get_args(model.model_fields["t"].annotation)[0]
-    return kind
 
 
 def _message(name: str, model: type[BaseModel]) -> dict[str, Any]:

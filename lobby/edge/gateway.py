@@ -37,6 +37,7 @@ from meeple.game.protocol import (
     CLOSE_MOVED,
     CLOSE_NOT_FOUND,
     CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
     TOKEN_PREFIX,
@@ -56,7 +57,7 @@ from meeple.lobby.edge.frames import (
 )
 from meeple.lobby.edge.origins import origin_allowed
 from meeple.lobby.ratelimit import TokenBucket
-from meeple.lobby.rooms.room import RoomError
+from meeple.lobby.rooms.room import Room, RoomError
 
 if TYPE_CHECKING:
     from uvicorn import Config
@@ -66,6 +67,10 @@ if TYPE_CHECKING:
     from meeple.lobby.stores.base import Session
 
 log = logging.getLogger("meeple.gateway")
+
+TURN_PACED = frozenset({"move", "moves"})
+"""Messages the game's turns pace (the room refuses a second ``moves`` in one turn),
+left out of the per-connection message rate."""
 
 ROOM_PATH = "/ws/rooms/"
 WEBSOCKET_VERSION = "13"
@@ -412,7 +417,11 @@ class RoomSocket(asyncio.Protocol):
         """Who is this and which room: then accept, and join the room (or close saying why)."""
         try:
             session = await _session(services, request, params)
-            target = await services.rooms.locate(room_id) if session is not None else None
+            target: Room | str | RoomError | None
+            try:
+                target = await services.rooms.locate(room_id) if session is not None else None
+            except RoomError as exc:  # no process can host the room now (its game)
+                target = exc
             if self._lost:
                 return
             self._answer(response)
@@ -426,6 +435,9 @@ class RoomSocket(asyncio.Protocol):
                 return
             if target is None:
                 self._close(CLOSE_NOT_FOUND, f"no room {room_id}")
+                return
+            if isinstance(target, RoomError):
+                self._close(CLOSE_TRY_AGAIN, target.message)
                 return
             conn = Connection(
                 self,
@@ -494,10 +506,11 @@ class RoomSocket(asyncio.Protocol):
             conn.error(None, "bad_frame", str(exc))
             return
         kind = decoded.get("t")
-        if kind != "move" and not conn.messages.allow():
+        typed = type(kind) is str  # a list or map as t is no type (nor hashable)
+        if not (typed and kind in TURN_PACED) and not conn.messages.allow():
             conn.error(decoded.get("id"), "rate_limited", "too many messages; slow down")
             return
-        if type(kind) is not str:
+        if not typed:
             _untyped(conn, decoded)
             return
         try:

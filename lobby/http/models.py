@@ -126,6 +126,8 @@ class GameOut(BaseModel):
     description: str
     options_schema: dict[str, Any]
     move_schema: dict[str, Any]
+    board: str | None = None
+    """The URL of the game's board module (an ES module); null for the generic board."""
 
 
 # Rooms -----------------------------------------------------------------------------

@@ -12,20 +12,24 @@ document gets, after FastAPI built it:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from meeple.game.api import Game
-from meeple.game.registry import GAMES
 
 REF = "#/components/schemas/{model}"
 
 
-def patch(schema: dict[str, Any]) -> None:
-    """Apply every patch to a document FastAPI built (in place)."""
+def patch(schema: dict[str, Any], games: Iterable[Game[Any, Any, Any]]) -> None:
+    """Apply every patch to a document FastAPI built (in place), for the games served."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     paths = schema.get("paths", {})
-    _body(paths, "/api/rooms", "post", _variants(components, "NewRoom", bots=True))
-    _body(paths, "/api/matchmaking/tickets", "post", _variants(components, "NewTicket", bots=False))
+    games = list(games)
+    if games:
+        rooms = _variants(components, games, "NewRoom", bots=True)
+        _body(paths, "/api/rooms", "post", rooms)
+        tickets = _variants(components, games, "NewTicket", bots=False)
+        _body(paths, "/api/matchmaking/tickets", "post", tickets)
     for path in paths.values():
         for operation in path.values():
             if "requestBody" in operation:
@@ -56,10 +60,12 @@ def _options(components: dict[str, Any], game: Game[Any, Any, Any]) -> dict[str,
     return {"anyOf": [{"$ref": REF.format(model=name)}, {"type": "null"}]}
 
 
-def _variants(components: dict[str, Any], model: str, *, bots: bool) -> list[dict[str, Any]]:
+def _variants(
+    components: dict[str, Any], games: list[Game[Any, Any, Any]], model: str, *, bots: bool
+) -> list[dict[str, Any]]:
     """One schema per game and seat count: the base model's, with what that game takes."""
     variants = []
-    for game in GAMES.values():
+    for game in games:
         options = _options(components, game)
         for seats in range(game.min_seats, game.max_seats + 1):
             count: dict[str, Any] = {"const": seats}

@@ -83,6 +83,7 @@ PROBLEM_CODES: dict[str, str] = {
     "owner_moved": "503: the room moved to another server process; try again",
     "moved": "503: the room is no longer hosted by this process; try again",
     "bad_call": "500: one server process asked another for something it does not do",
+    "game_not_served": "503: no server process up now offers the room's game; try again",
     # Quick-match
     "ticket_exists": "409: you already wait for that game with another ticket",
     "no_such_ticket": "404: you have no ticket by that id",
@@ -193,7 +194,7 @@ def problem_openapi(app: FastAPI) -> None:
                     content = response.get("content", {})
                     if status[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
                         content.pop("application/json", None)
-        patch(schema)
+        patch(schema, getattr(app.state, "games", {}).values())
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from meeple.game.registry import GAMES
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
@@ -63,7 +62,7 @@ async def leaderboard(
     cursor: RankCursor = None,
 ) -> Leaderboard:
     """Glicko-2 ratings for one game, best first."""
-    if game not in GAMES:
+    if game not in services.games.registry:
         raise ProblemError(404, "unknown_game", f"no game {game!r}")
     try:
         entries, next_cursor = await services.ratings.page(game, cursor=cursor, limit=limit)

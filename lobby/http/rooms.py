@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from meeple.game.registry import get as get_game
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
@@ -139,7 +138,7 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
     bot takes. A private room's answer carries its ``invite`` code."""
     services.limits.check("rooms", session.player_id)
     try:
-        definition = get_game(body.game)
+        definition = services.games.registry.lookup(body.game)
     except KeyError as exc:
         raise ProblemError(422, "unknown_game", str(exc.args[0])) from None
     seats = body.seats or definition.min_seats

@@ -120,6 +120,8 @@ class Cluster:
         self._call_ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
+        self._foreign: dict[str, str] = {}
+        """Live rooms whose game this process does not serve (room -> game): never claimed."""
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
         """Where player events (quick-match results) from any process are delivered."""
 
@@ -184,9 +186,26 @@ class Cluster:
             local = self.manager.rooms.get(room_id)
             if local is not None:
                 return local
+            game = await self._foreign_game(room_id)
+            if game is not None:
+                raise RoomError(
+                    "game_not_served", f"no server here offers {game}; try again shortly", 503
+                )
             if await self.leases.claim(room_id):
                 return await self._restore_once(room_id)
         return None
+
+    async def _foreign_game(self, room_id: str) -> str | None:
+        """The room's game if this process does not serve it (then it never claims the
+        room: a process with that game will), else None."""
+        assert self.manager is not None
+        game = self._foreign.get(room_id)
+        if game is None:
+            loaded = await self.journal.load(room_id)
+            if loaded is None or loaded[0]["game"] in self.manager.games:
+                return None
+            game = self._foreign[room_id] = loaded[0]["game"]
+        return game
 
     async def _restore_once(self, room_id: str) -> Room | None:
         """Restore a room we hold the lease of; concurrent callers share one restore."""
@@ -396,12 +415,15 @@ class Cluster:
             alive = owner is not None and await self.redis.exists(self._alive_key(owner))
             if owner != proxy.owner or not alive:
                 proxy.conn.close(CLOSE_MOVED, "the room moved; reconnect")
-        for room_id in await self.journal.live():
-            if room_id in self.manager.rooms:
+        live = await self.journal.live()
+        self._foreign = {r: g for r, g in self._foreign.items() if r in live}
+        for room_id in live:
+            if room_id in self.manager.rooms or room_id in self._foreign:
                 continue
             owner = await self.leases.owner(room_id)
             if owner is None or not await self.redis.exists(self._alive_key(owner)):
-                await self.locate(room_id)
+                with contextlib.suppress(RoomError):  # a game this process does not serve
+                    await self.locate(room_id)
 
 
 __all__ = ["Cluster", "RemoteMember"]

@@ -23,15 +23,18 @@ from typing import Any, Literal, Protocol, get_args
 
 from pydantic import ValidationError
 
-from meeple.game.api import Rejection, View
+from meeple.game.api import Game, Rejection, View
 from meeple.game.codec import encode, with_field
 from meeple.game.match import LogEntry, Match, Seat, Transition
 from meeple.game.protocol import (
     CLIENT_TYPES,
     CLOSE_NORMAL,
     CLOSE_REPLACED,
+    MAX_FRAME,
+    MAX_LEGAL_MOVES,
     ChatMsg,
     LeaveMsg,
+    LegalMovesMsg,
     MoveMsg,
     PingMsg,
     RematchMsg,
@@ -51,7 +54,7 @@ from meeple.lobby.stores.base import RoomSummary
 log = logging.getLogger("meeple.room")
 
 _MOVE_KEYS = frozenset(MoveMsg.model_fields)
-_BARE_MESSAGES = (ResignMsg, LeaveMsg, RematchMsg, SyncMsg, PingMsg)
+_BARE_MESSAGES = (ResignMsg, LeaveMsg, RematchMsg, SyncMsg, PingMsg, LegalMovesMsg)
 _BARE_TYPES = frozenset(get_args(m.model_fields["t"].annotation)[0] for m in _BARE_MESSAGES)
 _BARE_KEYS = frozenset(("t", "id"))
 assert all(frozenset(m.model_fields) == _BARE_KEYS for m in _BARE_MESSAGES)
@@ -145,6 +148,7 @@ class Room:
     @classmethod
     def restore(
         cls,
+        game: Game[Any, Any, Any],
         meta: dict[str, Any],
         log_entries: list[LogEntry],
         settings: Settings,
@@ -153,9 +157,6 @@ class Room:
         stats: Stats,
     ) -> Room:
         """Rebuild a room another process saved: replay its game's log from the seed."""
-        from meeple.game.registry import get as get_game
-
-        game = get_game(meta["game"])
         if meta["status"] == "waiting":
             match = Match.create(game, meta["seat_count"], meta["options"], meta["seed"])
         else:
@@ -365,7 +366,7 @@ class Room:
             self._bare(conn, msg.t, msg.id)
 
     def _bare(self, conn: Member, kind: str, msg_id: int | None) -> None:
-        """A message that is only its type (and id): resign, leave, rematch, sync, ping."""
+        """A message that is only its type (and id): resign, leave, rematch, sync, ping, moves."""
         if kind == "rematch":
             self._vote_rematch(conn, msg_id)
         elif kind == "ping":
@@ -379,6 +380,8 @@ class Room:
             self._apply(self.match.forfeit(conn.seat, "resigned"), conn, msg_id)
         elif kind == "leave":
             self._leave(conn, msg_id)
+        elif kind == "moves":
+            self._legal_moves(conn, msg_id)
 
     def _leave(self, conn: Member, msg_id: int | None) -> None:
         """Give the seat up and close 1000, echoing the id first: in the forfeit's ``d``
@@ -395,6 +398,38 @@ class Room:
             if msg_id is not None:
                 conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
         conn.close(CLOSE_NORMAL, "left the room")
+
+    def _legal_moves(self, conn: Member, msg_id: int | None) -> None:
+        """The seat's legal moves, for clients without the game's rules (generic boards
+        and bots): bounded in count and size, and only for a seat that is to act."""
+        match, seat = self.match, conn.seat
+        if seat is None:
+            conn.error(msg_id, "not_seated", "spectators have no moves")
+            return
+        refused = match.check_turn(seat)
+        if refused is not None:
+            conn.error(msg_id, refused.code, refused.message)
+            return
+        moment = (match.game_no, match.seq)
+        if conn.asked == moment:  # once a turn: the list cannot have changed
+            conn.error(msg_id, "rate_limited", "the legal moves were sent already this turn")
+            return
+        conn.asked = moment
+        try:
+            dump = match.game.move_adapter().dump_python
+            moves = [dump(m, mode="json") for m in match.legal_moves(seat)]
+        except Exception as exc:
+            log.exception("room %s: legal_moves failed", self.id)
+            conn.error(msg_id, "game_error", f"the game failed to list moves: {exc!r}")
+            return
+        listed = moves[:MAX_LEGAL_MOVES]
+        while True:
+            more = len(listed) < len(moves)
+            frame = encode({"t": "moves", "id": msg_id, "s": match.seq, "m": listed, "more": more})
+            if len(frame) <= MAX_FRAME or not listed:
+                break
+            listed = listed[: len(listed) // 2]
+        conn.send(frame)
 
     def _move(self, conn: Member, move: dict[str, Any], msg_id: int | None) -> None:
         if conn.seat is None:

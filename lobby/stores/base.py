@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -164,10 +164,13 @@ class TicketQueue(Protocol):
         """Cancel a waiting ticket; returns the ticket as it now is (None if unknown)."""
         ...
 
-    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+    async def take_group(
+        self, now: float, window: RatingWindow, games: Container[str] | None = None
+    ) -> list[Ticket] | None:
         """Take one group of waiting tickets that may play together (equal keys, as many
         as their seats, ratings within every member's window), now ``matching``; None
-        when no group can be made."""
+        when no group can be made. With ``games``, only tickets for those games (the
+        ones this process serves) are taken."""
         ...
 
     async def settle(self, tickets: Sequence[Ticket]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
 from meeple.lobby.stores.base import (
@@ -192,10 +192,12 @@ class MemoryTicketQueue:
             return ticket
         return self._close(ticket, "cancelled", now)
 
-    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+    async def take_group(
+        self, now: float, window: RatingWindow, games: Container[str] | None = None
+    ) -> list[Ticket] | None:
         for key, ids in self._waiting.items():
             tickets = [self._tickets[i] for i in ids]
-            if not tickets:
+            if not tickets or (games is not None and tickets[0].game not in games):
                 continue
             group = pick_group(tickets, tickets[0].seats, now, window)
             if group is None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -414,13 +414,17 @@ class RedisTicketQueue:
                 await pipe.execute()
             return ticket
 
-    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+    async def take_group(
+        self, now: float, window: RatingWindow, games: Container[str] | None = None
+    ) -> list[Ticket] | None:
         async with self._locked():
             for key in await self._redis.smembers(f"{self._p}keys"):
                 waiting_key = f"{self._p}waiting:{text(key)}"
                 tickets = await self._load(await self._redis.zrange(waiting_key, 0, -1))
                 if not tickets:
                     await self._redis.srem(f"{self._p}keys", key)
+                    continue
+                if games is not None and tickets[0].game not in games:
                     continue
                 group = pick_group(tickets, tickets[0].seats, now, window)
                 if group is None:
