@@ -27,6 +27,7 @@ async def test_quick_match_in_the_browser_with_connect_tickets(
         player.page.on("request", lambda request: urls.append(request.url))
         await player.sign_in(server.http)
     for player in players:
+        await player.page.get_by_test_id("qm-game").select_option("tictactoe")
         await player.page.get_by_test_id("quick-match").click()
     for player in players:
         await expect(player.page).to_have_url(re.compile(r"#/room/[^/]+$"), timeout=ROOM_LIST_MS)

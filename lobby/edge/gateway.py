@@ -262,16 +262,12 @@ class RoomSocket(asyncio.Protocol):
         """Bytes before the socket is open: the handshake (which uvicorn hands over as
         the first data). Reading is paused until the socket is admitted, and a client
         must not send before the answer (RFC 6455, 4.1), so anything else is ignored;
-        on a socket refused after the handshake (4401, 4403, 4404) only the client's
-        close frame matters: it ends the line at once."""
-        reader = self._reader
-        if reader is not None:
-            try:
-                frames = reader.feed(data)
-            except FrameError:
-                frames = [(OP_CLOSE, b"")]
-            if frames:  # its close, or anything else a refused client had no call to send
-                self.transport.close()
+        on a socket refused after the handshake (4401, 4403, 4404) the client's close
+        frame (or anything it sends) ends the line at once."""
+        if self._reader is not None:
+            # Refused: its close reply, or anything else it had no call to send, ends the
+            # line; none of it needs reading.
+            self.transport.close()
         elif self._handshake is None and not self._lost:
             self._start_handshake(data)
 
