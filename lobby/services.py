@@ -49,6 +49,8 @@ class Services:
     rooms: RoomManager
     redis: Redis | None = None
     """The redis.asyncio client when REDIS_URL is set."""
+    redis_clients: list[Redis] = field(default_factory=list)
+    """Its other clients: connections kept for moves and for leases."""
     cluster: Cluster | None = None
     """This process's part in a cluster of processes sharing Redis."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -88,9 +90,10 @@ class Services:
         await self.rooms.close()
         if self.cluster is not None:
             await self.cluster.stop()
-        if self.redis is not None:
-            with contextlib.suppress(Exception):
-                await self.redis.aclose()
+        for client in [self.redis, *self.redis_clients]:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
 
 
 async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
@@ -112,8 +115,6 @@ async def build_services(settings: Settings) -> Services:
 
 
 async def _redis_services(settings: Settings) -> Services:
-    from redis.asyncio import Redis
-
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
         RedisJournal,
@@ -122,16 +123,26 @@ async def _redis_services(settings: Settings) -> Services:
         RedisRoomDirectory,
         RedisSessionStore,
         RedisTicketQueue,
+        connect,
     )
 
     assert settings.redis_url
-    redis = Redis.from_url(settings.redis_url)
+    url = settings.redis_url
+    # Requests share one pool; a request finding every connection busy waits for one.
+    redis = connect(url, settings.redis_connections, wait=30)
+    # Moves have two connections of their own, one for the journal writer's batch in
+    # flight and one for the fan-out to other processes; leases and liveness one more.
+    # Neither waits behind requests, and lease renewals never wait behind moves.
+    moves = connect(url, 2)
+    control = connect(url, 1)
     prefix = settings.redis_prefix
-    journal = RedisJournal(redis, prefix)
+    journal = RedisJournal(moves, prefix)
     cluster = Cluster(
         redis,
         prefix,
         journal,
+        control=control,
+        fanout=moves,
         lease_seconds=settings.lease_seconds,
         chat=(settings.chat_rate, settings.chat_burst),
         refusals=(settings.refusal_rate, settings.refusal_burst),
@@ -146,6 +157,7 @@ async def _redis_services(settings: Settings) -> Services:
         directory=directory,
         rooms=rooms,
         redis=redis,
+        redis_clients=[moves, control],
         cluster=cluster,
         records=RedisRecordStore(redis, prefix),
         ratings=RedisRatingStore(redis, prefix),

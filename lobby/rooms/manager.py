@@ -18,10 +18,10 @@ from typing import Any, Protocol
 from meeple.game.match import Match
 from meeple.game.registry import get as get_game
 from meeple.lobby.ops.metrics import Stats
-from meeple.lobby.rooms.journal import Journal
+from meeple.lobby.rooms.journal import Journal, JournalWriter
 from meeple.lobby.rooms.room import Room, RoomError, abandon_policy
 from meeple.lobby.settings import Settings
-from meeple.lobby.stores.base import RoomDirectory, new_id
+from meeple.lobby.stores.base import Changes, RoomDirectory, new_id
 
 log = logging.getLogger("meeple.rooms")
 
@@ -61,6 +61,8 @@ class RoomManager:
         self.stats = stats or Stats()
         self.directory = directory
         self.journal = journal
+        self.writer = JournalWriter(journal, self.stats) if journal is not None else None
+        """Saves the changes of every room, batched per loop turn (group commit)."""
         self.cluster = cluster
         self.rooms: dict[str, Room] = {}
         self.game_over_hooks: list[GameOverHook] = []
@@ -102,7 +104,7 @@ class RoomManager:
             invite=secrets.token_urlsafe(6) if private else None,
             creator=creator,
             abandon=policy,
-            journal=self.journal,
+            journal=self.writer,
             stats=self.stats,
         )
         for seat, strategy in (bots or {}).items():
@@ -115,7 +117,13 @@ class RoomManager:
         self.rooms[room.id] = room
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
         if self.journal is not None:
-            await self.journal.save(room.id, room.meta(), [])
+            saved = Changes(room.id, room.match.game_no, [], room.meta())
+            error = (await self.journal.save([saved]))[0]
+            if error is not None:
+                self.rooms.pop(room.id, None)
+                if self.cluster is not None:
+                    self._spawn(self.cluster.release(room.id))
+                raise error
         await self.directory.put(room.summary())
         return room
 
@@ -172,7 +180,7 @@ class RoomManager:
             return None
         meta, entries = loaded
         try:
-            room = Room.restore(meta, entries, self.settings, self, self.journal, self.stats)
+            room = Room.restore(meta, entries, self.settings, self, self.writer, self.stats)
         except Exception:
             log.exception("room %s could not be restored", room_id)
             return None
@@ -198,6 +206,8 @@ class RoomManager:
                 await self.directory.put(room.summary())
 
     async def close(self) -> None:
+        if self.writer is not None:  # what is being saved is told before the goodbyes
+            await self.writer.close()
         for room in self.rooms.values():
             room.close_all(1001, "the server is shutting down")
         for handle in self._expiry.values():

@@ -58,6 +58,21 @@ class SessionStore(Protocol):
     async def revoke(self, token: str) -> None: ...
 
 
+@dataclass(slots=True)
+class Changes:
+    """One room's changes in one batch of the journal: what it must add to what it has."""
+
+    room_id: str
+    game_no: int
+    """The game the entries belong to."""
+    entries: list[dict[str, Any]]
+    """New log entries of that game, in order (``entries[0]["s"]`` follows the saved ones)."""
+    meta: dict[str, Any] | None = None
+    """The room's metadata (``Room.meta``) when it changed since the last save, else None."""
+    new_game: bool = False
+    """A game started: the previous game's log is dropped (its record has it)."""
+
+
 RoomSummary = dict[str, Any]
 """What the lobby lists about a room: id, game, status, seats, free, private, created_at, …"""
 

@@ -16,10 +16,12 @@ from dataclasses import fields, replace
 from typing import Any
 
 import msgpack
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
     LIVE_TICKET,
+    Changes,
     GameRecord,
     PlayerRating,
     RatingWindow,
@@ -44,6 +46,20 @@ def pack(value: Any) -> bytes:
 
 def unpack(data: Any) -> Any:
     return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+def unpacker(data: bytes) -> msgpack.Unpacker:
+    """The values of ``pack`` outputs laid end to end, one after the other."""
+    values = msgpack.Unpacker(raw=False, strict_map_key=False)
+    values.feed(data)
+    return values
+
+
+def connect(url: str, connections: int, *, wait: float | None = None) -> Redis:
+    """A client whose pool holds at most ``connections``; a caller finding them all in use
+    waits for one (up to ``wait`` seconds; None: as long as it takes) instead of failing."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=connections, timeout=wait)
+    return Redis.from_pool(pool)
 
 
 def text(value: Any) -> str:
@@ -195,48 +211,122 @@ async def _page_by_score(
     return items
 
 
+def room_part(prefix: str, room_id: str, part: str) -> str:
+    """A key of one room's own: its id is the hash tag (``meeple:room:{r_ab12}:meta``), so
+    that every key of a room is in one hash slot of a Redis Cluster."""
+    return f"{prefix}room:{{{room_id}}}:{part}"
+
+
+_SAVE = """
+local n = #ARGV - 2
+if n > 0 then
+  local have = redis.call('LLEN', KEYS[2])
+  local before = tonumber(ARGV[2])
+  if have == before then
+    for i = 3, #ARGV, 4000 do
+      redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
+    end
+  elseif have ~= before + n then
+    return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
+      ' entries, the owner thinks ' .. before)
+  end
+end
+if ARGV[1] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+if KEYS[3] then
+  redis.call('DEL', KEYS[3])
+end
+return n
+"""
+"""One room's changes: append the new log entries (unless the log has them already: a
+retried batch), then the metadata when it changed, and drop the previous game's log
+when a game started. KEYS: meta, this game's log[, the previous game's log]; ARGV: the
+metadata or '', how many entries the log held before these, the entries."""
+
+
 class RedisJournal:
     """Each room's metadata and the log of its current game, saved before anyone hears of it.
 
     ``room:{id}:meta`` holds the metadata, ``room:{id}:log:{game_no}`` the game's log
     (appended, never rewritten: a move costs one RPUSH however long the game), and
     ``rooms:live`` the rooms still waiting or playing, which some process must own.
+    A batch is one pipeline: one script call per room (all of a room's keys are in its
+    hash slot), and an update of ``rooms:live`` for the rooms whose status changed.
     """
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._p = prefix
+        self._live = f"{prefix}rooms:live"
+        self._script = redis.register_script(_SAVE)
 
-    async def save(self, room_id: str, meta: dict[str, Any], entries: list[dict[str, Any]]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{self._p}room:{room_id}:meta", pack(meta))
-            if entries:
-                pipe.rpush(
-                    f"{self._p}room:{room_id}:log:{meta['game_no']}", *[pack(e) for e in entries]
-                )
-            if meta["status"] == "finished":
-                pipe.srem(f"{self._p}rooms:live", room_id)
-            else:
-                pipe.sadd(f"{self._p}rooms:live", room_id)
-            await pipe.execute()
+    async def save(self, changes: Sequence[Changes]) -> list[Exception | None]:
+        todo = [i for i, c in enumerate(changes) if c.entries or c.meta is not None]
+        errors: list[Exception | None] = [None] * len(changes)
+        for attempt in range(2):
+            if not todo:
+                break
+            replies = await self._send([changes[i] for i in todo])
+            missing = []
+            for i, reply in zip(todo, replies, strict=True):
+                if isinstance(reply, NoScriptError) and attempt == 0:
+                    missing.append(i)  # Redis restarted or its scripts were flushed
+                elif isinstance(reply, Exception):
+                    errors[i] = reply
+            if missing:
+                await self._redis.script_load(_SAVE)
+            todo = missing
+        return errors
+
+    async def _send(self, changes: list[Changes]) -> list[Any]:
+        """One round trip: a script call per room, and ``rooms:live`` where a status changed.
+        The replies of the script calls, in order (errors as exceptions)."""
+        p, sha, live = self._p, self._script.sha, self._live
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for c in changes:
+                room_id, game_no, meta = c.room_id, c.game_no, c.meta
+                log_key = f"{p}room:{{{room_id}}}:log:{game_no}"
+                keys = [f"{p}room:{{{room_id}}}:meta", log_key]
+                if c.new_game and game_no > 0:
+                    keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
+                entries = c.entries
+                before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
+                pipe.execute_command(
+                    "EVALSHA", sha, len(keys), *keys,
+                    b"" if meta is None else pack(meta), before, *[pack(e) for e in entries],
+                )  # fmt: skip
+            for c in changes:
+                if c.meta is not None:
+                    if c.meta["status"] == "finished":
+                        pipe.execute_command("SREM", live, c.room_id)
+                    else:
+                        pipe.execute_command("SADD", live, c.room_id)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies[: len(changes)]
 
     async def load(self, room_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-        blob = await self._redis.get(f"{self._p}room:{room_id}:meta")
+        blob = await self._redis.get(room_part(self._p, room_id, "meta"))
         if blob is None:
             return None
         meta = unpack(blob)
-        raw = await self._redis.lrange(f"{self._p}room:{room_id}:log:{meta['game_no']}", 0, -1)
+        raw = await self._redis.lrange(room_part(self._p, room_id, f"log:{meta['game_no']}"), 0, -1)
         return meta, [unpack(r) for r in raw]
 
     async def live(self) -> list[str]:
-        return [text(m) for m in await self._redis.smembers(f"{self._p}rooms:live")]
+        return [text(m) for m in await self._redis.smembers(self._live)]
 
     async def delete(self, room_id: str) -> None:
-        keys = [k async for k in self._redis.scan_iter(f"{self._p}room:{room_id}:*")]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if keys:
-                pipe.delete(*keys)
-            pipe.srem(f"{self._p}rooms:live", room_id)
+        """Forget the room (its lease is its owner's to give up)."""
+        meta_key = room_part(self._p, room_id, "meta")
+        blob = await self._redis.get(meta_key)
+        keys = [meta_key]
+        if blob is not None:
+            game_no = unpack(blob)["game_no"]
+            keys += [room_part(self._p, room_id, f"log:{g}") for g in (game_no - 1, game_no)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(*keys)
+            pipe.srem(self._live, room_id)
             await pipe.execute()
 
 
@@ -255,7 +345,11 @@ return 0
 
 
 class RedisLeases:
-    """One owner per room: a key holding the owner's node id, renewed while it lives."""
+    """One owner per room: a key holding the owner's node id, renewed while it lives.
+
+    Give it a client of its own (``services`` does): renewals then never wait behind
+    the moves' traffic for a connection.
+    """
 
     def __init__(self, redis: Redis, prefix: str, node: str, ttl: float) -> None:
         self._redis = redis
@@ -266,7 +360,7 @@ class RedisLeases:
         self._release = redis.register_script(_RELEASE)
 
     def _key(self, room_id: str) -> str:
-        return f"{self._p}room:{room_id}:lease"
+        return room_part(self._p, room_id, "lease")
 
     async def claim(self, room_id: str) -> bool:
         """Take the room if nobody holds it, or keep it (renewed) if we already do."""
@@ -279,26 +373,47 @@ class RedisLeases:
         value = await self._redis.get(self._key(room_id))
         return text(value) if value else None
 
-    async def owners(self, room_ids: list[str]) -> list[str | None]:
-        if not room_ids:
-            return []
-        values = await self._redis.mget([self._key(r) for r in room_ids])
-        return [text(v) if v else None for v in values]
-
-    async def renew(self, room_ids: list[str]) -> list[bool]:
-        """Extend our leases; False where a lease was lost (expired and taken)."""
+    async def owners(self, room_ids: Sequence[str]) -> list[str | None]:
+        """Each room's owner, in one round trip (a GET per room: their keys are in
+        different hash slots)."""
         if not room_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
-                await self._renew(
-                    keys=[self._key(room_id)], args=[self.node, self.ttl_ms], client=pipe
-                )
-            results = await pipe.execute()
-        return [bool(r) for r in results]
+                pipe.get(self._key(room_id))
+            values = await pipe.execute()
+        return [text(v) if v else None for v in values]
+
+    async def renew(self, room_ids: Sequence[str]) -> list[bool]:
+        """Extend our leases, in one round trip; False where a lease was lost (expired and
+        taken)."""
+        if not room_ids:
+            return []
+        replies = await self._each(_RENEW, self._renew.sha, room_ids, self.node, self.ttl_ms)
+        return [r == 1 for r in replies]
 
     async def release(self, room_id: str) -> None:
         await self._release(keys=[self._key(room_id)], args=[self.node])
+
+    async def release_if(self, room_id: str, owner: str) -> None:
+        """Free a lease ``owner`` holds (an owner that is gone), not one taken since."""
+        await self._release(keys=[self._key(room_id)], args=[owner])
+
+    async def _each(self, script: str, sha: str, room_ids: Sequence[str], *args: Any) -> list[Any]:
+        """A script per room's lease in one pipeline (loading it once if Redis lost it)."""
+        for attempt in range(2):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for room_id in room_ids:
+                    pipe.execute_command("EVALSHA", sha, 1, self._key(room_id), *args)
+                replies: list[Any] = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
+                await self._redis.script_load(script)
+                continue
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return replies
+        raise AssertionError("unreachable")
 
 
 # Quick-match, records and ratings ---------------------------------------------------
