@@ -97,7 +97,7 @@ def system_busy() -> float:
 
 @dataclass
 class ServerSample:
-    """The server process at one moment."""
+    """The server process (or processes, added up) at one moment."""
 
     at: float
     cpu: float
@@ -106,8 +106,10 @@ class ServerSample:
     """``system_busy()`` at the same moment: everything the machine ran."""
 
     @classmethod
-    def take(cls, pid: int) -> ServerSample:
-        return cls(time.monotonic(), proc_cpu(pid), proc_rss(pid), system_busy())
+    def take(cls, pid: int, *others: int) -> ServerSample:
+        pids = (pid, *others)
+        cpu = sum(proc_cpu(p) for p in pids)
+        return cls(time.monotonic(), cpu, sum(proc_rss(p) for p in pids), system_busy())
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -117,6 +117,7 @@ async def build_services(settings: Settings) -> Services:
 async def _redis_services(settings: Settings) -> Services:
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
+        Coalesced,
         RedisJournal,
         RedisRatingStore,
         RedisRecordStore,
@@ -130,11 +131,13 @@ async def _redis_services(settings: Settings) -> Services:
     url = settings.redis_url
     # Requests share one pool; a request finding every connection busy waits for one.
     redis = connect(url, settings.redis_connections, wait=30)
-    # Moves have two connections of their own, one for the journal writer's batch in
-    # flight and one for the fan-out to other processes; leases and liveness one more.
-    # Neither waits behind requests, and lease renewals never wait behind moves.
-    moves = connect(url, 2)
-    control = connect(url, 1)
+    # The process's own traffic has connections of its own: the journal writer, the
+    # fan-out to other processes and the background writes (summaries, records,
+    # ratings) are one task each with one batch in flight; leases and liveness have
+    # one more. None waits behind requests, and lease renewals never wait behind moves.
+    moves = connect(url, 3, reply_timeout=None)
+    control = connect(url, 1, reply_timeout=None)
+    batch = Coalesced(moves)
     prefix = settings.redis_prefix
     journal = RedisJournal(moves, prefix)
     cluster = Cluster(
@@ -147,7 +150,7 @@ async def _redis_services(settings: Settings) -> Services:
         chat=(settings.chat_rate, settings.chat_burst),
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
-    directory = RedisRoomDirectory(redis, prefix)
+    directory = RedisRoomDirectory(redis, prefix, batch)
     rooms = RoomManager(settings, directory, journal, cluster)
     await cluster.start(rooms)
     services = Services(
@@ -159,8 +162,8 @@ async def _redis_services(settings: Settings) -> Services:
         redis=redis,
         redis_clients=[moves, control],
         cluster=cluster,
-        records=RedisRecordStore(redis, prefix),
-        ratings=RedisRatingStore(redis, prefix),
+        records=RedisRecordStore(redis, prefix, batch=batch),
+        ratings=RedisRatingStore(redis, prefix, batch),
         tickets=RedisTicketQueue(redis, prefix),
     )
     events = services.matchmaker.events

@@ -67,7 +67,8 @@ class RoomManager:
         self.rooms: dict[str, Room] = {}
         self.game_over_hooks: list[GameOverHook] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._writes: deque[Awaitable[None]] = deque()
+        self._writes: deque[tuple[str | None, Awaitable[None]]] = deque()
+        """Background store writes, with the room each is about (None: many rooms)."""
         self._worker: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._expiry: dict[str, asyncio.TimerHandle] = {}
@@ -198,12 +199,12 @@ class RoomManager:
             room.close_all(code, reason)
 
     async def flush(self) -> None:
-        """Write the summaries of changed rooms to the directory now."""
-        while self._dirty:
-            room_id = self._dirty.pop()
-            room = self.rooms.get(room_id)
-            if room is not None:
-                await self.directory.put(room.summary())
+        """Write the summaries of changed rooms to the directory now, together."""
+        dirty, self._dirty = self._dirty, set()
+        rooms = self.rooms
+        summaries = [rooms[r].summary() for r in dirty if r in rooms]
+        if summaries:
+            await self.directory.put_many(summaries)
 
     async def close(self) -> None:
         if self.writer is not None:  # what is being saved is told before the goodbyes
@@ -219,7 +220,7 @@ class RoomManager:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         while self._writes:
-            left = self._writes.popleft()
+            _, left = self._writes.popleft()
             if isinstance(left, Coroutine):
                 left.close()
 
@@ -246,7 +247,7 @@ class RoomManager:
             extra={"room": room.id, "seat": outcome.get("winners")},
         )
         for hook in self.game_over_hooks:
-            self._spawn(hook(record))
+            self._spawn(hook(record), room.id)
 
     def idle(self, room: Room) -> None:
         """A room nobody is in is dropped after a while, so the listing stays live."""
@@ -264,7 +265,7 @@ class RoomManager:
             return
         self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
         if self.cluster is not None:  # if Redis cannot take even this, the lease runs out
-            self._spawn(self.cluster.release(room.id))
+            self._spawn(self.cluster.release(room.id), room.id)
 
     # Internals ----------------------------------------------------------------------
 
@@ -275,20 +276,23 @@ class RoomManager:
             return
         room.close_all(1001, "the room was closed")
         del self.rooms[room_id]
-        self._spawn(self.directory.remove(room_id))
+        self._spawn(self.directory.remove(room_id), room_id)
         if self.journal is not None:
-            self._spawn(self.journal.delete(room_id))
+            self._spawn(self.journal.delete(room_id), room_id)
         if self.cluster is not None:
-            self._spawn(self.cluster.release(room_id))
+            self._spawn(self.cluster.release(room_id), room_id)
 
     async def _write_summaries(self) -> None:
         await asyncio.sleep(0)  # the rest of this loop turn's changes join in
         await self.flush()
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        """Run a store write in the background, in order, on one worker task: a task
-        per write cost more than the writes themselves (one game makes several)."""
-        self._writes.append(coro)
+    def _spawn(self, coro: Awaitable[None], room_id: str | None = None) -> None:
+        """Run a store write in the background on one worker task: a task per write cost
+        more than the writes themselves (one game makes several). The writes about one
+        room run in the order they were asked for. In memory they all run in order;
+        with Redis those of different rooms run concurrently, so that their commands
+        share round trips (``stores.redis.Coalesced``)."""
+        self._writes.append((room_id, coro))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._write_all())
             self._tasks.add(self._worker)
@@ -296,8 +300,19 @@ class RoomManager:
 
     async def _write_all(self) -> None:
         writes = self._writes
+        concurrent = self.journal is not None
         while writes:
-            coro = writes.popleft()
+            if not concurrent:
+                await self._write_in_order([writes.popleft()[1]])
+                continue
+            lanes: dict[str | None, list[Awaitable[None]]] = {}
+            while writes:
+                room_id, coro = writes.popleft()
+                lanes.setdefault(room_id, []).append(coro)
+            await asyncio.gather(*(self._write_in_order(lane) for lane in lanes.values()))
+
+    async def _write_in_order(self, coros: list[Awaitable[None]]) -> None:
+        for coro in coros:
             try:
                 await coro
             except Exception:
