@@ -354,7 +354,7 @@ if n > 0 then
     for i = 3, #ARGV, 4000 do
       redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
     end
-  elseif have ~= before + n then
+  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[3] then
     return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
       ' entries, the owner thinks ' .. before)
   end
@@ -367,8 +367,8 @@ if KEYS[3] then
 end
 return n
 """
-"""One room's changes: append the new log entries (unless the log has them already: a
-retried batch), then the metadata when it changed, and drop the previous game's log
+"""One room's changes: append the new log entries (unless the log ends with them already:
+a batch sent again after a lost reply), then the metadata when it changed, and drop the previous game's log
 when a game started. KEYS: meta, this game's log[, the previous game's log]; ARGV: the
 metadata or '', how many entries the log held before these, the entries."""
 
