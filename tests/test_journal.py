@@ -94,10 +94,12 @@ async def manager(recorded: Recorded) -> AsyncIterator[RoomManager]:
         await rooms.close()
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.005)
+async def until(condition: Callable[[], bool], within: float = 5) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not so within {within} s")
+        await asyncio.sleep(0.005)
 
 
 async def playing(manager: RoomManager, n: int) -> list[tuple[Room, Seen, Seen]]:
