@@ -368,9 +368,10 @@ end
 return n
 """
 """One room's changes: append the new log entries (unless the log ends with them already:
-a batch sent again after a lost reply), then the metadata when it changed, and drop the previous game's log
-when a game started. KEYS: meta, this game's log[, the previous game's log]; ARGV: the
-metadata or '', how many entries the log held before these, the entries."""
+a batch sent again after a lost reply; anything else out of step is refused), then the
+metadata when it changed, and drop the previous game's log when a game started. KEYS:
+meta, this game's log[, the previous game's log]; ARGV: the metadata or '', how many
+entries the log held before these, the entries."""
 
 
 class RedisJournal:
