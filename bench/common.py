@@ -169,10 +169,18 @@ async def call(
     json: Any = None,
     attempts: int = 50,
 ) -> Any:
-    """One REST call; a 429 is retried after its Retry-After, as the protocol asks."""
+    """One REST call; a 429 is retried after its Retry-After, as the protocol asks, and a
+    connection lost on the way a few times."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    for _ in range(attempts):
-        response = await client.request(method, path, json=json, headers=headers)
+    for attempt in range(attempts):
+        try:
+            response = await client.request(method, path, json=json, headers=headers)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A kept-alive connection the server closed as it was reused: a set-up of
+            # thousands of rooms on a busy server meets a few. Try again on a new one.
+            if attempt >= 2:
+                raise
+            continue
         if response.status_code == 429:
             await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
             continue
