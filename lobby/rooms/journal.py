@@ -76,6 +76,11 @@ class JournalWriter:
             # room that changes in the turn joins the batch.
             self._task = loop.create_task(self._write())
 
+    @property
+    def busy(self) -> bool:
+        """Whether a batch is out, or staged to go out."""
+        return self._task is not None
+
     async def _write(self) -> None:
         stats = self.stats
         try:

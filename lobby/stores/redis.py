@@ -120,17 +120,24 @@ class Coalesced:
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._queued: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._queued: list[tuple[Sequence[tuple[Any, ...]], asyncio.Future[Any], bool]] = []
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, *args: Any) -> asyncio.Future[Any]:
-        """Send a command (``"SET", key, value``) with this turn's; its reply, or error."""
+        """Send a command (``"GET", key``) with this turn's; its reply, or its error."""
+        return self._queue([args], True)
+
+    def many(self, commands: Sequence[tuple[Any, ...]]) -> asyncio.Future[list[Any]]:
+        """Send these commands with this turn's; their replies, or the first error."""
+        return self._queue(commands, False)
+
+    def _queue(self, commands: Sequence[tuple[Any, ...]], one: bool) -> asyncio.Future[Any]:
         loop = self._loop
         if loop is None:  # get_running_loop costs a getpid() system call: ask once
             loop = self._loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queued.append((args, future))
+        self._queued.append((commands, future, one))
         if self._task is None:
             self._task = loop.create_task(self._send())
         return future
@@ -139,20 +146,25 @@ class Coalesced:
         try:
             while self._queued:
                 batch, self._queued = self._queued, []
+                count = sum(len(commands) for commands, _, _ in batch)
                 try:
                     async with self._redis.pipeline(transaction=False) as pipe:
-                        for args, _ in batch:
-                            pipe.execute_command(*args)
+                        for commands, _, _ in batch:
+                            for args in commands:
+                                pipe.execute_command(*args)
                         replies: list[Any] = await pipe.execute(raise_on_error=False)
                 except Exception as exc:
-                    replies = [exc] * len(batch)
-                for (_, future), reply in zip(batch, replies, strict=True):
+                    replies = [exc] * count
+                at = 0
+                for commands, future, one in batch:
+                    mine, at = replies[at : at + len(commands)], at + len(commands)
                     if future.done():
                         continue  # its caller gave up
-                    if isinstance(reply, Exception):
-                        future.set_exception(reply)
+                    error = next((r for r in mine if isinstance(r, Exception)), None)
+                    if error is not None:
+                        future.set_exception(error)
                     else:
-                        future.set_result(reply)
+                        future.set_result(mine[0] if one else mine)
                 await asyncio.sleep(0)  # the rest of this loop turn's commands join in
         finally:
             self._task = None
@@ -240,7 +252,10 @@ class RedisRoomDirectory:
         return f"{self._p}rooms:index:{game or '*'}:{status or '*'}"
 
     async def put(self, summary: RoomSummary) -> None:
-        """One script call, sent with every other write of this loop turn."""
+        await self.put_many([summary])
+
+    def _put_command(self, summary: RoomSummary) -> tuple[Any, ...]:
+        """One script call: the summary, and the room's place in every listing."""
         room_id, game = summary["id"], summary["game"]
         index = self._index
         keys = [
@@ -253,15 +268,17 @@ class RedisRoomDirectory:
         if summary.get("invite"):
             keys.append(f"{self._p}invite:{summary['invite']}")
         status = "" if summary["private"] else summary["status"]
-        args = [pack(summary), room_id, status, summary["created_at"]]
-        try:
-            await self._batch("EVALSHA", self._put.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            await self._redis.script_load(_PUT_SUMMARY)
-            await self._batch("EVALSHA", self._put.sha, len(keys), *keys, *args)
+        args = (pack(summary), room_id, status, summary["created_at"])
+        return ("EVALSHA", self._put.sha, len(keys), *keys, *args)
 
     async def put_many(self, summaries: Sequence[RoomSummary]) -> None:
-        await asyncio.gather(*(self.put(summary) for summary in summaries))
+        """Sent with every other write of this loop turn (``Coalesced``)."""
+        commands = [self._put_command(summary) for summary in summaries]
+        try:
+            await self._batch.many(commands)
+        except NoScriptError:  # Redis restarted or its scripts were flushed
+            await self._redis.script_load(_PUT_SUMMARY)
+            await self._batch.many(commands)
 
     async def get(self, room_id: str) -> RoomSummary | None:
         data = await self._redis.get(f"{self._p}rooms:summary:{room_id}")
@@ -692,14 +709,16 @@ class RedisRecordStore:
 
     async def put(self, record: GameRecord) -> None:
         """Sent with every other write of this loop turn (``Coalesced``)."""
-        batch, keep = self._batch, self._keep_ms
-        writes = [batch("SET", f"{self._p}record:{record['id']}", pack(record), "PX", keep)]
+        keep = self._keep_ms
+        writes: list[tuple[Any, ...]] = [
+            ("SET", f"{self._p}record:{record['id']}", pack(record), "PX", keep)
+        ]
         for seat in record.get("seats", ()):
             if seat.get("kind") == "human" and seat.get("player_id"):
                 key = f"{self._p}player:{seat['player_id']}:records"
-                writes.append(batch("ZADD", key, record["finished_at"], record["id"]))
-                writes.append(batch("PEXPIRE", key, keep))
-        await asyncio.gather(*writes)
+                writes.append(("ZADD", key, record["finished_at"], record["id"]))
+                writes.append(("PEXPIRE", key, keep))
+        await self._batch.many(writes)
 
     async def get(self, record_id: str) -> GameRecord | None:
         blob = await self._redis.get(f"{self._p}record:{record_id}")
@@ -737,12 +756,15 @@ class RedisRatingStore:
         return PlayerRating(**unpack(blob)) if blob else None
 
     async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None:
-        writes = []
+        writes: list[tuple[Any, ...]] = []
+        ranking: list[Any] = []
         for r in ratings:
             data = {f.name: getattr(r, f.name) for f in fields(PlayerRating)}
-            writes.append(self._batch("SET", f"{self._p}rating:{game}:{r.player_id}", pack(data)))
-            writes.append(self._batch("ZADD", f"{self._p}ratings:{game}", -r.rating, r.player_id))
-        await asyncio.gather(*writes)
+            writes.append(("SET", f"{self._p}rating:{game}:{r.player_id}", pack(data)))
+            ranking += [-r.rating, r.player_id]
+        if ranking:
+            writes.append(("ZADD", f"{self._p}ratings:{game}", *ranking))
+        await self._batch.many(writes)
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int
