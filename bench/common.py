@@ -249,8 +249,10 @@ class Socket(asyncio.Protocol):
     fifth of what ``websockets``' protocol object does per frame. Pings are answered.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url
+        self.token = token
+        """The session token, sent as ``Authorization: Bearer`` (never in the URL)."""
         self.handshake: ClientProtocol | None = ClientProtocol(parse_uri(url), max_size=MAX_FRAME)
         self.reader = FrameReader(masked=False, max_size=MAX_FRAME)
         self.transport: asyncio.Transport | None = None
@@ -267,7 +269,10 @@ class Socket(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         assert self.handshake is not None
-        self.handshake.send_request(self.handshake.connect())
+        request = self.handshake.connect()
+        if self.token is not None:
+            request.headers["Authorization"] = f"Bearer {self.token}"
+        self.handshake.send_request(request)
         transport.write(b"".join(self.handshake.data_to_send()))  # type: ignore[attr-defined]
 
     def data_received(self, data: bytes) -> None:

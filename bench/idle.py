@@ -52,8 +52,8 @@ from meeple.lobby.cli import raise_open_files
 class Watcher(Socket):
     """An idle spectator: reads what comes (room updates) and answers pings."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(url, token)
         self.frames = 0
         self.dropped = False
 
@@ -156,8 +156,7 @@ async def run_idle(
     if pid is not None:
         result.rss_sessions = ServerSample.take(pid).rss
     watchers = [
-        Watcher(f"{ws}/ws/rooms/{room_ids[i // per_room]}?token={token}")
-        for i, token in enumerate(tokens)
+        Watcher(f"{ws}/ws/rooms/{room_ids[i // per_room]}", token) for i, token in enumerate(tokens)
     ]
     outcomes = await gather_limited([w.connect for w in watchers], concurrency)
     del outcomes

@@ -143,12 +143,13 @@ class Player(Socket):
     def __init__(
         self,
         url: str,
+        token: str,
         table: Table,
         counters: Counters,
         rng: random.Random,
         max_rate: float | None = None,
     ) -> None:
-        super().__init__(url)
+        super().__init__(url, token)
         self.table = table
         self.counters = counters
         self.rng = rng
@@ -322,8 +323,8 @@ async def set_up(
             await take_seat(clients[b], second, room_id)
             table = Table()
             for end, token in ((a, first), (b, second)):
-                room_url = f"{ends[end][1]}/ws/rooms/{room_id}?token={token}"
-                table.players.append(Player(room_url, table, counters, rng, max_rate))
+                room_url = f"{ends[end][1]}/ws/rooms/{room_id}"
+                table.players.append(Player(room_url, token, table, counters, rng, max_rate))
             await asyncio.gather(*(p.connect() for p in table.players))
             return table.players
 

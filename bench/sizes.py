@@ -31,7 +31,10 @@ if __package__ in (None, ""):
 from meeple.game.api import Rejection
 from meeple.game.codec import encode
 from meeple.game.match import Match, Transition
-from meeple.game.registry import GAMES
+from meeple.lobby.games import build_games
+
+GAMES = build_games().registry
+"""Every installed game, found as the server finds them."""
 
 
 @dataclass

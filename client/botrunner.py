@@ -3,6 +3,9 @@
 Each bot makes a guest session, quick-matches, plays the game out with its strategy,
 leaves, and asks for the next match, until told to stop or until ``games`` games are
 done. ``meeple bot --server URL --game GAME --count N`` is the command-line form.
+
+A game no installed strategy plays (a package game on a server, not installed here)
+is played all the same: the bot asks the server for its legal moves and picks one.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any, TypeVar
 import httpx
 from websockets.exceptions import WebSocketException
 
-from meeple.client.bots import STRATEGIES, Strategy, get_strategy
+from meeple.client.bots import Strategy, get_strategy, strategies
 from meeple.client.connection import ConnectionLost, MoveRejected, RoomConnection
 from meeple.client.errors import ApiError, ClientError
 from meeple.client.rest import Matched, MeepleClient
@@ -84,8 +87,6 @@ async def run_bots(
     game finish it first, so a run may end a few games past ``games``.
     """
     chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
-    if not chosen.supports(game):
-        raise ValueError(f"strategy {chosen.name!r} does not play {game!r}")
     stop = stop or asyncio.Event()
     stats = BotStats()
     base_seed = random.randrange(2**32) if seed is None else seed
@@ -165,13 +166,17 @@ async def _play(
             if conn.finished or conn.seat is None:
                 break
             seq, seat, view = conn.seq, conn.seat, conn.view
-            # Searching takes a while; a thread keeps the heartbeats of other bots going.
-            move = await asyncio.to_thread(strategy.choose, conn.game or game, view, seat, rng)
+            playing = conn.game or game
             try:
+                if strategy.supports(playing):
+                    # Searching takes a while; a thread keeps other bots' heartbeats going.
+                    move = await asyncio.to_thread(strategy.choose, playing, view, seat, rng)
+                else:  # a game we have no rules for: the server lists the moves
+                    move = rng.choice(await conn.legal_moves())
                 await conn.move(move)
             except MoveRejected as exc:
                 rejected += 1
-                stats.error(f"room {matched['room']}: move {move} refused: {exc}")
+                stats.error(f"room {matched['room']}: {exc}")
                 if rejected >= MAX_REJECTIONS:
                     raise
                 if conn.seq == seq:  # nothing moved on: our view may be stale
@@ -212,15 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--strategy",
         default="best",
-        choices=sorted(STRATEGIES),
-        help="how they play (default: the best one for the game)",
+        choices=sorted(strategies()),
+        help="how they play (default: the best one for the game; a game no strategy "
+        "plays gets random legal moves)",
     )
     parser.add_argument("--games", type=int, help="stop after this many games (default: never)")
     parser.add_argument("--seed", type=int, help="seed the bots' choices")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     args = parser.parse_args(argv)
-    if not get_strategy(args.strategy).supports(args.game):
-        parser.error(f"strategy {args.strategy!r} does not play {args.game!r}")
     if args.count < 1:
         parser.error("--count must be at least 1")
     logging.basicConfig(

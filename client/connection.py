@@ -15,18 +15,19 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import httpx
 from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Subprotocol
 
-from meeple.client.errors import ClientError
+from meeple.client.errors import ApiError, ClientError
 from meeple.game.codec import DecodeError, decode, encode
 from meeple.game.delta import apply_delta
 from meeple.game.protocol import (
@@ -42,6 +43,7 @@ from meeple.game.protocol import (
     ChatOut,
     DeltaMsg,
     ErrMsg,
+    MovesOut,
     PongMsg,
     Result,
     RoomMsg,
@@ -131,6 +133,7 @@ class RoomConnection:
         url: str,
         token: str,
         *,
+        ticket: Callable[[], Awaitable[str]] | None = None,
         heartbeat: float = 15.0,
         heartbeat_timeout: float = 10.0,
         backoff_base: float = 0.25,
@@ -141,6 +144,9 @@ class RoomConnection:
     ) -> None:
         self.url = url
         self.token = token
+        self.ticket = ticket
+        """Gets a fresh connect ticket (``MeepleClient.connect_ticket``): then each
+        (re)connection spends one in its URL, and the token goes only to the REST API."""
         self.heartbeat = heartbeat
         self.heartbeat_timeout = heartbeat_timeout
         self.backoff_base = backoff_base
@@ -181,6 +187,8 @@ class RoomConnection:
         self._failure: BaseException | None = None
         self._next_id = 0
         self._pending: dict[int, asyncio.Future[int]] = {}
+        self._asked: dict[int, asyncio.Future[list[dict[str, Any]]]] = {}
+        """``moves`` requests waiting for their answer."""
         self._acked: list[tuple[int, int, asyncio.Future[int]]] = []
         """(game number, sequence number, future) of accepted moves not yet in the state."""
         self._syncing = False
@@ -218,6 +226,14 @@ class RoomConnection:
         n = self._send({"t": "move", "m": m})
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[n] = future
+        return future
+
+    def legal_moves(self) -> asyncio.Future[list[dict[str, Any]]]:
+        """Ask the server for our legal moves now (for a client that does not know the
+        game's rules); await the list, or ``MoveRejected`` (not our turn, a spectator)."""
+        n = self._send({"t": "moves"})
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self._asked[n] = future
         return future
 
     def chat(self, text: str) -> int:
@@ -272,6 +288,10 @@ class RoomConnection:
         elif isinstance(msg, ChatOut):
             self.chats.append(msg)
             self._emit(msg)
+        elif isinstance(msg, MovesOut):
+            asked = self._asked.pop(msg.id, None) if msg.id is not None else None
+            if asked is not None and not asked.done():
+                asked.set_result(msg.m)
         elif isinstance(msg, PongMsg):
             pass  # liveness is any frame at all; the loop notes the time
         self._notify()
@@ -348,7 +368,9 @@ class RoomConnection:
                 future.set_result(s)
 
     def _on_err(self, msg: ErrMsg) -> None:
-        future = self._pending.pop(msg.id, None) if msg.id is not None else None
+        future: asyncio.Future[Any] | None = None
+        if msg.id is not None:
+            future = self._pending.pop(msg.id, None) or self._asked.pop(msg.id, None)
         if future is not None:
             if not future.done():
                 future.set_exception(MoveRejected(msg.code, msg.msg, msg.id))
@@ -377,8 +399,13 @@ class RoomConnection:
         return not terminal
 
     def _fail_pending(self, error: BaseException) -> None:
-        futures = [*self._pending.values(), *(f for _, _, f in self._acked)]
+        futures: list[asyncio.Future[Any]] = [
+            *self._pending.values(),
+            *self._asked.values(),
+            *(f for _, _, f in self._acked),
+        ]
         self._pending.clear()
+        self._asked.clear()
         self._acked.clear()
         for future in futures:
             if not future.done():
@@ -493,6 +520,17 @@ class RoomConnection:
         query = "&".join(q for q in (parts.query, resume) if q)
         return urlunsplit(parts._replace(query=query))
 
+    async def _dial(self) -> tuple[str, list[Subprotocol]]:
+        """Where to connect and with which subprotocols: a ticket in the URL, or the token
+        in a subprotocol (a header, which logs do not keep)."""
+        url = self._url()
+        if self.ticket is None:
+            return url, [Subprotocol(SUBPROTOCOL), Subprotocol(TOKEN_PREFIX + self.token)]
+        ticket = await self.ticket()
+        parts = urlsplit(url)
+        query = "&".join(q for q in (parts.query, urlencode({"ticket": ticket})) if q)
+        return urlunsplit(parts._replace(query=query)), [Subprotocol(SUBPROTOCOL)]
+
     async def _run(self) -> None:
         attempt = 0
         ever_connected = False
@@ -500,16 +538,19 @@ class RoomConnection:
             code: int | None = None
             reason = ""
             try:
+                url, protocols = await self._dial()
                 ws = await connect(
-                    self._url(),
-                    subprotocols=[Subprotocol(SUBPROTOCOL), Subprotocol(TOKEN_PREFIX + self.token)],
+                    url,
+                    subprotocols=protocols,
                     open_timeout=self.open_timeout,
                     ping_interval=None,  # our own heartbeat below is the one that counts
                     close_timeout=2,
                     max_size=MAX_FRAME,
                 )
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                refused = isinstance(exc, InvalidStatus) and exc.response.status_code < 500
+            except (OSError, TimeoutError, WebSocketException, ApiError, httpx.HTTPError) as exc:
+                refused = (isinstance(exc, InvalidStatus) and exc.response.status_code < 500) or (
+                    isinstance(exc, ApiError) and exc.status < 500 and exc.status != 429
+                )
                 if not ever_connected or refused:
                     self._failure = exc
                     self._finish(None, f"could not connect: {exc}")

@@ -242,7 +242,14 @@ class MeepleClient:
         url = self.ws_url(ws or f"/ws/rooms/{room_id}")
         if invite:
             url += ("&" if "?" in url else "?") + urlencode({"invite": invite})
+        options.setdefault("ticket", self.connect_ticket)
         return RoomConnection(url, self.token, **options)
+
+    async def connect_ticket(self) -> str:
+        """A connect ticket: good once, for 30 s, in the URL where the token must not go."""
+        answer = await self.request("POST", "/api/session/ticket")
+        ticket: str = answer["ticket"]
+        return ticket
 
     # Quick-match ---------------------------------------------------------------
 
@@ -302,9 +309,8 @@ class MeepleClient:
         # Reads may be quiet for long: the server sends keep-alive comments, and
         # if even those stop for a while, polling takes over.
         timeout = httpx.Timeout(10.0, read=30.0)
-        params = {"token": self.token or ""}
         async with self._http.stream(
-            "GET", "/api/matchmaking/events", params=params, timeout=timeout
+            "GET", "/api/matchmaking/events", headers=self._headers(), timeout=timeout
         ) as response:
             if response.is_error:
                 await response.aread()

@@ -16,9 +16,9 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeAlias, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, model_validator
 
 #: A view is plain data: dicts with string keys, lists, str, int, float, bool, None.
 #: It is what goes on the wire, so keep keys short and ints within 2**53.
@@ -32,10 +32,48 @@ SPECTATOR = None
 """The audience key for the public view: seat ``None`` sees what everyone may see."""
 
 
-class Options(BaseModel):
-    """A game's room options. Subclass it; every field needs a default."""
+def _int_shape(annotation: Any) -> str | None:
+    """``"int"`` for an int field (optional or constrained), ``"list"`` for a list of ints."""
+    if annotation is int:
+        return "int"
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is list:
+        return "list" if args and _int_shape(args[0]) == "int" else None
+    if get_origin(annotation) is Annotated:
+        return _int_shape(args[0])
+    if args and all(_int_shape(a) == "int" for a in args):  # int | None
+        return "int"
+    return None
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def whole_numbers(model: type[BaseModel], data: Any) -> Any:
+    """``data`` with whole floats for int fields made ints. JSON has one kind of number
+    (``2.0`` is an integer to JSON Schema) while a strict model takes ``int`` only; a
+    strict model, so that ``true`` is no ``1`` and ``0`` no ``false``."""
+    if not isinstance(data, dict):
+        return data
+    out = data
+    for name, info in model.model_fields.items():
+        value = data.get(name)
+        shape = _int_shape(info.annotation) if isinstance(value, float | list) else None
+        if shape == "int" and type(value) is float and value.is_integer():
+            out = {**out, name: int(value)}
+        elif shape == "list" and isinstance(value, list):
+            items = [int(v) if type(v) is float and v.is_integer() else v for v in value]
+            out = {**out, name: items}
+    return out
+
+
+class Options(BaseModel):
+    """A game's room options. Subclass it; every field needs a default. JSON types are
+    taken as the schema says them (strict, but a whole float is an int)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        return whole_numbers(cls, data)
 
 
 class MoveModel(BaseModel):
@@ -117,6 +155,10 @@ class Game(Generic[S, M, OptionsT]):
     hidden_information: ClassVar[bool] = True
     #: What a room does by default when a disconnected seat's grace period ends.
     default_abandon_policy: ClassVar[str] = "forfeit"
+    #: The game's board for the browser: an ES module shipped as package data, named
+    #: ``"package:path/in/package.js"`` (see docs/games.md). The server serves the module
+    #: and the files beside it; None gets the generic board (the view, moves as buttons).
+    board: ClassVar[str | None] = None
 
     _adapter: ClassVar[TypeAdapter[Any] | None] = None
 
@@ -166,6 +208,11 @@ class Game(Generic[S, M, OptionsT]):
         """The state after ``seat`` leaves the game (resigns, abandons, times out)."""
         raise NotImplementedError
 
+    def max_moves(self, seats: int, options: OptionsT) -> int:
+        """The most changes (moves, timeouts, forfeits) one game can take under any play:
+        every game is over by then. The conformance kit holds random games to it."""
+        raise NotImplementedError
+
     def turn_seconds(self, options: OptionsT) -> float | None:
         """The turn time limit, if any: by default the options' ``turn_seconds`` field."""
         value = getattr(options, "turn_seconds", None)
@@ -187,6 +234,8 @@ class GameInfo:
     description: str
     options_schema: dict[str, Any] = field(default_factory=dict)
     move_schema: dict[str, Any] = field(default_factory=dict)
+    board: str | None = None
+    """The board module's resource name (``"package:path.js"``), or None."""
 
 
 def describe(game: Game[Any, Any, Any]) -> GameInfo:
@@ -198,4 +247,5 @@ def describe(game: Game[Any, Any, Any]) -> GameInfo:
         description=game.description,
         options_schema=game.options.model_json_schema(),
         move_schema=game.move_adapter().json_schema(),
+        board=game.board,
     )

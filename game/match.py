@@ -236,11 +236,9 @@ class Match:
 
     def timeout(self, seat: int) -> Transition | Rejection:
         """``seat``'s turn time ran out: the game's timeout rule applies."""
-        refused = self._check_actor(seat)
+        refused = self.check_turn(seat)
         if refused:
             return refused
-        if seat not in self.to_act:
-            return Rejection(api.NOT_YOUR_TURN, f"seat {seat} is not on the clock")
         seq = self.seq + 1
         try:
             rng = self._rng.reset(self.seed, self.game_no, seq)
@@ -300,6 +298,14 @@ class Match:
             if step.seq != seq:
                 raise ValueError(f"log entry {entry} replays as sequence number {step.seq}")
         return match
+
+    def check_turn(self, seat: int) -> Rejection | None:
+        """Why ``seat`` may not act now (game over, not started, no such seat, not its
+        turn), or None when it may."""
+        refused = self._check_actor(seat)
+        if refused is None and seat not in self.to_act:
+            return Rejection(api.NOT_YOUR_TURN, f"it is not seat {seat}'s turn")
+        return refused
 
     # Internals --------------------------------------------------------------
 

@@ -20,12 +20,21 @@ SUBPROTOCOL = "meeple.v1"
 TOKEN_PREFIX = "token."
 
 MAX_FRAME = 64 * 1024
+MAX_FRAGMENTS = 64
+"""Frames one message may come in: our clients never fragment; a message in thousands
+of (empty) fragments is a flood, closed with 1009 like one too big."""
 MAX_CHAT = 500
 """Characters in one chat line."""
+MAX_LEGAL_MOVES = 512
+"""Moves one ``moves`` answer lists at most (and it stays within ``MAX_FRAME``)."""
 
 # Close codes the server uses (1000-1013 are RFC 6455's and IANA's; 4xxx are Meeple's).
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
+"""Broken framing (RFC 6455, 7.4.1)."""
+CLOSE_INVALID_DATA = 1007
+"""A text frame or close reason that is not UTF-8."""
 CLOSE_POLICY = 1008
 """Flooding: the client kept sending past its rate limit."""
 CLOSE_TOO_BIG = 1009
@@ -44,6 +53,58 @@ CLOSE_REPLACED = 4409
 """A newer connection with the same session token took over."""
 CLOSE_TOO_SLOW = 4429
 """The client read too slowly and its send queue filled up."""
+
+
+CLOSE_CODES: dict[int, str] = {
+    CLOSE_NORMAL: "you left (or the answer to your own close)",
+    CLOSE_GOING_AWAY: "the server is shutting down; reconnect (to any server) and resume",
+    CLOSE_PROTOCOL_ERROR: "broken framing: an unmasked frame, reserved bits or opcodes, a"
+    " fragmented or over-long control frame, a close code a client may not send",
+    CLOSE_INVALID_DATA: "a text frame or a close reason that is not UTF-8",
+    CLOSE_POLICY: "flooding: too many refused messages, pings or pongs, connections or"
+    " invite attempts",
+    CLOSE_TOO_BIG: "a frame or fragmented message over 64 KiB, or in over 64 fragments",
+    CLOSE_INTERNAL: "an error inside the server, or no pong in time; reconnect and resume",
+    CLOSE_MOVED: "the server is restarting, or the room moved to another server process;"
+    " reconnect and resume",
+    CLOSE_TRY_AGAIN: "the room's server did not answer in time, or no server is up that"
+    " offers the room's game; reconnect shortly",
+    CLOSE_UNAUTHORIZED: "missing, unknown or expired session token or connect ticket",
+    CLOSE_FORBIDDEN: "not allowed in this room (a private room without its invite code)",
+    CLOSE_NOT_FOUND: "no such room",
+    CLOSE_REPLACED: "replaced by a newer connection with the same session",
+    CLOSE_TOO_SLOW: "too slow: more than 256 messages waited to be sent to you",
+}
+"""Every close code the server sends, and what it means (docs/protocol.md says the same)."""
+
+ERROR_CODES: dict[str, str] = {
+    "bad_frame": "the frame is not a MessagePack map with string keys",
+    "text_frame": "a text frame (UTF-8); frames are binary",
+    "unknown_type": "t is missing, not a string, or not one of the client message types",
+    "bad_message": "the message breaks its schema (the msg names the field)",
+    "not_seated": "a spectator tried to play",
+    "not_finished": "a rematch vote while the game is not over",
+    "rate_limited": "more than 20 messages a second (bursts of 40), moves not counted",
+    "chat_rate_limited": "more than 5 chat lines in 10 s",
+    "internal": "the server failed on this message (nothing changed)",
+    "not_your_turn": "the seat is not one of those to act",
+    "bad_move": "the move breaks the game's move schema",
+    "game_over": "the game is over",
+    "not_playing": "the game has not started",
+    "not_a_seat": "there is no such seat",
+    "game_error": "the game's code failed on this move (nothing changed)",
+}
+"""The ``code`` of every ``err`` the server itself sends; each game adds its own
+(docs/protocol.md lists those of the games Meeple ships)."""
+
+FORFEIT_REASONS: dict[str, str] = {
+    "resigned": "the seat sent resign",
+    "left": "the seat sent leave during the game, or gave its seat up over REST",
+    "abandoned": "the seat's player did not come back within the grace period (forfeit)",
+    "timeout": "the seat's turn clock ran out (games with a turn limit)",
+    "bot failed": "a server-side bot failed to move",
+}
+"""The ``reason`` of a result that a forfeit ended (``r.reason`` in a ``d``)."""
 
 
 class _Message(BaseModel):
@@ -103,12 +164,19 @@ class PingMsg(_Message):
     id: MessageId | None = None
 
 
+class LegalMovesMsg(_Message):
+    """Ask for this seat's legal moves now (a seat to act only): answered by ``moves``."""
+
+    t: Literal["moves"]
+    id: MessageId | None = None
+
+
 ClientMessage = Annotated[
-    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg,
+    MoveMsg | ChatMsg | ResignMsg | LeaveMsg | RematchMsg | SyncMsg | PingMsg | LegalMovesMsg,
     Field(discriminator="t"),
 ]
 client_message = TypeAdapter(ClientMessage)
-CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping"})
+CLIENT_TYPES = frozenset({"move", "chat", "resign", "leave", "rematch", "sync", "ping", "moves"})
 
 
 # Server to client ------------------------------------------------------------
@@ -216,8 +284,19 @@ class PongMsg(_Message):
     id: int | None
 
 
+class MovesOut(_Message):
+    """The asking seat's legal moves at sequence number ``s``, as the move schema has them."""
+
+    t: Literal["moves"]
+    id: int | None
+    s: int
+    m: list[dict[str, Any]]
+    more: bool
+    """True when the list was cut at ``MAX_LEGAL_MOVES`` (or at the frame limit)."""
+
+
 ServerMessage = Annotated[
-    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg,
+    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg | MovesOut,
     Field(discriminator="t"),
 ]
 server_message = TypeAdapter(ServerMessage)
@@ -234,10 +313,13 @@ def json_schema() -> dict[str, Any]:
         ),
         "client_to_server": client_message.json_schema(),
         "server_to_client": server_message.json_schema(),
-        "close_codes": {
-            str(code): name
-            for name, code in globals().items()
-            if name.startswith("CLOSE_") and isinstance(code, int)
+        "close_codes": {str(code): meaning for code, meaning in CLOSE_CODES.items()},
+        "error_codes": dict(ERROR_CODES),
+        "forfeit_reasons": dict(FORFEIT_REASONS),
+        "limits": {
+            "max_frame": MAX_FRAME,
+            "max_chat": MAX_CHAT,
+            "max_fragments": MAX_FRAGMENTS,
+            "max_legal_moves": MAX_LEGAL_MOVES,
         },
-        "limits": {"max_frame": MAX_FRAME, "max_chat": MAX_CHAT},
     }

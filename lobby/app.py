@@ -8,7 +8,8 @@ ASGI, and it finds the app's services in the lifespan state this factory yields.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import mimetypes
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,22 +19,35 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from meeple.game.protocol import CLOSE_INTERNAL, json_schema
+from meeple.lobby.edge.asyncapi import asyncapi_document
 from meeple.lobby.edge.origins import cors_regex
+from meeple.lobby.games import GameSpec, build_games
 from meeple.lobby.http import routes
+from meeple.lobby.http.problems import PROBLEM_CODES, CrashGuard
 from meeple.lobby.ops import health
 from meeple.lobby.services import build_services
 from meeple.lobby.settings import Settings
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client" / "web"
+mimetypes.add_type("text/plain", ".ts")  # the browser API's .d.ts files, not MPEG streams
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A Meeple server. Settings default to the environment's (``Settings.from_env``)."""
+def create_app(settings: Settings | None = None, games: Iterable[GameSpec] = ()) -> FastAPI:
+    """A Meeple server. Settings default to the environment's (``Settings.from_env``).
+
+    It serves the installed games (the ``meeple.games`` entry points), those named in
+    ``settings.games`` and ``games``: classes, instances or ``"package.module:Class"``.
+    A game that cannot be served raises ``GameError`` here, before anything starts.
+    """
     settings = settings or Settings.from_env()
+    offered = build_games(settings.games, games, entry_points=settings.entry_point_games)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        services = await build_services(settings)
+        services = await build_services(settings, offered)
+        logging.getLogger("meeple.games").info(
+            "serving %s", ", ".join(f"{n} ({offered.registry.source(n)})" for n in offered.registry)
+        )
         app.state.services = services
         services.start_background()
         try:
@@ -47,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="An authoritative turn-based game server: lobby, rooms and MessagePack deltas.",
         lifespan=lifespan,
     )
+    app.state.games = offered.registry  # what the OpenAPI document describes, per game
+    app.add_middleware(CrashGuard)  # first, so inside CORS
     app.add_middleware(
         CORSMiddleware,
         allow_origins=[o for o in settings.origins if "://" in o],
@@ -70,8 +86,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/protocol.json", tags=["meta"])
     async def protocol() -> dict[str, object]:
-        """The WebSocket protocol as JSON Schema (see docs/protocol.md)."""
-        return json_schema()
+        """The WebSocket protocol as JSON Schema, with every code the server sends (the
+        REST API's problem codes too); see docs/protocol.md."""
+        return {**json_schema(), "problem_codes": PROBLEM_CODES}
+
+    @app.get("/api/asyncapi.json", tags=["meta"])
+    async def asyncapi() -> dict[str, object]:
+        """The room WebSocket's contract as an AsyncAPI 3 document."""
+        return asyncapi_document(app.version)
 
     if WEB_ROOT.is_dir():
         app.mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web")

@@ -1,4 +1,5 @@
-"""The ``meeple`` command: ``meeple serve`` runs a server, ``meeple bot`` runs bots."""
+"""The ``meeple`` command: ``meeple serve`` runs a server, ``meeple bot`` runs bots,
+``meeple new-game`` writes a game package to start from."""
 
 from __future__ import annotations
 
@@ -6,20 +7,24 @@ import argparse
 import contextlib
 import gc
 import math
+import os
 import resource
 import sys
 from typing import Any
 
+from meeple.game.registry import GameError
 from meeple.lobby.ops.logs import log_config
 
 
 def uvicorn_options() -> dict[str, Any]:
-    """What uvicorn needs besides the app: room WebSockets go to ``edge.gateway.RoomSocket``
+    """What uvicorn needs besides the app: HTTP through ``edge.http11.BoundedHttp`` (a
+    deadline and size caps on every request), room WebSockets to ``edge.gateway.RoomSocket``
     (which does its own heartbeats and frame limits), and proxies' headers are trusted
     from ``FORWARDED_ALLOW_IPS`` only."""
     from meeple.lobby.edge.gateway import RoomSocket
+    from meeple.lobby.edge.http11 import BoundedHttp
 
-    return {"ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
+    return {"http": BoundedHttp, "ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
 
 
 def raise_open_files() -> float:
@@ -42,6 +47,21 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+def check_games() -> None:
+    """Find the games before uvicorn starts: a game that cannot be served stops
+    ``meeple serve`` with one line naming it and why, not a traceback per worker."""
+    from meeple.lobby.games import build_games
+    from meeple.lobby.settings import Settings
+
+    if "" not in sys.path:  # ``--game mygame:MyGame`` from the author's own checkout
+        sys.path.insert(0, "")
+    settings = Settings.from_env()
+    try:
+        build_games(settings.games, entry_points=settings.entry_point_games)
+    except GameError as exc:
+        sys.exit(f"meeple serve: {exc}")
+
+
 def serve(argv: list[str]) -> None:
     import uvicorn
 
@@ -50,7 +70,18 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--game",
+        action="append",
+        default=[],
+        metavar="PACKAGE.MODULE:CLASS",
+        help="serve this game too, besides the installed ones (repeatable; also MEEPLE_GAMES)",
+    )
     args = parser.parse_args(argv)
+    if args.game:  # the app factory (and every worker) reads them from the environment
+        listed = [g for g in os.environ.get("MEEPLE_GAMES", "").split(",") if g.strip()]
+        os.environ["MEEPLE_GAMES"] = ",".join([*listed, *args.game])
+    check_games()
     raise_open_files()
     tune_gc()
     uvicorn.run(
@@ -68,7 +99,7 @@ def serve(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
-        print("usage: meeple {serve,bot} [options]   (meeple serve --help)")
+        print("usage: meeple {serve,bot,new-game} [options]   (meeple serve --help)")
         return
     command, rest = args[0], args[1:]
     if command == "serve":
@@ -77,8 +108,12 @@ def main(argv: list[str] | None = None) -> None:
         from meeple.client.botrunner import main as bot_main
 
         sys.exit(bot_main(rest))
+    elif command == "new-game":
+        from meeple.lobby.newgame import main as new_game
+
+        new_game(rest)
     else:
-        sys.exit(f"meeple: unknown command {command!r}; use serve or bot")
+        sys.exit(f"meeple: unknown command {command!r}; use serve, bot or new-game")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
+from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
+    ConnectTickets,
     RatingStore,
     RecordStore,
     RoomDirectory,
@@ -28,6 +30,7 @@ from meeple.lobby.stores.base import (
     TicketQueue,
 )
 from meeple.lobby.stores.memory import (
+    MemoryConnectTickets,
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
@@ -47,6 +50,8 @@ class Services:
     sessions: SessionStore
     directory: RoomDirectory
     rooms: RoomManager
+    games: GameSet
+    """The games this process serves, and their boards (``meeple.lobby.games``)."""
     redis: Redis | None = None
     """The redis.asyncio client when REDIS_URL is set."""
     redis_clients: list[Redis] = field(default_factory=list)
@@ -62,6 +67,8 @@ class Services:
     """Glicko-2 ratings per game, updated when a game ends."""
     tickets: TicketQueue = field(default_factory=MemoryTicketQueue)
     """The quick-match queue."""
+    connect_tickets: ConnectTickets = field(default_factory=MemoryConnectTickets)
+    """Single-use stand-ins for session tokens in URLs (WebSocket, event stream)."""
     limits: RateLimits = field(default_factory=RateLimits)
     """Per-client limits on creating sessions, rooms and tickets."""
     matchmaker: Matchmaker = field(init=False)
@@ -100,24 +107,26 @@ async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
     await rate_game(record, ratings)
 
 
-async def build_services(settings: Settings) -> Services:
+async def build_services(settings: Settings, games: GameSet) -> Services:
     """In-memory stores by default; Redis ones when ``settings.redis_url`` is set."""
     if settings.redis_url:
-        return await _redis_services(settings)
+        return await _redis_services(settings, games)
     directory = MemoryRoomDirectory()
     return Services(
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
         sessions=MemorySessionStore(settings.session_ttl_seconds),
         directory=directory,
-        rooms=RoomManager(settings, directory),
+        rooms=RoomManager(settings, directory, games=games.registry),
+        games=games,
     )
 
 
-async def _redis_services(settings: Settings) -> Services:
+async def _redis_services(settings: Settings, games: GameSet) -> Services:
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
         Coalesced,
+        RedisConnectTickets,
         RedisJournal,
         RedisRatingStore,
         RedisRecordStore,
@@ -151,7 +160,7 @@ async def _redis_services(settings: Settings) -> Services:
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
     directory = RedisRoomDirectory(redis, prefix, batch)
-    rooms = RoomManager(settings, directory, journal, cluster)
+    rooms = RoomManager(settings, directory, journal, cluster, games=games.registry)
     await cluster.start(rooms)
     services = Services(
         settings=settings,
@@ -159,12 +168,14 @@ async def _redis_services(settings: Settings) -> Services:
         sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
         directory=directory,
         rooms=rooms,
+        games=games,
         redis=redis,
         redis_clients=[moves, control],
         cluster=cluster,
         records=RedisRecordStore(redis, prefix, batch=batch),
         ratings=RedisRatingStore(redis, prefix, batch),
         tickets=RedisTicketQueue(redis, prefix),
+        connect_tickets=RedisConnectTickets(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

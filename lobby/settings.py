@@ -36,8 +36,10 @@ class Settings:
     """Connections to Redis that requests (REST calls, connects) share; when all are busy
     a request waits for one. Moves and leases have connections of their own."""
     origins: tuple[str, ...] = ("self", "localhost")
-    """Allowed browser origins. ``self`` is the server's own origin; ``localhost`` is any
-    port on localhost, 127.0.0.1 or [::1]; anything else is an exact origin."""
+    """Allowed browser origins. ``self`` is the server's own origin as the request's Host
+    header names it (for development: see ``edge.origins``); ``localhost`` is any port on
+    localhost, 127.0.0.1 or [::1]; anything else is an exact origin, the way to name
+    production's (``https://games.example.com``)."""
     max_frame: int = MAX_FRAME
     send_queue: int = 256
     """Frames that may wait for a slow client before it is closed with 4429."""
@@ -63,6 +65,17 @@ class Settings:
     """How long a room's owner may be silent before another process takes the room."""
     finished_room_ttl: float = 300.0
     """How long a finished room with nobody in it stays listed."""
+    connect_ticket_seconds: float = 30.0
+    """How long a connect ticket (POST /api/session/ticket) stays good, if unused."""
+    request_timeout: float = 10.0
+    """Seconds a client has to send a whole request (head and body) once its connection
+    is open or the request's first byte came; a WebSocket's handshake is one. 0: none."""
+    games: tuple[str, ...] = ()
+    """Games to serve besides the installed ones: ``package.module:GameClass`` each
+    (``MEEPLE_GAMES``, comma-separated; ``meeple serve --game``)."""
+    entry_point_games: bool = True
+    """Serve every game installed under the ``meeple.games`` entry points
+    (``MEEPLE_ENTRY_POINT_GAMES=off`` serves only ``games`` and ``create_app(games=)``)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,4 +93,7 @@ class Settings:
             message_burst=int(env.get("MEEPLE_MESSAGE_BURST", 40)),
             create_limits=_env_switch("MEEPLE_CREATE_LIMITS", True),
             lease_seconds=float(env.get("MEEPLE_LEASE_SECONDS", 5)),
+            request_timeout=float(env.get("MEEPLE_REQUEST_TIMEOUT", 10)),
+            games=_env_list("MEEPLE_GAMES", ()),
+            entry_point_games=_env_switch("MEEPLE_ENTRY_POINT_GAMES", True),
         )

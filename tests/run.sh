@@ -10,6 +10,9 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The example game package, installed as an author's users would (not editable): the
+# suite checks that Meeple finds it, serves it and plays it without being told.
+.venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples/hearts
 
 # System packages the browser and proxy tests drive: Debian's chromium and nginx.
 missing=()
@@ -25,6 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
         exit 1
     fi
 fi
+
+# The AsyncAPI document is checked by the reference parser, from the npm registry, kept
+# in .venv/npm (tests/test_asyncapi.py). node and npm come with the machine (Debian's
+# nodejs and npm packages otherwise).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "missing: node and npm (for the AsyncAPI check). Install them with: sudo apt-get install nodejs npm" >&2
+    exit 1
+fi
+if [ ! -d .venv/npm/node_modules/@asyncapi/parser ]; then
+    npm install --silent --no-audit --no-fund --prefix .venv/npm @asyncapi/parser@3
+fi
+export MEEPLE_NPM_MODULES="$PWD/.venv/npm/node_modules"
 
 # Redis: the Redis tests run against a real server and never skip.
 export MEEPLE_TEST_REDIS_URL=${MEEPLE_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}

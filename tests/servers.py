@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -28,6 +30,7 @@ from meeple.client.connection import RoomConnection
 from meeple.client.rest import MeepleClient
 from meeple.lobby.app import create_app
 from meeple.lobby.cli import uvicorn_options
+from meeple.lobby.games import GameSpec
 from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
 
@@ -61,13 +64,16 @@ class LiveServer:
 
 @contextlib.asynccontextmanager
 async def live_server(
-    settings: Settings | None = None, *, plain_websockets: bool = False
+    settings: Settings | None = None,
+    *,
+    plain_websockets: bool = False,
+    games: Iterable[GameSpec] = (),
 ) -> AsyncIterator[LiveServer]:
     """uvicorn serving a fresh app in the running loop, configured as ``meeple serve`` does
     (``plain_websockets``: with uvicorn's own WebSocket protocol, as a misconfigured
-    deployment would be)."""
+    deployment would be; ``games``: served besides the installed ones)."""
     settings = settings or Settings()
-    app = create_app(settings)
+    app = create_app(settings, games)
     port = free_port()
     options = uvicorn_options()
     if plain_websockets:
@@ -106,6 +112,8 @@ class ServerProcess:
         self.log_file = log_file
         """Where the server's log (its stderr) goes; by default, the test's own stderr."""
         self.proc: subprocess.Popen[bytes] | None = None
+        self.extra_args: list[str] = []
+        """More ``meeple serve`` arguments (``--game ...``)."""
 
     @property
     def http(self) -> str:
@@ -120,7 +128,7 @@ class ServerProcess:
             stderr = files.enter_context(self.log_file.open("ab")) if self.log_file else None
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(self.port),
-                 "--log-level", self.log_level],
+                 "--log-level", self.log_level, *self.extra_args],
                 cwd=ROOT,
                 env=self.env,
                 stderr=stderr,
@@ -193,3 +201,15 @@ async def tictactoe_pair(http: str) -> AsyncIterator[tuple[RoomConnection, RoomC
         async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
             await ca.wait_for(lambda c: c.my_turn, timeout=10)
             yield ca, cb, room["id"]
+
+
+async def meeple_bot(server: str, game: str, count: int, games: int, timeout: float = 60) -> Any:
+    """``meeple bot`` run as a user would, to its end: the stats it prints, as JSON."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server, "--game", game,
+        "--count", str(count), "--games", str(games),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, out.decode()
+    return json.loads(out)

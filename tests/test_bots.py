@@ -22,27 +22,21 @@ from meeple.client.bots import (
     Best,
     Strategy,
     best_strategy,
+    choose_move,
     get_strategy,
     legal_moves,
 )
 from meeple.client.bots.chess_search import ChessSearcher
 from meeple.client.bots.connect4 import AlphaBetaConnect4
+from meeple.client.bots.generic import GameSearch, random_move, scores
 from meeple.client.bots.liarsdice import LiarsDiceMCTS
 from meeple.client.bots.random_bot import RandomStrategy
+from meeple.client.bots.rules import GAMES as VIEW_RULES
 from meeple.client.bots.tictactoe import Minimax
-from meeple.game.api import Game, Rejection
-from meeple.game.games.chess import Chess
-from meeple.game.games.connect4 import ConnectFour
-from meeple.game.games.liars_dice import LiarsDice
-from meeple.game.games.tictactoe import TicTacToe
+from meeple.game.api import Rejection, win
 from meeple.game.match import Match
-
-GAMES: dict[str, Game[Any, Any, Any]] = {
-    "tictactoe": TicTacToe(),
-    "connect4": ConnectFour(),
-    "chess": Chess(),
-    "liarsdice": LiarsDice(),
-}
+from tests.games import GAMES, NAMES
+from tests.sample_games import Nim
 
 # Quick versions of the searching strategies, so the whole file runs in seconds. They
 # are bounded by depth and iterations, not time, so a busy machine plays the same.
@@ -107,7 +101,7 @@ def dumped(moves: list[Any]) -> list[dict[str, Any]]:
     return sorted((m.model_dump() for m in moves), key=repr)
 
 
-@pytest.mark.parametrize("game", sorted(GAMES))
+@pytest.mark.parametrize("game", sorted(VIEW_RULES))
 def test_legal_moves_from_the_view_match_the_rules(game: str) -> None:
     for match in random_positions(game, 10, seed=1):
         seat = match.to_act[0]
@@ -132,9 +126,10 @@ def test_every_strategy_picks_a_move_the_match_accepts(name: str, game: str) -> 
 def test_registry() -> None:
     assert set(STRATEGIES) == {"random", "minimax", "alphabeta", "mcts", "best"}
     for game, name in BEST.items():
-        assert best_strategy(game).name == name
-        assert best_strategy(game).supports(game)
-    assert best_strategy("no-such-game").name == "random"
+        found = best_strategy(game)
+        assert found is not None and found.name == name and found.supports(game)
+    assert best_strategy("no-such-game") is None  # the generic bots play it
+    assert not get_strategy("best").supports("no-such-game")
     with pytest.raises(KeyError, match="alphabeta"):
         get_strategy("nonsense")
     with pytest.raises(ValueError, match="does not play"):
@@ -254,3 +249,67 @@ def test_liarsdice_mcts_beats_random() -> None:
         assert match.outcome is not None
         wins += seat in match.outcome.winners
     assert wins >= 5
+
+
+# The generic bots: any game, on its own rules -----------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("strategy", ["best", "random"])
+def test_a_server_bot_plays_every_installed_game(name: str, strategy: str) -> None:
+    """What a room's bot seat does: whatever the game, a move the match accepts."""
+    game = GAMES[name]
+    rng = random.Random(name)
+    for seed in range(3):
+        match = Match.create(game, game.min_seats, None, seed)
+        for seat in range(game.min_seats):
+            match.sit(seat, f"p{seat}", f"P{seat}")
+        match.start()
+        for _ in range(6):
+            if match.status != "playing":
+                break
+            seat = match.to_act[0]
+            move = choose_move(
+                strategy, name, match.view(seat), seat, rng,
+                rules=game, state=match.state, seats=match.seat_count,
+            )  # fmt: skip
+            step = match.submit(seat, move)
+            assert not isinstance(step, Rejection), f"{strategy} chose {move} in {name}: {step}"
+
+
+def test_a_game_no_strategy_knows_is_searched_on_its_rules() -> None:
+    nim = Nim()
+    state = nim.setup(2, nim.parse_options(None), random.Random(0))
+    # Nine left, take one to three, the last take wins: taking one leaves a multiple of four.
+    move = choose_move(
+        "best", "nim", nim.view(state, 0), 0, random.Random(0), rules=nim, state=state
+    )
+    assert move == {"n": 1}
+    assert random_move(nim, state, 0, random.Random(1)) in [{"n": 1}, {"n": 2}, {"n": 3}]
+    with pytest.raises(ValueError, match="no strategy here plays"):
+        choose_move("best", "nim", nim.view(state, 0), 0)
+
+
+def test_the_generic_search_never_loses_tictactoe_against_random() -> None:
+    game = GAMES["tictactoe"]
+    search = GameSearch(iterations=1500, budget=10)
+    rng = random.Random(4)
+    for i in range(10):
+        match = new_match("tictactoe", i)
+        ours = i % 2
+        while match.status == "playing":
+            seat = match.to_act[0]
+            if seat == ours:
+                move = search.choose(game, match.state, seat, 2, rng)
+            else:
+                move = random_move(game, match.state, seat, rng)
+            assert not isinstance(match.submit(seat, move), Rejection)
+        assert match.outcome is not None
+        assert match.outcome.draw or ours in match.outcome.winners, match.log
+
+
+def test_scores_rank_seats_by_their_returns() -> None:
+    assert scores(win(1, 2, "x"), 2) == [0.0, 1.0]
+    assert scores(None, 3) == [0.5, 0.5, 0.5]
+    hearts_like = win(0, 4, "x").__class__((0,), False, (-3.0, -10.0, -10.0, -26.0), "x")
+    assert scores(hearts_like, 4) == [1.0, 0.5, 0.5, 0.0]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import httpx
 
 from meeple.client.botrunner import run_bots
 from meeple.client.rest import MeepleClient
 from meeple.lobby.settings import Settings
-from tests.servers import LiveServer, ServerProcess, live_server
+from tests.sample_games import Nim
+from tests.servers import LiveServer, ServerProcess, live_server, meeple_bot
 
 
 async def test_twenty_bots_play_fifty_games_without_an_error() -> None:
@@ -67,13 +67,7 @@ async def test_meeple_bot_command_plays_games() -> None:
     server = ServerProcess({})
     await server.start()
     try:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server.http,
-            "--game", "tictactoe", "--count", "2", "--games", "2",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, out.decode()
+        await meeple_bot(server.http, "tictactoe", count=2, games=2)
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{server.http}/metrics")).text
         assert 'meeple_moves_total{result="accepted"}' in metrics
@@ -99,3 +93,31 @@ async def test_a_bot_plays_on_after_a_rematch(server: LiveServer) -> None:
                     break
                 await conn.move({"cell": conn.view["b"].index(-1)})
             assert 0 in conn.view["b"] and conn.game_no == 1
+
+
+async def test_a_bot_seat_plays_a_game_no_strategy_knows() -> None:
+    """ "Bots" in the lobby for a package game: the server's generic bot plays nim by its
+    rules (a tree search: nim hides nothing), and plays it well."""
+    async with live_server(games=[Nim]) as srv, MeepleClient(srv.http) as api:
+        await api.create_session("Ada")
+        room = await api.create_room("nim", bots=[0])
+        async with api.connect(room["id"]) as conn:
+            while not conn.finished:
+                await conn.wait_for(lambda c: c.my_turn or c.finished, timeout=20)
+                if not conn.finished:
+                    await conn.move({"n": 1})
+            # Nine left, the bot opens: taking one leaves eight, and it wins from there.
+            assert conn.result is not None and conn.result.winners == [0]
+
+
+async def test_meeple_bot_plays_a_game_it_has_no_rules_for() -> None:
+    """``meeple bot`` against a server with a game not installed on the bots' side: the
+    bots ask the server for their legal moves."""
+    server = ServerProcess({"MEEPLE_CREATE_LIMITS": "off"})
+    server.extra_args = ["--game", "tests.sample_games:Nim"]
+    await server.start()
+    try:
+        stats = await meeple_bot(server.http, "nim", count=2, games=2)
+        assert stats["games"] >= 2 and stats["errors"] == 0, stats
+    finally:
+        server.stop()

@@ -133,7 +133,7 @@ async def test_quick_match_by_server_sent_events() -> None:
         matched = await api.quick_match("tictactoe", timeout=2)
     assert matched == mine
     events = next(r for r in log if r.url.path == "/api/matchmaking/events")
-    assert events.url.params["token"] == "tok"
+    assert events.headers["Authorization"] == "Bearer tok" and not events.url.params
 
 
 async def test_quick_match_falls_back_to_polling() -> None:

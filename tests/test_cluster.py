@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL, Peer, acked, of_type, open_peer
 from tests.servers import ServerProcess
@@ -210,8 +211,8 @@ async def test_quick_match_pairs_players_on_different_processes(
         token_a, auth_a = await session(http, one.http, "Ada")
         token_b, auth_b = await session(http, two.http, "Bo")
         async with (
-            http.stream("GET", f"{one.http}/api/matchmaking/events?token={token_a}") as events_a,
-            http.stream("GET", f"{two.http}/api/matchmaking/events?token={token_b}") as events_b,
+            http.stream("GET", f"{one.http}/api/matchmaking/events", headers=auth_a) as events_a,
+            http.stream("GET", f"{two.http}/api/matchmaking/events", headers=auth_b) as events_b,
         ):
             body = {"game": "tictactoe"}
             ticket_a = (
@@ -235,3 +236,58 @@ async def test_quick_match_pairs_players_on_different_processes(
     assert (await other.saw(of_type("d", s=2)))["o"] == [
         [["b", 4], (await mover.saw(of_type("snap")))["seat"]]
     ]
+
+
+async def test_processes_with_different_games_never_lose_a_room(redis_prefix: str) -> None:
+    """A process never claims a room whose game it lacks: when the only process serving
+    nim dies, the other one leaves its room alone (a client is told to try again), and
+    a process that serves nim takes it over with every move."""
+    env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix, "MEEPLE_LEASE_SECONDS": "1"}
+    with_nim = {**env, "MEEPLE_GAMES": "tests.sample_games:Nim"}
+    one, two = ServerProcess(with_nim), ServerProcess(env)
+    three: ServerProcess | None = None
+    await asyncio.gather(one.start(), two.start())
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            catalogs = [
+                {g["name"] for g in (await http.get(f"{p.http}/api/games")).json()}
+                for p in (one, two)
+            ]
+            assert catalogs[0] - catalogs[1] == {"nim"}  # each process shows what it serves
+            token_a, auth_a = await session(http, one.http, "Ada")
+            token_b, auth_b = await session(http, two.http, "Bo")
+            refused = await http.post(f"{two.http}/api/rooms", json={"game": "nim"}, headers=auth_b)
+            assert refused.status_code == 422 and refused.json()["code"] == "unknown_game"
+            room_id = (
+                await http.post(f"{one.http}/api/rooms", json={"game": "nim"}, headers=auth_a)
+            ).json()["id"]
+            seat = await http.post(f"{two.http}/api/rooms/{room_id}/seats", headers=auth_b)
+            assert seat.status_code == 200, seat.text  # the call runs on nim's process
+        a = await open_peer(one.ws, room_id, token_a)
+        b = await open_peer(two.ws, room_id, token_b)  # relayed: two needs no nim for that
+        await started(a)
+        await started(b)
+        await a.send({"t": "move", "id": 1, "m": {"n": 2}})
+        await b.until(of_type("d", s=2))
+
+        one.kill()
+        code, _ = await b.closed(timeout=15)
+        assert code == 1012
+        await asyncio.sleep(3)  # three lease periods: two would have claimed it by now
+        async with Redis.from_url(REDIS_URL) as redis:
+            assert not await redis.exists(f"{redis_prefix}room:{room_id}:lease")
+        code, reason = await (await open_peer(two.ws, room_id, token_b)).closed()
+        assert code == 1013 and reason is not None and "nim" in reason
+
+        three = ServerProcess(with_nim)
+        await three.start()
+        b2 = await reconnect(three, room_id, token_b, since=2)
+        await b2.send({"t": "move", "id": 2, "m": {"n": 3}})
+        assert (await b2.until(acked(2), 10))["s"] == 3  # the move before the crash is kept
+        a2 = await reconnect(three, room_id, token_a, since=3)
+        await a2.send({"t": "sync"})
+        assert (await a2.until(of_type("snap")))["v"] == {"left": 4}
+    finally:
+        for proc in (one, two, three):
+            if proc is not None:
+                proc.stop()

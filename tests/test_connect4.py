@@ -20,7 +20,7 @@ from meeple.game.api import Rejection
 from meeple.game.delta import apply_delta
 from meeple.game.games.connect4 import COLS, ROWS, ConnectFour, Move, State
 from meeple.game.match import Match
-from meeple.game.registry import GAMES
+from tests.games import GAMES
 
 GAME = ConnectFour()
 RNG = random.Random(0)  # connect four never draws on it; apply takes one anyway

@@ -31,7 +31,7 @@ from meeple.game.games.liars_dice import (
     count_matching,
 )
 from meeple.game.match import Match
-from meeple.game.registry import GAMES
+from tests.games import GAMES
 
 GAME = LiarsDice()
 CHALLENGE = Challenge(kind="challenge")
@@ -567,3 +567,9 @@ def test_random_games(
         match.outcome,
     )
     assert {a: replayed.view(a) for a in audiences} == views
+
+
+def test_seeds_deal_different_dice_and_the_same_seed_the_same() -> None:
+    hands = {new_match(2, seed).state.dice for seed in range(5)}
+    assert len(hands) > 1
+    assert new_match(2, 3).state.dice == new_match(2, 3).state.dice

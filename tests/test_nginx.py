@@ -142,6 +142,12 @@ def render(tmp: Path, upstreams: list[int], https_port: int, http_port: int, cer
     site = substitute(site, "listen 80;", f"listen 127.0.0.1:{http_port};")
     site = substitute(site, "listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
     site = substitute(site, "/etc/nginx/certs/", f"{certs}/", count=2)
+    # The shipped access log, and beside it the test's, which names each upstream.
+    site = substitute(
+        site,
+        "access_log /var/log/nginx/access.log meeple;",
+        f"access_log {tmp}/site-access.log meeple; access_log {tmp}/access.log upstreams;",
+    )
     (tmp / "meeple.conf").write_text(site)
     main = tmp / "nginx.conf"
     main.write_text(MAIN_CONF.format(tmp=tmp))
@@ -161,10 +167,10 @@ def start_nginx(binary: str, tmp: Path, conf: Path) -> tuple[subprocess.Popen[by
 
 @contextlib.asynccontextmanager
 async def running_nginx(
-    tmp: Path, upstreams: list[int], ca: ssl.SSLContext, certs: Path
+    tmp: Path, upstreams: list[int], ca: ssl.SSLContext, certs: Path, https_port: int
 ) -> AsyncIterator[Nginx]:
     binary = nginx_binary()
-    https_port, http_port = free_port(), free_port()
+    http_port = free_port()
     conf = render(tmp, upstreams, https_port, http_port, certs)
     proc, stdio = start_nginx(binary, tmp, conf)
     nginx = Nginx(https_port, http_port, tmp)
@@ -247,14 +253,15 @@ async def new_player(client: httpx.AsyncClient, name: str) -> Player:
 async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) -> None:
     certs = tmp_path / "certs"
     cert, _ = make_certificate(certs)
+    https_port = free_port()
     ca = ssl.create_default_context(cafile=str(cert))  # verifies the chain and 127.0.0.1
 
     env = {
         "REDIS_URL": REDIS_URL,
         "MEEPLE_REDIS_PREFIX": redis_prefix,
-        # Only the server's own origin: a browser's Origin must match the Host header
-        # that nginx passes through, port and all.
-        "MEEPLE_ORIGINS": "self",
+        # The public origin in full, as deploy/docker-compose.yml names it: scheme and
+        # port included (not "self", which trusts the Host header).
+        "MEEPLE_ORIGINS": f"https://127.0.0.1:{https_port}",
     }
     with stopped_at_exit() as servers:
         for _ in range(2):
@@ -264,7 +271,7 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
         ports = [s.port for s in servers]
 
         async with (
-            running_nginx(tmp_path, ports, ca, certs) as nginx,
+            running_nginx(tmp_path, ports, ca, certs, https_port) as nginx,
             httpx.AsyncClient(base_url=nginx.base, verify=ca, timeout=10) as client,
         ):
             # Port 80's server only sends browsers to HTTPS.
@@ -288,14 +295,21 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
 
             # Ada's socket comes as a browser's would, with an Origin; Bo's as a script's.
             sockets = []
+            tickets: list[str] = []
             try:
                 for player, origin in ((ada, Origin(nginx.base)), (bo, None)):
+                    # The browser's way: a connect ticket in the URL; a script's: the token
+                    # in a subprotocol.
+                    url, protocols = nginx.wss + room["ws"], [Subprotocol("meeple.v1")]
+                    if origin is not None:
+                        answer = await client.post("/api/session/ticket", headers=player.auth)
+                        tickets.append(answer.json()["ticket"])
+                        url += f"?ticket={tickets[-1]}"
+                    else:
+                        protocols.append(Subprotocol(f"token.{player.token}"))
                     ws = await connect(
-                        nginx.wss + room["ws"],
-                        subprotocols=[
-                            Subprotocol("meeple.v1"),
-                            Subprotocol(f"token.{player.token}"),
-                        ],
+                        url,
+                        subprotocols=protocols,
                         origin=origin,
                         ssl=ca,
                         max_size=None,
@@ -330,8 +344,10 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
 
             # The quick-match event stream answers at once through its unbuffered location.
             # (After the game: an open stream would count in least_conn's choice above.)
+            answer = await client.post("/api/session/ticket", headers=ada.auth)
+            tickets.append(ticket := answer.json()["ticket"])
             async with client.stream(
-                "GET", "/api/matchmaking/events", params={"token": ada.token}
+                "GET", "/api/matchmaking/events", params={"ticket": ticket}
             ) as stream:
                 assert stream.status_code == 200
                 assert stream.headers["content-type"].startswith("text/event-stream")
@@ -349,3 +365,16 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
             sockets_at = [entry[3] for entry in log if entry[1].startswith("/ws/")]
             assert len(sockets_at) == 2 and len(set(sockets_at)) == 2, log
             assert all(entry[2] == "101" for entry in log if entry[1].startswith("/ws/")), log
+
+            # No session token in nginx's logs, and no ticket in its access log as shipped.
+            # (Its error log may name a request's URL, ticket and all: a spent one.)
+            for _ in range(100):  # nginx logs the event stream once it notices its end
+                access = (tmp_path / "site-access.log").read_text(errors="replace")
+                if "GET /api/matchmaking/events HTTP/1.1" in access:
+                    break
+                await asyncio.sleep(0.05)
+            assert "GET /api/matchmaking/events HTTP/1.1" in access
+            errors = (tmp_path / "error.log").read_text(errors="replace")
+            for secret in (ada.token, bo.token):
+                assert secret not in access and secret not in errors
+            assert not [t for t in tickets if t in access]

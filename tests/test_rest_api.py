@@ -160,12 +160,39 @@ async def test_catalog(client: httpx.AsyncClient) -> None:
     assert {"tictactoe", "connect4", "liarsdice", "chess"} <= set(games)
     ttt = games["tictactoe"]
     assert set(ttt) == {
-        "name", "title", "min_seats", "max_seats", "description", "options_schema", "move_schema"
+        "name", "title", "min_seats", "max_seats", "description", "options_schema", "move_schema",
+        "board",
     }  # fmt: skip
     assert (ttt["min_seats"], ttt["max_seats"]) == (2, 2)
     assert ttt["title"] == "Tic-tac-toe"
     assert "cell" in ttt["move_schema"]["properties"]
     assert ttt["options_schema"]["type"] == "object"
+    assert ttt["board"] == "/games/tictactoe/board/tictactoe.js"
+
+
+async def test_board_modules_are_served_from_their_package(client: httpx.AsyncClient) -> None:
+    """Every board the catalog names is an ES module the browser can import, served with a
+    JavaScript type and an ETag; paths outside the board's folder are not served."""
+    for game in (await client.get("/api/games")).json():
+        if game["board"] is None:
+            continue
+        response = await client.get(game["board"])
+        assert response.status_code == 200, game["name"]
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert "export function createBoard" in response.text
+        again = await client.get(game["board"], headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304
+    for path in ("../dom.js", "..%2Fdom.js", "nope.js", "", "a//b.js"):
+        missing = await client.get(f"/games/tictactoe/board/{path}")
+        assert missing.status_code == 404, path
+    assert (await client.get("/games/go/board/go.js")).status_code == 404
+    for public in ("board", "board-kit", "connection", "delta"):  # the browser's public API
+        module = await client.get(f"/{public}.js")
+        declared = await client.get(f"/{public}.d.ts")
+        assert declared.status_code == 200 and declared.headers["content-type"].startswith(
+            "text/plain"
+        ), public
+        assert "export" in declared.text and (public == "board" or module.status_code == 200)
 
 
 # Rooms -------------------------------------------------------------------------------
@@ -303,7 +330,7 @@ async def test_seats(client: httpx.AsyncClient) -> None:
     )
     room_id = (await ada.post("/api/rooms", {"game": "tictactoe"})).json()["id"]
     assert_problem(await bo.post(f"/api/rooms/{room_id}/seats", {"seat": 0}), 409, "seat_taken")
-    assert_problem(await bo.post(f"/api/rooms/{room_id}/seats", {"seat": 7}), 422, "no_such_seat")
+    assert_problem(await bo.post(f"/api/rooms/{room_id}/seats", {"seat": 7}), 404, "no_such_seat")
     assert_problem(
         await bo.post(f"/api/rooms/{room_id}/seats", {"seat": -1}), 422, "validation_error"
     )
@@ -505,7 +532,9 @@ async def test_empty_results(client: httpx.AsyncClient) -> None:
     assert_problem(await ada.get("/api/leaderboards/go"), 404, "unknown_game")
     assert_problem(await ada.get("/api/records/r_nope-0"), 404, "no_such_record")
     assert_problem(
-        await ada.get("/api/leaderboards/tictactoe", params={"cursor": "x"}), 422, "bad_cursor"
+        await ada.get("/api/leaderboards/tictactoe", params={"cursor": "x"}),
+        422,
+        "validation_error",
     )
     assert_problem(
         await ada.get("/api/leaderboards/tictactoe", params={"limit": 500}), 422, "validation_error"

@@ -244,8 +244,9 @@ class Events:
 async def test_matched_event_reaches_both_players(server: LiveServer) -> None:
     async with httpx.AsyncClient(base_url=server.http) as client:
         ada, bo = await new_session(client, "Ada"), await new_session(client, "Bo")
+        ticket = (await client.post("/api/session/ticket", headers=auth(ada))).json()["ticket"]
         async with client.stream(
-            "GET", "/api/matchmaking/events", params={"token": ada["token"]}
+            "GET", "/api/matchmaking/events", params={"ticket": ticket}
         ) as stream:
             assert stream.status_code == 200
             assert stream.headers["content-type"].startswith("text/event-stream")
@@ -286,8 +287,9 @@ async def test_event_stream_keeps_alive_and_reports_expiry(server: LiveServer) -
     matchmaker.ticket_ttl = 0.5
     async with httpx.AsyncClient(base_url=server.http) as client:
         ada = await new_session(client, "Ada")
+        ticket = (await client.post("/api/session/ticket", headers=auth(ada))).json()["ticket"]
         async with client.stream(
-            "GET", "/api/matchmaking/events", params={"token": ada["token"]}
+            "GET", "/api/matchmaking/events", params={"ticket": ticket}
         ) as stream:
             events = Events(stream)
             assert await events.take(3) == [
@@ -301,8 +303,10 @@ async def test_event_stream_keeps_alive_and_reports_expiry(server: LiveServer) -
 
 
 async def test_event_stream_needs_a_session(server: LiveServer) -> None:
+    """A header, or a connect ticket in the URL: a session token in the URL is not read."""
     async with httpx.AsyncClient(base_url=server.http) as client:
-        for params in ({}, {"token": "nope"}):
+        ada = await new_session(client, "Ada")
+        for params in ({}, {"ticket": "nope"}, {"token": ada["token"]}):
             response = await client.get("/api/matchmaking/events", params=params)
             assert response.status_code == 401
             assert response.headers["content-type"] == "application/problem+json"

@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from meeple.game.match import Match
-from meeple.game.registry import get as get_game
 from meeple.lobby.players.ratings import Rating, expected_score, pairwise_scores, rate_game, update
 from meeple.lobby.stores.memory import MemoryRatingStore, MemoryRecordStore
 from tests.conftest import acked, open_peer
+from tests.games import GAMES
 from tests.servers import LiveServer
 
 # The mathematics -------------------------------------------------------------------------
@@ -186,7 +186,7 @@ async def test_ratings_and_records_after_a_real_game(server: LiveServer) -> None
         rec = response.json()
         assert [e["m"] for e in rec["log"]] == [{"cell": c} for _, c in moves]
         replayed = Match.replay(
-            get_game(rec["game"]),
+            GAMES[rec["game"]],
             rec["seat_count"],
             rec["options"],
             rec["seed"],

@@ -23,7 +23,7 @@ from meeple.game.api import Rejection
 from meeple.game.delta import apply_delta
 from meeple.game.games.tictactoe import LINES, Move, State, TicTacToe
 from meeple.game.match import Match, Transition
-from meeple.game.registry import GAMES
+from tests.games import GAMES
 
 GAME = TicTacToe()
 RNG = random.Random(0)  # tic-tac-toe never draws on it; apply takes one anyway

@@ -42,13 +42,16 @@ class Raw:
         self.pending: list[tuple[int, bytes]] = []
 
     @classmethod
-    async def open(cls, port: int, path: str) -> tuple[Raw, bytes]:
-        """Connect and send the handshake; the client and the server's HTTP response head."""
+    async def open(
+        cls, port: int, path: str, *, extra: str = "", version: str = "HTTP/1.1"
+    ) -> tuple[Raw, bytes]:
+        """Connect and send the handshake (``extra``: more header lines, each ending in
+        CRLF); the client and the server's HTTP response head."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         key = base64.b64encode(os.urandom(16)).decode()
         writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"GET {path} {version}\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n{extra}"
             "Sec-WebSocket-Version: 13\r\n\r\n".encode()
         )
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
@@ -95,6 +98,11 @@ class Raw:
         return True
 
 
+def token_header(token: str) -> str:
+    """The header line that carries a session token (how the SDK sends it)."""
+    return f"Sec-WebSocket-Protocol: meeple.v1, token.{token}\r\n"
+
+
 async def seated(srv: LiveServer) -> tuple[Room, str, str]:
     """A waiting tic-tac-toe room with two players' seats reserved; their tokens."""
     room = await srv.services.rooms.create("tictactoe")
@@ -110,7 +118,7 @@ async def started(srv: LiveServer) -> tuple[Room, Raw, Raw]:
     room, a_token, b_token = await seated(srv)
     raws = []
     for token in (a_token, b_token):
-        raw, head = await Raw.open(srv.port, f"/ws/rooms/{room.id}?token={token}")
+        raw, head = await Raw.open(srv.port, f"/ws/rooms/{room.id}", extra=token_header(token))
         assert head.startswith(b"HTTP/1.1 101")
         raws.append(raw)
     for raw in raws:

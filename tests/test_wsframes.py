@@ -108,7 +108,7 @@ def test_broken_framing_names_its_close_code(stream: bytes, code: int) -> None:
 
 
 def test_an_oversize_frame_is_refused_before_its_payload_arrives() -> None:
-    header = bytes((0x82, 0xFE)) + (60_000).to_bytes(2, "big")
+    header = bytes((0x82, 0x7E)) + (60_000).to_bytes(2, "big")  # a server frame: unmasked
     with pytest.raises(FrameError) as failed:
         FrameReader(masked=False, max_size=1024).feed(header)
     assert failed.value.code == 1009

@@ -1,21 +1,35 @@
-"""Bot strategies: a move from one seat's view, for every game the server ships.
+"""Bot strategies: a move from one seat's view, for the built-in games and any installed one.
 
-``STRATEGIES`` names them; ``best_strategy(game)`` is the strongest one for a game.
-"random" plays every game; "minimax" is perfect tic-tac-toe; "alphabeta" searches
-Connect Four and chess; "mcts" plays Liar's Dice; "best" picks per game.
+``STRATEGIES`` names the built-in ones: "random" plays every built-in game; "minimax" is
+perfect tic-tac-toe; "alphabeta" searches Connect Four and chess; "mcts" plays Liar's
+Dice; "best" picks per game. A game package adds its own the way it adds games: an
+entry point in the group ``meeple.bots`` naming a ``Strategy`` subclass
+(``strategies()`` has them all). For a game no strategy plays, ``choose_move`` falls back
+on the generic bots of ``generic`` (random legal moves, or a tree search of a game
+without hidden information), which need the game's rules and state: a server has them.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import random
+from importlib import import_module, metadata
+from typing import Any
 
 from meeple.client.bots.base import MoveDict, Strategy, View
 from meeple.client.bots.chess_search import ChessSearcher
 from meeple.client.bots.connect4 import AlphaBetaConnect4
+from meeple.client.bots.generic import GameSearch, random_move
 from meeple.client.bots.liarsdice import LiarsDiceMCTS
 from meeple.client.bots.random_bot import RandomStrategy
 from meeple.client.bots.rules import GAMES, legal_moves
 from meeple.client.bots.tictactoe import Minimax
+from meeple.game.api import Game
+
+log = logging.getLogger("meeple.bots")
+
+ENTRY_POINTS = "meeple.bots"
 
 
 class AlphaBeta(Strategy):
@@ -57,13 +71,19 @@ BEST = {"tictactoe": "minimax", "connect4": "alphabeta", "chess": "alphabeta", "
 
 
 class Best(Strategy):
-    """The strongest strategy for whichever game it is asked about."""
+    """The strongest strategy for whichever game it is asked about, installed ones too."""
 
     name = "best"
     games = GAMES
 
+    def supports(self, game: str) -> bool:
+        return best_strategy(game) is not None
+
     def choose(self, game: str, view: View, seat: int, rng: random.Random) -> MoveDict:
-        return best_strategy(game).choose(game, view, seat, rng)
+        chosen = best_strategy(game)
+        if chosen is None:
+            raise self._unsupported(game)
+        return chosen.choose(game, view, seat, rng)
 
 
 STRATEGIES: dict[str, Strategy] = {
@@ -71,35 +91,84 @@ STRATEGIES: dict[str, Strategy] = {
 }
 
 
+@functools.cache
+def strategies() -> dict[str, Strategy]:
+    """The built-in strategies and every installed package's (entry points ``meeple.bots``,
+    value ``package.module:StrategyClass``), found once. One that fails to load is left
+    out with a warning: bots then play that game generically."""
+    found = dict(STRATEGIES)
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINTS), key=lambda e: e.name):
+        try:
+            module, _, attr = ep.value.partition(":")
+            cls = getattr(import_module(module), attr)
+            strategy = cls() if isinstance(cls, type) else cls
+            if not isinstance(strategy, Strategy):
+                raise TypeError(f"{ep.value} is not a meeple.client.bots.Strategy")
+        except Exception as exc:
+            log.warning("bot strategy %s = %s left out: %r", ep.name, ep.value, exc)
+            continue
+        if strategy.name in found:
+            log.warning(
+                "bot strategy %s = %s left out: %r is taken", ep.name, ep.value, strategy.name
+            )
+            continue
+        found[strategy.name] = strategy
+    return found
+
+
 def get_strategy(name: str) -> Strategy:
     """The strategy called ``name``; KeyError lists the ones there are."""
+    table = strategies()
     try:
-        return STRATEGIES[name]
+        return table[name]
     except KeyError:
-        raise KeyError(f"no strategy {name!r}; there are {', '.join(sorted(STRATEGIES))}") from None
+        raise KeyError(f"no strategy {name!r}; there are {', '.join(sorted(table))}") from None
 
 
-def best_strategy(game: str) -> Strategy:
-    """The strongest strategy for ``game``; "random" for a game without a better one."""
-    return STRATEGIES[BEST.get(game, "random")]
+def best_strategy(game: str) -> Strategy | None:
+    """The strongest strategy for ``game``: the built-in one for a built-in game, else the
+    first installed strategy that plays it; None when only the generic bots do."""
+    if game in BEST:
+        return STRATEGIES[BEST[game]]
+    installed = (s for name, s in strategies().items() if name not in STRATEGIES)
+    return next((s for s in installed if s.supports(game)), None)
 
 
 def choose_move(
-    strategy: str, game: str, view: View, seat: int, rng: random.Random | None = None
+    strategy: str,
+    game: str,
+    view: View,
+    seat: int,
+    rng: random.Random | None = None,
+    *,
+    rules: Game[Any, Any, Any] | None = None,
+    state: Any = None,
+    seats: int = 2,
 ) -> MoveDict:
     """One move by the strategy called ``strategy``: the call a server makes for its bots.
 
     A strategy that does not play ``game`` gives way to the best one that does, so a
-    room's bot seat always has someone to play it.
+    room's bot seat always has someone to play it; where none does, the generic bots
+    play by the game's own ``rules`` and ``state`` (of a match of ``seats`` seats):
+    random legal moves for "random" and in games with hidden information, else a tree
+    search.
     """
-    chosen = STRATEGIES.get(strategy)
+    rng = rng or random.Random()
+    chosen = strategies().get(strategy)
     if chosen is None or not chosen.supports(game):
-        chosen = best_strategy(game)
-    return chosen.choose(game, view, seat, rng or random.Random())
+        chosen = None if strategy == "random" else best_strategy(game)
+    if chosen is not None and chosen.supports(game):
+        return chosen.choose(game, view, seat, rng)
+    if rules is None:
+        raise ValueError(f"no strategy here plays {game!r}, and no rules were given")
+    if strategy == "random" or rules.hidden_information:
+        return random_move(rules, state, seat, rng)
+    return GameSearch().choose(rules, state, seat, seats, rng)
 
 
 __all__ = [
     "BEST",
+    "ENTRY_POINTS",
     "MCTS",
     "STRATEGIES",
     "AlphaBeta",
@@ -111,4 +180,5 @@ __all__ = [
     "choose_move",
     "get_strategy",
     "legal_moves",
+    "strategies",
 ]

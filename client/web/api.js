@@ -86,6 +86,10 @@ export async function games() {
   return catalog;
 }
 
+// A single-use, short-lived stand-in for the token, for the URLs of the room WebSocket
+// and the event stream (a URL reaches logs; the token must not).
+export const connectTicket = async () => (await request("POST", "/api/session/ticket")).ticket;
+
 export const listRooms = (query) => {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);

@@ -2,7 +2,10 @@
 // an app-level ping every 15 s (no answer within 10 s means reconnect), and automatic
 // reconnection with exponential backoff and jitter, resuming with ?since=<last s>&game=<n>.
 //
-//   const conn = new Connection({ path: "/ws/rooms/r_1", token, since, game, onMessage, onStatus });
+//   const conn = new Connection({ path: "/ws/rooms/r_1", ticket, since, game, onMessage, onStatus });
+//
+// `ticket` is a function that resolves to a fresh connect ticket (api.connectTicket):
+// one is spent on every (re)connection, so the session token never goes in a URL.
 //   conn.send({ t: "move", m: { cell: 4 } });   // returns the message id
 //
 // onMessage gets every server message, except `d` messages that are stale or out of
@@ -26,9 +29,9 @@ const FINAL = new Map([
 ]);
 
 export class Connection {
-  constructor({ path, token, since = null, game = null, onMessage, onStatus }) {
+  constructor({ path, ticket, since = null, game = null, onMessage, onStatus }) {
     this.path = path;
-    this.token = token;
+    this.ticket = ticket;
     this.seq = since; // the last `s` seen; null until the first snap
     this.game = game; // the number of the game `seq` counts in (the snap's `n`)
     this.onMessage = onMessage;
@@ -56,9 +59,24 @@ export class Connection {
     return url.href;
   }
 
-  open() {
+  async open() {
+    if (this.opening) return; // a ticket is on its way already
     this.setStatus("connecting");
-    const ws = new WebSocket(this.url(), ["meeple.v1", `token.${this.token}`]);
+    let ticket;
+    this.opening = true;
+    try {
+      ticket = await this.ticket();
+    } catch (error) {
+      if (this.stopped) return;
+      // No ticket: a dead session is final (4401), anything else is retried like a drop.
+      return this.closed(null, error.status === 401 ? 4401 : 1006, error.message);
+    } finally {
+      this.opening = false;
+    }
+    if (this.stopped || this.ws) return;
+    const url = new URL(this.url());
+    url.searchParams.set("ticket", ticket);
+    const ws = new WebSocket(url.href, ["meeple.v1"]);
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
       this.awaitingSnap = false;

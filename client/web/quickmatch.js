@@ -36,12 +36,17 @@ export function createQuickMatch(catalog) {
     if (ticket) return;
     start.disabled = true;
     info.textContent = "Looking for opponents…";
-    events = new EventSource(`/api/matchmaking/events?token=${encodeURIComponent(api.token())}`);
-    events.addEventListener("matched", (e) => {
+    try {
+      const ticket = await api.connectTicket();
+      events = new EventSource(`/api/matchmaking/events?ticket=${encodeURIComponent(ticket)}`);
+    } catch {
+      events = null; // polling the ticket (below) still finds the match
+    }
+    events?.addEventListener("matched", (e) => {
       const data = JSON.parse(e.data);
       if (!ticket || !data.ticket || data.ticket === ticket.id) matched(data.room, data.ws);
     });
-    events.addEventListener("expired", (e) => {
+    events?.addEventListener("expired", (e) => {
       const data = JSON.parse(e.data);
       if (ticket && data.ticket === ticket.id) {
         stop(false);

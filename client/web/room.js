@@ -2,6 +2,11 @@
 // buttons (resign, leave, take a seat, rematch). It keeps the room's state (view,
 // seat, who acts, status, result) in sessionStorage so a reload resumes with
 // ?since=&game=.
+//
+// The board is the game's own ES module, imported from the URL the catalog names
+// (`board`: the server serves it from the game's package; see docs/games.md and
+// board.d.ts for the contract); a game without one gets the generic board
+// (boards/generic.js: the view as structure, the legal moves as buttons).
 
 import * as api from "./api.js";
 import { createChat } from "./chat.js";
@@ -9,12 +14,6 @@ import { Connection } from "./connection.js";
 import { applyDelta } from "./delta.js";
 import { clear, h, notify, seatName } from "./dom.js";
 
-const BOARDS = {
-  tictactoe: () => import("./boards/tictactoe.js"),
-  connect4: () => import("./boards/connect4.js"),
-  chess: () => import("./boards/chess.js"),
-  liarsdice: () => import("./boards/liarsdice.js"),
-};
 const SAVED = (id) => `meeple.room.${id}`;
 const WS_PATH = (id) => `meeple.ws.${id}`;
 
@@ -52,6 +51,7 @@ export function mount(root, { roomId, setConn }) {
   let boardGame = null;
   let conn = null;
   let leaving = false;
+  const pending = new Map(); // message id -> {resolve, reject}: answers a board awaits
 
   const title = h("h1", {}, "Room");
   const status = h("p", { class: "status", "data-testid": "status", "aria-live": "polite" });
@@ -179,7 +179,11 @@ export function mount(root, { roomId, setConn }) {
       case "chat":
         chat.add(msg);
         return;
+      case "moves":
+        answer(msg.id, (p) => p.resolve(msg.m));
+        return;
       case "err":
+        if (pending.has(msg.id)) return answer(msg.id, (p) => p.reject(new Error(msg.msg || msg.code)));
         notify(msg.msg || msg.code, { error: true });
         return;
       default:
@@ -188,7 +192,19 @@ export function mount(root, { roomId, setConn }) {
     render();
   }
 
+  function answer(id, settle) {
+    const waiting = pending.get(id);
+    pending.delete(id);
+    if (waiting) settle(waiting);
+  }
+
   function onStatus(connState, detail) {
+    if (connState !== "open") {
+      for (const [id, waiting] of pending) {
+        pending.delete(id);
+        waiting.reject(new Error("the connection was lost"));
+      }
+    }
     const text = connState === "open" ? "connected" : connState === "closed" ? "offline" : "reconnecting…";
     setConn(text, connState);
     if (connState !== "closed") return;
@@ -210,7 +226,7 @@ export function mount(root, { roomId, setConn }) {
     conn?.stop();
     conn = new Connection({
       path: wsPath(),
-      token: api.token(),
+      ticket: api.connectTicket,
       since: state.view === null ? null : (conn?.seq ?? saved?.seq ?? null),
       game: state.view === null ? null : (conn?.game ?? saved?.gameNo ?? null),
       onMessage,
@@ -231,13 +247,32 @@ export function mount(root, { roomId, setConn }) {
       notify("Not connected: the move was not sent.", { error: true });
   };
 
+  // The seat's legal moves now, from the server (a `moves` message; see docs/protocol.md).
+  const legalMoves = () =>
+    new Promise((resolve, reject) => {
+      const id = conn?.send({ t: "moves" }) ?? null;
+      if (id === null) reject(new Error("not connected"));
+      else pending.set(id, { resolve, reject });
+    });
+
   async function showBoard() {
     if (!state.game || boardGame === state.game) return;
-    boardGame = state.game;
-    const loader = BOARDS[state.game];
-    const module = loader ? await loader() : null;
+    const game = (boardGame = state.game);
+    board?.destroy?.();
+    board = null;
     clear(boardBox);
-    board = module ? module.createBoard(boardBox, { move }) : rawBoard(boardBox);
+    const info = (await api.games().catch(() => [])).find((g) => g.name === game) ?? null;
+    let module = null;
+    if (info?.board) {
+      try {
+        module = await import(info.board);
+      } catch (error) {
+        console.warn(`the board of ${game} did not load; showing the generic one`, error);
+      }
+    }
+    module ??= await import("./boards/generic.js");
+    if (boardGame !== game) return; // the room changed game meanwhile
+    board = module.createBoard(boardBox, { move, legalMoves, game: info });
     render();
   }
 
@@ -246,7 +281,8 @@ export function mount(root, { roomId, setConn }) {
     const mine = state.seat !== null && state.toAct.includes(state.seat);
     title.textContent = titles[state.game] ?? state.game ?? "Room";
     status.textContent = statusText(state, mine);
-    board?.update({ ...state, myTurn: mine && state.status === "playing" });
+    const turn = { seq: conn?.seq ?? null, gameNo: conn?.game ?? null };
+    board?.update({ ...state, ...turn, myTurn: mine && state.status === "playing" });
     renderPresence();
     renderActions();
     renderOver();
@@ -389,6 +425,7 @@ export function mount(root, { roomId, setConn }) {
 
   return () => {
     clearInterval(clock);
+    board?.destroy?.();
     conn?.stop();
     setConn(null);
   };
@@ -413,11 +450,4 @@ function resultText({ result, seat, seats }) {
   if (seat !== null && result.winners.includes(seat)) return `You won${why}`;
   const names = result.winners.map((s) => seatName(seats, s));
   return `${names.join(" and ") || "Nobody"} won${why}`;
-}
-
-// For a game without a board module: the view as JSON, so it can still be watched.
-function rawBoard(box) {
-  const pre = h("pre", { class: "raw-view" });
-  box.append(pre);
-  return { update: ({ view }) => (pre.textContent = JSON.stringify(view, null, 1)) };
 }

@@ -107,7 +107,9 @@ class ChessOptions(Options):
     fen: str | None = Field(
         default=None,
         max_length=100,
-        description="The starting position in FEN; the standard one if left out.",
+        description="The starting position in FEN (a legal one, with a move to make); the"
+        " standard one if left out.",
+        json_schema_extra={"format": "chess-fen"},
     )
 
     @field_validator("fen")
@@ -199,6 +201,7 @@ class Chess(Game[State, ChessMove, ChessOptions]):
     options = ChessOptions
     move = MoveUnion
     hidden_information = False
+    board = "meeple.client:web/boards/chess.js"
     description = (
         "Standard chess. Seat 0 plays white. Moves are UCI ({kind: move, uci: e2e4}); "
         "draws may be offered, accepted and claimed."
@@ -295,6 +298,12 @@ class Chess(Game[State, ChessMove, ChessOptions]):
             "k": board.is_check(),
             "d": state.draw_offer,
         }
+
+    def max_moves(self, seats: int, options: ChessOptions) -> int:
+        # The seventy-five-move rule ends a game 150 plies after the last capture or pawn
+        # move; there are at most 30 captures and 96 pawn moves, and a draw offer may come
+        # before each ply.
+        return 2 * 150 * (30 + 96 + 1)
 
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         return replace(state, draw_offer=None, ended=win(1 - seat, SEATS, reason))

@@ -68,6 +68,7 @@ class ConnectFour(Game[State, Move, ConnectFourOptions]):
     options = ConnectFourOptions
     move = Move
     hidden_information = False
+    board = "meeple.client:web/boards/connect4.js"
     description = (
         "Drop discs into a 7-column, 6-row grid; four in a row (across, up or "
         "diagonal) wins. Seat 0 moves first."
@@ -115,6 +116,9 @@ class ConnectFour(Game[State, Move, ConnectFourOptions]):
         if state.line:
             view["w"] = [[c, r] for c, r in state.line]
         return view
+
+    def max_moves(self, seats: int, options: ConnectFourOptions) -> int:
+        return COLS * ROWS
 
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         if state.result is not None:

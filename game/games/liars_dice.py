@@ -138,6 +138,7 @@ class LiarsDice(Game[State, Move, LiarsDiceOptions]):
     options = LiarsDiceOptions
     move = Move
     hidden_information = True
+    board = "meeple.client:web/boards/liarsdice.js"
     description = (
         "Everyone rolls in secret, then bids on how many dice on the table show a "
         "face, each bid higher than the last, until someone calls the last bid a "
@@ -228,6 +229,13 @@ class LiarsDice(Game[State, Move, LiarsDiceOptions]):
         if seat is not None:
             view["d"] = list(state.dice[seat])
         return view
+
+    def max_moves(self, seats: int, options: LiarsDiceOptions) -> int:
+        # Every round costs one die, and bids rise through (qty, face) up to the dice in
+        # play, so a round has at most 6 bids per die and one challenge; and one forfeit
+        # per seat.
+        dice = seats * options.dice_per_player
+        return (dice - 1) * (FACES * dice + 1) + seats
 
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         # No rng here, so no re-roll: see the module docstring.

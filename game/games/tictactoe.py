@@ -59,6 +59,7 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
     options = TicTacToeOptions
     move = Move
     hidden_information = False
+    board = "meeple.client:web/boards/tictactoe.js"
     description = "Three in a row on a 3x3 grid. Seat 0 plays X and moves first."
 
     def setup(self, seats: int, options: TicTacToeOptions, rng: random.Random) -> State:
@@ -87,6 +88,9 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
         # Nothing is hidden in tic-tac-toe: every seat sees the board.
         # "b" is the board, -1 for an empty cell; the key is short because it travels.
         return {"b": [-1 if c is None else c for c in state.cells]}
+
+    def max_moves(self, seats: int, options: TicTacToeOptions) -> int:
+        return 9
 
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         if state.result is not None:

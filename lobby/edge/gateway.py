@@ -30,11 +30,14 @@ from websockets.typing import Subprotocol
 
 from meeple.game.codec import DecodeError, decode
 from meeple.game.protocol import (
+    CLIENT_TYPES,
     CLOSE_FORBIDDEN,
     CLOSE_GOING_AWAY,
     CLOSE_INTERNAL,
     CLOSE_MOVED,
     CLOSE_NOT_FOUND,
+    CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHORIZED,
     SUBPROTOCOL,
     TOKEN_PREFIX,
@@ -54,23 +57,40 @@ from meeple.lobby.edge.frames import (
 )
 from meeple.lobby.edge.origins import origin_allowed
 from meeple.lobby.ratelimit import TokenBucket
-from meeple.lobby.rooms.room import RoomError
+from meeple.lobby.rooms.room import Room, RoomError
 
 if TYPE_CHECKING:
     from uvicorn import Config
     from uvicorn.server import ServerState
 
     from meeple.lobby.services import Services
+    from meeple.lobby.stores.base import Session
 
 log = logging.getLogger("meeple.gateway")
 
+TURN_PACED = frozenset({"move", "moves"})
+"""Messages the game's turns pace (the room refuses a second ``moves`` in one turn),
+left out of the per-connection message rate."""
+
 ROOM_PATH = "/ws/rooms/"
+WEBSOCKET_VERSION = "13"
+AFTER_CLOSE = 64
+"""Messages read and ignored after our close frame before the line is dropped."""
 CLOSE_TIMEOUT = 5.0
 """Seconds to wait for the peer's close frame (or for a full buffer to drain) after
 sending ours, before the TCP connection is dropped."""
 _PING = encode_frame(OP_PING, b"")
 
 Handler = Callable[[Connection, dict[str, Any]], None]
+
+
+def _untyped(conn: Connection, message: dict[Any, Any]) -> None:
+    """A map without a string ``t``: a key that is not a string makes it no message at all."""
+    if not all(type(key) is str for key in message):
+        conn.error(None, "bad_frame", "a frame must hold a map with string keys")
+        return
+    expected = ", ".join(sorted(CLIENT_TYPES))
+    conn.error(message.get("id"), "unknown_type", f"t must be one of {expected}")
 
 
 def _select_subprotocol(_: ServerProtocol, offered: Sequence[Subprotocol]) -> Subprotocol | None:
@@ -87,16 +107,38 @@ def _offered(request: Request) -> list[str]:
     ]
 
 
-def _token(offered: list[str], params: dict[str, list[str]]) -> str | None:
-    for protocol in offered:
+def _token(request: Request) -> str | None:
+    """The session token from the headers: a ``token.…`` subprotocol (browsers' way) or
+    ``Authorization: Bearer``. Never from the URL, which logs keep: that is for tickets."""
+    for protocol in _offered(request):
         if protocol.startswith(TOKEN_PREFIX):
             return protocol[len(TOKEN_PREFIX) :]
-    return _param(params, "token")
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    return credentials.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _session(
+    services: Services, request: Request, params: dict[str, list[str]]
+) -> Session | None:
+    """Who connects: by connect ticket (``?ticket=``, spent here) or by session token."""
+    ticket = _param(params, "ticket")
+    if ticket is not None:
+        return await services.connect_tickets.redeem(ticket)
+    token = _token(request)
+    return await services.sessions.get(token) if token else None
 
 
 def _param(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
+
+
+def _unauthorized(params: dict[str, list[str]]) -> str:
+    if "token" in params:
+        return "a session token never goes in the URL: send ?ticket= or a token.<token> subprotocol"
+    if "ticket" in params:
+        return "unknown, used or expired connect ticket"
+    return "missing, unknown or expired session token"
 
 
 def _int_param(params: dict[str, list[str]], name: str) -> int | None:
@@ -110,6 +152,7 @@ class RoomSocket(asyncio.Protocol):
     """One client's room WebSocket: uvicorn's ``ws`` protocol class for this server."""
 
     __slots__ = (
+        "_after_close",
         "_close_timer",
         "_detach",
         "_handle",
@@ -148,6 +191,7 @@ class RoomSocket(asyncio.Protocol):
         self._detach: Callable[[Connection], None] | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._lost = False
+        self._after_close = 0
         self.last_heard = 0.0
         self.pinged_at = 0.0
         self.heartbeat_slot = 0
@@ -163,49 +207,86 @@ class RoomSocket(asyncio.Protocol):
         if handle is None:
             self._not_open(data)
             return
-        self.last_heard = self._loop.time()
-        self.pinged_at = 0.0
         reader = self._reader
-        assert reader is not None  # set with _handle
+        conn = self.conn
+        assert reader is not None and conn is not None  # set with _handle
         if data[0] == 0x8A and len(data) == 6 and data[1] == 0x80 and reader.idle:
-            return  # a bare pong, the answer to our heartbeat: hearing it was the point
+            # A bare pong, the answer to our heartbeat: hearing it was the point.
+            self.last_heard = self._loop.time()
+            self.pinged_at = 0.0
+            if not conn.messages.allow():
+                self._fail(CLOSE_POLICY, "too many pings and pongs")
+            return
+        error: FrameError | None = None
         try:
             frames = reader.feed(data)
         except FrameError as exc:
-            self._fail(exc.code, exc.reason)
-            return
-        conn = self.conn
-        assert conn is not None
+            frames, error = exc.frames, exc
+        if frames:  # only a whole frame proves the peer alive, not a trickle of bytes
+            self.last_heard = self._loop.time()
+            self.pinged_at = 0.0
+        ping: bytes | None = None
         for opcode, payload in frames:
             if opcode == OP_BINARY:
-                if not conn.closed:  # else our close is out: only the peer's matters
+                if not conn.closed:
                     self._message(conn, handle, payload)
-            elif opcode == OP_PING:
-                self.transport.write(encode_frame(OP_PONG, payload))
+                elif self._ignored(conn):  # our close is out: only the peer's matters
+                    return
             elif opcode == OP_CLOSE:
                 self._peer_closed(payload)
                 return
             elif opcode == OP_TEXT:
                 self._text()
+            elif not conn.messages.allow():  # pings and pongs are paced like messages
+                error = FrameError(CLOSE_POLICY, "too many pings and pongs")
+                break
+            elif opcode == OP_PING:
+                ping = payload  # one pong answers them all (RFC 6455, 5.5.3)
             # a pong: hearing it was the point
+        if ping is not None and not conn.closed:
+            self.transport.write(encode_frame(OP_PONG, ping))
+        if error is not None:
+            self._fail(error.code, error.reason)
+
+    def _ignored(self, conn: Connection) -> bool:
+        """A message after our close frame: ignored, up to ``AFTER_CLOSE`` of them; then
+        the line is dropped rather than read for the whole close timeout."""
+        conn.stats.frames_in += 1
+        self._after_close += 1
+        if self._after_close > AFTER_CLOSE:
+            self.transport.close()
+            return True
+        return False
 
     def _not_open(self, data: bytes) -> None:
         """Bytes before the socket is open: the handshake (which uvicorn hands over as
         the first data). Reading is paused until the socket is admitted, and a client
-        must not send before the answer (RFC 6455, 4.1), so anything else is ignored."""
-        if self._handshake is None and self._reader is None and not self._lost:
+        must not send before the answer (RFC 6455, 4.1), so anything else is ignored;
+        on a socket refused after the handshake (4401, 4403, 4404) the client's close
+        frame (or anything it sends) ends the line at once."""
+        if self._reader is not None:
+            # Refused: its close reply, or anything else it had no call to send, ends the
+            # line; none of it needs reading.
+            self.transport.close()
+        elif self._handshake is None and not self._lost:
             self._start_handshake(data)
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes; connection_lost follows
 
     def pause_writing(self) -> None:
+        """The client reads less than it makes us write: read nothing more from it until
+        it catches up, so that no request of its (a ping, say) can grow our buffers."""
         if self.conn is not None:
             self.conn.pause_writing()
+        if not self.transport.is_closing():
+            self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         if self.conn is not None:
             self.conn.resume_writing()
+        if not self.transport.is_closing() and self._handle is not None:
+            self.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -243,8 +324,13 @@ class RoomSocket(asyncio.Protocol):
         log.info("keepalive ping timeout", extra=self.context)
         if self.conn is not None:
             self.conn.close(CLOSE_INTERNAL, "keepalive ping timeout")
-        # The peer is not answering: do not wait for its close frame.
-        self.transport.close()
+        # The peer is not answering: do not wait for its close frame, nor for it to read
+        # what we hold for it.
+        transport = self.transport
+        if transport.get_write_buffer_size():
+            transport.abort()
+        else:
+            transport.close()
 
     # Connection's side --------------------------------------------------------------------
 
@@ -261,7 +347,14 @@ class RoomSocket(asyncio.Protocol):
         events = handshake.events_received()
         request = events[0] if events else None
         if not isinstance(request, Request):
-            self._refuse(400, "a WebSocket handshake was expected")
+            # websockets refused the bytes: with its own answer when it has one (431 for
+            # a header line over 8 KiB, 414 for a long request line), else ours.
+            answer = b"".join(handshake.data_to_send())
+            if not answer:
+                answer = handshake.reject(400, "a WebSocket handshake was expected\n").serialize()
+            self.transport.write(answer)
+            self._handshake = None
+            self.transport.close()
             return
         services = self._services
         if services is None:
@@ -277,6 +370,12 @@ class RoomSocket(asyncio.Protocol):
             headers.get("Origin"), headers.get("Host"), services.settings.origins
         ):
             self._refuse(403, "origin not allowed")  # before accept: HTTP 403
+            return
+        versions = headers.get_all("Sec-WebSocket-Version")
+        if versions and versions != [WEBSOCKET_VERSION]:
+            refusal = handshake.reject(426, f"this server speaks WebSocket {WEBSOCKET_VERSION}\n")
+            refusal.headers["Sec-WebSocket-Version"] = WEBSOCKET_VERSION  # RFC 6455, 4.4
+            self._answer(refusal, close=True)
             return
         response = handshake.accept(request)
         if response.status_code != 101:
@@ -313,19 +412,28 @@ class RoomSocket(asyncio.Protocol):
     ) -> None:
         """Who is this and which room: then accept, and join the room (or close saying why)."""
         try:
-            token = _token(_offered(request), params)
-            session = await services.sessions.get(token) if token else None
-            target = await services.rooms.locate(room_id) if session is not None else None
+            session = await _session(services, request, params)
+            target: Room | str | RoomError | None
+            try:
+                target = await services.rooms.locate(room_id) if session is not None else None
+            except RoomError as exc:  # no process can host the room now (its game)
+                target = exc
             if self._lost:
                 return
             self._answer(response)
             settings = services.settings
             self._reader = FrameReader(masked=True, max_size=settings.max_frame)
             if session is None:
-                self._close(CLOSE_UNAUTHORIZED, "missing, unknown or expired session token")
+                self._close(CLOSE_UNAUTHORIZED, _unauthorized(params))
+                return
+            if not services.limits.allow("connections", session.player_id):
+                self._close(CLOSE_POLICY, "too many connections; wait a few seconds")
                 return
             if target is None:
                 self._close(CLOSE_NOT_FOUND, f"no room {room_id}")
+                return
+            if isinstance(target, RoomError):
+                self._close(CLOSE_TRY_AGAIN, target.message)
                 return
             conn = Connection(
                 self,
@@ -340,6 +448,9 @@ class RoomSocket(asyncio.Protocol):
             )
             since, game = _int_param(params, "since"), _int_param(params, "game")
             invite = _param(params, "invite")
+            if invite is not None and not services.limits.allow("invite attempts", conn.player_id):
+                conn.close(CLOSE_POLICY, "too many invite attempts; wait a minute")
+                return
             if isinstance(target, str):  # another process owns the room: relay to it
                 cluster = services.cluster
                 assert cluster is not None
@@ -357,7 +468,7 @@ class RoomSocket(asyncio.Protocol):
             self.context["player"] = conn.player_id
             log.info("connected", extra=self.context)
         except Exception:
-            log.exception("admitting a connection to room %s failed", room_id)
+            log.exception("admitting a connection to room %.64r failed", room_id)
             self._end(CLOSE_INTERNAL, "the server failed to admit this connection")
         finally:
             if not self._lost:
@@ -391,13 +502,24 @@ class RoomSocket(asyncio.Protocol):
             conn.error(None, "bad_frame", str(exc))
             return
         kind = decoded.get("t")
-        if kind != "move" and not conn.messages.allow():
+        typed = type(kind) is str  # a list or map as t is no type (nor hashable)
+        if not (typed and kind in TURN_PACED) and not conn.messages.allow():
             conn.error(decoded.get("id"), "rate_limited", "too many messages; slow down")
+            return
+        if not typed:
+            _untyped(conn, decoded)
             return
         try:
             handle(conn, decoded)
         except Exception:  # contained: one bad room must not take the server down
-            log.exception("room handler failed on %r", kind, extra=self.context)
+            # Never the message itself: what a client sends is logged by size and kind.
+            shown = kind if kind in CLIENT_TYPES else "unknown"
+            log.exception(
+                "room handler failed on a %s message (%d bytes)",
+                shown,
+                len(data),
+                extra=self.context,
+            )
             conn.error(decoded.get("id"), "internal", "the server failed on this message")
         if kind == "move":
             stats.observe_move(perf_counter() - started)

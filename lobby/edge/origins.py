@@ -13,6 +13,12 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     No Origin header means no browser (a script or a bot): allowed. ``self`` in the
     list admits the server's own origin, ``localhost`` any port on a loopback name,
     ``*`` everything; any other entry is an exact origin such as ``https://example.com``.
+
+    ``self`` is for development: it compares the Origin's host and port with the
+    request's ``Host`` header, which the client sends, and ignores the scheme. A page on
+    any name that resolves to this server (DNS rebinding) passes it, and so does an
+    ``http://`` page where ``https://`` is served. In production, name the public
+    origins in full (``MEEPLE_ORIGINS=https://games.example.com``), as deploy/ does.
     """
     if origin is None:
         return True

@@ -2,8 +2,9 @@
 
 ``CurrentSession`` is the dependency every authenticated endpoint takes; it answers
 401 (a problem detail with ``WWW-Authenticate``) when the token is missing, unknown
-or expired. ``StreamSession`` also accepts ``?token=`` for server-sent events, since
-a browser's ``EventSource`` cannot set headers.
+or expired. ``StreamSession`` also accepts a connect ticket, ``?ticket=``, for
+server-sent events, since a browser's ``EventSource`` cannot set headers; a session
+token never goes in a URL (URLs reach logs).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from meeple.lobby.services import Services
 from meeple.lobby.stores.base import Session
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/sessions.")
-_query = APIKeyQuery(
-    name="token",
+_ticket = APIKeyQuery(
+    name="ticket",
     auto_error=False,
-    description="The session token, for EventSource (which cannot send headers).",
+    description="A connect ticket (POST /api/session/ticket), for EventSource, which cannot"
+    " send headers. Good once, for 30 s.",
 )
 
 
@@ -65,9 +67,14 @@ async def current_session(
 async def stream_session(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    token: Annotated[str | None, Depends(_query)],
+    ticket: Annotated[str | None, Depends(_ticket)],
 ) -> Session:
-    return await _session_for(services, credentials.credentials if credentials else token)
+    if credentials or not ticket:
+        return await _session_for(services, credentials.credentials if credentials else None)
+    session = await services.connect_tickets.redeem(ticket)
+    if session is None:
+        raise unauthorized("the connect ticket is unknown, used or expired", invalid=True)
+    return session
 
 
 CurrentSession = Annotated[Session, Depends(current_session)]

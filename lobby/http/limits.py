@@ -1,4 +1,5 @@
-"""Per-client limits on the REST calls that create things: sessions, rooms, tickets.
+"""Per-client limits on the REST calls that create things (sessions, rooms, tickets) or
+try an invite code.
 
 One ``TokenBucket`` per (kind, client): sessions are keyed by the client's address,
 rooms and tickets by the player. Over the limit, the call is answered 429 with
@@ -34,6 +35,16 @@ ROOMS = Limit(rate=1 / 6, burst=10)
 #: New quick-match tickets per player: 30 at once, then one a second.
 TICKETS = Limit(rate=1.0, burst=30)
 
+#: Attempts with an invite code (joining, watching, reading a private room's games), per
+#: player and per client address: 10 at once, then one every 5 s. A code has 48 random
+#: bits; guessing one at this pace takes longer than the room lives.
+INVITES = Limit(rate=0.2, burst=10)
+#: Room WebSocket connections per player (the edge closes the rest 1008): 20 at once,
+#: then one a second; reconnecting with backoff never comes near.
+CONNECTIONS = Limit(rate=1.0, burst=20)
+#: Connect tickets per player: 30 at once (a page with many tabs), then two a second.
+CONNECT = Limit(rate=2.0, burst=30)
+
 MAX_KEYS = 50_000
 """Buckets kept per kind; the least recently used go first (a fresh bucket is full)."""
 
@@ -49,7 +60,14 @@ class RateLimits:
         max_keys: int = MAX_KEYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.limits: dict[str, Limit] = {"sessions": SESSIONS, "rooms": ROOMS, "tickets": TICKETS}
+        self.limits: dict[str, Limit] = {
+            "sessions": SESSIONS,
+            "rooms": ROOMS,
+            "tickets": TICKETS,
+            "connect tickets": CONNECT,
+            "invite attempts": INVITES,
+            "connections": CONNECTIONS,
+        }
         self.limits.update(limits or {})
         self.enabled = enabled
         """False: every call is allowed (``MEEPLE_CREATE_LIMITS=off``)."""
@@ -62,10 +80,28 @@ class RateLimits:
         self.limits[kind] = Limit(rate, burst)
         self._buckets.pop(kind, None)
 
-    def check(self, kind: str, key: str) -> None:
-        """Take one call of ``kind`` for ``key``, or raise the 429 problem."""
+    def check(self, kind: str, *keys: str) -> None:
+        """Take one call of ``kind`` for each of ``keys``, or raise the 429 problem."""
+        for key in keys:
+            bucket = self._bucket(kind, key)
+            if bucket is not None and not bucket.allow():
+                wait = max(1, math.ceil(bucket.retry_after()))
+                raise ProblemError(
+                    429,
+                    "rate_limited",
+                    f"too many {kind}; try again in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+
+    def allow(self, kind: str, key: str) -> bool:
+        """Take one call of ``kind`` for ``key`` if the limit allows it (for the edge,
+        which answers with a close code rather than a problem)."""
+        bucket = self._bucket(kind, key)
+        return bucket is None or bucket.allow()
+
+    def _bucket(self, kind: str, key: str) -> TokenBucket | None:
         if not self.enabled:
-            return
+            return None
         limit = self.limits[kind]
         buckets = self._buckets.setdefault(kind, OrderedDict())
         bucket = buckets.get(key)
@@ -75,11 +111,4 @@ class RateLimits:
                 buckets.popitem(last=False)
         else:
             buckets.move_to_end(key)
-        if not bucket.allow():
-            wait = max(1, math.ceil(bucket.retry_after()))
-            raise ProblemError(
-                429,
-                "rate_limited",
-                f"too many new {kind}; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
+        return bucket

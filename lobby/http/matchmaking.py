@@ -18,6 +18,17 @@ from meeple.lobby.stores.base import LIVE_TICKET, Session, Ticket
 
 router = APIRouter(prefix="/api/matchmaking", tags=["matchmaking"])
 
+SSE_EVENT = {
+    "description": "One server-sent event: `data` is JSON, a MatchedEvent or {ticket}.",
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["matched", "expired"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
+
 
 def ticket_out(ticket: Ticket) -> TicketOut:
     return TicketOut(
@@ -75,8 +86,11 @@ async def create_ticket(
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut, responses=problem_responses(401, 404))
 async def get_ticket(ticket_id: str, services: ServicesDep, session: CurrentSession) -> TicketOut:
-    """The ticket; once matched, ``status: "matched"`` with ``room``, ``seat`` and ``ws``."""
+    """The ticket; once matched, ``status: "matched"`` with ``room``, ``seat`` and ``ws``.
+    A cancelled (deleted) ticket is gone: 404."""
     ticket = await own_ticket(services, session, ticket_id)
+    if ticket.status == "cancelled":
+        raise ProblemError(404, "no_such_ticket", f"ticket {ticket_id} was cancelled")
     if ticket.status not in LIVE_TICKET:
         services.matchmaker.events.seen(session.player_id, ticket.id)
     return ticket_out(ticket)
@@ -130,9 +144,7 @@ async def event_stream(matchmaker: Matchmaker, player_id: str) -> AsyncIterator[
         200: {
             "description": "A text/event-stream: `event: matched` with the data below (and"
             " `event: expired` with `{ticket}`), a comment line every 15 s to keep it open.",
-            "content": {
-                "text/event-stream": {"schema": {"$ref": "#/components/schemas/MatchedEvent"}}
-            },
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
             "model": MatchedEvent,
         },
         **problem_responses(401),
@@ -140,7 +152,7 @@ async def event_stream(matchmaker: Matchmaker, player_id: str) -> AsyncIterator[
 )
 async def matchmaking_events(services: ServicesDep, session: StreamSession) -> StreamingResponse:
     """Server-sent events for this player's tickets. ``EventSource`` cannot set headers,
-    so the token may come as ``?token=``."""
+    so a connect ticket may come as ``?ticket=`` instead (POST /api/session/ticket)."""
     return StreamingResponse(
         event_stream(services.matchmaker, session.player_id),
         media_type="text/event-stream",

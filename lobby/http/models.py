@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from meeple.game.api import whole_numbers
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+TIME_CURSOR = r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?:[A-Za-z0-9_-]+$"
+"""The cursors of lists by time (rooms, finished games): a time and an id."""
+RANK_CURSOR = r"^[0-9]+$"
+"""The cursors of leaderboards: the rank to start after."""
 
 Status = Literal["waiting", "playing", "finished"]
 SeatKind = Literal["empty", "human", "bot"]
@@ -22,25 +29,69 @@ def iso(ts: float) -> str:
 
 
 class Request(BaseModel):
-    """Request bodies refuse fields they do not know, so a typo is an error, not a no-op."""
+    """Request bodies refuse fields they do not know, so a typo is an error, not a no-op,
+    and values of another JSON type (``false`` for a seat, ``0`` for a flag): what the
+    OpenAPI document says is what is accepted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        return whole_numbers(cls, data)
 
 
 # Sessions --------------------------------------------------------------------------
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+JOINERS = frozenset("\u200c\u200d")
+"""The zero-width (non-)joiners: format characters that names need (emoji sequences,
+Persian and Indic scripts), unlike the other invisible ones (bidi overrides, …)."""
+
+
+def _ranges(chars: list[int]) -> str:
+    """A regex character class body for these code points, as ``\\uXXXX`` ranges."""
+    out, start, prev = [], chars[0], chars[0]
+    for c in [*chars[1:], -1]:
+        if c != prev + 1:
+            out.append(f"\\u{start:04x}" + (f"-\\u{prev:04x}" if prev != start else ""))
+            start = c
+        prev = c
+    return "".join(out)
+
+
+_HIDDEN = [
+    c
+    for c in range(0x10000)
+    if not 0xD800 <= c <= 0xDFFF
+    and unicodedata.category(chr(c)) in ("Cc", "Cf")
+    and chr(c) not in JOINERS
+]
+_SPACES = [c for c in range(0x10000) if chr(c).isspace()]
+_VISIBLE = f"[^{_ranges(sorted({*_HIDDEN, *_SPACES}))}]"
+_SPACE = f"[{_ranges(_SPACES)}]"
+NAME_PATTERN = f"^{_SPACE}*{_VISIBLE}(?:[^{_ranges(_HIDDEN)}]{{0,30}}{_VISIBLE})?{_SPACE}*$"
+"""A name: 1 to 32 characters that are not all white space, with white space of any kind
+around them (it is stripped) and no control or invisible format characters (but the
+joiners) among them. Python's regexes and JSON Schema's read it alike (an astral
+character, an emoji, counts as two to the latter)."""
+_NAME = re.compile(NAME_PATTERN)
 
 
 class NewSession(Request):
-    name: Name = Field(description="1 to 32 characters, white space stripped.", examples=["Ada"])
+    name: str = Field(
+        min_length=1,
+        description="1 to 32 characters, white space around them stripped; no control or"
+        " invisible format characters (but the zero-width joiners).",
+        examples=["Ada"],
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
 
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if any(unicodedata.category(ch).startswith("C") for ch in value):
-            raise ValueError("a name may not hold control characters")
-        return value
+        if not _NAME.fullmatch(value) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+            raise ValueError("a name may not hold control characters, nor only white space")
+        return value.strip()
 
 
 class SessionOut(BaseModel):
@@ -48,6 +99,14 @@ class SessionOut(BaseModel):
     player_id: str
     name: str
     expires_at: str = Field(description="ISO 8601 UTC; slides forward with every use.")
+
+
+class ConnectTicketOut(BaseModel):
+    ticket: str = Field(
+        description="Good once, until expires_at: pass it as ?ticket= to the room WebSocket"
+        " or to /api/matchmaking/events, where a session token must not go (URLs are logged)."
+    )
+    expires_at: str
 
 
 class Me(BaseModel):
@@ -67,6 +126,8 @@ class GameOut(BaseModel):
     description: str
     options_schema: dict[str, Any]
     move_schema: dict[str, Any]
+    board: str | None = None
+    """The URL of the game's board module (an ES module); null for the generic board."""
 
 
 # Rooms -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 Raise ``ProblemError`` from an endpoint or dependency; ``RoomError`` (meeple.lobby.rooms.room),
 FastAPI's validation errors and Starlette's HTTP exceptions (unknown routes, wrong
 methods) are turned into the same shape by the handlers ``install_problem_handlers``
-registers.
+registers, and any other error into the 500 problem by ``CrashGuard``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from meeple.lobby.http.openapi import patch
 from meeple.lobby.rooms.room import RoomError
 
 log = logging.getLogger("meeple.problems")
@@ -46,6 +48,51 @@ STATUS_CODES: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+
+PROBLEM_CODES: dict[str, str] = {
+    # Any call
+    "bad_request": "400: the request is not HTTP the server can read (e.g. malformed JSON)",
+    "unauthorized": "401: missing, unknown or expired session token (or connect ticket)",
+    "forbidden": "403: not allowed",
+    "not_found": "404: no such endpoint under /api",
+    "method_not_allowed": "405: the path exists, the method does not (see Allow)",
+    "conflict": "409: the request conflicts with the state",
+    "too_large": "413: a body over 1 MiB",
+    "unsupported_media_type": "415: the body is not JSON",
+    "validation_error": "422: the request breaks its schema (see errors)",
+    "rate_limited": "429: over a rate limit (see Retry-After)",
+    "internal": "500: an error inside the server",
+    "unavailable": "503: the server is starting or stopping",
+    # Rooms
+    "unknown_game": "422 (404 for a leaderboard): no game by that name",
+    "bad_seats": "422: the game does not take that many seats",
+    "bad_options": "422: the options break the game's options schema",
+    "bad_bots": "422: a bot seat listed twice, or bots in every seat",
+    "bad_abandon": "422: abandon is not forfeit, skip or bot",
+    "bad_cursor": "422: a cursor this server did not give",
+    "no_such_room": "404: no room by that id",
+    "no_such_seat": "404: the room has no seat by that number",
+    "seat_taken": "409: that seat is taken",
+    "room_full": "409: every seat is taken",
+    "already_started": "409: the game has started; watch instead",
+    "not_seated": "404: you hold no seat in that room",
+    "invite_required": "403: a private room needs its invite code",
+    "bad_invite": "403: that is not the room's invite code",
+    "unknown_invite": "404: no room has that invite code",
+    "owner_unavailable": "503: the room's server process did not answer; try again",
+    "owner_moved": "503: the room moved to another server process; try again",
+    "moved": "503: the room is no longer hosted by this process; try again",
+    "bad_call": "500: one server process asked another for something it does not do",
+    "game_not_served": "503: no server process up now offers the room's game; try again",
+    # Quick-match
+    "ticket_exists": "409: you already wait for that game with another ticket",
+    "no_such_ticket": "404: you have no ticket by that id",
+    "already_matched": "409: the ticket is matched; leave the seat instead",
+    # Results
+    "no_such_record": "404: no finished game by that id (or not one you may read)",
+}
+"""The ``code`` of every problem the REST API answers, with its status and meaning
+(docs/protocol.md lists the same; tests/test_codes.py checks the code sends no other)."""
 
 _PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -134,7 +181,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def problem_openapi(app: FastAPI) -> None:
     """Document error answers as ``application/problem+json`` only (FastAPI adds a plain
-    JSON entry for every response model)."""
+    JSON entry for every response model), and what ``openapi.patch`` adds."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -147,6 +194,7 @@ def problem_openapi(app: FastAPI) -> None:
                     content = response.get("content", {})
                     if status[:1] in "45" and PROBLEM_MEDIA_TYPE in content:
                         content.pop("application/json", None)
+        patch(schema, getattr(app.state, "games", {}).values())
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -228,9 +276,37 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(status, code_of(status), detail, headers=headers)
 
 
-async def _on_crash(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "internal", "an error inside the server")
+class CrashGuard:
+    """Answers an error no handler took with the 500 problem, and keeps the connection.
+
+    Starlette's outermost middleware answers such an error too, but then raises it again
+    for the server to log, and uvicorn closes the keep-alive connection when a request
+    raised: under the client's next request. Added inside CORS, so a 500 gets its headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started:  # half an answer is out: only closing the line can end it
+                raise
+            # The path as far as a route's is: the client may have sent 16 KiB of it.
+            log.exception("unhandled error on %s %.120s", scope["method"], scope["path"])
+            response = problem_response(500, "internal", "an error inside the server")
+            await response(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -239,5 +315,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RoomError, _on_room_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_crash)
     problem_openapi(app)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from meeple.game.registry import GAMES
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    RANK_CURSOR,
+    TIME_CURSOR,
     GameRecordOut,
     Leaderboard,
     RatingOut,
@@ -19,11 +20,29 @@ from meeple.lobby.http.models import (
     iso,
 )
 from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.http.rooms import limit_invites
 
 router = APIRouter(prefix="/api", tags=["results"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(description="next_cursor of the previous page.", pattern=TIME_CURSOR)
+]
+RankCursor = Annotated[
+    str | None, Query(description="next_cursor of the previous page.", pattern=RANK_CURSOR)
+]
+
+
+def readable(record: dict[str, Any], player_id: str, invite: str | None = None) -> bool:
+    """A private room's finished games are for its players, its creator, and whoever
+    has its invite code; everyone else is told there is no such game."""
+    if not record.get("private"):
+        return True
+    if player_id == record.get("creator") or any(
+        seat.get("player_id") == player_id for seat in record.get("seats", ())
+    ):
+        return True
+    return invite is not None and invite == record.get("invite")
 
 
 def _record_view(record: dict[str, Any]) -> dict[str, Any]:
@@ -40,10 +59,10 @@ async def leaderboard(
     services: ServicesDep,
     session: CurrentSession,
     limit: Limit = DEFAULT_PAGE,
-    cursor: Cursor = None,
+    cursor: RankCursor = None,
 ) -> Leaderboard:
     """Glicko-2 ratings for one game, best first."""
-    if game not in GAMES:
+    if game not in services.games.registry:
         raise ProblemError(404, "unknown_game", f"no game {game!r}")
     try:
         entries, next_cursor = await services.ratings.page(game, cursor=cursor, limit=limit)
@@ -82,18 +101,33 @@ async def player_games(
         )
     except ValueError:
         raise ProblemError(422, "bad_cursor", "that cursor is not one this server gave") from None
-    items = [RecordSummary.model_validate(_record_view(r)) for r in records]
+    items = [
+        RecordSummary.model_validate(_record_view(r))
+        for r in records
+        if readable(r, session.player_id)
+    ]
     return RecordPage(items=items, next_cursor=next_cursor)
 
 
 @router.get(
-    "/records/{record_id}", response_model=GameRecordOut, responses=problem_responses(401, 404)
+    "/records/{record_id}",
+    response_model=GameRecordOut,
+    responses=problem_responses(401, 404, 429),
 )
 async def game_record(
-    record_id: str, services: ServicesDep, session: CurrentSession
+    record_id: str,
+    request: Request,
+    services: ServicesDep,
+    session: CurrentSession,
+    invite: Annotated[
+        str | None, Query(description="A private room's invite code, for those not in it.")
+    ] = None,
 ) -> GameRecordOut:
-    """A finished game, with its seed and full move log: enough to replay it."""
+    """A finished game, with its seed and full move log: enough to replay it. A private
+    room's are for its members, and for whoever passes its invite code."""
+    if invite is not None:
+        limit_invites(services, request, session.player_id)
     record = await services.records.get(record_id)
-    if record is None:
+    if record is None or not readable(record, session.player_id, invite):
         raise ProblemError(404, "no_such_record", f"no finished game {record_id}")
     return GameRecordOut.model_validate(_record_view(record))

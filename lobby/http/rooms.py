@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from meeple.game.registry import get as get_game
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
+    TIME_CURSOR,
     InviteRequest,
     NewRoom,
     Reservation,
@@ -25,6 +25,7 @@ from meeple.lobby.http.models import (
     iso,
 )
 from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.http.sessions import client_address
 from meeple.lobby.rooms.matchmaker import ws_path
 from meeple.lobby.rooms.room import describe_validation
 from meeple.lobby.services import Services
@@ -65,15 +66,26 @@ async def find_room(services: Services, room_id: str) -> tuple[RoomSummary, str 
 
 
 def check_invite(
-    summary: RoomSummary, creator: str | None, player_id: str, invite: str | None
+    services: Services,
+    request: Request,
+    summary: RoomSummary,
+    creator: str | None,
+    player_id: str,
+    invite: str | None,
 ) -> None:
-    """A private room admits its creator, its players, and whoever has the code."""
+    """A private room admits its creator, its players, and whoever has the code (tries at
+    a code are rate limited, per player and per address)."""
     if not summary.get("private") or player_id == creator or _seated(summary, player_id):
         return
     if invite is None:
         raise ProblemError(403, "invite_required", "this room is private: it needs its invite code")
+    limit_invites(services, request, player_id)
     if invite != summary.get("invite"):
         raise ProblemError(403, "bad_invite", "that is not this room's invite code")
+
+
+def limit_invites(services: Services, request: Request, player_id: str) -> None:
+    services.limits.check("invite attempts", player_id, client_address(request))
 
 
 async def reserve(
@@ -98,7 +110,9 @@ async def list_rooms(
         bool | None, Query(description="Only rooms with (or without) a free seat.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(description="next_cursor of the previous page.", pattern=TIME_CURSOR)
+    ] = None,
 ) -> RoomPage:
     """Public rooms, newest first."""
     try:
@@ -124,7 +138,7 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
     bot takes. A private room's answer carries its ``invite`` code."""
     services.limits.check("rooms", session.player_id)
     try:
-        definition = get_game(body.game)
+        definition = services.games.registry.lookup(body.game)
     except KeyError as exc:
         raise ProblemError(422, "unknown_game", str(exc.args[0])) from None
     seats = body.seats or definition.min_seats
@@ -174,10 +188,11 @@ async def get_room(room_id: str, services: ServicesDep, session: CurrentSession)
 @router.post(
     "/rooms/{room_id}/seats",
     response_model=Reservation,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
 )
 async def take_seat(
     room_id: str,
+    request: Request,
     services: ServicesDep,
     session: CurrentSession,
     body: SeatRequest | None = None,
@@ -186,7 +201,7 @@ async def take_seat(
     before ``expires_at`` or the seat is freed. Asking again gives the same seat."""
     body = body or SeatRequest()
     summary, creator = await find_room(services, room_id)
-    check_invite(summary, creator, session.player_id, body.invite)
+    check_invite(services, request, summary, creator, session.player_id, body.invite)
     return await reserve(services, session, room_id, body.seat)
 
 
@@ -206,10 +221,11 @@ async def leave_seat(room_id: str, services: ServicesDep, session: CurrentSessio
     "/rooms/{room_id}/watch",
     response_model=Watch,
     response_model_exclude_unset=True,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 429),
 )
 async def watch(
     room_id: str,
+    request: Request,
     services: ServicesDep,
     session: CurrentSession,
     body: WatchRequest | None = None,
@@ -218,7 +234,7 @@ async def watch(
     for the WebSocket's ``?invite=``."""
     body = body or WatchRequest()
     summary, creator = await find_room(services, room_id)
-    check_invite(summary, creator, session.player_id, body.invite)
+    check_invite(services, request, summary, creator, session.player_id, body.invite)
     if summary.get("private"):
         return Watch(room=room_id, ws=ws_path(room_id), invite=summary.get("invite"))
     return Watch(room=room_id, ws=ws_path(room_id))
@@ -227,15 +243,18 @@ async def watch(
 @router.post(
     "/invites/{code}",
     response_model=Reservation,
-    responses=problem_responses(401, 404, 409, 422),
+    responses=problem_responses(401, 404, 409, 422, 429),
 )
 async def join_by_invite(
     code: str,
+    request: Request,
     services: ServicesDep,
     session: CurrentSession,
     body: InviteRequest | None = None,
 ) -> Reservation:
-    """Take a seat in the private room this invite code belongs to."""
+    """Take a seat in the private room this invite code belongs to (tries are rate
+    limited: 429 past ten, then one every 5 s)."""
+    limit_invites(services, request, session.player_id)
     room_id = await services.directory.room_for_invite(code)
     if room_id is None:
         raise ProblemError(404, "unknown_invite", "no room has that invite code")

@@ -1,4 +1,5 @@
-"""The REST API under /api: sessions, the catalog, rooms, quick-match, ratings, records.
+"""The REST API under /api: sessions, the catalog, rooms, quick-match, ratings, records
+(and the games' board modules under /games/).
 
 ``install(app)`` adds the routers and the problem-detail error handlers.
 """
@@ -7,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from meeple.lobby.http import matchmaking, results, rooms, sessions
+from meeple.lobby.http import games, matchmaking, results, rooms, sessions
 from meeple.lobby.http.problems import install_problem_handlers
 
 
 def install(app: FastAPI) -> None:
     install_problem_handlers(app)
-    for module in (sessions, rooms, matchmaking, results):
+    for module in (sessions, games, rooms, matchmaking, results):
         app.include_router(module.router)

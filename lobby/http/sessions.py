@@ -1,13 +1,13 @@
-"""Guest sessions and the game catalog."""
+"""Guest sessions."""
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request
 
-from meeple.game.api import describe
-from meeple.game.registry import GAMES
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
-from meeple.lobby.http.models import GameOut, Me, NewSession, SessionOut, iso
+from meeple.lobby.http.models import ConnectTicketOut, Me, NewSession, SessionOut, iso
 from meeple.lobby.http.problems import problem_responses
 
 router = APIRouter(prefix="/api", tags=["sessions"])
@@ -41,21 +41,16 @@ async def whoami(session: CurrentSession) -> Me:
     return Me(player_id=session.player_id, name=session.name, expires_at=iso(session.expires_at))
 
 
-@router.get("/games", response_model=list[GameOut], tags=["games"])
-async def catalog() -> list[GameOut]:
-    """Every game this server offers, with the JSON Schemas of its options and moves."""
-    out = []
-    for game in GAMES.values():
-        info = describe(game)
-        out.append(
-            GameOut(
-                name=info.name,
-                title=info.title,
-                min_seats=info.min_seats,
-                max_seats=info.max_seats,
-                description=info.description,
-                options_schema=info.options_schema,
-                move_schema=info.move_schema,
-            )
-        )
-    return out
+@router.post(
+    "/session/ticket",
+    status_code=201,
+    response_model=ConnectTicketOut,
+    responses=problem_responses(401, 429),
+)
+async def connect_ticket(services: ServicesDep, session: CurrentSession) -> ConnectTicketOut:
+    """A connect ticket: a single-use, short-lived stand-in for the session token in the
+    URLs of the room WebSocket and the event stream."""
+    services.limits.check("connect tickets", session.player_id)
+    ttl = services.settings.connect_ticket_seconds
+    ticket = await services.connect_tickets.issue(session, ttl)
+    return ConnectTicketOut(ticket=ticket, expires_at=iso(time.time() + ttl))

@@ -2,16 +2,45 @@
 
 Call sites pass ids through ``extra`` (``log.info("joined", extra={"room": ...})``);
 the formatter lifts the known ones into fields so a log search can filter on them.
+No secret is written: ``RedactSecrets`` blanks credentials in every line, uvicorn's
+access log included (a client may put a token in a URL however often we say not to).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 CONTEXT_FIELDS = ("room", "seat", "conn", "player", "node", "code")
+
+
+SECRET_PARAMS = ("token", "ticket", "invite")
+_PARAMS = "|".join(SECRET_PARAMS)
+_SECRETS = re.compile(
+    rf"(?P<keep>(?:[?&](?:{_PARAMS})=)|(?:\bBearer\s+)|(?:\btoken\.))[^\s&\"',;]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of credentials blanked: ``?token=``, ``?ticket=`` and
+    ``?invite=`` parameters, bearer tokens and ``token.…`` subprotocols."""
+    return _SECRETS.sub(r"\g<keep>[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks credentials in a record's message (see ``redact``): on the handler, so every
+    logger's lines pass through it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,7 +56,7 @@ class JsonFormatter(logging.Formatter):
             if value is not None:
                 entry[name] = value
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, default=str)
 
 
@@ -38,10 +67,12 @@ def log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "meeple.lobby.ops.logs.JsonFormatter"}},
+        "filters": {"secrets": {"()": "meeple.lobby.ops.logs.RedactSecrets"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "json",
+                "filters": ["secrets"],
                 "stream": "ext://sys.stderr",
             }
         },

@@ -90,7 +90,18 @@ class Autoplay:
         match = self._match
         view = match.view(seat)
         try:
-            move = await asyncio.to_thread(choose_move, strategy, match.game.name, view, seat)
+            # The state goes along for the generic bots (games no strategy plays): they
+            # search it only in games without hidden information.
+            move = await asyncio.to_thread(
+                choose_move,
+                strategy,
+                match.game.name,
+                view,
+                seat,
+                rules=match.game,
+                state=match.state,
+                seats=match.seat_count,
+            )
         except Exception:
             log.exception("room %s: bot for seat %s failed; it forfeits", self.room_id, seat)
             if self._still(seat, moment):

@@ -135,6 +135,8 @@ class Cluster:
         self._call_ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
+        self._foreign: dict[str, str] = {}
+        """Live rooms whose game this process does not serve (room -> game): never claimed."""
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
         """Where player events (quick-match results) from any process are delivered."""
 
@@ -207,9 +209,26 @@ class Cluster:
             local = self.manager.rooms.get(room_id)
             if local is not None:
                 return local
+            game = await self._foreign_game(room_id)
+            if game is not None:
+                raise RoomError(
+                    "game_not_served", f"no server here offers {game}; try again shortly", 503
+                )
             if await self.leases.claim(room_id):
                 return await self._restore_once(room_id)
         return None
+
+    async def _foreign_game(self, room_id: str) -> str | None:
+        """The room's game if this process does not serve it (then it never claims the
+        room: a process with that game will), else None."""
+        assert self.manager is not None
+        game = self._foreign.get(room_id)
+        if game is None:
+            loaded = await self.journal.load(room_id)
+            if loaded is None or loaded[0]["game"] in self.manager.games:
+                return None
+            game = self._foreign[room_id] = loaded[0]["game"]
+        return game
 
     async def _restore_once(self, room_id: str) -> Room | None:
         """Restore a room we hold the lease of; concurrent callers share one restore."""
@@ -450,7 +469,10 @@ class Cluster:
         the live rooms we do not host, and whether those owners are alive."""
         assert self.manager is not None
         proxied = sorted({p.room_id for p in self._proxies.values()})
-        orphans = [r for r in await self.journal.live() if r not in self.manager.rooms]
+        live = set(await self.journal.live())
+        self._foreign = {r: g for r, g in self._foreign.items() if r in live}
+        hosted, foreign = self.manager.rooms, self._foreign
+        orphans = [r for r in live if r not in hosted and r not in foreign]
         rooms = sorted({*proxied, *orphans})
         owners = dict(zip(rooms, await self.leases.owners(rooms), strict=True))
         alive = await self._alive({o for o in owners.values() if o is not None})
@@ -460,7 +482,8 @@ class Cluster:
                 proxy.conn.close(CLOSE_MOVED, "the room moved; reconnect")
         for room_id in orphans:
             if owners[room_id] not in alive and room_id not in self.manager.rooms:
-                await self.locate(room_id)
+                with contextlib.suppress(RoomError):  # a game this process does not serve
+                    await self.locate(room_id)
 
 
 __all__ = ["Cluster", "RemoteMember"]

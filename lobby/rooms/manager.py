@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
 from meeple.game.match import Match
-from meeple.game.registry import get as get_game
+from meeple.game.registry import Registry
 from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.rooms.journal import Journal, JournalWriter
 from meeple.lobby.rooms.room import Room, RoomError, abandon_policy
@@ -38,7 +38,8 @@ class Ownership(Protocol):
     async def release(self, room_id: str) -> None: ...
 
     async def locate(self, room_id: str) -> Room | str | None:
-        """The room if it is (or can now be) hosted here; else its owner's node id."""
+        """The room if it is (or can now be) hosted here; else its owner's node id.
+        RoomError (503) when nobody hosts it and its game is not served here."""
         ...
 
     async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:
@@ -56,8 +57,12 @@ class RoomManager:
         journal: Journal | None = None,
         cluster: Ownership | None = None,
         stats: Stats | None = None,
+        *,
+        games: Registry,
     ) -> None:
         self.settings = settings
+        self.games = games
+        """The games this process serves: it creates and takes over rooms of these only."""
         self.stats = stats or Stats()
         self.directory = directory
         self.journal = journal
@@ -86,7 +91,7 @@ class RoomManager:
     ) -> Room:
         """A new waiting room. Raises RoomError for an unknown game or bad settings."""
         try:
-            definition = get_game(game)
+            definition = self.games.lookup(game)
         except KeyError as exc:
             raise RoomError("unknown_game", str(exc.args[0]), 422) from None
         policy = abandon_policy(abandon or definition.default_abandon_policy)
@@ -181,7 +186,8 @@ class RoomManager:
             return None
         meta, entries = loaded
         try:
-            room = Room.restore(meta, entries, self.settings, self, self.writer, self.stats)
+            game = self.games.lookup(meta["game"])
+            room = Room.restore(game, meta, entries, self.settings, self, self.writer, self.stats)
         except Exception:
             log.exception("room %s could not be restored", room_id)
             return None

@@ -27,7 +27,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from meeple.game.registry import get as get_game
 from meeple.lobby.players.ratings import DEFAULT_RATING
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.room import RoomError, describe_validation
@@ -167,7 +166,7 @@ class Matchmaker:
         TicketConflict when the player waits for another kind of match in this game.
         """
         try:
-            definition = get_game(game)
+            definition = self.rooms.games.lookup(game)
         except KeyError as exc:
             raise RoomError("unknown_game", str(exc.args[0]), 422) from None
         count = seats or definition.min_seats
@@ -219,7 +218,7 @@ class Matchmaker:
         self.events.prune()
         made = 0
         while True:
-            group = await self.queue.take_group(self.clock(), self.window)
+            group = await self.queue.take_group(self.clock(), self.window, self.rooms.games)
             if group is None:
                 return made
             await self._open_room(group)

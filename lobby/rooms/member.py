@@ -16,7 +16,7 @@ from meeple.lobby.ratelimit import TokenBucket
 class Member:
     """A player or spectator in a room. Subclasses provide ``send`` and ``close``."""
 
-    __slots__ = ("chat", "closed", "name", "player_id", "refusals", "seat")
+    __slots__ = ("asked", "chat", "closed", "name", "player_id", "refusals", "seat")
 
     def __init__(
         self, player_id: str, name: str, *, chat: TokenBucket, refusals: TokenBucket
@@ -28,6 +28,8 @@ class Member:
         self.refusals = refusals
         """Refused messages a client may cause before it counts as flooding (1008)."""
         self.closed = False
+        self.asked: tuple[int, int] | None = None
+        """The (game number, sequence number) it last asked for its legal moves at."""
 
     def send(self, frame: bytes) -> None:
         raise NotImplementedError

@@ -16,21 +16,25 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, get_args
 
 from pydantic import ValidationError
 
-from meeple.game.api import Rejection, View
+from meeple.game.api import Game, Rejection, View
 from meeple.game.codec import encode, with_field
 from meeple.game.match import LogEntry, Match, Seat, Transition
 from meeple.game.protocol import (
     CLIENT_TYPES,
     CLOSE_NORMAL,
     CLOSE_REPLACED,
+    MAX_FRAME,
+    MAX_LEGAL_MOVES,
     ChatMsg,
     LeaveMsg,
+    LegalMovesMsg,
     MoveMsg,
     PingMsg,
     RematchMsg,
@@ -50,7 +54,7 @@ from meeple.lobby.stores.base import Changes, RoomSummary
 log = logging.getLogger("meeple.room")
 
 _MOVE_KEYS = frozenset(MoveMsg.model_fields)
-_BARE_MESSAGES = (ResignMsg, LeaveMsg, RematchMsg, SyncMsg, PingMsg)
+_BARE_MESSAGES = (ResignMsg, LeaveMsg, RematchMsg, SyncMsg, PingMsg, LegalMovesMsg)
 _BARE_TYPES = frozenset(get_args(m.model_fields["t"].annotation)[0] for m in _BARE_MESSAGES)
 _BARE_KEYS = frozenset(("t", "id"))
 assert all(frozenset(m.model_fields) == _BARE_KEYS for m in _BARE_MESSAGES)
@@ -138,6 +142,9 @@ class Room:
         """Changes made but not yet handed to the journal, with whom to acknowledge."""
         self._saving: list[tuple[Transition, Member | None, Any]] = []
         """The changes of the journal's batch in flight: published once it is saved."""
+        self._then: list[Callable[[], None]] = []
+        self._saving_then: list[Callable[[], None]] = []
+        """What to do once the unsaved changes (the batch in flight) have been told."""
         self._staged = False
         """Whether the journal writer will take this room's changes in its next batch."""
         self._meta_changed = False
@@ -150,6 +157,7 @@ class Room:
     @classmethod
     def restore(
         cls,
+        game: Game[Any, Any, Any],
         meta: dict[str, Any],
         log_entries: list[LogEntry],
         settings: Settings,
@@ -158,9 +166,6 @@ class Room:
         stats: Stats,
     ) -> Room:
         """Rebuild a room another process saved: replay its game's log from the seed."""
-        from meeple.game.registry import get as get_game
-
-        game = get_game(meta["game"])
         if meta["status"] == "waiting":
             match = Match.create(game, meta["seat_count"], meta["options"], meta["seed"])
         else:
@@ -222,7 +227,7 @@ class Room:
         if seat is None:
             seat = free[0]
         elif not 0 <= seat < self.match.seat_count:
-            raise RoomError("no_such_seat", f"there is no seat {seat}", 422)
+            raise RoomError("no_such_seat", f"there is no seat {seat}", 404)
         elif seat not in free:
             raise RoomError("seat_taken", f"seat {seat} is taken")
         self.match.sit(seat, player_id, name)
@@ -278,6 +283,10 @@ class Room:
             "outcome": match.outcome.as_view() if match.outcome else None,
             "log": list(match.log),
             "finished_at": time.time(),
+            # Who else may read it: a private room's games are its members' (and the code's).
+            "private": self.private,
+            "invite": self.invite,
+            "creator": self.creator,
         }
 
     # The gateway's side -----------------------------------------------------
@@ -349,7 +358,8 @@ class Room:
             conn.error(
                 msg_id,
                 "unknown_type",
-                f"unknown message type {kind!r}; expected one of {', '.join(sorted(CLIENT_TYPES))}",
+                f"unknown message type {kind!r:.40}; expected one of"
+                f" {', '.join(sorted(CLIENT_TYPES))}",
             )
             return
         try:
@@ -365,7 +375,7 @@ class Room:
             self._bare(conn, msg.t, msg.id)
 
     def _bare(self, conn: Member, kind: str, msg_id: int | None) -> None:
-        """A message that is only its type (and id): resign, leave, rematch, sync, ping."""
+        """A message that is only its type (and id): resign, leave, rematch, sync, ping, moves."""
         if kind == "rematch":
             self._vote_rematch(conn, msg_id)
         elif kind == "ping":
@@ -378,9 +388,56 @@ class Room:
                 return
             self._apply(self.match.forfeit(conn.seat, "resigned"), conn, msg_id)
         elif kind == "leave":
+            self._leave(conn, msg_id)
+        elif kind == "moves":
+            self._legal_moves(conn, msg_id)
+
+    def _leave(self, conn: Member, msg_id: int | None) -> None:
+        """Give the seat up and close 1000, echoing the id first: in the forfeit's ``d``
+        during a game (once it is saved, with a journal), in an ``ack`` otherwise."""
+        if conn.seat is not None and self.match.status == "playing":
+            self._apply(self.match.forfeit(conn.seat, "left"), conn, msg_id)
+            if self._unsaved:  # close once the forfeit is saved and told
+                self._then.append(lambda: conn.close(CLOSE_NORMAL, "left the room"))
+                return
+        else:
             if conn.seat is not None:
                 self.release(conn.player_id)
-            conn.close(CLOSE_NORMAL, "left the room")
+            if msg_id is not None:
+                conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
+        conn.close(CLOSE_NORMAL, "left the room")
+
+    def _legal_moves(self, conn: Member, msg_id: int | None) -> None:
+        """The seat's legal moves, for clients without the game's rules (generic boards
+        and bots): bounded in count and size, and only for a seat that is to act."""
+        match, seat = self.match, conn.seat
+        if seat is None:
+            conn.error(msg_id, "not_seated", "spectators have no moves")
+            return
+        refused = match.check_turn(seat)
+        if refused is not None:
+            conn.error(msg_id, refused.code, refused.message)
+            return
+        moment = (match.game_no, match.seq)
+        if conn.asked == moment:  # once a turn: the list cannot have changed
+            conn.error(msg_id, "rate_limited", "the legal moves were sent already this turn")
+            return
+        conn.asked = moment
+        try:
+            dump = match.game.move_adapter().dump_python
+            moves = [dump(m, mode="json") for m in match.legal_moves(seat)]
+        except Exception as exc:
+            log.exception("room %s: legal_moves failed", self.id)
+            conn.error(msg_id, "game_error", f"the game failed to list moves: {exc!r}")
+            return
+        listed = moves[:MAX_LEGAL_MOVES]
+        while True:
+            more = len(listed) < len(moves)
+            frame = encode({"t": "moves", "id": msg_id, "s": match.seq, "m": listed, "more": more})
+            if len(frame) <= MAX_FRAME or not listed:
+                break
+            listed = listed[: len(listed) // 2]
+        conn.send(frame)
 
     def _move(self, conn: Member, move: dict[str, Any], msg_id: int | None) -> None:
         if conn.seat is None:
@@ -400,6 +457,7 @@ class Room:
         self._timers.close()
         self._auto.clear()
         self._unsaved.clear()
+        self._then.clear()
         conns = list(self._conns.values())
         self._conns.clear()  # so their ends detach nothing: no grace timers, no forfeits
         self._seat_conns.clear()
@@ -458,6 +516,7 @@ class Room:
         """The journal writer takes what changed since its last batch (``Unsaved``)."""
         batch, self._unsaved = self._unsaved, []
         self._saving = batch
+        self._saving_then, self._then = self._then, []
         self._staged = False
         match = self.match
         changes = Changes(self.id, match.game_no, [])
@@ -479,6 +538,7 @@ class Room:
         """The batch in flight was saved: tell everyone, in order. Or it was not: this copy
         of the room is ahead of its journal and must not go on."""
         batch, self._saving = self._saving, []
+        then, self._saving_then = self._saving_then, []
         if self._closed:
             return
         if error is not None:
@@ -486,6 +546,8 @@ class Room:
             return
         for transition, conn, msg_id in batch:
             self._publish(transition, conn, msg_id)
+        for action in then:
+            action()
 
     def _publish(self, t: Transition, mover: Member | None = None, msg_id: Any = None) -> None:
         """Tell every connection what changed: the hot path of the server.
@@ -515,6 +577,7 @@ class Room:
                 for conn in self._conns.values():
                     conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
             if finished:
+                self._broadcast_room()  # the status changed
                 self.events.finished(self)
                 self.events.changed(self)
         if self._auto.seats:

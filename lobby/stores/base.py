@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -71,6 +71,20 @@ class Changes:
     """The room's metadata (``Room.meta``) when it changed since the last save, else None."""
     new_game: bool = False
     """A game started: the previous game's log is dropped (its record has it)."""
+
+
+class ConnectTickets(Protocol):
+    """Short-lived, single-use stand-ins for a session token, for the URLs that must
+    carry a credential (a browser's WebSocket and EventSource): a URL reaches logs, and
+    a ticket there is worth nothing once used or a few seconds old."""
+
+    async def issue(self, session: Session, ttl: float) -> str:
+        """A new ticket for ``session``'s player, good once within ``ttl`` seconds."""
+        ...
+
+    async def redeem(self, ticket: str) -> Session | None:
+        """The session a live ticket stands for, which is then spent; None otherwise."""
+        ...
 
 
 RoomSummary = dict[str, Any]
@@ -169,10 +183,13 @@ class TicketQueue(Protocol):
         """Cancel a waiting ticket; returns the ticket as it now is (None if unknown)."""
         ...
 
-    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+    async def take_group(
+        self, now: float, window: RatingWindow, games: Container[str] | None = None
+    ) -> list[Ticket] | None:
         """Take one group of waiting tickets that may play together (equal keys, as many
         as their seats, ratings within every member's window), now ``matching``; None
-        when no group can be made."""
+        when no group can be made. With ``games``, only tickets for those games (the
+        ones this process serves) are taken."""
         ...
 
     async def settle(self, tickets: Sequence[Ticket]) -> None:

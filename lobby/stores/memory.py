@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
 from meeple.lobby.stores.base import (
@@ -50,6 +50,30 @@ class MemorySessionStore:
 
     async def revoke(self, token: str) -> None:
         self._sessions.pop(hash_token(token), None)
+
+
+class MemoryConnectTickets:
+    """Tickets by hash, oldest first: all live ones share a ttl, so the expired are at the
+    front and are dropped as new ones come."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._tickets: OrderedDict[str, tuple[float, Session]] = OrderedDict()
+
+    async def issue(self, session: Session, ttl: float) -> str:
+        now = self._clock()
+        tickets = self._tickets
+        while tickets and next(iter(tickets.values()))[0] <= now:
+            tickets.popitem(last=False)
+        ticket = new_token()
+        tickets[hash_token(ticket)] = (now + ttl, session)
+        return ticket
+
+    async def redeem(self, ticket: str) -> Session | None:
+        found = self._tickets.pop(hash_token(ticket), None)
+        if found is None or found[0] <= self._clock():
+            return None
+        return found[1]
 
 
 def _matches(s: RoomSummary, game: str | None, status: str | None, free: bool | None) -> bool:
@@ -172,10 +196,12 @@ class MemoryTicketQueue:
             return ticket
         return self._close(ticket, "cancelled", now)
 
-    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+    async def take_group(
+        self, now: float, window: RatingWindow, games: Container[str] | None = None
+    ) -> list[Ticket] | None:
         for key, ids in self._waiting.items():
             tickets = [self._tickets[i] for i in ids]
-            if not tickets:
+            if not tickets or (games is not None and tickets[0].game not in games):
                 continue
             group = pick_group(tickets, tickets[0].seats, now, window)
             if group is None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Sequence
 from dataclasses import fields, replace
 from typing import Any
 
@@ -210,6 +210,29 @@ class RedisSessionStore:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(self._key(token))
+
+
+class RedisConnectTickets:
+    """A ticket is a key with a TTL holding its player; redeeming it is one GETDEL."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def issue(self, session: Session, ttl: float) -> str:
+        ticket = new_token()
+        value = pack([session.player_id, session.name, session.expires_at])
+        await self._redis.set(
+            f"{self._prefix}connect:{hash_token(ticket)}", value, px=max(1, int(ttl * 1000))
+        )
+        return ticket
+
+    async def redeem(self, ticket: str) -> Session | None:
+        blob = await self._redis.getdel(f"{self._prefix}connect:{hash_token(ticket)}")
+        if not blob:
+            return None
+        player_id, name, expires_at = unpack(blob)
+        return Session(player_id, name, expires_at)
 
 
 _PUT_SUMMARY = """
@@ -652,13 +675,17 @@ class RedisTicketQueue:
                 await pipe.execute()
             return ticket
 
-    async def take_group(self, now: float, window: RatingWindow) -> list[Ticket] | None:
+    async def take_group(
+        self, now: float, window: RatingWindow, games: Container[str] | None = None
+    ) -> list[Ticket] | None:
         async with self._locked():
             for key in await self._redis.smembers(f"{self._p}keys"):
                 waiting_key = f"{self._p}waiting:{text(key)}"
                 tickets = await self._load(await self._redis.zrange(waiting_key, 0, -1))
                 if not tickets:
                     await self._redis.srem(f"{self._p}keys", key)
+                    continue
+                if games is not None and tickets[0].game not in games:
                     continue
                 group = pick_group(tickets, tickets[0].seats, now, window)
                 if group is None:

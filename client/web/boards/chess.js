@@ -4,7 +4,7 @@
 // yours, then its target square; a pawn reaching the last rank asks for its piece.
 // Moves: {kind: "move", uci}, {kind: "offer_draw"}, {kind: "accept_draw"}, {kind: "claim_draw"}.
 
-import { gridKeys, h } from "../dom.js";
+import { gridKeys, h } from "/board-kit.js";
 
 // Text presentation selector (U+FE0E) keeps the pawn from turning into an emoji.
 const GLYPHS = {

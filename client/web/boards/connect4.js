@@ -2,7 +2,7 @@
 // "w"?: the winning cells as [column, row]}. Move: {"col": 0..6}.
 // Each column is one button (data-col) that drops a disc; left/right arrows move along.
 
-import { gridKeys, h } from "../dom.js";
+import { gridKeys, h } from "/board-kit.js";
 
 const COLS = 7;
 const ROWS = 6;

@@ -3,7 +3,7 @@
 // seat to act, "r" the round, "w" ones wild, "x" how the last round ended (with every
 // die after a challenge). Moves: {kind: "bid", qty, face} and {kind: "challenge"}.
 
-import { h, seatName } from "../dom.js";
+import { h, seatName } from "/board-kit.js";
 
 const die = (face) => String.fromCodePoint(0x2680 + face - 1);
 const FACE_NAMES = ["", "ones", "twos", "threes", "fours", "fives", "sixes"];

@@ -1,7 +1,7 @@
 // Tic-tac-toe board. View: {"b": [9 cells]}, -1 empty, 0 X (seat 0), 1 O (seat 1).
 // Move: {"cell": 0..8}. Nine real buttons, data-cell="0".."8", arrow keys move between them.
 
-import { gridKeys, h } from "../dom.js";
+import { gridKeys, h } from "/board-kit.js";
 
 const MARKS = ["X", "O"];
 
