@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import REDIS_URL
 from tests.servers import ROOT, ServerProcess
 
 
@@ -102,3 +103,8 @@ async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: P
     assert cases["redis, 2 servers"]["servers"] == 2
     assert len(cases["redis, 2 servers"]["server_pids"]) == 2
     assert "| 2 | redis, 2 servers |" in out.with_suffix(".md").read_text()
+
+
+async def test_hotpath_plays_in_memory_and_on_redis(redis_prefix: str) -> None:
+    for mode in ([], ["--redis", REDIS_URL, "--prefix", redis_prefix]):
+        await run_tool("bench/hotpath.py", "--rooms", "3", "--turns", "40", *mode)

@@ -127,7 +127,7 @@ class Cluster:
         self._chat = chat
         self._refusals = refusals
         self._unsent: dict[str, list[bytes]] = {}
-        """Per destination channel, the messages of this loop turn, packed."""
+        """Per destination process, the messages of this loop turn, packed."""
         self._publisher: asyncio.Task[None] | None = None
         self._members: dict[tuple[str, int], tuple[str, RemoteMember]] = {}
         self._proxies: dict[int, _Proxy] = {}

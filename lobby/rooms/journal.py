@@ -76,11 +76,6 @@ class JournalWriter:
             # room that changes in the turn joins the batch.
             self._task = loop.create_task(self._write())
 
-    @property
-    def busy(self) -> bool:
-        """Whether a batch is out, or staged to go out."""
-        return self._task is not None
-
     async def _write(self) -> None:
         stats = self.stats
         try:
@@ -105,8 +100,8 @@ class JournalWriter:
         finally:
             self._task = None
 
-    async def close(self) -> None:
-        """Finish the batch in flight (and those staged behind it), for up to 5 s."""
+    async def drain(self) -> None:
+        """Wait for the batch in flight (and those staged behind it), for up to 5 s."""
         task = self._task
         if task is not None:
             try:

@@ -214,7 +214,7 @@ class RoomManager:
 
     async def close(self) -> None:
         if self.writer is not None:  # what is being saved is told before the goodbyes
-            await self.writer.close()
+            await self.writer.drain()
         for room in self.rooms.values():
             room.close_all(1001, "the server is shutting down")
         for handle in self._expiry.values():
