@@ -26,6 +26,7 @@ from meeple.lobby.stores.base import Changes
 from meeple.lobby.stores.memory import MemoryRoomDirectory
 from meeple.lobby.stores.redis import RedisJournal, pack, room_part
 from tests.conftest import REDIS_URL
+from tests.games import GAMES
 
 pytestmark = pytest.mark.redis
 
@@ -87,7 +88,7 @@ async def recorded(redis: Redis, redis_prefix: str) -> Recorded:
 @pytest.fixture
 async def manager(recorded: Recorded) -> AsyncIterator[RoomManager]:
     journal: Journal = recorded
-    rooms = RoomManager(Settings(), MemoryRoomDirectory(), journal)
+    rooms = RoomManager(Settings(), MemoryRoomDirectory(), journal, games=GAMES)
     try:
         yield rooms
     finally:
@@ -194,7 +195,7 @@ async def test_a_room_that_cannot_be_saved_is_dropped_alone(
 
 
 async def test_without_a_journal_a_change_is_told_at_once() -> None:
-    rooms = RoomManager(Settings(), MemoryRoomDirectory())
+    rooms = RoomManager(Settings(), MemoryRoomDirectory(), games=GAMES)
     try:
         room = await rooms.create("tictactoe")
         a, b = Seen("p_a"), Seen("p_b")
