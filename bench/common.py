@@ -97,7 +97,7 @@ def system_busy() -> float:
 
 @dataclass
 class ServerSample:
-    """The server process at one moment."""
+    """The server process (or processes, added up) at one moment."""
 
     at: float
     cpu: float
@@ -106,8 +106,10 @@ class ServerSample:
     """``system_busy()`` at the same moment: everything the machine ran."""
 
     @classmethod
-    def take(cls, pid: int) -> ServerSample:
-        return cls(time.monotonic(), proc_cpu(pid), proc_rss(pid), system_busy())
+    def take(cls, pid: int, *others: int) -> ServerSample:
+        pids = (pid, *others)
+        cpu = sum(proc_cpu(p) for p in pids)
+        return cls(time.monotonic(), cpu, sum(proc_rss(p) for p in pids), system_busy())
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -167,10 +169,18 @@ async def call(
     json: Any = None,
     attempts: int = 50,
 ) -> Any:
-    """One REST call; a 429 is retried after its Retry-After, as the protocol asks."""
+    """One REST call; a 429 is retried after its Retry-After, as the protocol asks, and a
+    connection lost on the way a few times."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    for _ in range(attempts):
-        response = await client.request(method, path, json=json, headers=headers)
+    for attempt in range(attempts):
+        try:
+            response = await client.request(method, path, json=json, headers=headers)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A kept-alive connection the server closed as it was reused: a set-up of
+            # thousands of rooms on a busy server meets a few. Try again on a new one.
+            if attempt >= 2:
+                raise
+            continue
         if response.status_code == 429:
             await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
             continue

@@ -4,7 +4,11 @@
         --server-pid 1234 --json out.json
 
 Per room: two guest sessions, a room made by the first (who holds seat 0), a seat
-taken by the second, and both connected to the room's WebSocket. From the "go"
+taken by the second, and both connected to the room's WebSocket at once (a seat is
+held for a player who has not connected for ``MEEPLE_RESERVATION_SECONDS`` only).
+Given several servers (processes sharing one Redis), room i is made on server
+i mod n by its first player, whose second player is on the next server: the rooms
+are spread over every process and each room has a player on two of them. From the "go"
 moment each player moves as soon as it sees its turn (a random empty cell); when a
 game ends both vote ``rematch`` and the server starts the next game in the same room
 with a ``snap``. After a warm-up, a window of ``--seconds`` is measured:
@@ -16,8 +20,9 @@ with a ``snap``. After a warm-up, a window of ``--seconds`` is measured:
   with the sequence number the move will get);
 * bytes per state message: WebSocket payload sizes of the ``d`` frames the opponent
   receives (the mover's copy carries the ``ack`` as well);
-* the server's CPU seconds and resident memory during the window (``--server-pid``),
-  and CPU microseconds per accepted move;
+* the server's CPU seconds and resident memory during the window (``--server-pid``,
+  once per server process; added up), and CPU microseconds per accepted move; the
+  same for Redis (``--redis-pid``), which does work for every move too;
 * the generator's own CPU, summed over its processes, so a reader can tell when the
   generator and not the server ran out of CPU.
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import random
 import sys
@@ -54,6 +60,7 @@ from bench.common import (
     new_room,
     new_session,
     percentile,
+    proc_cpu,
     proc_status,
     run,
     self_cpu,
@@ -94,6 +101,9 @@ class Counters:
     room_moves: list[int] = field(default_factory=list)
     """Moves acknowledged inside the window, per room: a room that stops (a lost frame,
     a stuck player) would otherwise only show as a lower rate and a shorter latency."""
+    room_gap: float = 0.0
+    """The longest any room went without an acknowledged move inside the window, seconds
+    (from the window's start, and up to its end)."""
     cpu_start: float = 0.0
     cpu_end: float = 0.0
     window_start: float = 0.0
@@ -103,7 +113,7 @@ class Counters:
 class Table:
     """What a room's two players share: the last move's sequence number and send time."""
 
-    __slots__ = ("mover", "moves", "players", "sent_at", "sent_seq")
+    __slots__ = ("gap", "last", "mover", "moves", "players", "sent_at", "sent_seq")
 
     def __init__(self) -> None:
         self.sent_seq = -1
@@ -112,6 +122,19 @@ class Table:
         self.players: list[Player] = []
         self.moves = 0
         """Moves acknowledged in this room inside the window."""
+        self.last = 0.0
+        """When (``perf_counter``) the room's last move inside the window was acknowledged,
+        or the window opened."""
+        self.gap = 0.0
+        """The longest time inside the window the room went without an acknowledged move."""
+
+    def acked(self) -> None:
+        """A move of this room was acknowledged inside the window."""
+        self.moves += 1
+        now = time.perf_counter()
+        if now - self.last > self.gap:
+            self.gap = now - self.last
+        self.last = now
 
 
 class Player(Socket):
@@ -131,6 +154,7 @@ class Player(Socket):
         self.counters = counters
         self.rng = rng
         self.seat: int | None = None
+        """Ours from the first ``snap`` on (None until then)."""
         self.seq = 0
         self.board: list[int] = [-1] * 9
         self.my_turn = False
@@ -157,7 +181,7 @@ class Player(Socket):
                     c.moves_all += 1
                     if c.measuring:
                         c.moves += 1
-                        self.table.moves += 1
+                        self.table.acked()
             elif c.measuring:
                 size = len(data)
                 c.d_frames += 1
@@ -200,8 +224,10 @@ class Player(Socket):
                 c.moves_all += 1
                 if c.measuring:
                     c.moves += 1
-                    self.table.moves += 1
+                    self.table.acked()
         elif kind == "snap":
+            if msg["seat"] is None and self.seat is None:
+                c.errors["unseated"] += 1  # its seat was not held for it: it only watches
             self.seat = msg["seat"]
             self.seq = msg["s"]
             view = msg["v"]
@@ -267,7 +293,7 @@ class Player(Socket):
 
 
 async def set_up(
-    url: str,
+    urls: list[str],
     rooms: int,
     counters: Counters,
     seed: int,
@@ -275,32 +301,39 @@ async def set_up(
     max_rate: float | None = None,
     concurrency: int = 20,
 ) -> list[Player]:
-    """Make the sessions and rooms, seat both players and connect them."""
-    http, ws = base_urls(url)
-    rng = random.Random(seed)
-    async with http_client(http, concurrency) as client:
+    """Make the sessions and rooms, seat both players and connect them, room by room.
 
-        async def one_room(i: int) -> tuple[str, str, str]:
-            first = await new_session(client, f"bench-{tag}-{i}-x")
-            second = await new_session(client, f"bench-{tag}-{i}-o")
-            room_id = await new_room(client, first)
-            await take_seat(client, second, room_id)
-            return room_id, first, second
+    Each room's players connect as soon as they are seated: the server holds a seat for
+    a player who has not connected for ``MEEPLE_RESERVATION_SECONDS`` (30 s) only, and a
+    set-up that connected everyone at the end lost the seats of the first rooms when it
+    took longer than that (at R=2,000: 590 rooms whose "players" only watched).
+    """
+    ends = [base_urls(url) for url in urls]
+    rng = random.Random(seed)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(http_client(http, concurrency)) for http, _ in ends
+        ]
+
+        async def one_room(i: int) -> list[Player]:
+            a, b = i % len(ends), (i + 1) % len(ends)  # the room's server, the other's
+            first = await new_session(clients[a], f"bench-{tag}-{i}-x")
+            second = await new_session(clients[b], f"bench-{tag}-{i}-o")
+            room_id = await new_room(clients[a], first)
+            await take_seat(clients[b], second, room_id)
+            table = Table()
+            for end, token in ((a, first), (b, second)):
+                room_url = f"{ends[end][1]}/ws/rooms/{room_id}"
+                table.players.append(Player(room_url, token, table, counters, rng, max_rate))
+            await asyncio.gather(*(p.connect() for p in table.players))
+            return table.players
 
         made = await gather_limited([partial(one_room, i) for i in range(rooms)], concurrency)
-    players: list[Player] = []
-    for room_id, first, second in made:
-        table = Table()
-        for token in (first, second):
-            player = Player(f"{ws}/ws/rooms/{room_id}", token, table, counters, rng, max_rate)
-            table.players.append(player)
-            players.append(player)
-    await gather_limited([p.connect for p in players], concurrency)
-    return players
+    return [player for pair in made for player in pair]
 
 
 async def drive(
-    url: str,
+    urls: list[str],
     rooms: int,
     *,
     seed: int,
@@ -312,7 +345,7 @@ async def drive(
 ) -> Counters:
     """Set up, wait for ``go_at()`` (a loop time), play, and measure one window."""
     counters = Counters()
-    players = await set_up(url, rooms, counters, seed, tag, max_rate)
+    players = await set_up(urls, rooms, counters, seed, tag, max_rate)
     start = await go_at()
     loop = asyncio.get_running_loop()
 
@@ -321,9 +354,14 @@ async def drive(
         for player in players:
             player.go()
 
+    tables = list({id(p.table): p.table for p in players}.values())
+
     def open_window() -> None:
         counters.cpu_start = self_cpu()
         counters.window_start = time.monotonic()
+        opened = time.perf_counter()
+        for table in tables:
+            table.last = opened
         counters.measuring = True
 
     def close_window() -> None:
@@ -331,8 +369,9 @@ async def drive(
         counters.running = False
         counters.window_end = time.monotonic()
         counters.cpu_end = self_cpu()
-        tables = {id(p.table): p.table for p in players}
-        counters.room_moves = [t.moves for t in tables.values()]
+        closed = time.perf_counter()
+        counters.room_moves = [t.moves for t in tables]
+        counters.room_gap = max((max(t.gap, closed - t.last) for t in tables), default=0.0)
 
     loop.call_at(start, go)
     loop.call_at(start + warmup, open_window)
@@ -342,7 +381,7 @@ async def drive(
     return counters
 
 
-def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: float,
+def _child(pipe: Connection, urls: list[str], rooms: int, seed: int, tag: str, warmup: float,
            seconds: float, max_rate: float | None) -> None:  # fmt: skip
     """A forked load process: set up, say ready, wait for the start time, report."""
     raise_open_files()
@@ -356,7 +395,7 @@ def _child(pipe: Connection, url: str, rooms: int, seed: int, tag: str, warmup: 
 
     try:
         play = drive(
-            url,
+            urls,
             rooms,
             seed=seed,
             tag=tag,
@@ -406,10 +445,16 @@ class LoadResult:
     room_moves_min: int = 0
     room_moves_max: int = 0
     """The fewest and most moves one room made inside the window."""
+    room_gap_max_s: float = 0.0
+    """The longest any room went without an acknowledged move inside the window (from
+    its start, and up to its end): every room playing to the end keeps this short."""
+    servers: int = 1
+    """Server processes (on one Redis) the rooms and players were spread over."""
     max_rate: float | None = None
     """Moves and votes a second per player at most (None: as fast as the server answers)."""
-    server_pid: int | None = None
+    server_pids: list[int] = field(default_factory=list)
     server_cpu_s: float | None = None
+    """Added up over the server processes, as their RSS is."""
     server_cpu_pct: float | None = None
     server_us_per_move: float | None = None
     server_rss_start: int | None = None
@@ -419,23 +464,31 @@ class LoadResult:
     """The server's peak resident size since it started, bytes."""
     machine_cpu_pct: float | None = None
     """Everything the machine ran in the window, % of one core (2 cores: up to 200)."""
+    redis_pid: int | None = None
+    redis_cpu_s: float | None = None
+    redis_cpu_pct: float | None = None
+    redis_us_per_move: float | None = None
+    """Redis's own CPU per accepted move (it runs on the same machine)."""
     other_cpu_pct: float | None = None
-    """The machine's CPU not used by the server or the generator: interference."""
+    """The machine's CPU not used by the server, Redis or the generator: interference."""
 
 
 def run_load(
-    url: str,
+    urls: str | list[str],
     rooms: int,
     *,
     seconds: float = 20,
     warmup: float = 3,
     procs: int = 1,
-    server_pid: int | None = None,
+    server_pids: list[int] | None = None,
+    redis_pid: int | None = None,
     seed: int = 1,
     max_rate: float | None = None,
     setup_timeout: float = 600,
 ) -> LoadResult:
     """Fork the load processes, start them together, sample the server, add up."""
+    urls = [urls] if isinstance(urls, str) else urls
+    pids = server_pids or []
     procs = max(1, min(procs, rooms))
     ctx = mp.get_context("fork")
     shares = [rooms // procs + (1 if i < rooms % procs else 0) for i in range(procs)]
@@ -445,12 +498,13 @@ def run_load(
         mine, theirs = ctx.Pipe()
         child = ctx.Process(
             target=_child,
-            args=(theirs, url, share, seed * 1000 + i, f"{i}", warmup, seconds, max_rate),
+            args=(theirs, urls, share, seed * 1000 + i, f"{i}", warmup, seconds, max_rate),
         )
         child.start()
         theirs.close()
         pipes.append(mine)
         children.append(child)
+    redis_cpu: list[float] = []
     try:
         began = time.monotonic()
         deadline = began + setup_timeout
@@ -469,14 +523,18 @@ def run_load(
         window_end = window_start + seconds
         samples: list[ServerSample] = []
         time.sleep(max(0.0, window_start - time.monotonic()))
-        if server_pid is not None:
-            samples.append(ServerSample.take(server_pid))
+        if pids:
+            samples.append(ServerSample.take(*pids))
+            if redis_pid is not None:
+                redis_cpu.append(proc_cpu(redis_pid))
             while time.monotonic() < window_end:
                 time.sleep(min(0.25, max(0.0, window_end - time.monotonic())))
-                samples.append(ServerSample.take(server_pid))
+                samples.append(ServerSample.take(*pids))
+            if redis_pid is not None:
+                redis_cpu.append(proc_cpu(redis_pid))
         else:
             time.sleep(max(0.0, window_end - time.monotonic()))
-        vmhwm = proc_status(server_pid).get("VmHWM") if server_pid is not None else None
+        vmhwm = sum(proc_status(pid).get("VmHWM", 0) for pid in pids) if pids else None
         results: list[Counters] = []
         for pipe in pipes:
             if not pipe.poll(60):
@@ -491,8 +549,17 @@ def run_load(
             if child.is_alive():
                 child.kill()
                 child.join()
-    result = _aggregate(rooms, procs, results, samples, server_pid, vmhwm)
+    result = _aggregate(rooms, procs, results, samples, pids, vmhwm)
     result.max_rate = max_rate
+    result.servers = len(urls)
+    if len(redis_cpu) == 2:
+        cpu = redis_cpu[1] - redis_cpu[0]
+        result.redis_pid = redis_pid
+        result.redis_cpu_s = cpu
+        result.redis_cpu_pct = 100 * cpu / result.seconds
+        result.redis_us_per_move = 1e6 * cpu / result.moves if result.moves else None
+        if result.other_cpu_pct is not None:
+            result.other_cpu_pct = max(0.0, result.other_cpu_pct - result.redis_cpu_pct)
     return result
 
 
@@ -501,7 +568,7 @@ def _aggregate(
     procs: int,
     results: list[Counters],
     samples: list[ServerSample],
-    server_pid: int | None,
+    server_pids: list[int],
     vmhwm: int | None,
 ) -> LoadResult:
     window = max(r.window_end for r in results) - min(r.window_start for r in results)
@@ -539,7 +606,8 @@ def _aggregate(
         rooms_stalled=sum(1 for r in results for n in r.room_moves if n == 0),
         room_moves_min=min((n for r in results for n in r.room_moves), default=0),
         room_moves_max=max((n for r in results for n in r.room_moves), default=0),
-        server_pid=server_pid,
+        room_gap_max_s=round(max(r.room_gap for r in results), 3),
+        server_pids=server_pids,
         server_vmhwm=vmhwm,
     )
     if len(samples) >= 2:
@@ -562,9 +630,10 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
 def describe(r: LoadResult) -> str:
     mib = 1024 * 1024
     paced = f", at most {r.max_rate:g} moves/s per player" if r.max_rate else ""
+    servers = f" over {r.servers} servers" if r.servers > 1 else ""
     lines = [
-        f"rooms {r.rooms} ({r.procs} load process{'es' if r.procs > 1 else ''}{paced}), "
-        f"window {r.seconds:.1f} s",
+        f"rooms {r.rooms}{servers} ({r.procs} load process{'es' if r.procs > 1 else ''}"
+        f"{paced}), window {r.seconds:.1f} s",
         f"  accepted moves   {r.moves} = {r.moves_per_s:,.0f}/s ({r.games_per_s:,.0f} games/s)",
         f"  move->opponent   p50 {_fmt(r.latency_p50_ms, '.2f')} ms, "
         f"p99 {_fmt(r.latency_p99_ms, '.2f')} ms, max {_fmt(r.latency_max_ms, '.2f')} ms "
@@ -573,7 +642,8 @@ def describe(r: LoadResult) -> str:
         f"mid-game mean {_fmt(r.d_move_bytes_mean)} B, max {r.d_move_bytes_max} B",
         f"  generator CPU    {r.gen_cpu_s:.2f} s = {r.gen_cpu_pct:.0f}% of a core",
         f"  moves per room   {r.room_moves_min} to {r.room_moves_max}; "
-        f"rooms that made none: {r.rooms_stalled}",
+        f"rooms that made none: {r.rooms_stalled}; longest a room went without one "
+        f"{r.room_gap_max_s:.2f} s",
     ]
     if r.server_cpu_s is not None:
         lines.append(
@@ -585,6 +655,11 @@ def describe(r: LoadResult) -> str:
             f"max {(r.server_rss_max or 0) / mib:.1f} MiB, "
             f"peak since start {(r.server_vmhwm or 0) / mib:.1f} MiB"
         )
+    if r.redis_cpu_s is not None:
+        lines.append(
+            f"  Redis CPU        {r.redis_cpu_s:.2f} s = {_fmt(r.redis_cpu_pct, '.0f')}% of a "
+            f"core, {_fmt(r.redis_us_per_move)} us per accepted move"
+        )
     if r.other_cpu_pct is not None:
         lines.append(f"  other processes  {r.other_cpu_pct:.0f}% of a core (interference)")
     if r.errors or r.closed:
@@ -594,12 +669,24 @@ def describe(r: LoadResult) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("url", help="the server, e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "urls",
+        nargs="+",
+        metavar="url",
+        help="the server, e.g. http://127.0.0.1:8000; several processes on one Redis: "
+        "rooms and players are spread over them",
+    )
     parser.add_argument("--rooms", "-R", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20, help="the measured window")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--procs", type=int, default=1, help="load processes")
-    parser.add_argument("--server-pid", type=int, help="read the server's CPU and memory")
+    parser.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        help="read the server's CPU and memory (once per server process)",
+    )
+    parser.add_argument("--redis-pid", type=int, help="read Redis's CPU too")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--max-rate",
@@ -611,12 +698,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     raise_open_files()
     result = run_load(
-        args.url,
+        args.urls,
         args.rooms,
         seconds=args.seconds,
         warmup=args.warmup,
         procs=args.procs,
-        server_pid=args.server_pid,
+        server_pids=args.server_pid,
+        redis_pid=args.redis_pid,
         seed=args.seed,
         max_rate=args.max_rate,
     )

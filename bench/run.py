@@ -1,12 +1,17 @@
 """Run the whole benchmark and write bench/results/latest.json (and latest.md).
 
-    .venv/bin/python bench/run.py            # R = 1, 10, 100, 500; C = 1k, 5k, 10k; profile
+    .venv/bin/python bench/run.py            # R = 1 .. 2,000 in memory and on Redis; C = 1k..10k
     .venv/bin/python bench/run.py --rooms 100 --conns 1000 --seconds 10 --no-profile
 
 For every case a fresh server (``meeple serve``; ``SERVER_ENV`` lifts the per-client
 limits every simulated player would hit from 127.0.0.1) starts pinned to core 0, the
 generator (``bench/load.py`` or ``bench/idle.py``) runs pinned to core 1, and the server
-is stopped by its PID afterwards. Before each case the runner waits (up to
+is stopped by its PID afterwards. Each load case runs in memory and with Redis
+(``--modes``), back to back: for a Redis case a fresh ``redis-server`` of the run's own
+(on a free port, keeping nothing on disk) runs pinned to core 1 beside the generator,
+and its CPU is read too. ``--cluster-rooms`` adds cases with two server processes on
+one Redis, both on core 0, the rooms spread over both and each room's two players on
+different ones. Before each case the runner waits (up to
 ``--quiet-timeout`` s) for the machine to be quiet, since anything else running
 skews the numbers; every result also records the CPU other processes used during
 its window. With ``--profile`` (the default, if py-spy is installed) an extra R=100
@@ -42,6 +47,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+import redis
 
 from bench.common import system_busy
 from bench.load import PLAYING
@@ -62,6 +68,13 @@ TARGET_TTT_BYTES = 24
 TARGET_CHESS_BYTES = 64
 TARGET_KIB_PER_CONN = 32
 TARGET_HEARTBEAT_PCT = 3
+# Issue 14: Redis mode beside the in-memory one.
+TARGET_REDIS_CPU = 1.5
+TARGET_REDIS_RATE = 2 / 3
+TARGET_REDIS_P99 = 1.5
+
+MEMORY, REDIS, REDIS_TWO = "memory", "redis", "redis, 2 servers"
+MODES = {"memory": MEMORY, "redis": REDIS}
 
 SERVER_ENV = {
     "MEEPLE_CREATE_LIMITS": "off",  # 1,000 sessions from one address would take minutes
@@ -103,6 +116,70 @@ class Server:
 
 
 @contextlib.contextmanager
+def redis_server(core: str) -> Iterator[tuple[str, int]]:
+    """A fresh Redis of our own on a free port (no persistence), pinned to ``core``;
+    its URL and PID. Stopped by its PID when the block ends."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("the Redis cases need redis-server (apt-get install redis-server)")
+    port = free_port()
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no"]  # fmt: skip
+    proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(redis.RedisError):
+                if client.ping():
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        client.close()
+        yield url, proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+
+@dataclass
+class Servers:
+    """The processes of one case: one or two servers, and the Redis they share, if any."""
+
+    servers: list[Server]
+    redis_pid: int | None
+
+    def load_argv(self) -> list[str]:
+        """Where the load goes, and whose CPU it reads."""
+        argv = [srv.url for srv in self.servers]
+        for srv in self.servers:
+            argv += ["--server-pid", str(srv.pid)]
+        if self.redis_pid is not None:
+            argv += ["--redis-pid", str(self.redis_pid)]
+        return argv
+
+
+@contextlib.contextmanager
+def servers(mode: str, env: dict[str, str], args: argparse.Namespace) -> Iterator[Servers]:
+    """The servers of a case: one in memory, one on a Redis of its own, or two on one."""
+    with contextlib.ExitStack() as stack:
+        redis_pid = None
+        if mode != MEMORY:
+            url, redis_pid = stack.enter_context(redis_server(args.redis_core))
+            env = {**env, "REDIS_URL": url}
+        count = 2 if mode == REDIS_TWO else 1
+        procs = [stack.enter_context(server(env)) for _ in range(count)]
+        yield Servers(procs, redis_pid)
+
+
+@contextlib.contextmanager
 def server(env: dict[str, str]) -> Iterator[Server]:
     """A fresh server on core 0, stopped by its PID when the block ends."""
     port = free_port()
@@ -136,9 +213,11 @@ def server(env: dict[str, str]) -> Iterator[Server]:
                 proc.wait(5)
 
 
-def wait_quiet(threshold: float, timeout: float) -> float:
+def wait_quiet(threshold: float, timeout: float) -> float | None:
     """Wait until the machine's CPU use over 2 s is below ``threshold`` (cores); returns
-    the last measurement, in % of one core."""
+    the last measurement, in % of one core (None with no ``timeout``: not measured)."""
+    if timeout <= 0:
+        return None
     deadline = time.monotonic() + timeout
     while True:
         before = system_busy()
@@ -184,18 +263,21 @@ def load_case(
     env: dict[str, str],
     out: Path,
     max_rate: float | None = None,
+    mode: str = MEMORY,
 ) -> dict[str, Any]:
     quiet = wait_quiet(args.quiet_threshold, args.quiet_timeout)
     host = host_ms()
-    with server(env) as srv:
+    with servers(mode, env, args) as case:
         paced = f" paced at {max_rate:g}/s per player" if max_rate else ""
-        log(f"load: R={rooms}{paced}, server PID {srv.pid} on core {SERVER_CORE}")
-        argv = [sys.executable, str(BENCH / "load.py"), srv.url, "--rooms", str(rooms),
-                "--seconds", str(args.seconds), "--warmup", str(args.warmup),
-                "--procs", str(args.procs), "--server-pid", str(srv.pid)]  # fmt: skip
+        pids = ", ".join(str(srv.pid) for srv in case.servers)
+        log(f"load: R={rooms}{paced}, {mode}, server PID {pids} on core {SERVER_CORE}")
+        argv = [sys.executable, str(BENCH / "load.py"), *case.load_argv(), "--rooms",
+                str(rooms), "--seconds", str(args.seconds), "--warmup", str(args.warmup),
+                "--procs", str(args.procs)]  # fmt: skip
         if max_rate:
             argv += ["--max-rate", str(max_rate)]
         result = run_tool(argv, out, timeout=args.seconds + args.warmup + 900)
+    result["mode"] = mode
     result["quiet_before_pct"] = quiet
     result["host_ms"] = host
     return result
@@ -217,19 +299,20 @@ def idle_case(
 
 
 def profile_case(
-    rooms: int, args: argparse.Namespace, env: dict[str, str], py_spy: str
+    rooms: int, args: argparse.Namespace, env: dict[str, str], py_spy: str, mode: str = MEMORY
 ) -> dict[str, Any]:
     """An R-room run sampled by py-spy for ``--profile-seconds`` in the middle of its window."""
     wait_quiet(args.quiet_threshold, args.quiet_timeout)
-    raw = RESULTS / f".profile-r{rooms}.txt"
-    kept = RESULTS / f"profile-r{rooms}.txt.gz"
-    summary_path = RESULTS / f"profile-r{rooms}-summary.txt"
+    name = f"profile-r{rooms}" + ("" if mode == MEMORY else f"-{mode}")
+    raw = RESULTS / f".{name}.txt"
+    kept = RESULTS / f"{name}.txt.gz"
+    summary_path = RESULTS / f"{name}-summary.txt"
     seconds = args.profile_seconds + 8
-    with server(env) as srv:
-        log(f"profile: R={rooms}, py-spy on server PID {srv.pid}")
-        argv = [sys.executable, str(BENCH / "load.py"), srv.url, "--rooms", str(rooms),
-                "--seconds", str(seconds), "--warmup", str(args.warmup),
-                "--server-pid", str(srv.pid)]  # fmt: skip
+    with servers(mode, env, args) as case:
+        srv = case.servers[0]
+        log(f"profile: R={rooms}, {mode}, py-spy on server PID {srv.pid}")
+        argv = [sys.executable, str(BENCH / "load.py"), *case.load_argv(), "--rooms",
+                str(rooms), "--seconds", str(seconds), "--warmup", str(args.warmup)]  # fmt: skip
         load = subprocess.Popen(
             pinned(LOAD_CORE, argv), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True,
@@ -259,6 +342,7 @@ def profile_case(
     summary_path.write_text(report(summary, 40) + "\n")
     return {
         "rooms": rooms,
+        "mode": mode,
         "seconds": args.profile_seconds,
         "samples": summary.samples,
         "raw": str(kept.relative_to(ROOT)),
@@ -285,8 +369,8 @@ def least_disturbed(case: Callable[[], dict[str, Any]], args: argparse.Namespace
 
 
 REPEAT_KEYS = ("moves_per_s", "latency_p50_ms", "latency_p99_ms", "server_us_per_move",
-               "gen_cpu_pct", "other_cpu_pct", "host_ms", "errors", "closed",
-               "rooms_stalled")  # fmt: skip
+               "redis_us_per_move", "gen_cpu_pct", "other_cpu_pct", "host_ms", "errors",
+               "closed", "rooms_stalled", "room_gap_max_s")  # fmt: skip
 
 
 def median_of(case: Callable[[], dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
@@ -304,6 +388,18 @@ def median_of(case: Callable[[], dict[str, Any]], args: argparse.Namespace) -> d
 # Reporting -------------------------------------------------------------------------
 
 
+def redis_version() -> str | None:
+    """``redis-server --version``, as the Redis cases ran it."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        return subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+    return None
+
+
 def machine() -> dict[str, Any]:
     model = "?"
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
@@ -316,7 +412,7 @@ def machine() -> dict[str, Any]:
         mem = f.readline().split(":", 1)[1].strip()
     versions = {}
     for package in ("uvicorn", "websockets", "fastapi", "starlette", "pydantic", "msgpack",
-                    "uvloop", "httptools"):  # fmt: skip
+                    "uvloop", "httptools", "redis", "hiredis"):  # fmt: skip
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     return {
@@ -335,10 +431,11 @@ def _n(value: Any, spec: str) -> str:
 
 def load_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| R | accepted moves/s | p50 ms | p99 ms | server µs/move | server CPU % "
-        "| generator CPU % | other CPU % | d payload B: mid-game mean / max, all max "
-        "| server RSS max MiB | host ms | errors |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| R | mode | accepted moves/s | p50 ms | p99 ms | server µs/move | server CPU % "
+        "| Redis µs/move | generator CPU % | other CPU % "
+        "| d payload B: mid-game mean / max, all max | server RSS max MiB | host ms | errors |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: | --- |",
     ]
     for r in rows:
         errors = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "none"
@@ -352,9 +449,10 @@ def load_table(rows: list[dict[str, Any]]) -> str:
         rates = [x["moves_per_s"] for x in r.get("repeats", [])]
         spread = f" ({min(rates):,.0f} to {max(rates):,.0f})" if len(rates) > 1 else ""
         lines.append(
-            f"| {label} | {r['moves_per_s']:,.0f}{spread} | {_n(r['latency_p50_ms'], '.2f')} "
-            f"| {_n(r['latency_p99_ms'], '.2f')} | {_n(r['server_us_per_move'], '.0f')} "
-            f"| {_n(r['server_cpu_pct'], '.0f')} | {r['gen_cpu_pct']:.0f} "
+            f"| {label} | {r.get('mode', MEMORY)} | {r['moves_per_s']:,.0f}{spread} "
+            f"| {_n(r['latency_p50_ms'], '.2f')} | {_n(r['latency_p99_ms'], '.2f')} "
+            f"| {_n(r['server_us_per_move'], '.0f')} | {_n(r['server_cpu_pct'], '.0f')} "
+            f"| {_n(r.get('redis_us_per_move'), '.0f')} | {r['gen_cpu_pct']:.0f} "
             f"| {_n(r['other_cpu_pct'], '.0f')} "
             f"| {_n(r['d_move_bytes_mean'], '.1f')} / {r['d_move_bytes_max']}, {r['d_bytes_max']} "
             f"| {(r['server_rss_max'] or 0) / 2**20:.0f} | {_n(r.get('host_ms'), '.0f')} "
@@ -404,8 +502,12 @@ def verdicts(results: dict[str, Any]) -> list[str]:
             )
         out.append(f"- {target}: {measured:,.1f} {unit}: **{verdict}**")
 
-    load = {r["rooms"]: r for r in results.get("load", []) if not r.get("max_rate")}
-    paced = {r["rooms"]: r for r in results.get("load", []) if r.get("max_rate")}
+    every = results.get("load", [])
+    load = {
+        r["rooms"]: r for r in every if not r.get("max_rate") and r.get("mode", MEMORY) == MEMORY
+    }
+    paced = {r["rooms"]: r for r in every if r.get("max_rate") and r.get("mode", MEMORY) == MEMORY}
+    on_redis = {r["rooms"]: r for r in every if not r.get("max_rate") and r.get("mode") == REDIS}
     for rooms in (100, 500):
         if rooms in load:
             r = load[rooms]
@@ -421,6 +523,20 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         line(f"p99 move->opponent <= {TARGET_P99_MS} ms at R=100 paced to {r['max_rate']:g} "
              f"moves/s per player ({r['moves_per_s']:,.0f} moves/s)", r["latency_p99_ms"],
              TARGET_P99_MS, False, "ms")  # fmt: skip
+    for rooms in (100, 500):  # Redis mode beside the in-memory one (issue 14)
+        if rooms in load and rooms in on_redis:
+            mem, red = load[rooms], on_redis[rooms]
+            if mem["server_us_per_move"] and red["server_us_per_move"]:
+                line(f"Redis mode <= {TARGET_REDIS_CPU}x in-memory server CPU per move at "
+                     f"R={rooms}", red["server_us_per_move"] / mem["server_us_per_move"],
+                     TARGET_REDIS_CPU, False, "x")  # fmt: skip
+            line(f"Redis mode >= {TARGET_REDIS_RATE:.2f} of in-memory moves/s at R={rooms}",
+                 red["moves_per_s"] / mem["moves_per_s"], TARGET_REDIS_RATE, True,
+                 "of it")  # fmt: skip
+            if rooms == 100 and mem["latency_p99_ms"] and red["latency_p99_ms"]:
+                line(f"Redis mode p99 <= {TARGET_REDIS_P99}x in-memory's at R=100",
+                     red["latency_p99_ms"] / mem["latency_p99_ms"], TARGET_REDIS_P99, False,
+                     "x")  # fmt: skip
     sizes = {s["game"]: s for s in results.get("sizes", [])}
     if load:
         worst = max(r["d_move_bytes_max"] for r in load.values())
@@ -467,11 +583,10 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("sizes"):
         parts += ["\n**State message sizes, offline** (bench/sizes.py):\n", table_sizes(results)]
     parts += ["\n**Targets:**\n", "\n".join(verdicts(results))]
-    if results.get("profile"):
-        p = results["profile"]
+    for p in results.get("profiles", []):
         parts += [
-            f"\n**Profile** (R={p['rooms']}, py-spy --gil, {p['seconds']} s, "
-            f"{p['samples']} samples; {p['summary']}), innermost frames:\n",
+            f"\n**Profile** (R={p['rooms']}, {p.get('mode', MEMORY)}, py-spy --gil, "
+            f"{p['seconds']} s, {p['samples']} samples; {p['summary']}), innermost frames:\n",
             "\n".join(f"- {pct:.1f}% {name}" for name, pct in p["top_self"][:15]),
         ]
     return "\n".join(parts) + "\n"
@@ -485,7 +600,15 @@ def table_sizes(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rooms", default="1,10,100,500", help="R values, or '' for none")
+    parser.add_argument("--rooms", default="1,10,100,500,2000", help="R values, or '' for none")
+    parser.add_argument("--modes", default="memory,redis",
+                        help="each load case in memory and/or on Redis (memory,redis)")  # fmt: skip
+    parser.add_argument("--cluster-rooms", default="100,500",
+                        help="R values for two server processes on one Redis, or '' for "
+                        "none")  # fmt: skip
+    parser.add_argument("--redis-core", default=LOAD_CORE, help="the core Redis runs on")
+    parser.add_argument("--sizes", action=argparse.BooleanOptionalAction, default=True,
+                        help="measure message sizes offline")  # fmt: skip
     parser.add_argument("--conns", default="1000,5000,10000", help="C values, or '' for none")
     parser.add_argument("--paced", default="100@20",
                         help="extra load cases R@rate: players make at most rate moves (and "
@@ -497,7 +620,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=1, help="load processes per case")
     parser.add_argument("--idle-seconds", type=float, default=60)
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--profile-rooms", type=int, default=100)
+    parser.add_argument("--profile-rooms", default="100,500",
+                        help="R values profiled, in memory and on Redis (--modes)")  # fmt: skip
     parser.add_argument("--profile-seconds", type=int, default=10)
     parser.add_argument("--quiet-threshold", type=float, default=0.15,
                         help="cores busy below which the machine counts as quiet")  # fmt: skip
@@ -509,6 +633,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
     rooms = [int(x) for x in args.rooms.split(",") if x.strip()]
+    cluster_rooms = [int(x) for x in args.cluster_rooms.split(",") if x.strip()]
+    profile_rooms = [int(x) for x in args.profile_rooms.split(",") if x.strip()]
+    modes = [MODES[x.strip()] for x in args.modes.split(",") if x.strip()]
     conns = [int(x) for x in args.conns.split(",") if x.strip()]
     paced = [(int(r), float(rate)) for r, _, rate in
              (x.strip().partition("@") for x in args.paced.split(",") if x.strip())]  # fmt: skip
@@ -528,6 +655,9 @@ def main(argv: list[str] | None = None) -> None:
             "load_core": LOAD_CORE,
             "server": "meeple serve",
             "server_env": SERVER_ENV,
+            "modes": modes,
+            "redis_core": args.redis_core,
+            "redis": redis_version(),
         },
         "load": [],
         "idle": [],
@@ -543,26 +673,31 @@ def main(argv: list[str] | None = None) -> None:
         ).stdout  # fmt: skip
         # server files that differ from the commit: the run measured the working tree
         results["uncommitted"] = [line[3:] for line in status.splitlines()]
-    log("message sizes (offline)")
-    sizes = measure()
-    results["sizes"] = [vars(s) for s in sizes]
-    print(table(sizes), flush=True)
+    if args.sizes:
+        log("message sizes (offline)")
+        sizes = measure()
+        results["sizes"] = [vars(s) for s in sizes]
+        print(table(sizes), flush=True)
     tmp = RESULTS / f".case-{os.getpid()}.json"
-    for r in rooms:
-        results["load"].append(median_of(partial(load_case, r, args, env, tmp), args))
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
-    for r, rate in paced:
-        results["load"].append(median_of(partial(load_case, r, args, env, tmp, rate), args))
+    cases: list[tuple[int, float | None, str]] = [(r, None, m) for r in rooms for m in modes]
+    cases += [(r, rate, m) for r, rate in paced for m in modes]  # side by side, per R
+    cases += [(r, None, REDIS_TWO) for r in cluster_rooms]
+    for r, rate, mode in cases:
+        case = partial(load_case, r, args, env, tmp, rate, mode)
+        results["load"].append(median_of(case, args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     for c in conns:
         results["idle"].append(least_disturbed(partial(idle_case, c, args, env, tmp), args))
         args.out.write_text(json.dumps(results, indent=2) + "\n")
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if args.profile and Path(py_spy).exists():
-        try:
-            results["profile"] = profile_case(args.profile_rooms, args, env, py_spy)
-        except (subprocess.SubprocessError, OSError) as exc:
-            log(f"profiling failed: {exc!r}")
+        results["profiles"] = []
+        for r in profile_rooms:
+            for mode in modes:
+                try:
+                    results["profiles"].append(profile_case(r, args, env, py_spy, mode))
+                except (subprocess.SubprocessError, OSError) as exc:
+                    log(f"profiling failed: {exc!r}")
     elif args.profile:
         log("py-spy is not installed (.venv/bin/pip install py-spy): no profile")
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

@@ -54,6 +54,8 @@ class Services:
     """The games this process serves, and their boards (``meeple.lobby.games``)."""
     redis: Redis | None = None
     """The redis.asyncio client when REDIS_URL is set."""
+    redis_clients: list[Redis] = field(default_factory=list)
+    """Its other clients: connections kept for moves and for leases."""
     cluster: Cluster | None = None
     """This process's part in a cluster of processes sharing Redis."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -95,9 +97,10 @@ class Services:
         await self.rooms.close()
         if self.cluster is not None:
             await self.cluster.stop()
-        if self.redis is not None:
-            with contextlib.suppress(Exception):
-                await self.redis.aclose()
+        for client in [self.redis, *self.redis_clients]:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
 
 
 async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
@@ -120,10 +123,9 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
 
 
 async def _redis_services(settings: Settings, games: GameSet) -> Services:
-    from redis.asyncio import Redis
-
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
+        Coalesced,
         RedisConnectTickets,
         RedisJournal,
         RedisRatingStore,
@@ -131,21 +133,33 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         RedisRoomDirectory,
         RedisSessionStore,
         RedisTicketQueue,
+        connect,
     )
 
     assert settings.redis_url
-    redis = Redis.from_url(settings.redis_url)
+    url = settings.redis_url
+    # Requests share one pool; a request finding every connection busy waits for one.
+    redis = connect(url, settings.redis_connections, wait=30)
+    # The process's own traffic has connections of its own: the journal writer, the
+    # fan-out to other processes and the background writes (summaries, records,
+    # ratings) are one task each with one batch in flight; leases and liveness have
+    # one more. None waits behind requests, and lease renewals never wait behind moves.
+    moves = connect(url, 3, reply_timeout=None)
+    control = connect(url, 1, reply_timeout=None)
+    batch = Coalesced(moves)
     prefix = settings.redis_prefix
-    journal = RedisJournal(redis, prefix)
+    journal = RedisJournal(moves, prefix)
     cluster = Cluster(
         redis,
         prefix,
         journal,
+        control=control,
+        fanout=moves,
         lease_seconds=settings.lease_seconds,
         chat=(settings.chat_rate, settings.chat_burst),
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
-    directory = RedisRoomDirectory(redis, prefix)
+    directory = RedisRoomDirectory(redis, prefix, batch)
     rooms = RoomManager(settings, directory, journal, cluster, games=games.registry)
     await cluster.start(rooms)
     services = Services(
@@ -156,9 +170,10 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         rooms=rooms,
         games=games,
         redis=redis,
+        redis_clients=[moves, control],
         cluster=cluster,
-        records=RedisRecordStore(redis, prefix),
-        ratings=RedisRatingStore(redis, prefix),
+        records=RedisRecordStore(redis, prefix, batch=batch),
+        ratings=RedisRatingStore(redis, prefix, batch),
         tickets=RedisTicketQueue(redis, prefix),
         connect_tickets=RedisConnectTickets(redis, prefix),
     )

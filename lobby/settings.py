@@ -32,6 +32,9 @@ class Settings:
 
     redis_url: str | None = None
     redis_prefix: str = "meeple:"
+    redis_connections: int = 64
+    """Connections to Redis that requests (REST calls, connects) share; when all are busy
+    a request waits for one. Moves and leases have connections of their own."""
     origins: tuple[str, ...] = ("self", "localhost")
     """Allowed browser origins. ``self`` is the server's own origin as the request's Host
     header names it (for development: see ``edge.origins``); ``localhost`` is any port on
@@ -80,6 +83,7 @@ class Settings:
         return cls(
             redis_url=env.get("REDIS_URL") or None,
             redis_prefix=env.get("MEEPLE_REDIS_PREFIX", "meeple:"),
+            redis_connections=int(env.get("MEEPLE_REDIS_CONNECTIONS", 64)),
             origins=_env_list("MEEPLE_ORIGINS", ("self", "localhost")),
             grace_seconds=float(env.get("MEEPLE_GRACE_SECONDS", 60)),
             reservation_seconds=float(env.get("MEEPLE_RESERVATION_SECONDS", 30)),

@@ -1,7 +1,8 @@
 """Real servers for tests: uvicorn in this event loop, or in a process of its own.
 
 Both listen on a free port on 127.0.0.1 and stop by themselves when the test ends;
-processes are ended by the PID we started, never by name.
+processes are ended by the PID we started, never by name. So is a Redis of a test's own
+(``private_redis``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from meeple.client.connection import RoomConnection
 from meeple.client.rest import MeepleClient
@@ -161,6 +163,30 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextlib.asynccontextmanager
+async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis of the test's own on a free port (keeping nothing on disk), ended by its PID:
+    for tests that stop it or change its configuration."""
+    port = free_port()
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
+    proc = subprocess.Popen([*argv, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        async with Redis.from_url(url) as probe:
+            for _ in range(100):
+                with contextlib.suppress(Exception):
+                    await probe.ping()
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError(f"redis-server on port {port} did not answer within 5 s")
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 @contextlib.asynccontextmanager

@@ -2,7 +2,9 @@
 
 bench/load.py plays two rooms for about two seconds and must see accepted moves and
 move-to-opponent latencies; bench/idle.py holds a few idle spectators. Both read the
-server's CPU and memory from /proc by its PID. The numbers themselves are not judged
+server's CPU and memory from /proc by its PID. bench/run.py runs its load cases in
+memory, on a Redis of its own and with two servers on it, for a second each, so that
+the Redis cases can never silently break. The numbers themselves are not judged
 here: they come from bench/run.py on a quiet machine.
 """
 
@@ -14,14 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import REDIS_URL
 from tests.servers import ROOT, ServerProcess
 
 
-async def run_tool(*argv: str) -> None:
-    """Run a bench/ script with this Python; it must succeed within a minute."""
+async def run_tool(*argv: str, within: float = 60) -> None:
+    """Run a bench/ script with this Python; it must succeed ``within`` seconds."""
     proc = await asyncio.create_subprocess_exec(sys.executable, *argv, cwd=ROOT)
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(within):
             assert await proc.wait() == 0
     finally:
         if proc.returncode is None:
@@ -77,3 +80,31 @@ async def test_idle_generator_holds_connections(tmp_path: Path) -> None:
     assert result["pings_per_conn"] >= 1  # the server's heartbeats arrived and were answered
     assert result["rss_connected"] > 0
     assert result["idle_cpu_pct"] is not None
+
+
+async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    await run_tool(
+        "bench/run.py", "--rooms", "2", "--conns", "", "--paced", "", "--cluster-rooms", "2",
+        "--repeat", "1", "--seconds", "1", "--warmup", "0.5", "--no-profile", "--no-sizes",
+        "--quiet-timeout", "0", "--retries", "0", "--out", str(out), within=100,
+    )  # fmt: skip
+    results: dict[str, Any] = json.loads(out.read_text())
+    cases = {r["mode"]: r for r in results["load"]}
+    assert set(cases) == {"memory", "redis", "redis, 2 servers"}
+    for mode, case in cases.items():
+        assert case["moves"] > 0 and case["rooms_stalled"] == 0, mode
+        assert case["errors"] == {} and case["closed"] == 0, mode
+        assert case["server_us_per_move"] > 0 and case["host_ms"] > 0, mode
+        assert case["other_cpu_pct"] is not None, mode
+    assert cases["memory"]["redis_cpu_s"] is None
+    for mode in ("redis", "redis, 2 servers"):
+        assert cases[mode]["redis_cpu_s"] > 0 and cases[mode]["redis_us_per_move"] > 0
+    assert cases["redis, 2 servers"]["servers"] == 2
+    assert len(cases["redis, 2 servers"]["server_pids"]) == 2
+    assert "| 2 | redis, 2 servers |" in out.with_suffix(".md").read_text()
+
+
+async def test_hotpath_plays_in_memory_and_on_redis(redis_prefix: str) -> None:
+    for mode in ([], ["--redis", REDIS_URL, "--prefix", redis_prefix]):
+        await run_tool("bench/hotpath.py", "--rooms", "3", "--turns", "40", *mode)

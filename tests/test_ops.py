@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +13,7 @@ from redis.asyncio import Redis
 
 from meeple.client.connection import ConnectionLost, MoveRejected
 from meeple.lobby.settings import Settings
-from tests.servers import LiveServer, ServerProcess, free_port, live_server, tictactoe_pair
+from tests.servers import LiveServer, ServerProcess, live_server, private_redis, tictactoe_pair
 
 
 def metric(text: str, name: str) -> float:
@@ -48,30 +45,6 @@ async def test_health_and_readiness(server: LiveServer) -> None:
     async with httpx.AsyncClient() as http:
         assert (await http.get(f"{server.http}/healthz")).json() == {"status": "ok"}
         assert (await http.get(f"{server.http}/readyz")).json() == {"status": "ready"}
-
-
-@contextlib.asynccontextmanager
-async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A Redis of the test's own on a free port (keeping nothing on disk), ended by its PID:
-    for tests that stop it or change its configuration."""
-    port = free_port()
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
-    proc = subprocess.Popen([*argv, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        async with Redis.from_url(url) as probe:
-            for _ in range(100):
-                with contextlib.suppress(Exception):
-                    await probe.ping()
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError(f"redis-server on port {port} did not answer within 5 s")
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
 async def test_not_ready_when_redis_stops_answering() -> None:

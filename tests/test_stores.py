@@ -17,9 +17,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
+    Changes,
     GameRecord,
     PlayerRating,
     RatingStore,
@@ -51,6 +52,7 @@ from meeple.lobby.stores.redis import (
     RedisTicketQueue,
 )
 from tests.conftest import REDIS_URL
+from tests.servers import private_redis
 
 T0 = 1_700_000_000.0
 """A Unix time for stored timestamps (cursors compare them as fixed-width text)."""
@@ -874,45 +876,126 @@ def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str
     }
 
 
+async def save(
+    journal: RedisJournal,
+    room_id: str,
+    entries: list[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+    *,
+    game_no: int = 0,
+    new_game: bool = False,
+) -> None:
+    """One room's changes, saved on their own."""
+    changes = Changes(room_id, game_no, entries or [], meta, new_game)
+    assert await journal.save([changes]) == [None]
+
+
+def moves(first: int, last: int) -> list[dict[str, Any]]:
+    """Log entries with sequence numbers ``first`` to ``last`` (a game's start is 1)."""
+    return [{"s": i, "seat": i % 2, "k": "move", "m": {"cell": i}} for i in range(first, last + 1)]
+
+
 @pytest.mark.redis
 async def test_journal_save_load(redis_client: Redis, redis_prefix: str) -> None:
     journal = RedisJournal(redis_client, redis_prefix)
     assert await journal.load("r_1") is None
-    await journal.save("r_1", meta("r_1", status="waiting"), [])
+    await save(journal, "r_1", meta=meta("r_1", status="waiting"))
     assert await journal.load("r_1") == (meta("r_1", status="waiting"), [])
-    entries = [{"s": i, "seat": i % 2, "a": {"cell": i}} for i in range(1, 6)]
-    await journal.save("r_1", meta("r_1"), entries[:1])
-    await journal.save("r_1", meta("r_1"), entries[1:4])
-    await journal.save("r_1", meta("r_1"), [])
-    await journal.save("r_1", meta("r_1", status="finished"), entries[4:])
-    assert await journal.load("r_1") == (meta("r_1", status="finished"), entries)
+    await save(journal, "r_1", meta=meta("r_1"), new_game=True)  # the first game starts
+    await save(journal, "r_1", moves(2, 2))  # moves change the log, not the metadata
+    await save(journal, "r_1", moves(3, 5))
+    await save(journal, "r_1")
+    await save(journal, "r_1", moves(6, 6), meta("r_1", status="finished"))
+    assert await journal.load("r_1") == (meta("r_1", status="finished"), moves(2, 6))
 
-    await journal.save("r_1", meta("r_1", game_no=1, status="waiting"), [])
-    assert await journal.load("r_1") == (meta("r_1", game_no=1, status="waiting"), [])
-    rematch = [{"s": 7, "seat": 1, "a": {"cell": 0}}]
-    await journal.save("r_1", meta("r_1", game_no=1), rematch)
-    assert await journal.load("r_1") == (meta("r_1", game_no=1), rematch)
+    await save(journal, "r_1", meta=meta("r_1", game_no=1), game_no=1, new_game=True)
+    assert await journal.load("r_1") == (meta("r_1", game_no=1), [])
+    await save(journal, "r_1", moves(2, 2), game_no=1)
+    assert await journal.load("r_1") == (meta("r_1", game_no=1), moves(2, 2))
+    keys = sorted([k.decode() async for k in redis_client.scan_iter(f"{redis_prefix}*")])
+    # Every key of a room has its id as the hash tag (one Redis Cluster slot), and the
+    # log of the game before is gone with it.
+    assert keys == [
+        f"{redis_prefix}room:{{r_1}}:log:1",
+        f"{redis_prefix}room:{{r_1}}:meta",
+        f"{redis_prefix}rooms:live",
+    ]
+
+
+@pytest.mark.redis
+async def test_journal_saves_many_rooms_in_one_round_trip(
+    redis_client: Redis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = RedisJournal(redis_client, redis_prefix)
+    rooms = [f"r_{i}" for i in range(50)]
+    for room_id in rooms:
+        await save(journal, room_id, meta=meta(room_id), new_game=True)
+    writes = 0
+    send = Connection.send_packed_command
+
+    async def counted(self: Connection, command: Any, check_health: bool = True) -> None:
+        nonlocal writes
+        writes += 1
+        await send(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    batch = [Changes(r, 0, moves(2, 2 + i % 3)) for i, r in enumerate(rooms)]
+    batch[7].meta = meta(rooms[7], status="finished")
+    assert await journal.save(batch) == [None] * 50
+    assert writes == 1
+    for i, room_id in enumerate(rooms):
+        status = "finished" if i == 7 else "playing"
+        assert await journal.load(room_id) == (meta(room_id, status=status), moves(2, 2 + i % 3))
+    assert sorted(await journal.live()) == sorted(set(rooms) - {"r_7"})
+
+
+@pytest.mark.redis
+async def test_journal_refuses_entries_out_of_step_and_keeps_a_retried_batch_once(
+    redis_client: Redis, redis_prefix: str
+) -> None:
+    journal = RedisJournal(redis_client, redis_prefix)
+    for room_id in ("r_1", "r_2"):
+        await save(journal, room_id, meta=meta(room_id), new_game=True)
+    await save(journal, "r_1", moves(2, 3))
+    await save(journal, "r_1", moves(2, 3))  # the same batch again (a retry): kept once
+    gap, follows = Changes("r_1", 0, moves(5, 5)), Changes("r_2", 0, moves(2, 2))
+    errors = await journal.save([gap, follows])
+    assert "out of step" in str(errors[0]) and errors[1] is None  # the rooms are apart
+    assert await journal.load("r_1") == (meta("r_1"), moves(2, 3))
+    assert await journal.load("r_2") == (meta("r_2"), moves(2, 2))
+
+
+@pytest.mark.redis
+async def test_journal_loads_its_script_again_when_redis_lost_it() -> None:
+    async with private_redis() as (url, _), Redis.from_url(url) as redis:
+        journal = RedisJournal(redis, "")
+        await save(journal, "r_1", meta=meta("r_1"), new_game=True)
+        await redis.script_flush()  # as after a restart of Redis
+        await save(journal, "r_1", moves(2, 2))
+        assert await journal.load("r_1") == (meta("r_1"), moves(2, 2))
 
 
 @pytest.mark.redis
 async def test_journal_live_and_delete(redis_client: Redis, redis_prefix: str) -> None:
     journal = RedisJournal(redis_client, redis_prefix)
     assert await journal.live() == []
-    await journal.save("r_1", meta("r_1", status="waiting"), [])
-    await journal.save("r_2", meta("r_2", status="playing"), [{"s": 1}])
-    await journal.save("r_3", meta("r_3", status="finished"), [{"s": 1}])
-    await journal.save("r_10", meta("r_10", status="playing"), [{"s": 1}])
+    await save(journal, "r_1", meta=meta("r_1", status="waiting"))
+    await save(journal, "r_2", moves(2, 2), meta("r_2", status="playing"))
+    await save(journal, "r_3", moves(2, 2), meta("r_3", status="finished"))
+    await save(journal, "r_10", moves(2, 2), meta("r_10", status="playing"))
     assert sorted(await journal.live()) == ["r_1", "r_10", "r_2"]
-    await journal.save("r_2", meta("r_2", status="finished"), [{"s": 2}])
+    await save(journal, "r_2", moves(3, 3), meta("r_2", status="finished"))
     assert sorted(await journal.live()) == ["r_1", "r_10"]
-    await journal.save("r_2", meta("r_2", game_no=1, status="waiting"), [])
+    await save(journal, "r_2", meta=meta("r_2", game_no=1, status="waiting"), game_no=1)
     assert sorted(await journal.live()) == ["r_1", "r_10", "r_2"]
 
     await journal.delete("r_1")
+    await journal.delete("r_2")
     assert await journal.load("r_1") is None
-    assert sorted(await journal.live()) == ["r_10", "r_2"]
-    assert [k async for k in redis_client.scan_iter(f"{redis_prefix}room:r_1:*")] == []
-    assert await journal.load("r_10") == (meta("r_10"), [{"s": 1}]), "r_1 is not r_10"
+    assert sorted(await journal.live()) == ["r_10"]
+    left = [k async for k in redis_client.scan_iter(f"{redis_prefix}room:{{r_[12]}}:*")]
+    assert left == []
+    assert await journal.load("r_10") == (meta("r_10"), moves(2, 2)), "r_1 is not r_10"
     await journal.delete("r_1")  # twice is fine
     await journal.delete("r_3")
     assert await journal.load("r_3") is None
@@ -930,6 +1013,7 @@ async def test_leases(redis_prefix: str) -> None:
         assert await a.claim("r_1"), "claiming one's own lease again succeeds"
         assert await b.owner("r_1") == "node-a"
         assert await b.owners(["r_1", "r_2"]) == ["node-a", None]
+        assert await clients[0].get(f"{redis_prefix}room:{{r_1}}:lease") == b"node-a"
         assert await a.owners([]) == []
         assert await a.renew([]) == []
 
@@ -947,6 +1031,8 @@ async def test_leases(redis_prefix: str) -> None:
 
         await a.release("r_1")
         assert await a.owner("r_1") == "node-b", "only the holder releases"
+        await a.release_if("r_1", "node-a")
+        assert await a.owner("r_1") == "node-b", "a lease taken since is not freed"
         await b.release("r_1")
         assert await a.owner("r_1") is None
         assert await a.claim("r_1")

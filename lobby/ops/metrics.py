@@ -33,6 +33,11 @@ class Stats:
     frames_in: int = 0
     frames_out: int = 0
     redis_errors: int = 0
+    journal_batches: int = 0
+    """Round trips of the journal writer (each saves every room changed in a loop turn)."""
+    journal_saves: int = 0
+    """Rooms' changes saved, summed over the batches."""
+    leases_lost: int = 0
     latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
 
@@ -68,6 +73,15 @@ class _Collector:
         yield CounterMetricFamily("meeple_frames_in", "WebSocket frames received", s.frames_in)
         yield CounterMetricFamily("meeple_frames_out", "WebSocket frames sent", s.frames_out)
         yield CounterMetricFamily("meeple_redis_errors", "Failed Redis operations", s.redis_errors)
+        yield CounterMetricFamily(
+            "meeple_journal_batches", "Group commits: journal round trips", s.journal_batches
+        )
+        yield CounterMetricFamily(
+            "meeple_journal_saves", "Rooms' changes saved, over all batches", s.journal_saves
+        )
+        yield CounterMetricFamily(
+            "meeple_leases_lost", "Rooms dropped because their lease was lost", s.leases_lost
+        )
         buckets, running = [], 0
         for bound, count in zip((*LATENCY_BUCKETS, float("inf")), s.latency_counts, strict=True):
             running += count

@@ -3,8 +3,9 @@
 Each room has one owner process at a time, holding a lease in Redis. A player may be
 connected to any process (the *edge*); the edge forwards the player's messages to
 the owner and the owner sends the player's frames back, both over the processes'
-own pub/sub channels (``node:{id}``). Frames for one connection go through one
-ordered publisher, so they arrive once and in sequence order.
+own pub/sub channels (``node:{id}``). Everything one process sends another in a loop
+turn goes out as one PUBLISH per destination (its messages concatenated), from one
+ordered publisher, so frames arrive once and in sequence order.
 
 The owner saves every change to Redis before anyone hears of it (``RedisJournal``).
 When an owner dies its leases run out; another process claims each live room,
@@ -30,7 +31,7 @@ from meeple.game.protocol import CLOSE_MOVED, CLOSE_TRY_AGAIN
 from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room, RoomError
-from meeple.lobby.stores.redis import RedisJournal, RedisLeases, pack, unpack
+from meeple.lobby.stores.redis import RedisJournal, RedisLeases, pack, unpacker
 
 if TYPE_CHECKING:
     from meeple.lobby.rooms.manager import RoomManager
@@ -100,20 +101,34 @@ class Cluster:
         prefix: str,
         journal: RedisJournal,
         *,
+        control: Redis | None = None,
+        fanout: Redis | None = None,
         lease_seconds: float = 5.0,
         chat: tuple[float, int] = (0.5, 5),
         refusals: tuple[float, int] = (5.0, 20),
     ) -> None:
+        """``redis`` serves requests (claims, lookups, the channel); ``control`` keeps
+        this process alive and its leases renewed, and ``fanout`` publishes to other
+        processes: give each a connection of its own, so that neither waits behind
+        requests or moves (``services`` does)."""
         self.redis = redis
+        self.control = control or redis
+        self.fanout = fanout or redis
         self.prefix = prefix
         self.node = f"n_{secrets.token_hex(6)}"
         self.journal = journal
         self.leases = RedisLeases(redis, prefix, self.node, lease_seconds)
+        self._keeper = RedisLeases(self.control, prefix, self.node, lease_seconds)
         self.lease_seconds = lease_seconds
+        self.renew_every = lease_seconds / 4
+        """How often leases are renewed; a renewal not done in this time is given up
+        and tried again, so a lease gets four tries before it runs out."""
         self.manager: RoomManager | None = None
         self._chat = chat
         self._refusals = refusals
-        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._unsent: dict[str, list[bytes]] = {}
+        """Per destination process, the messages of this loop turn, packed."""
+        self._publisher: asyncio.Task[None] | None = None
         self._members: dict[tuple[str, int], tuple[str, RemoteMember]] = {}
         self._proxies: dict[int, _Proxy] = {}
         self._calls: dict[int, asyncio.Future[Any]] = {}
@@ -137,12 +152,15 @@ class Cluster:
         await self._beat()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub)),
-            asyncio.create_task(self._publish_loop()),
+            asyncio.create_task(self._keep_loop()),
             asyncio.create_task(self._upkeep_loop()),
         ]
 
     async def stop(self) -> None:
         """Hand our rooms back at once, so another process takes them without waiting."""
+        if self._publisher is not None:  # the goodbyes already queued go out
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._publisher), 5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -157,7 +175,18 @@ class Cluster:
         return f"{self.prefix}node:{node}:alive"
 
     async def _beat(self) -> None:
-        await self.redis.set(self._alive_key(self.node), b"1", px=int(self.lease_seconds * 1000))
+        await self.control.set(self._alive_key(self.node), b"1", px=int(self.lease_seconds * 1000))
+
+    async def _alive(self, nodes: set[str]) -> set[str]:
+        """Which of these processes are alive, in one round trip."""
+        ordered = sorted(nodes)
+        if not ordered:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for node in ordered:
+                pipe.exists(self._alive_key(node))
+            found = await pipe.execute()
+        return {node for node, n in zip(ordered, found, strict=True) if n}
 
     # Finding a room ------------------------------------------------------------------
 
@@ -176,13 +205,7 @@ class Cluster:
                 if await self.redis.exists(self._alive_key(owner)):
                     return owner
                 # Its owner is gone: free the lease now rather than when it runs out.
-                await self.redis.eval(
-                    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-                    "return redis.call('DEL', KEYS[1]) end return 0",
-                    1,
-                    f"{self.prefix}room:{room_id}:lease",
-                    owner,
-                )
+                await self.leases.release_if(room_id, owner)
             local = self.manager.rooms.get(room_id)
             if local is not None:
                 return local
@@ -273,29 +296,45 @@ class Cluster:
         self.publish("all", ["event", player_id, name, data])
 
     def publish(self, node: str, message: list[Any]) -> None:
-        self._outbox.put_nowait((self.channel(node), pack(message)))
+        """Send a message to a process: in this loop turn's PUBLISH to its channel."""
+        queued = self._unsent.get(node)
+        if queued is None:
+            self._unsent[node] = [pack(message)]
+        else:
+            queued.append(pack(message))
+        if self._publisher is None:
+            # Its first step runs after this loop turn's callbacks: the turn's messages
+            # to one process go out together.
+            self._publisher = asyncio.get_running_loop().create_task(self._publish_all())
 
-    async def _publish_loop(self) -> None:
+    async def _publish_all(self) -> None:
         """One publisher, in order: what one process sends another arrives in sequence."""
-        while True:
-            channel, data = await self._outbox.get()
-            batch = [(channel, data)]
-            while not self._outbox.empty() and len(batch) < 512:
-                batch.append(self._outbox.get_nowait())
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for ch, payload in batch:
-                        pipe.publish(ch, payload)
-                    await pipe.execute()
-            except Exception:
-                log.exception("publishing %d messages failed", len(batch))
+        try:
+            while self._unsent:
+                batch, self._unsent = self._unsent, {}
+                try:
+                    async with self.fanout.pipeline(transaction=False) as pipe:
+                        for node, messages in batch.items():
+                            pipe.publish(self.channel(node), b"".join(messages))
+                        await pipe.execute()
+                except Exception:
+                    n = sum(len(m) for m in batch.values())
+                    log.exception("publishing %d messages failed", n)
+                await asyncio.sleep(0)  # the rest of this loop turn's messages join in
+        finally:
+            self._publisher = None
 
     async def _listen(self, pubsub: Any) -> None:
         async for item in pubsub.listen():
             if item.get("type") != "message":
                 continue
             try:
-                self._dispatch(unpack(item["data"]))
+                messages = unpacker(item["data"])
+                for message in messages:
+                    try:
+                        self._dispatch(message)
+                    except Exception:
+                        log.exception("cluster message failed: %r", message[:1])
             except Exception:
                 log.exception("bad cluster message")
 
@@ -391,8 +430,33 @@ class Cluster:
 
     # Upkeep --------------------------------------------------------------------------
 
+    async def _keep_loop(self) -> None:
+        """Stay alive and keep our leases, on a connection of their own, however busy the
+        process: every ``renew_every`` seconds, each try given that long."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                async with asyncio.timeout(self.renew_every):
+                    await self._keep()
+            except TimeoutError:
+                log.warning("renewing leases took over %.2f s; trying again", self.renew_every)
+            except Exception:
+                log.exception("renewing leases failed")
+            await asyncio.sleep(max(0.0, started + self.renew_every - loop.time()))
+
+    async def _keep(self) -> None:
+        assert self.manager is not None
+        await self._beat()
+        owned = list(self.manager.rooms)
+        for room_id, kept in zip(owned, await self._keeper.renew(owned), strict=True):
+            if not kept and room_id in self.manager.rooms:
+                log.warning("lost the lease of room %s; dropping it", room_id)
+                self.manager.stats.leases_lost += 1
+                self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
+
     async def _upkeep_loop(self) -> None:
-        """Every second: stay alive, keep our leases, adopt orphaned rooms, follow moves."""
+        """Every second: adopt orphaned rooms, follow rooms that moved."""
         while True:
             await asyncio.sleep(min(1.0, self.lease_seconds / 3))
             try:
@@ -401,27 +465,23 @@ class Cluster:
                 log.exception("cluster upkeep failed")
 
     async def _upkeep(self) -> None:
+        """A few round trips however many rooms: the owners of the rooms we relay and of
+        the live rooms we do not host, and whether those owners are alive."""
         assert self.manager is not None
-        await self._beat()
-        owned = list(self.manager.rooms)
-        for room_id, kept in zip(owned, await self.leases.renew(owned), strict=True):
-            if not kept:
-                log.warning("lost the lease of room %s; dropping it", room_id)
-                self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
         proxied = sorted({p.room_id for p in self._proxies.values()})
-        owners = dict(zip(proxied, await self.leases.owners(proxied), strict=True))
+        live = set(await self.journal.live())
+        self._foreign = {r: g for r, g in self._foreign.items() if r in live}
+        hosted, foreign = self.manager.rooms, self._foreign
+        orphans = [r for r in live if r not in hosted and r not in foreign]
+        rooms = sorted({*proxied, *orphans})
+        owners = dict(zip(rooms, await self.leases.owners(rooms), strict=True))
+        alive = await self._alive({o for o in owners.values() if o is not None})
         for proxy in list(self._proxies.values()):
             owner = owners.get(proxy.room_id)
-            alive = owner is not None and await self.redis.exists(self._alive_key(owner))
-            if owner != proxy.owner or not alive:
+            if owner != proxy.owner or owner not in alive:
                 proxy.conn.close(CLOSE_MOVED, "the room moved; reconnect")
-        live = await self.journal.live()
-        self._foreign = {r: g for r, g in self._foreign.items() if r in live}
-        for room_id in live:
-            if room_id in self.manager.rooms or room_id in self._foreign:
-                continue
-            owner = await self.leases.owner(room_id)
-            if owner is None or not await self.redis.exists(self._alive_key(owner)):
+        for room_id in orphans:
+            if owners[room_id] not in alive and room_id not in self.manager.rooms:
                 with contextlib.suppress(RoomError):  # a game this process does not serve
                     await self.locate(room_id)
 

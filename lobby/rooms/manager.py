@@ -18,10 +18,10 @@ from typing import Any, Protocol
 from meeple.game.match import Match
 from meeple.game.registry import Registry
 from meeple.lobby.ops.metrics import Stats
-from meeple.lobby.rooms.journal import Journal
+from meeple.lobby.rooms.journal import Journal, JournalWriter
 from meeple.lobby.rooms.room import Room, RoomError, abandon_policy
 from meeple.lobby.settings import Settings
-from meeple.lobby.stores.base import RoomDirectory, new_id
+from meeple.lobby.stores.base import Changes, RoomDirectory, new_id
 
 log = logging.getLogger("meeple.rooms")
 
@@ -66,11 +66,14 @@ class RoomManager:
         self.stats = stats or Stats()
         self.directory = directory
         self.journal = journal
+        self.writer = JournalWriter(journal, self.stats) if journal is not None else None
+        """Saves the changes of every room, batched per loop turn (group commit)."""
         self.cluster = cluster
         self.rooms: dict[str, Room] = {}
         self.game_over_hooks: list[GameOverHook] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._writes: deque[Awaitable[None]] = deque()
+        self._writes: deque[tuple[str | None, Awaitable[None]]] = deque()
+        """Background store writes, with the room each is about (None: many rooms)."""
         self._worker: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._expiry: dict[str, asyncio.TimerHandle] = {}
@@ -107,7 +110,7 @@ class RoomManager:
             invite=secrets.token_urlsafe(6) if private else None,
             creator=creator,
             abandon=policy,
-            journal=self.journal,
+            journal=self.writer,
             stats=self.stats,
         )
         for seat, strategy in (bots or {}).items():
@@ -120,7 +123,13 @@ class RoomManager:
         self.rooms[room.id] = room
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
         if self.journal is not None:
-            await self.journal.save(room.id, room.meta(), [])
+            saved = Changes(room.id, room.match.game_no, [], room.meta())
+            error = (await self.journal.save([saved]))[0]
+            if error is not None:
+                self.rooms.pop(room.id, None)
+                if self.cluster is not None:
+                    self._spawn(self.cluster.release(room.id))
+                raise error
         await self.directory.put(room.summary())
         return room
 
@@ -178,7 +187,7 @@ class RoomManager:
         meta, entries = loaded
         try:
             game = self.games.lookup(meta["game"])
-            room = Room.restore(game, meta, entries, self.settings, self, self.journal, self.stats)
+            room = Room.restore(game, meta, entries, self.settings, self, self.writer, self.stats)
         except Exception:
             log.exception("room %s could not be restored", room_id)
             return None
@@ -196,14 +205,16 @@ class RoomManager:
             room.close_all(code, reason)
 
     async def flush(self) -> None:
-        """Write the summaries of changed rooms to the directory now."""
-        while self._dirty:
-            room_id = self._dirty.pop()
-            room = self.rooms.get(room_id)
-            if room is not None:
-                await self.directory.put(room.summary())
+        """Write the summaries of changed rooms to the directory now, together."""
+        dirty, self._dirty = self._dirty, set()
+        rooms = self.rooms
+        summaries = [rooms[r].summary() for r in dirty if r in rooms]
+        if summaries:
+            await self.directory.put_many(summaries)
 
     async def close(self) -> None:
+        if self.writer is not None:  # what is being saved is told before the goodbyes
+            await self.writer.drain()
         for room in self.rooms.values():
             room.close_all(1001, "the server is shutting down")
         for handle in self._expiry.values():
@@ -215,7 +226,7 @@ class RoomManager:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         while self._writes:
-            left = self._writes.popleft()
+            _, left = self._writes.popleft()
             if isinstance(left, Coroutine):
                 left.close()
 
@@ -242,7 +253,7 @@ class RoomManager:
             extra={"room": room.id, "seat": outcome.get("winners")},
         )
         for hook in self.game_over_hooks:
-            self._spawn(hook(record))
+            self._spawn(hook(record), room.id)
 
     def idle(self, room: Room) -> None:
         """A room nobody is in is dropped after a while, so the listing stays live."""
@@ -260,7 +271,7 @@ class RoomManager:
             return
         self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
         if self.cluster is not None:  # if Redis cannot take even this, the lease runs out
-            self._spawn(self.cluster.release(room.id))
+            self._spawn(self.cluster.release(room.id), room.id)
 
     # Internals ----------------------------------------------------------------------
 
@@ -271,20 +282,23 @@ class RoomManager:
             return
         room.close_all(1001, "the room was closed")
         del self.rooms[room_id]
-        self._spawn(self.directory.remove(room_id))
+        self._spawn(self.directory.remove(room_id), room_id)
         if self.journal is not None:
-            self._spawn(self.journal.delete(room_id))
+            self._spawn(self.journal.delete(room_id), room_id)
         if self.cluster is not None:
-            self._spawn(self.cluster.release(room_id))
+            self._spawn(self.cluster.release(room_id), room_id)
 
     async def _write_summaries(self) -> None:
         await asyncio.sleep(0)  # the rest of this loop turn's changes join in
         await self.flush()
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        """Run a store write in the background, in order, on one worker task: a task
-        per write cost more than the writes themselves (one game makes several)."""
-        self._writes.append(coro)
+    def _spawn(self, coro: Awaitable[None], room_id: str | None = None) -> None:
+        """Run a store write in the background on one worker task: a task per write cost
+        more than the writes themselves (one game makes several). The writes about one
+        room run in the order they were asked for. In memory they all run in order;
+        with Redis those of different rooms run concurrently, so that their commands
+        share round trips (``stores.redis.Coalesced``)."""
+        self._writes.append((room_id, coro))
         if self._worker is None or self._worker.done():
             self._worker = asyncio.get_running_loop().create_task(self._write_all())
             self._tasks.add(self._worker)
@@ -292,8 +306,19 @@ class RoomManager:
 
     async def _write_all(self) -> None:
         writes = self._writes
+        concurrent = self.journal is not None
         while writes:
-            coro = writes.popleft()
+            if not concurrent:
+                await self._write_in_order([writes.popleft()[1]])
+                continue
+            lanes: dict[str | None, list[Awaitable[None]]] = {}
+            while writes:
+                room_id, coro = writes.popleft()
+                lanes.setdefault(room_id, []).append(coro)
+            await asyncio.gather(*(self._write_in_order(lane) for lane in lanes.values()))
+
+    async def _write_in_order(self, coros: list[Awaitable[None]]) -> None:
+        for coro in coros:
             try:
                 await coro
             except Exception:

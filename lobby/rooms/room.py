@@ -13,10 +13,10 @@ seats the server plays (``autoplay``), what it keeps for resuming clients
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, get_args
@@ -45,11 +45,11 @@ from meeple.game.protocol import (
 from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.rooms.autoplay import Autoplay, Moment, moment_of
 from meeple.lobby.rooms.backlog import Backlog
-from meeple.lobby.rooms.journal import Journal
+from meeple.lobby.rooms.journal import JournalWriter
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.timers import Timers
 from meeple.lobby.settings import Settings
-from meeple.lobby.stores.base import RoomSummary
+from meeple.lobby.stores.base import Changes, RoomSummary
 
 log = logging.getLogger("meeple.room")
 
@@ -123,7 +123,7 @@ class Room:
     creator: str | None = None
     abandon: AbandonPolicy = "forfeit"
     created_at: float = field(default_factory=time.time)
-    journal: Journal | None = None
+    journal: JournalWriter | None = None
     """With a journal, every change is saved before anyone hears of it."""
     stats: Stats = field(default_factory=Stats)
 
@@ -138,8 +138,17 @@ class Room:
         self._rematch: set[int] = set()
         self._deadline_ms: int | None = None
         self._game_no_started = -1
-        self._unsaved: list[tuple[Transition | None, Member | None, Any]] = []
-        self._saving: asyncio.Task[None] | None = None
+        self._unsaved: list[tuple[Transition, Member | None, Any]] = []
+        """Changes made but not yet handed to the journal, with whom to acknowledge."""
+        self._saving: list[tuple[Transition, Member | None, Any]] = []
+        """The changes of the journal's batch in flight: published once it is saved."""
+        self._then: list[Callable[[], None]] = []
+        self._saving_then: list[Callable[[], None]] = []
+        """What to do once the unsaved changes (the batch in flight) have been told."""
+        self._staged = False
+        """Whether the journal writer will take this room's changes in its next batch."""
+        self._meta_changed = False
+        """Whether ``meta()`` differs from what the journal has (seats, status, game)."""
         self._hidden = self.match.game.hidden_information
         """Whether audiences see different views (else one delta and backlog for all)."""
         self._closed = False
@@ -153,7 +162,7 @@ class Room:
         log_entries: list[LogEntry],
         settings: Settings,
         events: RoomEvents,
-        journal: Journal | None,
+        journal: JournalWriter | None,
         stats: Stats,
     ) -> Room:
         """Rebuild a room another process saved: replay its game's log from the seed."""
@@ -388,9 +397,8 @@ class Room:
         during a game (once it is saved, with a journal), in an ``ack`` otherwise."""
         if conn.seat is not None and self.match.status == "playing":
             self._apply(self.match.forfeit(conn.seat, "left"), conn, msg_id)
-            saving = self._saving
-            if self.journal is not None and saving is not None and not saving.done():
-                saving.add_done_callback(lambda _: conn.close(CLOSE_NORMAL, "left the room"))
+            if self._unsaved:  # close once the forfeit is saved and told
+                self._then.append(lambda: conn.close(CLOSE_NORMAL, "left the room"))
                 return
         else:
             if conn.seat is not None:
@@ -449,6 +457,7 @@ class Room:
         self._timers.close()
         self._auto.clear()
         self._unsaved.clear()
+        self._then.clear()
         conns = list(self._conns.values())
         self._conns.clear()  # so their ends detach nothing: no grace timers, no forfeits
         self._seat_conns.clear()
@@ -473,12 +482,16 @@ class Room:
             self._publish(result, conn, msg_id)
             return
         self._unsaved.append((result, conn, msg_id))
-        self._save_soon()
+        if result.reset or result.status != "playing":
+            self._meta_changed = True
+        self._stage()
 
-    def _save_soon(self) -> None:
+    def _stage(self) -> None:
         """Save what changed, then tell everyone: no one hears of a change a crash could lose."""
-        if self._saving is None or self._saving.done():
-            self._saving = asyncio.get_running_loop().create_task(self._save_and_publish())
+        if not self._staged:
+            self._staged = True
+            assert self.journal is not None
+            self.journal.stage(self)
 
     def meta(self) -> dict[str, Any]:
         """Everything besides the log that it takes to rebuild this room elsewhere."""
@@ -499,22 +512,42 @@ class Room:
             "created_at": self.created_at,
         }
 
-    async def _save_and_publish(self) -> None:
-        assert self.journal is not None
-        while self._unsaved:
-            batch, self._unsaved = self._unsaved, []
-            entries = [t.entry for t, _, _ in batch if t is not None and t.entry is not None]
-            try:
-                await self.journal.save(self.id, self.meta(), entries)
-            except Exception:
-                self.stats.redis_errors += 1
-                log.exception("room %s: saving failed; its connections must resume", self.id)
-                self.events.unsaved(self)
-                return
-            for transition, conn, msg_id in batch:
-                if transition is None:
-                    continue
-                self._publish(transition, conn, msg_id)
+    def take_changes(self) -> Changes:
+        """The journal writer takes what changed since its last batch (``Unsaved``)."""
+        batch, self._unsaved = self._unsaved, []
+        self._saving = batch
+        self._saving_then, self._then = self._then, []
+        self._staged = False
+        match = self.match
+        changes = Changes(self.id, match.game_no, [])
+        if self._closed:
+            return changes  # nothing more is saved from here
+        entries = changes.entries
+        for t, _, _ in batch:
+            if t.reset:  # a new game: the log of the one before is not needed any more
+                entries.clear()
+                changes.new_game = True
+            elif t.entry is not None:
+                entries.append(t.entry)
+        if self._meta_changed:
+            self._meta_changed = False
+            changes.meta = self.meta()
+        return changes
+
+    def saved(self, error: Exception | None) -> None:
+        """The batch in flight was saved: tell everyone, in order. Or it was not: this copy
+        of the room is ahead of its journal and must not go on."""
+        batch, self._saving = self._saving, []
+        then, self._saving_then = self._saving_then, []
+        if self._closed:
+            return
+        if error is not None:
+            self.events.unsaved(self)
+            return
+        for transition, conn, msg_id in batch:
+            self._publish(transition, conn, msg_id)
+        for action in then:
+            action()
 
     def _publish(self, t: Transition, mover: Member | None = None, msg_id: Any = None) -> None:
         """Tell every connection what changed: the hot path of the server.
@@ -703,8 +736,8 @@ class Room:
     def _seats_changed(self) -> None:
         self.events.changed(self)
         if self.journal is not None:
-            self._unsaved.append((None, None, None))
-            self._save_soon()
+            self._meta_changed = True
+            self._stage()
 
     # Timers ------------------------------------------------------------------------
 

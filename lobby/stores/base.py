@@ -58,6 +58,21 @@ class SessionStore(Protocol):
     async def revoke(self, token: str) -> None: ...
 
 
+@dataclass(slots=True)
+class Changes:
+    """One room's changes in one batch of the journal: what it must add to what it has."""
+
+    room_id: str
+    game_no: int
+    """The game the entries belong to."""
+    entries: list[dict[str, Any]]
+    """New log entries of that game, in order (``entries[0]["s"]`` follows the saved ones)."""
+    meta: dict[str, Any] | None = None
+    """The room's metadata (``Room.meta``) when it changed since the last save, else None."""
+    new_game: bool = False
+    """A game started: the previous game's log is dropped (its record has it)."""
+
+
 class ConnectTickets(Protocol):
     """Short-lived, single-use stand-ins for a session token, for the URLs that must
     carry a credential (a browser's WebSocket and EventSource): a URL reaches logs, and
@@ -80,6 +95,10 @@ class RoomDirectory(Protocol):
     """Every room of every process, as the lobby lists it."""
 
     async def put(self, summary: RoomSummary) -> None: ...
+
+    async def put_many(self, summaries: Sequence[RoomSummary]) -> None:
+        """``put`` each (the rooms that changed in one loop turn), together."""
+        ...
 
     async def get(self, room_id: str) -> RoomSummary | None: ...
 

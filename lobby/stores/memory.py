@@ -101,6 +101,10 @@ class MemoryRoomDirectory:
         if summary.get("invite"):
             self._invites[summary["invite"]] = summary["id"]
 
+    async def put_many(self, summaries: Sequence[RoomSummary]) -> None:
+        for summary in summaries:
+            await self.put(summary)
+
     async def get(self, room_id: str) -> RoomSummary | None:
         return self._rooms.get(room_id)
 

@@ -16,10 +16,13 @@ from dataclasses import fields, replace
 from typing import Any
 
 import msgpack
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
     LIVE_TICKET,
+    Changes,
     GameRecord,
     PlayerRating,
     RatingWindow,
@@ -34,6 +37,11 @@ from meeple.lobby.stores.base import (
 )
 from meeple.lobby.stores.memory import pick_group, record_key, room_key
 
+try:
+    import hiredis
+except ImportError:  # pragma: no cover - installed with redis[hiredis]
+    hiredis = None  # type: ignore[assignment]
+
 STATUSES = ("waiting", "playing", "finished")
 
 
@@ -46,9 +54,120 @@ def unpack(data: Any) -> Any:
     return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
+def unpacker(data: bytes) -> msgpack.Unpacker:
+    """The values of ``pack`` outputs laid end to end, one after the other."""
+    values = msgpack.Unpacker(raw=False, strict_map_key=False)
+    values.feed(data)
+    return values
+
+
+def connect(
+    url: str, connections: int, *, wait: float | None = None, reply_timeout: float | None = 5.0
+) -> Redis:
+    """A client whose pool holds at most ``connections``; a caller finding them all in use
+    waits for one (up to ``wait`` seconds; None: as long as it takes) instead of failing.
+
+    ``reply_timeout``: how long a reply may take before the connection counts as broken.
+    None for the connections whose users keep their own deadlines: redis-py enters an
+    ``asyncio.timeout`` for every reply it reads, which cost more than the rest of a
+    batch of a few hundred script calls.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=connections, timeout=wait, socket_timeout=reply_timeout
+    )
+    if hiredis is not None:
+        pool.connection_class = _packed_by_hiredis(pool.connection_class)
+    return Redis.from_pool(pool)
+
+
+_PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+
+
+def _packed_by_hiredis(base: type[AbstractConnection]) -> type[AbstractConnection]:
+    """``base``, packing commands with hiredis: redis-py's asyncio connections pack them
+    in Python (its blocking ones use hiredis when it is installed), at 4 µs a command
+    against 0.5; a batch of a few hundred rooms is a few hundred commands."""
+
+    def pack_command(self: AbstractConnection, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:  # "SCRIPT LOAD", as redis-py splits
+            args = (*args[0].split(), *args[1:])
+        return [hiredis.pack_command(args)]
+
+    packed = _PACKED.get(base)
+    if packed is None:
+        packed = _PACKED[base] = type(
+            f"Hiredis{base.__name__}", (base,), {"pack_command": pack_command}
+        )
+    return packed
+
+
 def text(value: Any) -> str:
     """A Redis reply as str (replies are bytes: the client does not decode)."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Coalesced:
+    """Commands that any number of callers issue in one loop turn, sent in one pipeline.
+
+    Finished games each write a record, read and write two ratings and a summary or
+    two; awaited one by one, that was a round trip each, and at a thousand games a
+    second more than the round trips themselves could keep up with. Callers issue
+    them concurrently and each awaits its own reply; the turn's commands go out
+    together, in the order they were issued, while the previous batch is out. One
+    instance may serve several stores (``services`` gives them one, on a connection
+    of its own), so that their commands share the round trip too.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._queued: list[tuple[Sequence[tuple[Any, ...]], asyncio.Future[Any], bool]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self, *args: Any) -> asyncio.Future[Any]:
+        """Send a command (``"GET", key``) with this turn's; its reply, or its error."""
+        return self._queue([args], True)
+
+    def many(self, commands: Sequence[tuple[Any, ...]]) -> asyncio.Future[list[Any]]:
+        """Send these commands with this turn's; their replies, or the first error."""
+        return self._queue(commands, False)
+
+    def _queue(self, commands: Sequence[tuple[Any, ...]], one: bool) -> asyncio.Future[Any]:
+        loop = self._loop
+        if loop is None:  # get_running_loop costs a getpid() system call: ask once
+            loop = self._loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queued.append((commands, future, one))
+        if self._task is None:
+            self._task = loop.create_task(self._send())
+        return future
+
+    async def _send(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                count = sum(len(commands) for commands, _, _ in batch)
+                try:
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for commands, _, _ in batch:
+                            for args in commands:
+                                pipe.execute_command(*args)
+                        replies: list[Any] = await pipe.execute(raise_on_error=False)
+                except Exception as exc:
+                    replies = [exc] * count
+                at = 0
+                for commands, future, one in batch:
+                    mine, at = replies[at : at + len(commands)], at + len(commands)
+                    if future.done():
+                        continue  # its caller gave up
+                    error = next((r for r in mine if isinstance(r, Exception)), None)
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(mine[0] if one else mine)
+                await asyncio.sleep(0)  # the rest of this loop turn's commands join in
+        finally:
+            self._task = None
 
 
 class RedisSessionStore:
@@ -116,31 +235,73 @@ class RedisConnectTickets:
         return Session(player_id, name, expires_at)
 
 
+_PUT_SUMMARY = """
+local id, status, score = ARGV[2], ARGV[3], ARGV[4]
+redis.call('SET', KEYS[1], ARGV[1])
+for i, s in ipairs({'waiting', 'playing', 'finished'}) do
+  if s == status then
+    redis.call('ZADD', KEYS[1 + i], score, id)
+    redis.call('ZADD', KEYS[4 + i], score, id)
+  else
+    redis.call('ZREM', KEYS[1 + i], id)
+    redis.call('ZREM', KEYS[4 + i], id)
+  end
+end
+if status ~= '' then
+  redis.call('ZADD', KEYS[8], score, id)
+  redis.call('ZADD', KEYS[9], score, id)
+end
+if KEYS[10] then
+  redis.call('SET', KEYS[10], id)
+end
+return 1
+"""
+"""A room's summary and its place in the listings, at once. KEYS: the summary, the
+game's index per status (waiting, playing, finished), every game's per status, the
+game's and every game's of any status[, the invite code]. ARGV: the summary, the room's
+id, its status ('' for a private room, listed nowhere), the score (its creation time)."""
+
+
 class RedisRoomDirectory:
     """Summaries by id, plus sorted sets by creation time for each filter the lobby offers."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, batch: Coalesced | None = None) -> None:
         self._redis = redis
         self._p = prefix
+        self._put = redis.register_script(_PUT_SUMMARY)
+        self._batch = batch or Coalesced(redis)
 
     def _index(self, game: str | None, status: str | None) -> str:
         return f"{self._p}rooms:index:{game or '*'}:{status or '*'}"
 
     async def put(self, summary: RoomSummary) -> None:
+        await self.put_many([summary])
+
+    def _put_command(self, summary: RoomSummary) -> tuple[Any, ...]:
+        """One script call: the summary, and the room's place in every listing."""
         room_id, game = summary["id"], summary["game"]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{self._p}rooms:summary:{room_id}", pack(summary))
-            for status in STATUSES:
-                pipe.zrem(self._index(game, status), room_id)
-                pipe.zrem(self._index(None, status), room_id)
-            if not summary["private"]:
-                score = summary["created_at"]
-                for g in (game, None):
-                    for s in (summary["status"], None):
-                        pipe.zadd(self._index(g, s), {room_id: score})
-            if summary.get("invite"):
-                pipe.set(f"{self._p}invite:{summary['invite']}", room_id)
-            await pipe.execute()
+        index = self._index
+        keys = [
+            f"{self._p}rooms:summary:{room_id}",
+            *[index(game, s) for s in STATUSES],
+            *[index(None, s) for s in STATUSES],
+            index(game, None),
+            index(None, None),
+        ]
+        if summary.get("invite"):
+            keys.append(f"{self._p}invite:{summary['invite']}")
+        status = "" if summary["private"] else summary["status"]
+        args = (pack(summary), room_id, status, summary["created_at"])
+        return ("EVALSHA", self._put.sha, len(keys), *keys, *args)
+
+    async def put_many(self, summaries: Sequence[RoomSummary]) -> None:
+        """Sent with every other write of this loop turn (``Coalesced``)."""
+        commands = [self._put_command(summary) for summary in summaries]
+        try:
+            await self._batch.many(commands)
+        except NoScriptError:  # Redis restarted or its scripts were flushed
+            await self._redis.script_load(_PUT_SUMMARY)
+            await self._batch.many(commands)
 
     async def get(self, room_id: str) -> RoomSummary | None:
         data = await self._redis.get(f"{self._p}rooms:summary:{room_id}")
@@ -218,48 +379,123 @@ async def _page_by_score(
     return items
 
 
+def room_part(prefix: str, room_id: str, part: str) -> str:
+    """A key of one room's own: its id is the hash tag (``meeple:room:{r_ab12}:meta``), so
+    that every key of a room is in one hash slot of a Redis Cluster."""
+    return f"{prefix}room:{{{room_id}}}:{part}"
+
+
+_SAVE = """
+local n = #ARGV - 2
+if n > 0 then
+  local have = redis.call('LLEN', KEYS[2])
+  local before = tonumber(ARGV[2])
+  if have == before then
+    for i = 3, #ARGV, 4000 do
+      redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
+    end
+  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[3] then
+    return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
+      ' entries, the owner thinks ' .. before)
+  end
+end
+if ARGV[1] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+if KEYS[3] then
+  redis.call('DEL', KEYS[3])
+end
+return n
+"""
+"""One room's changes: append the new log entries (unless the log ends with them already:
+a batch sent again after a lost reply; anything else out of step is refused), then the
+metadata when it changed, and drop the previous game's log when a game started. KEYS:
+meta, this game's log[, the previous game's log]; ARGV: the metadata or '', how many
+entries the log held before these, the entries."""
+
+
 class RedisJournal:
     """Each room's metadata and the log of its current game, saved before anyone hears of it.
 
     ``room:{id}:meta`` holds the metadata, ``room:{id}:log:{game_no}`` the game's log
     (appended, never rewritten: a move costs one RPUSH however long the game), and
     ``rooms:live`` the rooms still waiting or playing, which some process must own.
+    A batch is one pipeline: one script call per room (all of a room's keys are in its
+    hash slot), and an update of ``rooms:live`` for the rooms whose status changed.
     """
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._p = prefix
+        self._live = f"{prefix}rooms:live"
+        self._script = redis.register_script(_SAVE)
 
-    async def save(self, room_id: str, meta: dict[str, Any], entries: list[dict[str, Any]]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{self._p}room:{room_id}:meta", pack(meta))
-            if entries:
-                pipe.rpush(
-                    f"{self._p}room:{room_id}:log:{meta['game_no']}", *[pack(e) for e in entries]
-                )
-            if meta["status"] == "finished":
-                pipe.srem(f"{self._p}rooms:live", room_id)
-            else:
-                pipe.sadd(f"{self._p}rooms:live", room_id)
-            await pipe.execute()
+    async def save(self, changes: Sequence[Changes]) -> list[Exception | None]:
+        todo = [i for i, c in enumerate(changes) if c.entries or c.meta is not None]
+        errors: list[Exception | None] = [None] * len(changes)
+        for attempt in range(2):
+            if not todo:
+                break
+            replies = await self._send([changes[i] for i in todo])
+            missing = []
+            for i, reply in zip(todo, replies, strict=True):
+                if isinstance(reply, NoScriptError) and attempt == 0:
+                    missing.append(i)  # Redis restarted or its scripts were flushed
+                elif isinstance(reply, Exception):
+                    errors[i] = reply
+            if missing:
+                await self._redis.script_load(_SAVE)
+            todo = missing
+        return errors
+
+    async def _send(self, changes: list[Changes]) -> list[Any]:
+        """One round trip: a script call per room, and ``rooms:live`` where a status changed.
+        The replies of the script calls, in order (errors as exceptions)."""
+        p, sha, live = self._p, self._script.sha, self._live
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for c in changes:
+                room_id, game_no, meta = c.room_id, c.game_no, c.meta
+                log_key = f"{p}room:{{{room_id}}}:log:{game_no}"
+                keys = [f"{p}room:{{{room_id}}}:meta", log_key]
+                if c.new_game and game_no > 0:
+                    keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
+                entries = c.entries
+                before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
+                pipe.execute_command(
+                    "EVALSHA", sha, len(keys), *keys,
+                    b"" if meta is None else pack(meta), before, *[pack(e) for e in entries],
+                )  # fmt: skip
+            for c in changes:
+                if c.meta is not None:
+                    if c.meta["status"] == "finished":
+                        pipe.execute_command("SREM", live, c.room_id)
+                    else:
+                        pipe.execute_command("SADD", live, c.room_id)
+            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies[: len(changes)]
 
     async def load(self, room_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-        blob = await self._redis.get(f"{self._p}room:{room_id}:meta")
+        blob = await self._redis.get(room_part(self._p, room_id, "meta"))
         if blob is None:
             return None
         meta = unpack(blob)
-        raw = await self._redis.lrange(f"{self._p}room:{room_id}:log:{meta['game_no']}", 0, -1)
+        raw = await self._redis.lrange(room_part(self._p, room_id, f"log:{meta['game_no']}"), 0, -1)
         return meta, [unpack(r) for r in raw]
 
     async def live(self) -> list[str]:
-        return [text(m) for m in await self._redis.smembers(f"{self._p}rooms:live")]
+        return [text(m) for m in await self._redis.smembers(self._live)]
 
     async def delete(self, room_id: str) -> None:
-        keys = [k async for k in self._redis.scan_iter(f"{self._p}room:{room_id}:*")]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if keys:
-                pipe.delete(*keys)
-            pipe.srem(f"{self._p}rooms:live", room_id)
+        """Forget the room (its lease is its owner's to give up)."""
+        meta_key = room_part(self._p, room_id, "meta")
+        blob = await self._redis.get(meta_key)
+        keys = [meta_key]
+        if blob is not None:
+            game_no = unpack(blob)["game_no"]
+            keys += [room_part(self._p, room_id, f"log:{g}") for g in (game_no - 1, game_no)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.delete(*keys)
+            pipe.srem(self._live, room_id)
             await pipe.execute()
 
 
@@ -278,7 +514,11 @@ return 0
 
 
 class RedisLeases:
-    """One owner per room: a key holding the owner's node id, renewed while it lives."""
+    """One owner per room: a key holding the owner's node id, renewed while it lives.
+
+    Give it a client of its own (``services`` does): renewals then never wait behind
+    the moves' traffic for a connection.
+    """
 
     def __init__(self, redis: Redis, prefix: str, node: str, ttl: float) -> None:
         self._redis = redis
@@ -289,7 +529,7 @@ class RedisLeases:
         self._release = redis.register_script(_RELEASE)
 
     def _key(self, room_id: str) -> str:
-        return f"{self._p}room:{room_id}:lease"
+        return room_part(self._p, room_id, "lease")
 
     async def claim(self, room_id: str) -> bool:
         """Take the room if nobody holds it, or keep it (renewed) if we already do."""
@@ -302,26 +542,47 @@ class RedisLeases:
         value = await self._redis.get(self._key(room_id))
         return text(value) if value else None
 
-    async def owners(self, room_ids: list[str]) -> list[str | None]:
-        if not room_ids:
-            return []
-        values = await self._redis.mget([self._key(r) for r in room_ids])
-        return [text(v) if v else None for v in values]
-
-    async def renew(self, room_ids: list[str]) -> list[bool]:
-        """Extend our leases; False where a lease was lost (expired and taken)."""
+    async def owners(self, room_ids: Sequence[str]) -> list[str | None]:
+        """Each room's owner, in one round trip (a GET per room: their keys are in
+        different hash slots)."""
         if not room_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
-                await self._renew(
-                    keys=[self._key(room_id)], args=[self.node, self.ttl_ms], client=pipe
-                )
-            results = await pipe.execute()
-        return [bool(r) for r in results]
+                pipe.get(self._key(room_id))
+            values = await pipe.execute()
+        return [text(v) if v else None for v in values]
+
+    async def renew(self, room_ids: Sequence[str]) -> list[bool]:
+        """Extend our leases, in one round trip; False where a lease was lost (expired and
+        taken)."""
+        if not room_ids:
+            return []
+        replies = await self._each(_RENEW, self._renew.sha, room_ids, self.node, self.ttl_ms)
+        return [r == 1 for r in replies]
 
     async def release(self, room_id: str) -> None:
         await self._release(keys=[self._key(room_id)], args=[self.node])
+
+    async def release_if(self, room_id: str, owner: str) -> None:
+        """Free a lease ``owner`` holds (an owner that is gone), not one taken since."""
+        await self._release(keys=[self._key(room_id)], args=[owner])
+
+    async def _each(self, script: str, sha: str, room_ids: Sequence[str], *args: Any) -> list[Any]:
+        """A script per room's lease in one pipeline (loading it once if Redis lost it)."""
+        for attempt in range(2):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for room_id in room_ids:
+                    pipe.execute_command("EVALSHA", sha, 1, self._key(room_id), *args)
+                replies: list[Any] = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
+                await self._redis.script_load(script)
+                continue
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return replies
+        raise AssertionError("unreachable")
 
 
 # Quick-match, records and ratings ---------------------------------------------------
@@ -465,20 +726,26 @@ class RedisTicketQueue:
 class RedisRecordStore:
     """Finished games by id, and each player's as a sorted set by finishing time."""
 
-    def __init__(self, redis: Redis, prefix: str, keep_days: float = 90) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, keep_days: float = 90, batch: Coalesced | None = None
+    ) -> None:
         self._redis = redis
         self._p = prefix
         self._keep_ms = int(keep_days * 86400 * 1000)
+        self._batch = batch or Coalesced(redis)
 
     async def put(self, record: GameRecord) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"{self._p}record:{record['id']}", pack(record), px=self._keep_ms)
-            for seat in record.get("seats", ()):
-                if seat.get("kind") == "human" and seat.get("player_id"):
-                    key = f"{self._p}player:{seat['player_id']}:records"
-                    pipe.zadd(key, {record["id"]: record["finished_at"]})
-                    pipe.pexpire(key, self._keep_ms)
-            await pipe.execute()
+        """Sent with every other write of this loop turn (``Coalesced``)."""
+        keep = self._keep_ms
+        writes: list[tuple[Any, ...]] = [
+            ("SET", f"{self._p}record:{record['id']}", pack(record), "PX", keep)
+        ]
+        for seat in record.get("seats", ()):
+            if seat.get("kind") == "human" and seat.get("player_id"):
+                key = f"{self._p}player:{seat['player_id']}:records"
+                writes.append(("ZADD", key, record["finished_at"], record["id"]))
+                writes.append(("PEXPIRE", key, keep))
+        await self._batch.many(writes)
 
     async def get(self, record_id: str) -> GameRecord | None:
         blob = await self._redis.get(f"{self._p}record:{record_id}")
@@ -505,21 +772,26 @@ class RedisRecordStore:
 class RedisRatingStore:
     """Ratings per game: a hash per player and a sorted set to rank them."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, batch: Coalesced | None = None) -> None:
         self._redis = redis
         self._p = prefix
+        self._batch = batch or Coalesced(redis)
 
     async def get(self, game: str, player_id: str) -> PlayerRating | None:
-        blob = await self._redis.get(f"{self._p}rating:{game}:{player_id}")
+        """Sent with every other read and write of this loop turn (``Coalesced``)."""
+        blob = await self._batch("GET", f"{self._p}rating:{game}:{player_id}")
         return PlayerRating(**unpack(blob)) if blob else None
 
     async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for r in ratings:
-                data = {f.name: getattr(r, f.name) for f in fields(PlayerRating)}
-                pipe.set(f"{self._p}rating:{game}:{r.player_id}", pack(data))
-                pipe.zadd(f"{self._p}ratings:{game}", {r.player_id: -r.rating})
-            await pipe.execute()
+        writes: list[tuple[Any, ...]] = []
+        ranking: list[Any] = []
+        for r in ratings:
+            data = {f.name: getattr(r, f.name) for f in fields(PlayerRating)}
+            writes.append(("SET", f"{self._p}rating:{game}:{r.player_id}", pack(data)))
+            ranking += [-r.rating, r.player_id]
+        if ranking:
+            writes.append(("ZADD", f"{self._p}ratings:{game}", *ranking))
+        await self._batch.many(writes)
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int
