@@ -12,6 +12,7 @@ export function createQuickMatch(catalog) {
   let ticket = null;
   let events = null;
   let poll = 0;
+  let searching = false; // from "Find a game" until matched, expired or cancelled
   const game = h(
     "select",
     { id: "qm-game", "data-testid": "qm-game" },
@@ -33,7 +34,8 @@ export function createQuickMatch(catalog) {
 
   async function begin(event) {
     event.preventDefault();
-    if (ticket) return;
+    if (searching) return;
+    searching = true;
     start.disabled = true;
     info.textContent = "Looking for opponents…";
     try {
@@ -54,7 +56,15 @@ export function createQuickMatch(catalog) {
       }
     });
     try {
-      ticket = await api.newTicket({ game: game.value });
+      const filed = await api.newTicket({ game: game.value });
+      // The `matched` event can beat the answer (the ticket that completes a match is
+      // matched as it is filed): then the search is over and there is nothing to keep.
+      // Leaving the lobby meanwhile withdraws a ticket that still waits.
+      if (!searching) {
+        if (filed.status === "waiting") api.cancelTicket(filed.id).catch(() => {});
+        return;
+      }
+      ticket = filed;
       cancel.hidden = false;
       poll = setInterval(check, POLL_MS);
     } catch (error) {
@@ -85,6 +95,7 @@ export function createQuickMatch(catalog) {
     if (withdraw && ticket) api.cancelTicket(ticket.id).catch(() => {});
     if (withdraw) info.textContent = "";
     ticket = null;
+    searching = false;
     events?.close();
     events = null;
     clearInterval(poll);
