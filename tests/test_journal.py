@@ -176,6 +176,26 @@ async def test_a_room_keeps_its_order_while_a_batch_is_out(
     assert await recorded.load(room.id) == (last.meta, [])
 
 
+async def test_the_start_is_announced_only_once_it_is_saved(
+    manager: RoomManager, recorded: Recorded
+) -> None:
+    room = await manager.create("tictactoe")
+    a, b = Seen("p_a"), Seen("p_b")
+    recorded.gate.clear()
+    for member in (a, b):
+        room.reserve(member.player_id, member.name)
+        room.attach(member, None, None)
+    await until(lambda: any(c.meta and c.meta["status"] == "playing" for [c] in recorded.batches))
+
+    def told_playing(member: Seen) -> bool:
+        return any(f.get("st") == "playing" for f in member.frames)
+
+    assert not told_playing(a) and not told_playing(b), "told of a start a crash could lose"
+    recorded.gate.set()
+    await until(lambda: started(a) and started(b))
+    assert [f["st"] for f in b.frames if f["t"] == "room"][-1] == "playing"
+
+
 async def test_a_room_that_cannot_be_saved_is_dropped_alone(
     manager: RoomManager, recorded: Recorded, redis: Redis, redis_prefix: str
 ) -> None:

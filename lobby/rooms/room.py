@@ -397,8 +397,8 @@ class Room:
         during a game (once it is saved, with a journal), in an ``ack`` otherwise."""
         if conn.seat is not None and self.match.status == "playing":
             self._apply(self.match.forfeit(conn.seat, "left"), conn, msg_id)
-            if self._unsaved:  # close once the forfeit is saved and told
-                self._then.append(lambda: conn.close(CLOSE_NORMAL, "left the room"))
+            if self._unsaved:
+                self._once_told(lambda: conn.close(CLOSE_NORMAL, "left the room"))
                 return
         else:
             if conn.seat is not None:
@@ -485,6 +485,14 @@ class Room:
         if result.reset or result.status != "playing":
             self._meta_changed = True
         self._stage()
+
+    def _once_told(self, action: Callable[[], None]) -> None:
+        """Run ``action`` after what was just applied is saved and told (at once without
+        a journal): nothing may announce a change a crash could still lose."""
+        if self._unsaved:
+            self._then.append(action)
+        else:
+            action()
 
     def _stage(self) -> None:
         """Save what changed, then tell everyone: no one hears of a change a crash could lose."""
@@ -621,7 +629,7 @@ class Room:
         if len(self._confirmed) < match.seat_count:
             return
         self._apply(match.start(), None, None)
-        self._broadcast_room()
+        self._once_told(self._broadcast_room)  # "playing" only once the start is saved
 
     def _vote_rematch(self, conn: Member, msg_id: Any) -> None:
         if conn.seat is None:
