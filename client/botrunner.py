@@ -232,15 +232,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
 
+    stop = asyncio.Event()
+    interrupted: list[int] = []  # the signals received
+
     async def run() -> BotStats:
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
 
         def interrupt() -> None:
             # The first signal lets games in play finish; a second one stops at once.
-            if stop.is_set() and task is not None:
+            if interrupted and task is not None:
                 task.cancel()
+            interrupted.append(1)
             stop.set()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -257,6 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     json.dump(stats.as_dict(), sys.stdout, indent=2)
     sys.stdout.write("\n")
+    # Success is games played: all that were asked for (unless stopped by a signal), or,
+    # running for ever, at least one whenever something went wrong.
+    if args.games is not None and not interrupted:
+        return 0 if stats.games >= args.games else 1
     return 0 if stats.games > 0 or stats.errors == 0 else 1
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import socket
+import sys
 
 import httpx
 
@@ -67,12 +71,33 @@ async def test_meeple_bot_command_plays_games() -> None:
     server = ServerProcess({})
     await server.start()
     try:
-        await meeple_bot(server.http, "tictactoe", count=2, games=2)
+        stats = await meeple_bot(server.http, "tictactoe", count=2, games=2)
+        assert stats["games"] >= 2 and stats["errors"] == 0, stats
+        assert stats["wins"] + stats["losses"] + stats["draws"] >= 2 * 2, stats
+        assert stats["moves"] >= 2 * 5, stats  # a tic-tac-toe game takes five moves at least
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{server.http}/metrics")).text
-        assert 'meeple_moves_total{result="accepted"}' in metrics
+        accepted = re.search(r'^meeple_moves_total\{result="accepted"\} (\S+)$', metrics, re.M)
+        assert accepted is not None and float(accepted[1]) >= stats["moves"], metrics
     finally:
         server.stop()
+
+
+async def test_meeple_bot_fails_when_it_plays_none_of_the_games_asked_for() -> None:
+    """No server to play on: the bots give up after their retries and the command says
+    so in its exit status (a script running bots must be able to tell)."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", f"http://127.0.0.1:{port}",
+        "--game", "tictactoe", "--games", "1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    stats = json.loads(out)
+    assert proc.returncode == 1, stats
+    assert stats["games"] == 0 and stats["errors"] >= 1
 
 
 async def test_a_bot_plays_on_after_a_rematch(server: LiveServer) -> None:
