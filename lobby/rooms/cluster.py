@@ -137,6 +137,8 @@ class Cluster:
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
         self._foreign: dict[str, str] = {}
         """Live rooms whose game this process does not serve (room -> game): never claimed."""
+        self.subscribed = False
+        """Whether we hear our channels now (``/readyz`` says not ready while we do not)."""
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
         """Where player events (quick-match results) from any process are delivered."""
 
@@ -147,8 +149,7 @@ class Cluster:
 
     async def start(self, manager: RoomManager) -> None:
         self.manager = manager
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(self.channel(self.node), self.channel("all"))
+        pubsub = await self._subscribe()
         await self._beat()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub)),
@@ -343,7 +344,48 @@ class Cluster:
         finally:
             self._publisher = None
 
+    async def _subscribe(self) -> Any:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(self.channel(self.node), self.channel("all"))
+        self.subscribed = True
+        return pubsub
+
     async def _listen(self, pubsub: Any) -> None:
+        """Read our channels for as long as we live: when the subscription breaks (Redis
+        restarted), subscribe again, with backoff (0.1 s doubling to 2 s)."""
+        delay = 0.1
+        while True:
+            try:
+                if pubsub is None:
+                    pubsub = await self._subscribe()
+                    log.info("subscribed to the cluster's channels again")
+                    self._missed()
+                delay = 0.1
+                await self._read(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("the cluster channel broke (%r); subscribing again", exc)
+            self.subscribed = False
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                pubsub = None
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
+
+    def _missed(self) -> None:
+        """What was published to us while we were not subscribed is gone: the players we
+        relay resume (1012, then ``since``), and calls waiting for an answer fail now."""
+        for proxy in list(self._proxies.values()):
+            proxy.conn.close(CLOSE_MOVED, "the room's server was out of reach; reconnect")
+        for future in self._calls.values():
+            if not future.done():
+                future.set_exception(
+                    RoomError("owner_unavailable", "the room's server did not answer", 503)
+                )
+
+    async def _read(self, pubsub: Any) -> None:
         async for item in pubsub.listen():
             if item.get("type") != "message":
                 continue
@@ -356,6 +398,7 @@ class Cluster:
                         log.exception("cluster message failed: %r", message[:1])
             except Exception:
                 log.exception("bad cluster message")
+        raise ConnectionError("the subscription ended")
 
     def _dispatch(self, message: list[Any]) -> None:
         kind = message[0]

@@ -18,6 +18,9 @@ from typing import Any
 import msgpack
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
@@ -71,9 +74,19 @@ def connect(
     None for the connections whose users keep their own deadlines: redis-py enters an
     ``asyncio.timeout`` for every reply it reads, which cost more than the rest of a
     batch of a few hundred script calls.
+
+    A command that finds its pooled connection broken (Redis restarted since it was last
+    used) is sent once more on a new one, not turned into an error: every script and
+    pipeline here can be sent twice (the journal's script recognises a batch it already
+    holds).
     """
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=connections, timeout=wait, socket_timeout=reply_timeout
+        url,
+        max_connections=connections,
+        timeout=wait,
+        socket_timeout=reply_timeout,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError],
     )
     if hiredis is not None:
         pool.connection_class = _packed_by_hiredis(pool.connection_class)
