@@ -117,6 +117,9 @@ class Cluster:
         self.prefix = prefix
         self.node = f"n_{secrets.token_hex(6)}"
         self.journal = journal
+        self._epochs: dict[str, int] = {}
+        """The fencing epoch of each room we hold, which its saves carry."""
+        journal.epochs = self._epochs
         self.leases = RedisLeases(redis, prefix, self.node, lease_seconds)
         self._keeper = RedisLeases(self.control, prefix, self.node, lease_seconds)
         self.lease_seconds = lease_seconds
@@ -171,10 +174,12 @@ class Cluster:
             return
         rooms = list(manager.rooms.values())
         manager.rooms.clear()
+        # (the epochs stay until the writer has drained: what is being saved is saved)
         if manager.writer is not None:
             await manager.writer.drain(within=2)
         try:
             async with asyncio.timeout(1):
+                self._epochs.clear()
                 await self.leases.release_all([room.id for room in rooms])
                 await self.control.delete(self._alive_key(self.node))
         except Exception as exc:
@@ -211,9 +216,13 @@ class Cluster:
     # Finding a room ------------------------------------------------------------------
 
     async def claim(self, room_id: str) -> bool:
-        return await self.leases.claim(room_id)
+        epoch = await self.leases.claim(room_id)
+        if epoch:
+            self._epochs[room_id] = epoch
+        return bool(epoch)
 
     async def release(self, room_id: str) -> None:
+        self._epochs.pop(room_id, None)
         await self.leases.release(room_id)
 
     async def locate(self, room_id: str) -> Room | str | None:
@@ -234,7 +243,7 @@ class Cluster:
                 raise RoomError(
                     "game_not_served", f"no server here offers {game}; try again shortly", 503
                 )
-            if await self.leases.claim(room_id):
+            if await self.claim(room_id):
                 return await self._restore_once(room_id)
         return None
 
@@ -260,7 +269,7 @@ class Cluster:
             pending.add_done_callback(lambda _: self._restoring.pop(room_id, None))
         room = await asyncio.shield(pending)
         if room is None:
-            await self.leases.release(room_id)
+            await self.release(room_id)
         return room
 
     async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:
@@ -514,6 +523,7 @@ class Cluster:
         for room_id, kept in zip(owned, await self._keeper.renew(owned), strict=True):
             if not kept and room_id in self.manager.rooms:
                 log.warning("lost the lease of room %s; dropping it", room_id)
+                self._epochs.pop(room_id, None)  # a save still to come is refused
                 self.manager.stats.leases_lost += 1
                 self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
 
