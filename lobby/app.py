@@ -7,6 +7,7 @@ ASGI, and it finds the app's services in the lifespan state this factory yields.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import mimetypes
 from collections.abc import AsyncIterator, Iterable
@@ -25,7 +26,7 @@ from meeple.lobby.games import GameSpec, build_games
 from meeple.lobby.http import routes
 from meeple.lobby.http.problems import PROBLEM_CODES, CrashGuard
 from meeple.lobby.ops import health
-from meeple.lobby.services import build_services
+from meeple.lobby.services import CLOSE_SECONDS, build_services
 from meeple.lobby.settings import Settings
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "client" / "web"
@@ -52,8 +53,12 @@ def create_app(settings: Settings | None = None, games: Iterable[GameSpec] = ())
         services.start_background()
         try:
             yield {"services": services}  # the lifespan state: where RoomSocket looks
-        finally:
-            await services.close()
+        finally:  # bounded: SIGTERM must end the process (services.CLOSE_SECONDS)
+            closing = asyncio.ensure_future(services.close())
+            await asyncio.wait([closing], timeout=CLOSE_SECONDS)
+            if not closing.done():
+                logging.getLogger("meeple.app").error("stopping took too long; leaving")
+                closing.cancel()
 
     app = FastAPI(
         title="Meeple",

@@ -24,7 +24,18 @@ def uvicorn_options() -> dict[str, Any]:
     from meeple.lobby.edge.gateway import RoomSocket
     from meeple.lobby.edge.http11 import BoundedHttp
 
-    return {"http": BoundedHttp, "ws": RoomSocket, "proxy_headers": True, "lifespan": "on"}
+    return {
+        "http": BoundedHttp,
+        "ws": RoomSocket,
+        "proxy_headers": True,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+    }
+
+
+GRACEFUL_SECONDS = 2
+"""On SIGTERM, how long uvicorn waits for connections to finish their close handshakes
+before the app stops (``services.CLOSE_SECONDS`` more at most)."""
 
 
 def raise_open_files() -> float:

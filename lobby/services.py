@@ -44,6 +44,12 @@ if TYPE_CHECKING:
     from meeple.lobby.rooms.cluster import Cluster
 
 
+CLOSE_SECONDS = 6.0
+"""The most ``Services.close`` is given (the app's lifespan enforces it): with uvicorn's
+``GRACEFUL_SECONDS`` for the connections' close handshakes before it, SIGTERM ends a
+process within 8 s, however Redis behaves (docs/architecture.md, Graceful stop)."""
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -90,10 +96,15 @@ class Services:
         self.heartbeat.start()
 
     async def close(self) -> None:
+        """Stop: hand the rooms to other processes first (in a cluster), then end. The app
+        gives this ``CLOSE_SECONDS`` at most."""
         self.heartbeat.stop()
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1)
+        if self.cluster is not None:
+            await self.cluster.hand_over()
         await self.rooms.close()
         if self.cluster is not None:
             await self.cluster.stop()

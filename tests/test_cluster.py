@@ -7,6 +7,7 @@ the test's own, real WebSocket clients.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -291,3 +292,40 @@ async def test_processes_with_different_games_never_lose_a_room(redis_prefix: st
         for proc in (one, two, three):
             if proc is not None:
                 proc.stop()
+
+
+async def test_sigterm_hands_the_rooms_over_at_once(redis_prefix: str) -> None:
+    """SIGTERM of a room's owner while both players reach it through another process:
+    the owner ends within its documented bound (8 s), the players are closed with 1012,
+    and the room takes their next move on the other process at once, long before the
+    10 s lease could have run out."""
+    env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix}
+    env["MEEPLE_LEASE_SECONDS"] = "10"
+    one, two = ServerProcess(env), ServerProcess(env)
+    try:
+        await asyncio.gather(one.start(), two.start())
+        async with httpx.AsyncClient(timeout=10) as http:
+            room_id, token_a, token_b = await room_for_two(http, one, two)  # owned by `one`
+        a = await open_peer(two.ws, room_id, token_a)
+        b = await open_peer(two.ws, room_id, token_b)
+        await started(a)
+        await started(b)
+        assert await play(a, 1, 0) == 2
+        await b.saw(of_type("d", s=2))
+
+        loop = asyncio.get_running_loop()
+        assert one.proc is not None
+        one.proc.send_signal(signal.SIGTERM)
+        for peer in (a, b):
+            code, _ = await peer.closed(timeout=8)
+            assert code == 1012
+        closed_at = loop.time()
+        b2 = await reconnect(two, room_id, token_b, since=2)
+        assert await play(b2, 2, 4) == 3  # the new owner's first move
+        assert loop.time() - closed_at < 2.0, "the room waited for its lease to run out"
+        await asyncio.to_thread(one.proc.wait, 8)  # the stopping process ends in bounded time
+        a2 = await reconnect(two, room_id, token_a, since=3)
+        assert await play(a2, 3, 8) == 4
+    finally:
+        one.stop()
+        two.stop()

@@ -31,11 +31,19 @@ async def metrics(request: Request) -> Response:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready to take players: Redis, when configured, answers."""
-    redis = request.app.state.services.redis
+    """Ready to take players: Redis, when configured, answers, and this process hears its
+    cluster channel (after Redis restarts, not until it has subscribed again)."""
+    services = request.app.state.services
+    redis = services.redis
     if redis is not None:
         try:
             await redis.ping()
         except Exception as exc:
             return JSONResponse({"status": "unavailable", "redis": repr(exc)}, status_code=503)
+    cluster = services.cluster
+    if cluster is not None and not cluster.subscribed:
+        return JSONResponse(
+            {"status": "unavailable", "cluster": "not subscribed to its channel yet"},
+            status_code=503,
+        )
     return JSONResponse({"status": "ready"})

@@ -21,7 +21,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -117,6 +117,9 @@ class Cluster:
         self.prefix = prefix
         self.node = f"n_{secrets.token_hex(6)}"
         self.journal = journal
+        self._epochs: dict[str, int] = {}
+        """The fencing epoch of each room we hold, which its saves carry."""
+        journal.epochs = self._epochs
         self.leases = RedisLeases(redis, prefix, self.node, lease_seconds)
         self._keeper = RedisLeases(self.control, prefix, self.node, lease_seconds)
         self.lease_seconds = lease_seconds
@@ -137,6 +140,8 @@ class Cluster:
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
         self._foreign: dict[str, str] = {}
         """Live rooms whose game this process does not serve (room -> game): never claimed."""
+        self.subscribed = False
+        """Whether we hear our channels now (``/readyz`` says not ready while we do not)."""
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
         """Where player events (quick-match results) from any process are delivered."""
 
@@ -147,8 +152,7 @@ class Cluster:
 
     async def start(self, manager: RoomManager) -> None:
         self.manager = manager
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(self.channel(self.node), self.channel("all"))
+        pubsub = await self._subscribe()
         await self._beat()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub)),
@@ -156,20 +160,41 @@ class Cluster:
             asyncio.create_task(self._upkeep_loop()),
         ]
 
+    async def hand_over(self) -> None:
+        """Stop owning rooms, so that other processes take them at once (SIGTERM).
+
+        The rooms stop taking messages first (a forwarded one is answered "moved"), then
+        what is being saved is saved, then every lease and our ``alive`` key go in one
+        round trip, and only then are the rooms' players closed with 1012: when they
+        reconnect, the room is free for the process they reach. Each step is bounded
+        (``HAND_OVER_SECONDS`` in all); a Redis that does not answer leaves the leases
+        to run out, as after kill -9."""
+        manager = self.manager
+        if manager is None:
+            return
+        rooms = list(manager.rooms.values())
+        manager.rooms.clear()
+        # (the epochs stay until the writer has drained: what is being saved is saved)
+        if manager.writer is not None:
+            await manager.writer.drain(within=2)
+        try:
+            async with asyncio.timeout(1):
+                self._epochs.clear()
+                await self.leases.release_all([room.id for room in rooms])
+                await self.control.delete(self._alive_key(self.node))
+        except Exception as exc:
+            log.warning("handing rooms over failed (their leases will run out): %r", exc)
+        for room in rooms:
+            room.close_all(CLOSE_MOVED, "the server is restarting; reconnect")
+        await _settle([self._publisher], 1)  # the goodbyes go out
+
     async def stop(self) -> None:
-        """Hand our rooms back at once, so another process takes them without waiting."""
-        if self._publisher is not None:  # the goodbyes already queued go out
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._publisher), 5)
+        """End the loops, in bounded time (a cancellation redis-py swallows cannot hold
+        the process up), after ``hand_over``."""
+        await _settle([self._publisher], 1)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.manager is not None:
-            for room_id in list(self.manager.rooms):
-                with contextlib.suppress(Exception):
-                    await self.leases.release(room_id)
-        with contextlib.suppress(Exception):
-            await self.redis.delete(self._alive_key(self.node))
+        await _settle(self._tasks, 1)
 
     def _alive_key(self, node: str) -> str:
         return f"{self.prefix}node:{node}:alive"
@@ -191,9 +216,13 @@ class Cluster:
     # Finding a room ------------------------------------------------------------------
 
     async def claim(self, room_id: str) -> bool:
-        return await self.leases.claim(room_id)
+        epoch = await self.leases.claim(room_id)
+        if epoch:
+            self._epochs[room_id] = epoch
+        return bool(epoch)
 
     async def release(self, room_id: str) -> None:
+        self._epochs.pop(room_id, None)
         await self.leases.release(room_id)
 
     async def locate(self, room_id: str) -> Room | str | None:
@@ -214,7 +243,7 @@ class Cluster:
                 raise RoomError(
                     "game_not_served", f"no server here offers {game}; try again shortly", 503
                 )
-            if await self.leases.claim(room_id):
+            if await self.claim(room_id):
                 return await self._restore_once(room_id)
         return None
 
@@ -240,7 +269,7 @@ class Cluster:
             pending.add_done_callback(lambda _: self._restoring.pop(room_id, None))
         room = await asyncio.shield(pending)
         if room is None:
-            await self.leases.release(room_id)
+            await self.release(room_id)
         return room
 
     async def call(self, owner: str, room_id: str, method: str, args: list[Any]) -> Any:
@@ -324,7 +353,48 @@ class Cluster:
         finally:
             self._publisher = None
 
+    async def _subscribe(self) -> Any:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(self.channel(self.node), self.channel("all"))
+        self.subscribed = True
+        return pubsub
+
     async def _listen(self, pubsub: Any) -> None:
+        """Read our channels for as long as we live: when the subscription breaks (Redis
+        restarted), subscribe again, with backoff (0.1 s doubling to 2 s)."""
+        delay = 0.1
+        while True:
+            try:
+                if pubsub is None:
+                    pubsub = await self._subscribe()
+                    log.info("subscribed to the cluster's channels again")
+                    self._missed()
+                delay = 0.1
+                await self._read(pubsub)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("the cluster channel broke (%r); subscribing again", exc)
+            self.subscribed = False
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+                pubsub = None
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
+
+    def _missed(self) -> None:
+        """What was published to us while we were not subscribed is gone: the players we
+        relay resume (1012, then ``since``), and calls waiting for an answer fail now."""
+        for proxy in list(self._proxies.values()):
+            proxy.conn.close(CLOSE_MOVED, "the room's server was out of reach; reconnect")
+        for future in self._calls.values():
+            if not future.done():
+                future.set_exception(
+                    RoomError("owner_unavailable", "the room's server did not answer", 503)
+                )
+
+    async def _read(self, pubsub: Any) -> None:
         async for item in pubsub.listen():
             if item.get("type") != "message":
                 continue
@@ -337,6 +407,7 @@ class Cluster:
                         log.exception("cluster message failed: %r", message[:1])
             except Exception:
                 log.exception("bad cluster message")
+        raise ConnectionError("the subscription ended")
 
     def _dispatch(self, message: list[Any]) -> None:
         kind = message[0]
@@ -452,6 +523,7 @@ class Cluster:
         for room_id, kept in zip(owned, await self._keeper.renew(owned), strict=True):
             if not kept and room_id in self.manager.rooms:
                 log.warning("lost the lease of room %s; dropping it", room_id)
+                self._epochs.pop(room_id, None)  # a save still to come is refused
                 self.manager.stats.leases_lost += 1
                 self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
 
@@ -486,4 +558,15 @@ class Cluster:
                     await self.locate(room_id)
 
 
-__all__ = ["Cluster", "RemoteMember"]
+HAND_OVER_SECONDS = 4.0
+"""The most ``hand_over`` takes: 2 s to save, 1 s to release the leases, 1 s to send."""
+
+
+async def _settle(tasks: Sequence[asyncio.Task[None] | None], seconds: float) -> None:
+    """Wait for these tasks to end, for at most ``seconds`` (never raising)."""
+    pending = [t for t in tasks if t is not None and not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=seconds)
+
+
+__all__ = ["HAND_OVER_SECONDS", "Cluster", "RemoteMember"]

@@ -100,11 +100,11 @@ class JournalWriter:
         finally:
             self._task = None
 
-    async def drain(self) -> None:
-        """Wait for the batch in flight (and those staged behind it), for up to 5 s."""
+    async def drain(self, within: float = 5.0) -> None:
+        """Wait for the batch in flight (and those staged behind it), for up to ``within``
+        seconds; then give up on them (their rooms' players never heard of them)."""
         task = self._task
         if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), 5)
-            except Exception:
+            await asyncio.wait([task], timeout=within)
+            if not task.done():
                 task.cancel()

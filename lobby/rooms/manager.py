@@ -8,7 +8,6 @@ finished games on to whoever records them (records, ratings).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections import deque
@@ -220,11 +219,11 @@ class RoomManager:
         for handle in self._expiry.values():
             handle.cancel()
         if self._worker is not None:  # finish the writes already asked for
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._worker), 5)
+            await asyncio.wait([self._worker], timeout=2)
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # bounded: a cancellation swallowed inside redis-py holds no one up
+            await asyncio.wait(list(self._tasks), timeout=1)
         while self._writes:
             _, left = self._writes.popleft()
             if isinstance(left, Coroutine):

@@ -18,6 +18,9 @@ from typing import Any
 import msgpack
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
@@ -71,9 +74,19 @@ def connect(
     None for the connections whose users keep their own deadlines: redis-py enters an
     ``asyncio.timeout`` for every reply it reads, which cost more than the rest of a
     batch of a few hundred script calls.
+
+    A command that finds its pooled connection broken (Redis restarted since it was last
+    used) is sent once more on a new one, not turned into an error: every script and
+    pipeline here can be sent twice (the journal's script recognises a batch it already
+    holds).
     """
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=connections, timeout=wait, socket_timeout=reply_timeout
+        url,
+        max_connections=connections,
+        timeout=wait,
+        socket_timeout=reply_timeout,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError],
     )
     if hiredis is not None:
         pool.connection_class = _packed_by_hiredis(pool.connection_class)
@@ -386,15 +399,19 @@ def room_part(prefix: str, room_id: str, part: str) -> str:
 
 
 _SAVE = """
-local n = #ARGV - 2
+if ARGV[3] ~= '' and (redis.call('GET', KEYS[3]) or '0') ~= ARGV[3] then
+  return redis.error_reply('FENCED the room has a newer owner (epoch ' ..
+    (redis.call('GET', KEYS[3]) or '0') .. '); this save is from epoch ' .. ARGV[3])
+end
+local n = #ARGV - 3
 if n > 0 then
   local have = redis.call('LLEN', KEYS[2])
   local before = tonumber(ARGV[2])
   if have == before then
-    for i = 3, #ARGV, 4000 do
+    for i = 4, #ARGV, 4000 do
       redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
     end
-  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[3] then
+  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[4] then
     return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
       ' entries, the owner thinks ' .. before)
   end
@@ -402,16 +419,19 @@ end
 if ARGV[1] ~= '' then
   redis.call('SET', KEYS[1], ARGV[1])
 end
-if KEYS[3] then
-  redis.call('DEL', KEYS[3])
+if KEYS[4] then
+  redis.call('DEL', KEYS[4])
 end
 return n
 """
-"""One room's changes: append the new log entries (unless the log ends with them already:
-a batch sent again after a lost reply; anything else out of step is refused), then the
-metadata when it changed, and drop the previous game's log when a game started. KEYS:
-meta, this game's log[, the previous game's log]; ARGV: the metadata or '', how many
-entries the log held before these, the entries."""
+"""One room's changes: refuse them unless they come from the room's owner of now (the
+fencing epoch its lease was claimed with, or '' where nothing is fenced), append the
+new log entries (unless the log ends with them already: a batch sent again after a
+lost reply; anything else out of step is refused), then the metadata when it changed,
+and drop the previous game's log when a game started. KEYS: meta, this game's log,
+the room's epoch[, the previous game's log]; ARGV: the metadata or '', how many entries
+the log held before these, the epoch, the entries. Check and writes are one script: a
+save from an owner that lost the room cannot land between them."""
 
 
 class RedisJournal:
@@ -429,6 +449,10 @@ class RedisJournal:
         self._p = prefix
         self._live = f"{prefix}rooms:live"
         self._script = redis.register_script(_SAVE)
+        self.epochs: dict[str, int] | None = None
+        """With leases (``cluster.Cluster`` sets it): the fencing epoch of each room this
+        process holds. A save is refused unless its epoch is the room's latest (a room
+        missing here saves as epoch 0: refused); None saves unfenced."""
 
     async def save(self, changes: Sequence[Changes]) -> list[Exception | None]:
         todo = [i for i, c in enumerate(changes) if c.entries or c.meta is not None]
@@ -451,19 +475,21 @@ class RedisJournal:
     async def _send(self, changes: list[Changes]) -> list[Any]:
         """One round trip: a script call per room, and ``rooms:live`` where a status changed.
         The replies of the script calls, in order (errors as exceptions)."""
-        p, sha, live = self._p, self._script.sha, self._live
+        p, sha, live, epochs = self._p, self._script.sha, self._live, self.epochs
         async with self._redis.pipeline(transaction=False) as pipe:
             for c in changes:
                 room_id, game_no, meta = c.room_id, c.game_no, c.meta
                 log_key = f"{p}room:{{{room_id}}}:log:{game_no}"
-                keys = [f"{p}room:{{{room_id}}}:meta", log_key]
+                keys = [f"{p}room:{{{room_id}}}:meta", log_key, f"{p}room:{{{room_id}}}:epoch"]
+                epoch = b"" if epochs is None else epochs.get(room_id, 0)
                 if c.new_game and game_no > 0:
                     keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
                 entries = c.entries
                 before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
                 pipe.execute_command(
                     "EVALSHA", sha, len(keys), *keys,
-                    b"" if meta is None else pack(meta), before, *[pack(e) for e in entries],
+                    b"" if meta is None else pack(meta), before, epoch,
+                    *[pack(e) for e in entries],
                 )  # fmt: skip
             for c in changes:
                 if c.meta is not None:
@@ -489,7 +515,7 @@ class RedisJournal:
         """Forget the room (its lease is its owner's to give up)."""
         meta_key = room_part(self._p, room_id, "meta")
         blob = await self._redis.get(meta_key)
-        keys = [meta_key]
+        keys = [meta_key, room_part(self._p, room_id, "epoch")]
         if blob is not None:
             game_no = unpack(blob)["game_no"]
             keys += [room_part(self._p, room_id, f"log:{g}") for g in (game_no - 1, game_no)]
@@ -505,6 +531,23 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if not held then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return redis.call('INCR', KEYS[2])
+elseif held == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  local epoch = redis.call('GET', KEYS[2])
+  if epoch then
+    return tonumber(epoch)
+  end
+  return redis.call('INCR', KEYS[2])
+end
+return 0
+"""
+"""Take a free lease (a new fencing epoch) or keep ours (its epoch): KEYS: the lease,
+the room's epoch; ARGV: our node id, the lease's time in ms. 0: someone else has it."""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -527,16 +570,17 @@ class RedisLeases:
         self.ttl_ms = int(ttl * 1000)
         self._renew = redis.register_script(_RENEW)
         self._release = redis.register_script(_RELEASE)
+        self._claim = redis.register_script(_CLAIM)
 
     def _key(self, room_id: str) -> str:
         return room_part(self._p, room_id, "lease")
 
-    async def claim(self, room_id: str) -> bool:
-        """Take the room if nobody holds it, or keep it (renewed) if we already do."""
-        key = self._key(room_id)
-        if await self._redis.set(key, self.node, nx=True, px=self.ttl_ms):
-            return True
-        return bool(await self._renew(keys=[key], args=[self.node, self.ttl_ms]))
+    async def claim(self, room_id: str) -> int:
+        """Take the room if nobody holds it, or keep it (renewed) if we already do: its
+        fencing epoch (one more than the last owner's when taken), or 0 if another
+        process holds it. The journal takes saves of the latest epoch only."""
+        keys = [self._key(room_id), room_part(self._p, room_id, "epoch")]
+        return int(await self._claim(keys=keys, args=[self.node, self.ttl_ms]))
 
     async def owner(self, room_id: str) -> str | None:
         value = await self._redis.get(self._key(room_id))
@@ -563,6 +607,11 @@ class RedisLeases:
 
     async def release(self, room_id: str) -> None:
         await self._release(keys=[self._key(room_id)], args=[self.node])
+
+    async def release_all(self, room_ids: Sequence[str]) -> None:
+        """Give up these leases (the ones still ours), in one round trip."""
+        if room_ids:
+            await self._each(_RELEASE, self._release.sha, room_ids, self.node)
 
     async def release_if(self, room_id: str, owner: str) -> None:
         """Free a lease ``owner`` holds (an owner that is gone), not one taken since."""

@@ -1,0 +1,115 @@
+"""Redis restarts under a running cluster: the processes subscribe again and go on.
+
+A Redis of the test's own (appending every write to disk, so a restart keeps the
+sessions and rooms) on a port of its own, killed and started again by its PID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.servers import ServerProcess, free_port
+from tests.test_cluster import session
+
+pytestmark = pytest.mark.redis
+
+
+class DiskRedis:
+    """redis-server with ``appendfsync always`` in a directory of the test's own."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.dir = directory
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir"]
+        argv += [str(self.dir), "--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        async with Redis.from_url(self.url) as probe:
+            for _ in range(100):
+                with contextlib.suppress(Exception):
+                    await probe.ping()
+                    return
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not answer within 5 s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@contextlib.asynccontextmanager
+async def disk_redis(directory: Path) -> AsyncIterator[DiskRedis]:
+    redis = DiskRedis(directory)
+    await redis.start()
+    try:
+        yield redis
+    finally:
+        redis.kill()
+
+
+async def readiness(http: httpx.AsyncClient, server: ServerProcess) -> int:
+    with contextlib.suppress(httpx.HTTPError):
+        return (await http.get(f"{server.http}/readyz")).status_code
+    return 0
+
+
+async def until_ready(http: httpx.AsyncClient, servers: list[ServerProcess]) -> None:
+    """Ask each server's /readyz every 0.1 s until it is ready, for up to 15 s."""
+    for server in servers:
+        for _ in range(150):
+            if await readiness(http, server) == 200:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"{server.http} never became ready again")
+
+
+async def seat_across(http: httpx.AsyncClient, one: ServerProcess, two: ServerProcess) -> int:
+    """A room made on ``one``, a seat taken through ``two`` (a call to the owner): the status."""
+    _, auth_a = await session(http, one.http, "Ada")
+    _, auth_b = await session(http, two.http, "Bo")
+    r = await http.post(f"{one.http}/api/rooms", json={"game": "tictactoe"}, headers=auth_a)
+    r.raise_for_status()
+    r = await http.post(f"{two.http}/api/rooms/{r.json()['id']}/seats", json={}, headers=auth_b)
+    return r.status_code
+
+
+async def test_processes_subscribe_again_after_redis_restarts(tmp_path: Path) -> None:
+    async with disk_redis(tmp_path) as redis:
+        env = {"REDIS_URL": redis.url, "MEEPLE_REDIS_PREFIX": "t:", "MEEPLE_LEASE_SECONDS": "5"}
+        one, two = ServerProcess(env), ServerProcess(env)
+        try:
+            await asyncio.gather(one.start(), two.start())
+            async with httpx.AsyncClient(timeout=10) as http:
+                assert await seat_across(http, one, two) == 200
+
+                redis.kill()
+                assert await readiness(http, one) == 503  # Redis is gone: not ready
+                await redis.start()  # same port, same disk
+                await until_ready(http, [one, two])  # both heard their channels again
+
+                # Every request answers (a stale pooled connection is retried, not a 500),
+                # and calls between the processes work again.
+                for server in (one, two, one, two):
+                    r = await http.post(f"{server.http}/api/sessions", json={"name": "Cy"})
+                    assert r.status_code == 201, r.text
+                assert await seat_across(http, one, two) == 200
+                assert await seat_across(http, two, one) == 200
+        finally:
+            one.stop()
+            two.stop()
