@@ -91,9 +91,17 @@ class Services:
 
     async def close(self) -> None:
         self.heartbeat.stop()
+        # Cancelled again until they end: Python 3.11's wait_for swallows a cancellation
+        # that lands as its wait completes, and a loop so spared runs on (found by the
+        # REST tests on Redis, whose shutdown hung after a quick-match ticket woke the loop).
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1)
         for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            if not task.cancelled():
+                task.exception()  # retrieved: a loop's failure was logged where it happened
         await self.rooms.close()
         if self.cluster is not None:
             await self.cluster.stop()
