@@ -22,17 +22,45 @@ from tests.servers import LiveServer, live_server
 
 REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
+MakeSettings = Callable[..., Settings]
+"""``Settings(**overrides)`` on the store form of the running test."""
+
+STORE_FORMS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_stores`` (a module's ``pytestmark``) run once per store form,
+    through the ``stores`` fixture that ``server`` and ``app`` are built on."""
+    if "stores" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_stores"):
+        metafunc.parametrize("stores", STORE_FORMS, indirect=True)
+
 
 @pytest.fixture
-async def server() -> AsyncIterator[LiveServer]:
-    async with live_server(Settings()) as srv:
+def stores(request: pytest.FixtureRequest) -> MakeSettings:
+    """The store form of this test: in-memory (unless marked ``both_stores``), or the real
+    Redis under a key prefix of the test's own, removed afterwards (``redis_prefix``)."""
+    if getattr(request, "param", "memory") == "memory":
+        return lambda **kw: Settings(**kw)
+    prefix: str = request.getfixturevalue("redis_prefix")
+
+    def make(**kw: Any) -> Settings:
+        return Settings(redis_url=REDIS_URL, redis_prefix=prefix, **kw)
+
+    return make
+
+
+@pytest.fixture
+async def server(stores: MakeSettings) -> AsyncIterator[LiveServer]:
+    async with live_server(stores()) as srv:
         yield srv
 
 
 @pytest.fixture
-def app_settings() -> Settings:
-    """The settings of the ``app`` fixture; override it in a module to change them."""
-    return Settings()
+def app_settings(request: pytest.FixtureRequest, stores: MakeSettings) -> Settings:
+    """The settings of the ``app`` fixture: parametrize it indirectly with a dict of
+    overrides (``@pytest.mark.parametrize("app_settings", [{...}], indirect=True)``)."""
+    overrides: dict[str, Any] = getattr(request, "param", {})
+    return stores(**overrides)
 
 
 @pytest.fixture

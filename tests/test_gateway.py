@@ -20,9 +20,11 @@ from websockets.exceptions import InvalidStatus
 from meeple.game.codec import encode
 from meeple.game.protocol import client_message, json_schema, server_message
 from meeple.lobby.rooms.room import Room
-from meeple.lobby.settings import Settings
-from tests.conftest import Peer, acked, of_type, open_peer
+from tests.conftest import MakeSettings, Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
+
+pytestmark = pytest.mark.both_stores
+"""On the in-memory stores and on Redis: the two forms users deploy."""
 
 
 async def two_players(srv: LiveServer, game: str = "tictactoe") -> tuple[Room, Peer, Peer]:
@@ -66,8 +68,8 @@ async def test_missing_or_unknown_token_is_closed_4401(
     assert reason and "token" in reason
 
 
-async def test_expired_token_is_closed_4401() -> None:
-    async with live_server(Settings(session_ttl_seconds=0.2)) as srv:
+async def test_expired_token_is_closed_4401(stores: MakeSettings) -> None:
+    async with live_server(stores(session_ttl_seconds=0.2)) as srv:
         token, _ = await srv.services.sessions.create("Ada")
         room = await srv.services.rooms.create("tictactoe")
         await asyncio.sleep(0.3)
@@ -170,8 +172,8 @@ async def test_out_of_turn_and_taken_cells_go_to_the_mover_alone(server: LiveSer
     assert room.match.seq == 2
 
 
-async def test_oversize_frame_closes_1009() -> None:
-    async with live_server(Settings(max_frame=1024)) as srv:
+async def test_oversize_frame_closes_1009(stores: MakeSettings) -> None:
+    async with live_server(stores(max_frame=1024)) as srv:
         room, a, b = await two_players(srv)
         await a.ws.send(encode({"t": "chat", "text": "x" * 2000}))
         code, _ = await a.closed()
@@ -180,8 +182,8 @@ async def test_oversize_frame_closes_1009() -> None:
         assert room.match.seq == 1
 
 
-async def test_flood_gets_errors_then_1008() -> None:
-    async with live_server(Settings(message_rate=5, message_burst=10)) as srv:
+async def test_flood_gets_errors_then_1008(stores: MakeSettings) -> None:
+    async with live_server(stores(message_rate=5, message_burst=10)) as srv:
         room, a, b = await two_players(srv)
         for i in range(40):
             await a.send({"t": "ping", "id": i})

@@ -14,6 +14,9 @@ from meeple.client.rest import MeepleClient
 from tests.games import GAMES, NAMES
 from tests.servers import LiveServer, tictactoe_pair
 
+pytestmark = pytest.mark.both_stores
+"""On the in-memory stores and on Redis: the two forms users deploy."""
+
 MAX_MOVES = 60
 """Moves a player makes before it resigns: random games of some games run long."""
 

@@ -14,8 +14,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from meeple.lobby.settings import Settings
 from tests.conftest import services_of
+
+pytestmark = pytest.mark.both_stores
+"""On the in-memory stores and on Redis: the two forms users deploy."""
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -116,7 +118,7 @@ async def test_unknown_token_is_401(client: httpx.AsyncClient) -> None:
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize("app_settings", [Settings(session_ttl_seconds=0.1)])
+@pytest.mark.parametrize("app_settings", [{"session_ttl_seconds": 0.1}], indirect=True)
 async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
     ada = await player(client)
     assert (await ada.get("/api/session")).status_code == 200
@@ -420,7 +422,7 @@ async def test_limit_of_100_is_fine(client: httpx.AsyncClient) -> None:
     assert (await ada.get("/api/rooms", params={"limit": 100})).status_code == 200
 
 
-@pytest.mark.parametrize("app_settings", [Settings(reservation_seconds=0.2)])
+@pytest.mark.parametrize("app_settings", [{"reservation_seconds": 0.2}], indirect=True)
 async def test_unused_reservation_frees_the_seat(client: httpx.AsyncClient, app: FastAPI) -> None:
     ada, bo = await player(client, "Ada"), await player(client, "Bo")
     room_id = (await ada.post("/api/rooms", {"game": "tictactoe", "join": False})).json()["id"]

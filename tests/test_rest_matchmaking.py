@@ -17,6 +17,9 @@ from meeple.lobby.stores.memory import MemoryTicketQueue, pick_group
 from tests.conftest import services_of
 from tests.servers import LiveServer
 
+pytestmark = pytest.mark.both_stores
+"""On the in-memory stores and on Redis: the two forms users deploy."""
+
 
 async def new_session(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
     response = await client.post("/api/sessions", json={"name": name})

@@ -15,6 +15,9 @@ from tests.conftest import acked, open_peer
 from tests.games import GAMES
 from tests.servers import LiveServer
 
+pytestmark = pytest.mark.both_stores
+"""On the in-memory stores and on Redis: the two forms users deploy."""
+
 # The mathematics -------------------------------------------------------------------------
 
 

@@ -4,30 +4,15 @@ the grace period and its policies, and turn timers, against a real uvicorn."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from meeple.lobby.rooms.room import Room
-from meeple.lobby.settings import Settings
-from tests.conftest import REDIS_URL, Peer, acked, of_type, open_peer
+from tests.conftest import MakeSettings, Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
 
-MakeSettings = Callable[..., Settings]
-
-
-@pytest.fixture(params=["memory", "redis"])
-def stores(request: pytest.FixtureRequest) -> MakeSettings:
-    """Every test here runs twice: in-memory stores, and Redis (sessions, rooms, journal)."""
-    if request.param == "memory":
-        return lambda **kw: Settings(**kw)
-    prefix = request.getfixturevalue("redis_prefix")
-
-    def make(**kw: Any) -> Settings:
-        return Settings(redis_url=REDIS_URL, redis_prefix=prefix, **kw)
-
-    return make
+pytestmark = pytest.mark.both_stores
+"""Every test here runs twice: in-memory stores, and Redis (sessions, rooms, journal)."""
 
 
 async def seat_players(

@@ -28,8 +28,11 @@ from meeple.lobby.edge.frames import (
     parse_close,
 )
 from meeple.lobby.rooms.room import Room
-from tests.conftest import of_type, open_peer
+from tests.conftest import MakeSettings, of_type, open_peer
 from tests.servers import LiveServer, live_server
+
+pytestmark = pytest.mark.both_stores
+"""On the in-memory stores and on Redis: the two forms users deploy."""
 
 
 class Raw:
@@ -202,15 +205,15 @@ async def test_a_handshake_without_its_key_is_400(server: LiveServer) -> None:
     writer.close()
 
 
-async def test_stopping_the_server_closes_sockets_1001() -> None:
-    async with live_server() as srv:
+async def test_stopping_the_server_closes_sockets_1001(stores: MakeSettings) -> None:
+    async with live_server(stores()) as srv:
         _, a, _ = await started(srv)
     code, reason = await a.closed()
     assert code == 1001 and "shutting down" in reason
 
 
-async def test_served_without_the_room_socket_it_says_so() -> None:
-    async with live_server(plain_websockets=True) as srv:
+async def test_served_without_the_room_socket_it_says_so(stores: MakeSettings) -> None:
+    async with live_server(stores(), plain_websockets=True) as srv:
         room = await srv.services.rooms.create("tictactoe")
         token, _ = await srv.services.sessions.create("Ada")
         peer = await open_peer(srv.ws, room.id, token)
