@@ -151,3 +151,32 @@ async def test_resigning_from_three_seats_leaves_you_watching(
     for player in (ada, bo):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()
+
+
+async def test_a_reload_keeps_the_chat(server: LiveServer, browser: Browser) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+    room_id = await ada.create_room("tictactoe")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    await expect(ada.page.get_by_test_id("status")).to_have_text("Your turn")
+    for player, text in ((ada, "hello Bo"), (bo, "hi Ada"), (ada, "good luck")):
+        await player.page.get_by_test_id("chat-input").fill(text)
+        await player.page.get_by_test_id("chat-input").press("Enter")
+        await expect(bo.page.get_by_test_id("chat-log")).to_contain_text(text)
+
+    # A reload (which resumes) and a reconnect both show the room's lines, each once.
+    await bo.page.reload()
+    await expect(bo.page.get_by_test_id("conn")).to_have_text("connected")
+    lines = bo.page.get_by_test_id("chat-line")
+    await expect(lines).to_have_count(3)
+    await expect(lines.nth(0)).to_contain_text("Ada: hello Bo")
+    await expect(lines.nth(1)).to_contain_text("Bo: hi Ada")
+    await expect(lines.nth(2)).to_contain_text("Ada: good luck")
+    await ada.page.reload()
+    await expect(ada.page.get_by_test_id("chat-line")).to_have_count(3)
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()

@@ -183,6 +183,9 @@ export function mount(root, { roomId, setConn }) {
       case "chat":
         chat.add(msg);
         return;
+      case "chats":
+        chat.replace(msg.l);
+        return;
       case "moves":
         answer(msg.id, (p) => p.resolve(msg.m));
         return;
