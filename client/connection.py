@@ -41,6 +41,7 @@ from meeple.game.protocol import (
     TOKEN_PREFIX,
     AckMsg,
     ChatOut,
+    ChatsOut,
     DeltaMsg,
     ErrMsg,
     MovesOut,
@@ -288,6 +289,9 @@ class RoomConnection:
         elif isinstance(msg, ChatOut):
             self.chats.append(msg)
             self._emit(msg)
+        elif isinstance(msg, ChatsOut):
+            self.chats.clear()  # the room's history on (re)connect: it has every line kept
+            self.chats.extend(msg.l)
         elif isinstance(msg, MovesOut):
             asked = self._asked.pop(msg.id, None) if msg.id is not None else None
             if asked is not None and not asked.done():

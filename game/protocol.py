@@ -25,6 +25,8 @@ MAX_FRAGMENTS = 64
 of (empty) fragments is a flood, closed with 1009 like one too big."""
 MAX_CHAT = 500
 """Characters in one chat line."""
+CHAT_HISTORY = 50
+"""Chat lines a room keeps and sends (``chats``) to whoever joins or resumes."""
 MAX_LEGAL_MOVES = 512
 """Moves one ``moves`` answer lists at most (and it stays within ``MAX_FRAME``)."""
 
@@ -279,6 +281,13 @@ class ChatOut(_Message):
     """When the server received it: ISO 8601, UTC."""
 
 
+class ChatsOut(_Message):
+    """The room's last chat lines (at most ``CHAT_HISTORY``, oldest first), on connect."""
+
+    t: Literal["chats"]
+    l: list[ChatOut]  # noqa: E741 (the wire's one-letter key)
+
+
 class PongMsg(_Message):
     t: Literal["pong"]
     id: int | None
@@ -296,7 +305,7 @@ class MovesOut(_Message):
 
 
 ServerMessage = Annotated[
-    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | PongMsg | MovesOut,
+    RoomMsg | SnapMsg | DeltaMsg | AckMsg | ErrMsg | ChatOut | ChatsOut | PongMsg | MovesOut,
     Field(discriminator="t"),
 ]
 server_message = TypeAdapter(ServerMessage)
@@ -319,6 +328,7 @@ def json_schema() -> dict[str, Any]:
         "limits": {
             "max_frame": MAX_FRAME,
             "max_chat": MAX_CHAT,
+            "chat_history": CHAT_HISTORY,
             "max_fragments": MAX_FRAGMENTS,
             "max_legal_moves": MAX_LEGAL_MOVES,
         },

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 
 from meeple.game.codec import encode
-from meeple.game.protocol import client_message, json_schema, server_message
+from meeple.game.protocol import MAX_FRAME, client_message, json_schema, server_message
 from meeple.lobby.rooms.room import Room
 from tests.conftest import MakeSettings, Peer, acked, of_type, open_peer
 from tests.servers import LiveServer, live_server
@@ -223,6 +223,59 @@ async def test_chat_reaches_everyone_stamped_in_utc_and_is_rate_limited(
         await a.send({"t": "chat", "text": "spam"})
     assert (await a.until(of_type("err")))["code"] == "chat_rate_limited"
     await still_up(a)
+
+
+async def test_chat_history_goes_to_whoever_joins_or_resumes(server: LiveServer) -> None:
+    room, a, b = await two_players(server)
+    fresh = await open_peer(server.ws, room.id, (await server.services.sessions.create("Cy"))[0])
+    await fresh.until(of_type("snap"))
+    assert not [m for m in fresh.seen if m["t"] == "chats"], "an empty history is not sent"
+    await fresh.ws.close()
+    # Lines from both seats (under the rate limit: the room's burst is 5 a member).
+    for i in range(4):
+        await a.send({"t": "chat", "text": f"a{i}"})
+        await b.send({"t": "chat", "text": f"b{i}"})
+    for _ in range(8):
+        await a.until(of_type("chat"))
+    # Someone joining now (a spectator here; the browser test reloads a seat, which
+    # resumes) gets the eight lines, oldest first, as one valid ``chats`` message.
+    token, _ = await server.services.sessions.create("Dee")
+    late = await open_peer(server.ws, room.id, token)
+    history = await late.until(of_type("chats"))
+    server_message.validate_python(history)
+    texts = [line["text"] for line in history["l"]]
+    assert sorted(texts) == sorted([f"a{i}" for i in range(4)] + [f"b{i}" for i in range(4)])
+    assert texts.index("a0") < texts.index("a3") and texts.index("b0") < texts.index("b3")
+    assert {line["name"] for line in history["l"]} == {"Ada", "Bo"}
+    assert [m["t"] for m in late.seen].index("chats") > [m["t"] for m in late.seen].index("snap")
+
+
+async def test_chat_history_keeps_the_last_fifty_lines_within_a_frame() -> None:
+    async with live_server(
+        Settings(chat_rate=1000, chat_burst=1000, message_rate=1000, message_burst=1000)
+    ) as srv:
+        room, a, b = await two_players(srv)
+        for i in range(60):
+            await a.send({"t": "chat", "text": f"{i:03d}" + "✨" * 497})
+        for _ in range(60):
+            await b.until(of_type("chat"))
+        await b.ws.close()
+        token, _ = await srv.services.sessions.create("Eve")
+        late = await open_peer(srv.ws, room.id, token)
+        history = await late.until(of_type("chats"))
+        texts = [line["text"][:3] for line in history["l"]]
+        # 50 lines of 500 three-byte characters pass 64 KiB: the newest that fit, in order.
+        assert 0 < len(texts) < 50 and texts[-1] == "059"
+        assert texts == [f"{i:03d}" for i in range(60 - len(texts), 60)]
+        assert len(encode(history)) <= MAX_FRAME
+        for i in range(60, 120):
+            await a.send({"t": "chat", "text": f"{i:03d}"})
+        for _ in range(60):
+            await late.until(of_type("chat"))
+        await late.ws.close()
+        again = await open_peer(srv.ws, room.id, token)
+        history = await again.until(of_type("chats"))
+        assert [line["text"] for line in history["l"]] == [f"{i:03d}" for i in range(70, 120)]
 
 
 # Sequence numbers ---------------------------------------------------------------------

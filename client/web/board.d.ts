@@ -63,6 +63,11 @@ export interface BoardState {
   rematch: number[];
   /** This seat is to act and the game is being played. */
   myTurn: boolean;
+  /**
+   * This seat is out of a game that goes on (it resigned from a game of three or more, or
+   * the board's `out` says so): it watches; `myTurn` is false.
+   */
+  out: boolean;
   /** The last sequence number seen and the game it counts in (each rematch is one more). */
   seq: number | null;
   gameNo: number | null;
@@ -83,6 +88,11 @@ export interface BoardContext {
 export interface Board {
   /** Show `state`; called after every change, with the whole state each time. */
   update(state: BoardState): void;
+  /**
+   * Optional: whether this seat is out of the game while the others play on (no dice left,
+   * say); the room then shows it watching, with no Resign. Called before `update`.
+   */
+  out?(state: BoardState): boolean;
   /** The room page is leaving this board (another game, another page). */
   destroy?(): void;
 }

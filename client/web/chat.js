@@ -1,4 +1,5 @@
-// The room's chat panel: the log (newest last, announced politely) and a one-line form.
+// The room's chat panel: the log (newest last, announced politely) and a one-line form;
+// the room sends its last lines when a connection joins, so a reload keeps them.
 
 import { h } from "./dom.js";
 
@@ -50,5 +51,12 @@ export function createChat(send) {
     log.scrollTop = log.scrollHeight;
   }
 
-  return { el, add };
+  // The room's history (a `chats` message on every connect): it replaces the log, so a
+  // reload or a reconnect shows the lines it missed, none twice.
+  function replace(lines) {
+    log.replaceChildren();
+    lines.forEach(add);
+  }
+
+  return { el, add, replace };
 }

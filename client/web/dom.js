@@ -43,6 +43,14 @@ export function notify(text, { error = false, ms = 5000 } = {}) {
   if (ms) noticeTimer = setTimeout(() => (el.hidden = true), ms);
 }
 
+// Take an error notice down (the game moved on, so the refusal it reported is stale).
+export function dismissError() {
+  const el = document.querySelector("[data-testid=notice]");
+  if (!el || !el.classList.contains("error")) return;
+  clearTimeout(noticeTimer);
+  el.hidden = true;
+}
+
 // Arrow keys move the focus around a grid of buttons laid out `cols` wide.
 export function gridKeys(container, cols, selector = "button") {
   container.addEventListener("keydown", (event) => {

@@ -12,7 +12,7 @@ import * as api from "./api.js";
 import { createChat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { applyDelta } from "./delta.js";
-import { clear, h, notify, seatName } from "./dom.js";
+import { clear, dismissError, h, notify, seatName } from "./dom.js";
 
 const SAVED = (id) => `meeple.room.${id}`;
 const WS_PATH = (id) => `meeple.ws.${id}`;
@@ -42,6 +42,7 @@ export function mount(root, { roomId, setConn }) {
     status: saved?.status ?? "waiting",
     result: saved?.result ?? null,
     deadline: saved?.deadline ?? null,
+    resigned: saved?.resigned ?? null, // the game number this seat resigned in, if any
     seats: [],
     spec: 0,
     rematch: [],
@@ -128,7 +129,7 @@ export function mount(root, { roomId, setConn }) {
   );
 
   function save() {
-    const { game, seat, view, toAct, status: st, result, deadline } = state;
+    const { game, seat, view, toAct, status: st, result, deadline, resigned } = state;
     const copy = {
       seq: conn?.seq ?? null,
       gameNo: conn?.game ?? null,
@@ -139,6 +140,7 @@ export function mount(root, { roomId, setConn }) {
       status: st,
       result,
       deadline,
+      resigned,
     };
     sessionStorage.setItem(SAVED(roomId), JSON.stringify(copy));
   }
@@ -156,6 +158,7 @@ export function mount(root, { roomId, setConn }) {
           deadline: msg.dl,
           seats: msg.seats ?? state.seats,
         });
+        dismissError(); // the game moved on: an earlier refusal no longer applies
         save();
         break;
       case "d":
@@ -170,6 +173,7 @@ export function mount(root, { roomId, setConn }) {
         state.deadline = msg.dl ?? null;
         if (msg.st) state.status = msg.st;
         if ("r" in msg) state.result = msg.r;
+        dismissError();
         save();
         break;
       case "room":
@@ -178,6 +182,9 @@ export function mount(root, { roomId, setConn }) {
         break;
       case "chat":
         chat.add(msg);
+        return;
+      case "chats":
+        chat.replace(msg.l);
         return;
       case "moves":
         answer(msg.id, (p) => p.resolve(msg.m));
@@ -279,10 +286,18 @@ export function mount(root, { roomId, setConn }) {
   function render() {
     if (state.game !== boardGame) return void showBoard();
     const mine = state.seat !== null && state.toAct.includes(state.seat);
-    title.textContent = titles[state.game] ?? state.game ?? "Room";
-    status.textContent = statusText(state, mine);
     const turn = { seq: conn?.seq ?? null, gameNo: conn?.game ?? null };
-    board?.update({ ...state, ...turn, myTurn: mine && state.status === "playing" });
+    const shown = { ...state, ...turn, myTurn: mine && state.status === "playing", out: false };
+    // Out of a game that goes on (resigned from 3 or more, or knocked out): watching.
+    shown.out =
+      state.status === "playing" &&
+      state.seat !== null &&
+      ((state.resigned !== null && state.resigned === turn.gameNo) || !!board?.out?.(shown));
+    state.out = shown.out;
+    if (shown.out) shown.myTurn = false;
+    title.textContent = titles[state.game] ?? state.game ?? "Room";
+    status.textContent = statusText(state, mine && !shown.out);
+    board?.update(shown);
     renderPresence();
     renderActions();
     renderOver();
@@ -312,14 +327,13 @@ export function mount(root, { roomId, setConn }) {
   function renderActions() {
     const seated = state.seat !== null;
     const buttons = [];
-    if (seated && state.status === "playing") {
-      buttons.push(confirmButton("Resign", "resign", () => conn?.send({ t: "resign" })));
-    }
+    const inGame = seated && state.status === "playing" && !state.out;
+    if (inGame) buttons.push(confirmButton("Resign", "resign", resign));
     if (!seated && state.status === "waiting" && state.seats.some((s) => s.kind === "empty")) {
       buttons.push(h("button", { type: "button", "data-testid": "take-seat", onclick: sit }, "Take a seat"));
     }
-    const leaveLabel = seated && state.status === "playing" ? "Leave (forfeits)" : "Leave";
-    buttons.push(confirmButton(leaveLabel, "leave", startLeaving, seated && state.status === "playing"));
+    const leaveLabel = inGame ? "Leave (forfeits)" : "Leave";
+    buttons.push(confirmButton(leaveLabel, "leave", startLeaving, inGame));
     if (invite) {
       const link = `${location.origin}${location.pathname}#/invite/${encodeURIComponent(invite)}`;
       buttons.push(
@@ -376,6 +390,13 @@ export function mount(root, { roomId, setConn }) {
     rematchInfo.textContent = state.rematch.length
       ? `${state.rematch.length}/${seatedCount} want a rematch`
       : "";
+  }
+
+  function resign() {
+    if (conn?.send({ t: "resign" }) === null) return;
+    state.resigned = conn.game;
+    save();
+    render();
   }
 
   function voteRematch() {
@@ -440,7 +461,8 @@ function statusText(state, mine) {
   if (state.status === "finished") return resultText(state);
   if (mine) return "Your turn";
   const names = state.toAct.map((s) => seatName(state.seats, s));
-  return names.length ? `${names.join(" and ")} to move` : "…";
+  const who = names.length ? `${names.join(" and ")} to move` : "…";
+  return state.out ? `You are out, watching: ${who}` : who;
 }
 
 function resultText({ result, seat, seats }) {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from meeple.game.api import Game, Rejection, View
 from meeple.game.codec import encode, with_field
 from meeple.game.match import LogEntry, Match, Seat, Transition
 from meeple.game.protocol import (
+    CHAT_HISTORY,
     CLIENT_TYPES,
     CLOSE_NORMAL,
     CLOSE_REPLACED,
@@ -136,6 +138,10 @@ class Room:
         self._backlog = Backlog(self.settings.backlog)
         self._auto = Autoplay(self.id, self.match, self._stand_in_acted)
         self._rematch: set[int] = set()
+        self._chats: deque[dict[str, Any]] = deque(maxlen=CHAT_HISTORY)
+        """The last chat lines, for whoever joins or resumes (in memory: a room that moves
+        to another process starts with none)."""
+        self._chats_frame: bytes | None = None  # the ``chats`` message, until a new line
         self._deadline_ms: int | None = None
         self._game_no_started = -1
         self._unsaved: list[tuple[Transition, Member | None, Any]] = []
@@ -321,6 +327,8 @@ class Room:
                 self._auto.release(seat)  # the player is back
         self._broadcast_room()
         self._send_state(conn, since, game)
+        if self._chats:
+            conn.send(self._chats_message())
         self.events.changed(self)
         self._maybe_start()
 
@@ -656,11 +664,29 @@ class Room:
         if not conn.chat.allow():
             conn.error(msg.id, "chat_rate_limited", "too many chat lines; wait a few seconds")
             return
-        frame = encode(
-            {"t": "chat", "seat": conn.seat, "name": conn.name, "text": text, "at": utc_now_iso()}
-        )
+        line = {
+            "t": "chat",
+            "seat": conn.seat,
+            "name": conn.name,
+            "text": text,
+            "at": utc_now_iso(),
+        }
+        self._chats.append(line)
+        self._chats_frame = None
+        frame = encode(line)
         for other in self._conns.values():
             other.send(frame)
+
+    def _chats_message(self) -> bytes:
+        """The chat history as one frame: the newest lines that fit in ``MAX_FRAME``."""
+        if self._chats_frame is None:
+            lines = list(self._chats)
+            frame = encode({"t": "chats", "l": lines})
+            while len(frame) > MAX_FRAME and lines:
+                lines = lines[len(lines) // 4 or 1 :]  # long lines: drop the oldest quarter
+                frame = encode({"t": "chats", "l": lines})
+            self._chats_frame = frame
+        return self._chats_frame
 
     # What each connection sees ---------------------------------------------------
 

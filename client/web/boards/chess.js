@@ -25,6 +25,12 @@ const NAMES = { k: "king", q: "queen", r: "rook", b: "bishop", n: "knight", p: "
 const FILES = "abcdefgh";
 const squareName = (i) => FILES[i % 8] + (Math.floor(i / 8) + 1);
 const squareIndex = (name) => FILES.indexOf(name[0]) + 8 * (Number(name[1]) - 1);
+// The board before a game starts: the standard starting position, nobody to move.
+const START = {
+  b: [..."RNBQKBNR", ..."PPPPPPPP", ...Array(32).fill(""), ..."pppppppp", ..."rnbqkbnr"],
+  m: [],
+  d: null,
+};
 const isWhite = (piece) => piece !== "" && piece === piece.toUpperCase();
 
 export function createBoard(root, { move }) {
@@ -46,17 +52,17 @@ export function createBoard(root, { move }) {
   const info = h("p", { class: "muted", "data-testid": "chess-info" });
   const offer = h(
     "button",
-    { type: "button", "data-testid": "offer-draw", onclick: () => move({ kind: "offer_draw" }) },
+    { type: "button", hidden: true, "data-testid": "offer-draw", onclick: () => move({ kind: "offer_draw" }) },
     "Offer draw",
   );
   const accept = h(
     "button",
-    { type: "button", "data-testid": "accept-draw", onclick: () => move({ kind: "accept_draw" }) },
+    { type: "button", hidden: true, "data-testid": "accept-draw", onclick: () => move({ kind: "accept_draw" }) },
     "Accept draw",
   );
   const claim = h(
     "button",
-    { type: "button", "data-testid": "claim-draw", onclick: () => move({ kind: "claim_draw" }) },
+    { type: "button", hidden: true, "data-testid": "claim-draw", onclick: () => move({ kind: "claim_draw" }) },
     "Claim draw",
   );
   root.append(grid, promo, h("div", { class: "row" }, offer, accept, claim), info);
@@ -109,7 +115,8 @@ export function createBoard(root, { move }) {
 
   function update(next) {
     state = next;
-    const view = next.view ?? { b: Array(64).fill(""), m: [] };
+    // Before the game starts (a waiting room's view is {}), the starting position.
+    const view = Array.isArray(next.view?.b) ? next.view : START;
     const flip = next.seat === 1;
     if (flip !== flipped) {
       flipped = flip;
@@ -142,10 +149,14 @@ export function createBoard(root, { move }) {
     accept.hidden = !playing || !next.myTurn || view.d !== 1 - next.seat;
     claim.hidden = !playing || !next.myTurn;
     const side = whiteToMove ? "White" : "Black";
-    const parts = [`Move ${Math.floor((view.m?.length ?? 0) / 2) + 1}, ${side} to play`];
+    const moves = view.m?.length ?? 0;
+    const parts = [];
+    if (next.status === "waiting") parts.push("The game starts when both seats are taken");
+    else if (next.status === "finished") parts.push(`Game over after ${moves} ${moves === 1 ? "move" : "moves"}`);
+    else parts.push(`Move ${Math.floor(moves / 2) + 1}, ${side} to play`);
     if (view.k && next.status === "playing") parts.push("check");
     if (last) parts.push(`last move ${last}`);
-    if (view.d !== null && view.d !== undefined)
+    if (view.d !== null && view.d !== undefined && next.status === "playing")
       parts.push(view.d === next.seat ? "you offered a draw" : "a draw is offered");
     info.textContent = parts.join(" · ");
   }

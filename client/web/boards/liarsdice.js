@@ -65,15 +65,30 @@ export function createBoard(root, { move }) {
     const view = next.view ?? { n: [], b: [] };
     const names = (s) => (s === next.seat ? "you" : seatName(next.seats, s));
     const dice = view.d ?? [];
+    const lead =
+      next.seat === null
+        ? "You are watching: the dice are hidden."
+        : next.out
+          ? "You are out of this game: watching the others."
+          : next.status === "waiting"
+            ? "Your dice are rolled when every seat is taken."
+            : "Your dice: ";
+    const shownDice = next.out || next.status === "waiting" ? [] : dice;
     myDice.replaceChildren(
-      next.seat === null ? "You are watching: the dice are hidden." : "Your dice: ",
-      ...dice.map((f) => h("span", { class: "die", "aria-hidden": "true" }, die(f))),
+      lead,
+      ...shownDice.map((f) => h("span", { class: "die", "aria-hidden": "true" }, die(f))),
     );
     myDice.setAttribute(
       "aria-label",
-      next.seat === null ? "watching" : `your dice: ${dice.join(", ") || "none"}`,
+      next.seat === null || next.out ? lead : `your dice: ${shownDice.join(", ") || "none"}`,
     );
-    round.textContent = `Round ${view.r ?? 1}${view.w ? " · ones are wild" : ""}`;
+    const rounds = view.r ?? 1;
+    round.textContent =
+      next.status === "finished"
+        ? `Game over after ${rounds} ${rounds === 1 ? "round" : "rounds"}`
+        : next.status === "waiting"
+          ? "Waiting for players"
+          : `Round ${rounds}${view.w ? " · ones are wild" : ""}`;
     counts.replaceChildren(
       ...(view.n ?? []).map((n, s) =>
         h(
@@ -103,7 +118,10 @@ export function createBoard(root, { move }) {
     }
   }
 
-  return { update };
+  // A seat with no dice left is out while the others play on.
+  const out = (state) => state.seat !== null && state.view?.n?.[state.seat] === 0;
+
+  return { update, out };
 }
 
 function revealLines(x, names) {

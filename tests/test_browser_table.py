@@ -1,0 +1,182 @@
+"""The room page as a game table (issue 20), in Debian's headless Chromium.
+
+Each test plays through the browser as people would and checks what they see: a room
+that has not started, a game that ended, a player out of a game that goes on. The
+fixtures and helpers are tests/test_browser_game.py's. Screenshots go to
+tests/artifacts/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.servers import LiveServer
+from tests.test_browser_game import ARTIFACTS, Player, assert_png, browser, new_player
+
+__all__ = ["browser"]  # the fixture, imported for the tests below
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
+
+GAMES = ("tictactoe", "connect4", "chess", "liarsdice")
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    path.unlink(missing_ok=True)
+    await page.screenshot(path=str(path), full_page=True)
+    assert_png(path)
+
+
+async def goto_room(player: Player, base: str, room_id: str) -> None:
+    await player.page.goto(f"{base}/#/room/{room_id}")
+    await expect(player.page.get_by_test_id("conn")).to_have_text("connected")
+
+
+async def test_every_board_shows_a_room_that_has_not_started(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    for game in GAMES:
+        await page.goto(server.http + "/#/lobby")
+        await expect(page.get_by_test_id("create-form")).to_be_visible()
+        await ada.create_room(game)
+        await expect(page.get_by_test_id("status")).to_contain_text("Waiting for players")
+        await expect(page.get_by_test_id("seat-0")).to_contain_text("you")
+        # Seated already: no "Take a seat", no Resign, and leaving forfeits nothing.
+        await expect(page.get_by_test_id("take-seat")).to_have_count(0)
+        await expect(page.get_by_test_id("resign")).to_have_count(0)
+        await expect(page.get_by_test_id("leave")).to_have_text("Leave")
+        await expect(page.get_by_test_id("game-over")).to_be_hidden()
+        if game == "chess":
+            # The starting position, and no draw buttons before the game.
+            await expect(page.locator("[data-square=e1]")).to_have_attribute(
+                "aria-label", "e1, white king"
+            )
+            await expect(page.locator("[data-square=d8]")).to_have_attribute(
+                "aria-label", "d8, black queen"
+            )
+            for button in ("offer-draw", "accept-draw", "claim-draw"):
+                await expect(page.get_by_test_id(button)).to_be_hidden()
+            await expect(page.get_by_test_id("chess-info")).not_to_contain_text("to play")
+        if game == "liarsdice":
+            await expect(page.get_by_test_id("round")).to_have_text("Waiting for players")
+        await shot(page, f"{game}-waiting")
+        assert ada.errors == [], f"{game}: {ada.errors}"
+    await ada.context.close()
+
+
+async def click_move(player: Player, uci: str) -> None:
+    page = player.page
+    await expect(page.get_by_test_id("status")).to_have_text("Your turn")
+    await page.locator(f"[data-square={uci[:2]}]").click()
+    await page.locator(f"[data-square={uci[2:4]}]").click()
+
+
+async def test_a_finished_chess_game_says_so_and_drops_stale_errors(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+    room_id = await ada.create_room("chess")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    await expect(bo.page.get_by_test_id("seat-1")).to_contain_text("you")
+
+    await click_move(ada, "f2f3")
+    # Bo tries a move the rules refuse: an error notice, which the next move takes down.
+    await click_move(bo, "e7e4")
+    notice = bo.page.get_by_test_id("notice")
+    await expect(notice).to_be_visible()
+    await expect(notice).to_have_class(re.compile(r"\berror\b"))
+    await click_move(bo, "e7e5")
+    await expect(notice).to_be_hidden()
+    await click_move(ada, "g2g4")
+    await click_move(bo, "d8h4")  # fool's mate
+
+    for player in (ada, bo):
+        info = player.page.get_by_test_id("chess-info")
+        await expect(info).to_contain_text("Game over after 4 moves")
+        await expect(info).not_to_contain_text("to play")
+        await expect(player.page.get_by_test_id("game-over")).to_be_visible()
+        await expect(player.page.get_by_test_id("resign")).to_have_count(0)
+        for button in ("offer-draw", "accept-draw", "claim-draw"):
+            await expect(player.page.get_by_test_id(button)).to_be_hidden()
+        await shot(player.page, f"chess-end-{player.name.lower()}")
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
+
+
+async def test_resigning_from_three_seats_leaves_you_watching(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+    page = ada.page
+    await page.get_by_test_id("create-game").select_option("liarsdice")
+    await page.get_by_test_id("create-seats").fill("3")
+    room_id = await ada.create_room("liarsdice", bots=1)
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    await expect(page.get_by_test_id("round")).to_contain_text("Round 1")
+    await expect(page.get_by_test_id("my-dice")).to_contain_text("Your dice")
+
+    await page.get_by_test_id("resign").click()
+    await page.get_by_test_id("resign-confirm").click()
+    # Bo (a person) and the bot play on; Ada is out and watching.
+    await expect(page.get_by_test_id("my-dice")).to_have_text(
+        "You are out of this game: watching the others."
+    )
+    await expect(page.get_by_test_id("status")).to_contain_text("You are out, watching")
+    await expect(page.get_by_test_id("resign")).to_have_count(0)
+    await expect(page.get_by_test_id("leave")).to_have_text("Leave")
+    await expect(page.get_by_test_id("game-over")).to_be_hidden()
+    await shot(page, "liarsdice-out")
+    # A reload remembers it.
+    await page.reload()
+    await expect(page.get_by_test_id("conn")).to_have_text("connected")
+    await expect(page.get_by_test_id("status")).to_contain_text("You are out, watching")
+    await expect(page.get_by_test_id("resign")).to_have_count(0)
+    await expect(bo.page.get_by_test_id("game-over")).to_be_hidden()
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
+
+
+async def test_a_reload_keeps_the_chat(server: LiveServer, browser: Browser) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+    room_id = await ada.create_room("tictactoe")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    await expect(ada.page.get_by_test_id("status")).to_have_text("Your turn")
+    for player, text in ((ada, "hello Bo"), (bo, "hi Ada"), (ada, "good luck")):
+        await player.page.get_by_test_id("chat-input").fill(text)
+        await player.page.get_by_test_id("chat-input").press("Enter")
+        await expect(bo.page.get_by_test_id("chat-log")).to_contain_text(text)
+
+    # A reload (which resumes) and a reconnect both show the room's lines, each once.
+    await bo.page.reload()
+    await expect(bo.page.get_by_test_id("conn")).to_have_text("connected")
+    lines = bo.page.get_by_test_id("chat-line")
+    await expect(lines).to_have_count(3)
+    await expect(lines.nth(0)).to_contain_text("Ada: hello Bo")
+    await expect(lines.nth(1)).to_contain_text("Bo: hi Ada")
+    await expect(lines.nth(2)).to_contain_text("Ada: good luck")
+    await ada.page.reload()
+    await expect(ada.page.get_by_test_id("chat-line")).to_have_count(3)
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
