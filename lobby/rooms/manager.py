@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
+from meeple.game.clock import TimeControl
 from meeple.game.match import Match
 from meeple.game.registry import Registry
 from meeple.lobby.ops.metrics import Stats
@@ -88,6 +89,7 @@ class RoomManager:
         creator: str | None = None,
         bots: Mapping[int, str] | None = None,
         abandon: str | None = None,
+        clock: Mapping[str, Any] | None = None,
     ) -> Room:
         """A new waiting room. Raises RoomError for an unknown game or bad settings."""
         try:
@@ -101,6 +103,10 @@ class RoomManager:
             )
         except ValueError as exc:
             raise RoomError("bad_options", str(exc), 422) from None
+        try:
+            control = None if clock is None else TimeControl.parse(clock)
+        except ValueError as exc:
+            raise RoomError("bad_clock", str(exc), 422) from None
         room = Room(
             new_id("r"),
             match,
@@ -112,6 +118,7 @@ class RoomManager:
             abandon=policy,
             journal=self.writer,
             stats=self.stats,
+            clock=control,
         )
         for seat, strategy in (bots or {}).items():
             try:
