@@ -137,7 +137,8 @@ def advance(
 ) -> ClockState:
     """The clocks after a change at ``now``: running seats pay for the time since ``at``;
     the seat that moved (``moved``: a move, not a forfeit or timeout) gets its increment;
-    seats whose turn begins get a fresh time per move; ``to_act`` run from ``now``.
+    with a time per move, every seat but those still in the middle of their turn shows a
+    fresh turn's time; ``to_act`` run from ``now``.
 
     ``now`` before ``at`` (a clock stepped back) charges nothing rather than paying back.
     """
@@ -148,8 +149,8 @@ def advance(
     if moved and mover is not None and mover in clock.run:
         ms[mover] += control.inc_ms
     run = tuple(to_act)
-    if control.per_move:
-        for seat in run:
-            if seat not in clock.run or seat == mover:
-                ms[seat] = control.limit_ms
+    if control.per_move and run:  # (a finished game keeps what each seat had left)
+        for seat in range(len(ms)):
+            if seat == mover or seat not in clock.run or seat not in run:
+                ms[seat] = control.limit_ms  # a fresh turn's time, now or next turn
     return ClockState(tuple(ms), run, max(now, clock.at))

@@ -65,9 +65,11 @@ def test_a_limit_per_move_starts_every_turn_afresh() -> None:
     control = TimeControl.parse({"move": 5})
     c = clocks.start(control, 2, [0], now=0)
     c = clocks.advance(control, c, 0, True, [1], now=4500)
-    assert c.ms == (500, 5000) and c.deadline() == 9500
+    assert c.ms == (5000, 5000) and c.deadline() == 9500
     c = clocks.advance(control, c, 1, True, [0], now=9000)
-    assert c.ms == (5000, 500)
+    assert c.ms == (5000, 5000) and c.deadline() == 14000
+    c = clocks.advance(control, c, 0, True, [], now=13000)
+    assert c.ms == (1000, 5000)  # the game is over: what was left stays
 
 
 def test_a_finished_game_stops_every_clock() -> None:
@@ -117,7 +119,7 @@ def test_clocks_never_pay_back_time_and_never_go_negative(
         assert c.at >= before.at
         for seat in range(seats):
             assert 0 <= c.ms[seat] <= bank + moves[seat] * control.inc_ms
-            if seat != mover and seat != nxt:
+            if seat != mover and seat != nxt and not per_move:
                 assert c.ms[seat] == before.ms[seat]
         if per_move:
             assert c.ms[nxt] == bank

@@ -155,6 +155,11 @@ class RoomOut(BaseModel):
         default=None,
         description='The time control: {"bank", "inc"} (seconds), {"move"} or {"days"}.',
     )
+    to_act: list[int] = Field(default_factory=list, description="The seats to act now.")
+    deadline: int | None = Field(
+        default=None,
+        description="When the first running clock runs out, ms since the Unix epoch.",
+    )
     seq: int
     game_no: int
     created_at: str

@@ -278,6 +278,8 @@ class Room:
             "options": dict(self.match.options_view),
             "abandon": self.abandon,
             "clock": None if self.control is None else self.control.as_view(),
+            "to_act": list(self.match.to_act) if self.match.status == "playing" else [],
+            "deadline": self._clock.deadline() if self._clock is not None else None,
             "seq": self.match.seq,
             "game_no": self.match.game_no,
             "created_at": self.created_at,
@@ -614,6 +616,8 @@ class Room:
                 self._broadcast_room()  # the status changed
                 self.events.finished(self)
                 self.events.changed(self)
+            elif self.control is not None and self.control.correspondence:
+                self.events.changed(self)  # whose turn and the deadline, for "my games"
         if self._auto.seats:
             self._auto.schedule()
 
