@@ -3,7 +3,7 @@
 Two players sit in a correspondence room; the lobby lists it under "My games" with a
 "your turn" mark for whoever is to move and one click back into it; the room shows
 each seat's clock (board-kit's clockText); a hidden tab says it is your turn in its
-title.
+title, from the lobby too (the player's event stream).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.conftest import open_peer
 from tests.servers import LiveServer
 from tests.test_browser_game import ROOM_LIST_MS, browser, new_player
 
@@ -80,3 +81,33 @@ async def test_my_games_marks_your_turn_and_opens_the_room(
     await expect(theirs).to_be_visible(timeout=ROOM_LIST_MS)
     await expect(theirs.get_by_test_id("your-turn")).to_have_count(0)
     assert ada.errors == [] and bo.errors == []
+
+
+async def test_a_hidden_lobby_hears_your_turn_from_the_event_stream(
+    server: LiveServer, browser: Browser
+) -> None:
+    """Bo sits in a correspondence room but is not in it: his lobby tab, in the
+    background (where it polls nothing), learns of his turn from his event stream."""
+    bo = await new_player(browser, "Bo")
+    await bo.sign_in(server.http)
+    token_b = await token_of(bo.page)
+    async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
+        token_a = (await http.post("/api/sessions", json={"name": "Ada"})).json()["token"]
+        auth_a = {"Authorization": f"Bearer {token_a}"}
+        body = {"game": "tictactoe", "clock": {"days": 1}}
+        room = (await http.post("/api/rooms", json=body, headers=auth_a)).json()
+        auth_b = {"Authorization": f"Bearer {token_b}"}
+        r = await http.post(f"/api/rooms/{room['id']}/seats", json={}, headers=auth_b)
+        r.raise_for_status()
+    a = await open_peer(server.ws, room["id"], token_a)
+    b = await open_peer(server.ws, room["id"], token_b)  # once, to start the game
+    await a.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+    await b.ws.close()
+    item = bo.page.locator(f"[data-testid=my-game][data-room='{room['id']}']")
+    await expect(item).to_be_visible(timeout=ROOM_LIST_MS)
+    await bo.page.evaluate(
+        "Object.defineProperty(document, 'hidden', {value: true, configurable: true})"
+    )
+    await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
+    await expect(bo.page).to_have_title("(Your turn) Meeple")
+    assert bo.errors == []

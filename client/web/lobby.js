@@ -6,6 +6,7 @@ import * as api from "./api.js";
 import { clockText } from "./clock.js";
 import { createRoomForm } from "./createroom.js";
 import { h, notify } from "./dom.js";
+import { playerEvents } from "./events.js";
 import { createLeaderboard } from "./leaderboard.js";
 import { createQuickMatch } from "./quickmatch.js";
 import { rememberRoom } from "./room.js";
@@ -39,6 +40,26 @@ export function mount(root) {
 
   const page = h("div", { class: "lobby" }, h("p", { class: "muted" }, "Loading the games…"));
   root.append(page);
+
+  // Turns and results from every room you sit in: "my games" follows at once, and a
+  // hidden tab says it in its title (and a Notification, if allowed).
+  const plainTitle = document.title;
+  const onVisible = () => {
+    if (!document.hidden) document.title = plainTitle;
+  };
+  document.addEventListener("visibilitychange", onVisible);
+  const closeEvents = playerEvents({
+    your_turn: (data) => {
+      refresh();
+      if (!document.hidden) return;
+      document.title = `(Your turn) ${plainTitle}`;
+      if (typeof Notification !== "undefined" && Notification.permission === "granted") {
+        new Notification("Your turn", { body: titles[data.game] ?? data.game, tag: `meeple-${data.room}` });
+      }
+    },
+    game_over: () => refresh(),
+    opponent_left: () => refresh(),
+  });
 
   api.games().then(
     (catalog) => {
@@ -229,6 +250,9 @@ export function mount(root) {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    closeEvents();
+    document.removeEventListener("visibilitychange", onVisible);
+    document.title = plainTitle;
     quick?.stop();
   };
 }

@@ -78,6 +78,8 @@ class RoomManager:
         self._worker: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self.tell_player: Callable[[str, str, dict[str, Any]], None] | None = None
+        """Where rooms' player events go (the per-player streams: ``Notifier.publish``)."""
 
     async def create(
         self,
@@ -270,6 +272,10 @@ class RoomManager:
         if old is not None:
             old.cancel()
         self._expiry[room.id] = loop.call_later(delay, self._expire, room.id)
+
+    def tell(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        if self.tell_player is not None:
+            self.tell_player(player_id, name, data)
 
     def unsaved(self, room: Room) -> None:
         """Forget the room here and give up its lease: whoever reconnects gets it as its

@@ -100,6 +100,9 @@ class RoomEvents(Protocol):
         """A change could not be saved: the room here is ahead of its journal and must
         not go on; the journal's state is the room's."""
 
+    def tell(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """An event for the player's own stream (``GET /api/me/events``), wherever it is."""
+
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -618,6 +621,7 @@ class Room:
                 self.events.changed(self)
             elif self.control is not None and self.control.correspondence:
                 self.events.changed(self)  # whose turn and the deadline, for "my games"
+            self._tell_players(t)
         if self._auto.seats:
             self._auto.schedule()
 
@@ -641,6 +645,32 @@ class Room:
                 mover.send(with_field(frame, "ack", ack))  # the mover, replaced meanwhile
             if conn is not None:
                 conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
+
+    def _tell_players(self, t: Transition) -> None:
+        """The per-player streams hear what a player away from the room needs to know:
+        a turn that begins (if they are not connected here; those who are see the ``d``),
+        an opponent who left, and the end of the game (everyone seated)."""
+        seats = self.match.seats
+        tell = self.events.tell
+        if t.status == "finished":
+            result = t.outcome.as_view() if t.outcome else None
+            for i, seat in enumerate(seats):
+                if seat.kind == "human" and seat.player_id is not None:
+                    tell(seat.player_id, "game_over", {"room": self.id, "seat": i, "r": result})
+            return
+        if t.kind == "forfeit" and t.seat is not None:
+            gone = {"room": self.id, "seat": t.seat, "reason": t.entry["m"] if t.entry else None}
+            for i, seat in enumerate(seats):
+                if i != t.seat and seat.kind == "human" and seat.player_id is not None:
+                    tell(seat.player_id, "opponent_left", gone)
+        for i in t.to_act:
+            seat = seats[i]
+            if i == t.seat or i in self._seat_conns or seat.kind != "human":
+                continue  # still their turn, they are here, or nobody to tell
+            assert seat.player_id is not None
+            deadline = self._clock.deadline() if self._clock is not None else None
+            data = {"room": self.id, "game": self.match.game.name, "seat": i, "deadline": deadline}
+            tell(seat.player_id, "your_turn", data)
 
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
