@@ -95,6 +95,7 @@ ERROR_CODES: dict[str, str] = {
     "not_playing": "the game has not started",
     "not_a_seat": "there is no such seat",
     "game_error": "the game's code failed on this move (nothing changed)",
+    "time_up": "the mover's clock ran out before the move arrived (the timeout rule applied)",
 }
 """The ``code`` of every ``err`` the server itself sends; each game adds its own
 (docs/protocol.md lists those of the games Meeple ships)."""
@@ -103,7 +104,7 @@ FORFEIT_REASONS: dict[str, str] = {
     "resigned": "the seat sent resign",
     "left": "the seat sent leave during the game, or gave its seat up over REST",
     "abandoned": "the seat's player did not come back within the grace period (forfeit)",
-    "timeout": "the seat's turn clock ran out (games with a turn limit)",
+    "timeout": "the seat's clock ran out (a room with clocks, or a game's turn limit)",
     "bot failed": "a server-side bot failed to move",
 }
 """The ``reason`` of a result that a forfeit ended (``r.reason`` in a ``d``)."""
@@ -212,6 +213,16 @@ class RoomMsg(_Message):
     """Seats that voted for a rematch."""
 
 
+class Clocks(_Message):
+    """Each seat's remaining time and whose clocks run: a client counts the running ones
+    down from when the message arrived (the server's clock decides, never the client's)."""
+
+    ms: list[int]
+    """Remaining milliseconds per seat, as of the message."""
+    run: list[int]
+    """The seats whose clocks run (those to act)."""
+
+
 class SnapMsg(_Message):
     """The whole state as this connection may see it."""
 
@@ -234,6 +245,8 @@ class SnapMsg(_Message):
     r: Result | None
     dl: int | None
     """The turn deadline, milliseconds since the Unix epoch, if a turn timer runs."""
+    k: Clocks | None = None
+    """The clocks as of this message, in a room with clocks."""
     seats: list[SeatInfo]
 
 
@@ -250,6 +263,8 @@ class DeltaMsg(_Message):
     """Present when the game ended."""
     dl: int | None = None
     """Present when a turn timer runs."""
+    k: Clocks | None = None
+    """Present in a room with clocks: the clocks as this change left them."""
     ack: int | None = None
     """Only in the mover's copy: the id of its message that made this change (its
     acknowledgement; null when that message had no id)."""

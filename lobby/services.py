@@ -87,6 +87,7 @@ class Services:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
+        self.rooms.tell_player = self.matchmaker.events.publish  # one stream per player
         self.background.append(self.matchmaker.run)
         self.rooms.game_over_hooks.append(self.records.put)
         self.rooms.game_over_hooks.append(partial(_rate, self.ratings))

@@ -36,7 +36,7 @@ async def test_quick_match_in_the_browser_with_connect_tickets(
         await p.page.evaluate("JSON.parse(localStorage['meeple.session']).token") for p in players
     ]
     sockets = [u for u in urls if u.startswith("ws://")]
-    streams = [u for u in urls if "/api/matchmaking/events" in u]
+    streams = [u for u in urls if "/api/me/events" in u]  # the lobby and quick match
     assert len(sockets) >= 2 and all("ticket=" in u for u in sockets), sockets
     assert streams and all("ticket=" in u for u in streams), streams
     assert not [u for u in urls for t in tokens if t in u]

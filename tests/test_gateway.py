@@ -250,9 +250,11 @@ async def test_chat_history_goes_to_whoever_joins_or_resumes(server: LiveServer)
     assert [m["t"] for m in late.seen].index("chats") > [m["t"] for m in late.seen].index("snap")
 
 
-async def test_chat_history_keeps_the_last_fifty_lines_within_a_frame() -> None:
+async def test_chat_history_keeps_the_last_fifty_lines_within_a_frame(
+    stores: MakeSettings,
+) -> None:
     async with live_server(
-        Settings(chat_rate=1000, chat_burst=1000, message_rate=1000, message_burst=1000)
+        stores(chat_rate=1000, chat_burst=1000, message_rate=1000, message_burst=1000)
     ) as srv:
         room, a, b = await two_players(srv)
         for i in range(60):

@@ -202,7 +202,7 @@ async def test_board_modules_are_served_from_their_package(client: httpx.AsyncCl
 
 ROOM_KEYS = {
     "id", "game", "status", "seat_count", "seats", "free", "spectators", "private", "options",
-    "abandon", "seq", "game_no", "created_at", "ws",
+    "abandon", "clock", "to_act", "deadline", "seq", "game_no", "created_at", "ws",
 }  # fmt: skip
 
 

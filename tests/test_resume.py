@@ -182,4 +182,8 @@ async def test_turn_timer_fires_and_the_deadline_is_in_the_view(stores: MakeSett
         assert delta["dl"] >= snap["dl"]
         end = await a.until(lambda m: m["t"] == "d" and m.get("st") == "finished", timeout=5)
         assert end["r"]["winners"] == [0] and end["r"]["reason"] == "timeout"
-        assert room.match.log[-1] == {"s": 3, "seat": 1, "k": "timeout", "m": None}
+        last = dict(room.match.log[-1])
+        clock = last.pop("c")  # the clocks after the change, for the journal
+        assert last == {"s": 3, "seat": 1, "k": "timeout", "m": None}
+        assert clock["ms"][1] == 0 and clock["run"] == []
+        assert end["k"] == {"ms": clock["ms"], "run": []}

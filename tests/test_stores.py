@@ -427,6 +427,23 @@ async def test_room_for_invite(impl: Impl) -> None:
     assert await rooms.room_for_invite("open456") == "r_open"
 
 
+async def test_rooms_of_a_player_follow_their_seats(impl: Impl) -> None:
+    rooms = impl.rooms()
+    bo = {"kind": "human", "player_id": "p_2", "name": "Bo", "on": False}
+    bot = {"kind": "bot", "player_id": "bot:r_3:1", "name": "Bot", "on": True}
+    await rooms.put(summary("r_1"))
+    await rooms.put({**summary("r_2", private=True, invite="c0de", free=0), "seats": [
+        summary("r_2")["seats"][0], bo]})  # fmt: skip
+    await rooms.put({**summary("r_3", free=0), "seats": [summary("r_3")["seats"][0], bot]})
+    assert sorted(s["id"] for s in await rooms.rooms_of("p_1")) == ["r_1", "r_2", "r_3"]
+    assert [s["id"] for s in await rooms.rooms_of("p_2")] == ["r_2"]  # private ones too
+    assert await rooms.rooms_of("bot:r_3:1") == [] and await rooms.rooms_of("p_9") == []
+    await rooms.put({**summary("r_2", private=True, invite="c0de"), "seats": [bo, bo]})
+    await rooms.remove("r_3")  # gone, and p_1 gave r_2's seat up: neither listed any more
+    assert [s["id"] for s in await rooms.rooms_of("p_1")] == ["r_1"]
+    assert [s["id"] for s in await rooms.rooms_of("p_2")] == ["r_2"]
+
+
 # Quick-match tickets ----------------------------------------------------------------
 
 

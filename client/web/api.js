@@ -95,6 +95,7 @@ export const listRooms = (query) => {
   for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
   return request("GET", `/api/rooms?${params}`);
 };
+export const myGames = () => request("GET", "/api/me/games");
 export const getRoom = (id) => request("GET", `/api/rooms/${encodeURIComponent(id)}`);
 export const createRoom = (body) => request("POST", "/api/rooms", body);
 export const takeSeat = (id, body = {}) =>

@@ -56,6 +56,8 @@ export interface BoardState {
   result: Result | null;
   /** The turn deadline, ms since the Unix epoch, when a turn timer runs. */
   deadline: number | null;
+  /** The room's clocks, if it has any: read them with board-kit's clockLeft/clockText. */
+  clocks: import("./board-kit").Clocks | null;
   seats: Seat[];
   /** Spectators connected. */
   spec: number;

@@ -1,9 +1,12 @@
-// The lobby screen: quick match, a new room, joining by invite code, the public room
-// list (filtered by game, refreshed every few seconds while shown) and a leaderboard.
+// The lobby screen: quick match, a new room, joining by invite code, "my games" (the
+// rooms you sit in, yours to move first), the public room list (filtered by game,
+// refreshed every few seconds while shown) and a leaderboard.
 
 import * as api from "./api.js";
+import { clockText } from "./clock.js";
 import { createRoomForm } from "./createroom.js";
 import { h, notify } from "./dom.js";
+import { playerEvents } from "./events.js";
 import { createLeaderboard } from "./leaderboard.js";
 import { createQuickMatch } from "./quickmatch.js";
 import { rememberRoom } from "./room.js";
@@ -15,6 +18,13 @@ export function mount(root) {
   let quick = null;
   let timer = 0;
   const list = h("ul", { class: "rooms", "data-testid": "room-list", "aria-live": "polite" });
+  const mine = h("ul", { class: "rooms", "data-testid": "my-games" });
+  const minePanel = h(
+    "section",
+    { class: "panel rooms-panel", "aria-labelledby": "my-games-title", hidden: true },
+    h("h2", { id: "my-games-title" }, "My games"),
+    mine,
+  );
   const filterGame = h(
     "select",
     { id: "filter-game", "data-testid": "filter-game", onchange: refresh },
@@ -31,6 +41,26 @@ export function mount(root) {
   const page = h("div", { class: "lobby" }, h("p", { class: "muted" }, "Loading the games…"));
   root.append(page);
 
+  // Turns and results from every room you sit in: "my games" follows at once, and a
+  // hidden tab says it in its title (and a Notification, if allowed).
+  const plainTitle = document.title;
+  const onVisible = () => {
+    if (!document.hidden) document.title = plainTitle;
+  };
+  document.addEventListener("visibilitychange", onVisible);
+  const closeEvents = playerEvents({
+    your_turn: (data) => {
+      refresh();
+      if (!document.hidden) return;
+      document.title = `(Your turn) ${plainTitle}`;
+      if (typeof Notification !== "undefined" && Notification.permission === "granted") {
+        new Notification("Your turn", { body: titles[data.game] ?? data.game, tag: `meeple-${data.room}` });
+      }
+    },
+    game_over: () => refresh(),
+    opponent_left: () => refresh(),
+  });
+
   api.games().then(
     (catalog) => {
       if (stopped) return;
@@ -40,7 +70,7 @@ export function mount(root) {
       // Two columns on wide screens; on a phone, app.css orders the panels rooms-second.
       page.replaceChildren(
         h("div", { class: "lobby-side" }, quick.el, createRoomForm(catalog), inviteForm()),
-        h("div", { class: "lobby-main" }, roomsPanel(), createLeaderboard(catalog)),
+        h("div", { class: "lobby-main" }, minePanel, roomsPanel(), createLeaderboard(catalog)),
       );
       refresh();
     },
@@ -75,6 +105,8 @@ export function mount(root) {
           limit: 50,
         });
         if (!stopped) renderRooms(api.items(data));
+        const games = api.items(await api.myGames());
+        if (!stopped) renderMine(games);
       } catch (error) {
         if (!stopped)
           list.replaceChildren(h("li", { class: "muted" }, `Could not load rooms: ${error.message}`));
@@ -87,6 +119,42 @@ export function mount(root) {
   function renderRooms(rooms) {
     if (!rooms.length) return list.replaceChildren(h("li", { class: "muted" }, "No open rooms. Create one!"));
     list.replaceChildren(...rooms.map(roomItem));
+  }
+
+  function renderMine(games) {
+    minePanel.hidden = !games.length;
+    mine.replaceChildren(...games.map(myGameItem));
+  }
+
+  function myGameItem(game) {
+    const room = game.room;
+    const others = (room.seats ?? [])
+      .filter((s, i) => i !== game.seat && s.kind !== "empty")
+      .map((s) => s.name);
+    const label = `${titles[room.game] ?? room.game}${others.length ? ` vs ${others.join(", ")}` : ""}`;
+    const left = game.deadline ? Date.parse(game.deadline) - Date.now() : null;
+    const when = left === null ? "" : ` · ${clockText(Math.max(0, left))} left`;
+    const kind = game.correspondence ? `${room.clock.days} days per move · ` : "";
+    return h(
+      "li",
+      { class: "room-item", "data-testid": "my-game", "data-room": room.id },
+      h("span", { class: "room-name" }, label),
+      game.your_turn ? h("span", { class: "tag turn", "data-testid": "your-turn" }, "your turn") : null,
+      h("span", { class: "muted" }, `${kind}${room.status}${when}`),
+      h(
+        "button",
+        {
+          type: "button",
+          "data-testid": "open-game",
+          "aria-label": `Open ${label}`,
+          onclick: () => {
+            rememberRoom(room.id, room.ws);
+            location.hash = `#/room/${encodeURIComponent(room.id)}`;
+          },
+        },
+        "Open",
+      ),
+    );
   }
 
   function roomItem(room) {
@@ -182,6 +250,9 @@ export function mount(root) {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    closeEvents();
+    document.removeEventListener("visibilitychange", onVisible);
+    document.title = plainTitle;
     quick?.stop();
   };
 }

@@ -40,7 +40,7 @@ export function createQuickMatch(catalog) {
     info.textContent = "Looking for opponents…";
     try {
       const ticket = await api.connectTicket();
-      events = new EventSource(`/api/matchmaking/events?ticket=${encodeURIComponent(ticket)}`);
+      events = new EventSource(`/api/me/events?ticket=${encodeURIComponent(ticket)}`);
     } catch {
       events = null; // polling the ticket (below) still finds the match
     }

@@ -11,6 +11,7 @@
 import * as api from "./api.js";
 import { createChat } from "./chat.js";
 import { Connection } from "./connection.js";
+import { clockLeft, clockText, clocksAt } from "./clock.js";
 import { applyDelta } from "./delta.js";
 import { clear, dismissError, h, notify, seatName } from "./dom.js";
 
@@ -23,6 +24,12 @@ export function rememberRoom(id, ws, invite) {
   if (ws) sessionStorage.setItem(WS_PATH(id), ws);
   if (invite) sessionStorage.setItem(`meeple.invite.${id}`, invite);
 }
+
+// Clocks survive a reload as of a wall-clock moment (performance.now() starts afresh).
+const savedClocks = (c) =>
+  c && { ms: c.ms, run: c.run, wall: Date.now() - (performance.now() - c.arrived) };
+const restoredClocks = (c) =>
+  c ? { ms: c.ms, run: c.run, arrived: performance.now() - Math.max(0, Date.now() - c.wall) } : null;
 
 function load(id) {
   try {
@@ -43,6 +50,7 @@ export function mount(root, { roomId, setConn }) {
     result: saved?.result ?? null,
     deadline: saved?.deadline ?? null,
     resigned: saved?.resigned ?? null, // the game number this seat resigned in, if any
+    clocks: restoredClocks(saved?.clocks),
     seats: [],
     spec: 0,
     rematch: [],
@@ -141,6 +149,7 @@ export function mount(root, { roomId, setConn }) {
       result,
       deadline,
       resigned,
+      clocks: savedClocks(state.clocks),
     };
     sessionStorage.setItem(SAVED(roomId), JSON.stringify(copy));
   }
@@ -156,6 +165,7 @@ export function mount(root, { roomId, setConn }) {
           status: msg.st,
           result: msg.r,
           deadline: msg.dl,
+          clocks: clocksAt(msg.k),
           seats: msg.seats ?? state.seats,
         });
         dismissError(); // the game moved on: an earlier refusal no longer applies
@@ -171,6 +181,7 @@ export function mount(root, { roomId, setConn }) {
         }
         state.toAct = msg.a;
         state.deadline = msg.dl ?? null;
+        if (msg.k) state.clocks = clocksAt(msg.k);
         if (msg.st) state.status = msg.st;
         if ("r" in msg) state.result = msg.r;
         dismissError();
@@ -314,6 +325,7 @@ export function mount(root, { roomId, setConn }) {
           h("span", {}, s.kind === "empty" ? "empty seat" : s.name || `seat ${i}`),
           s.kind === "bot" ? h("span", { class: "tag" }, "bot") : null,
           i === state.seat ? h("span", { class: "tag" }, "you") : null,
+          state.clocks ? h("span", { class: "clock", "data-testid": `clock-${i}` }) : null,
           state.status === "playing" && state.toAct.includes(i)
             ? h("span", { class: "tag turn" }, "to move")
             : null,
@@ -430,6 +442,8 @@ export function mount(root, { roomId, setConn }) {
 
   const clock = setInterval(tick, 250);
   function tick() {
+    tickClocks();
+    yourTurnWhileHidden();
     const left = state.deadline && state.status === "playing" ? state.deadline - Date.now() : null;
     timer.hidden = left === null;
     if (left === null) return;
@@ -441,11 +455,42 @@ export function mount(root, { roomId, setConn }) {
     timer.classList.toggle("urgent", secs <= 10);
   }
 
+  function tickClocks() {
+    if (!state.clocks) return;
+    state.seats.forEach((_, i) => {
+      const el = presence.querySelector(`[data-testid="clock-${i}"]`);
+      const left = clockLeft(state.clocks, i);
+      if (!el || left === null) return;
+      el.textContent = clockText(left);
+      el.classList.toggle("running", state.clocks.run.includes(i));
+    });
+  }
+
+  // A hidden tab says it is your turn in its title (and a Notification, if allowed).
+  const plainTitle = document.title;
+  let told = null;
+  function yourTurnWhileHidden() {
+    const mine = state.status === "playing" && state.seat !== null && state.toAct.includes(state.seat);
+    const moment = mine ? `${conn?.game}:${conn?.seq}` : null;
+    if (!mine || !document.hidden) {
+      if (document.title !== plainTitle) document.title = plainTitle;
+      if (!mine) told = null;
+      return;
+    }
+    document.title = `(Your turn) ${plainTitle}`;
+    if (told === moment) return;
+    told = moment;
+    if (typeof Notification !== "undefined" && Notification.permission === "granted") {
+      new Notification("Your turn", { body: title.textContent, tag: `meeple-${roomId}` });
+    }
+  }
+
   render();
   connect();
 
   return () => {
     clearInterval(clock);
+    document.title = plainTitle;
     board?.destroy?.();
     conn?.stop();
     setConn(null);

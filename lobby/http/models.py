@@ -151,6 +151,15 @@ class RoomOut(BaseModel):
     private: bool
     options: dict[str, Any]
     abandon: str
+    clock: dict[str, float] | None = Field(
+        default=None,
+        description='The time control: {"bank", "inc"} (seconds), {"move"} or {"days"}.',
+    )
+    to_act: list[int] = Field(default_factory=list, description="The seats to act now.")
+    deadline: int | None = Field(
+        default=None,
+        description="When the first running clock runs out, ms since the Unix epoch.",
+    )
     seq: int
     game_no: int
     created_at: str
@@ -191,6 +200,12 @@ class NewRoom(Request):
     )
     abandon: AbandonPolicy | None = Field(
         default=None, description="What happens to a seat whose player left for good."
+    )
+    clock: dict[str, Any] | None = Field(
+        default=None,
+        examples=[{"bank": 300, "inc": 2}, {"move": 30}, {"days": 3}],
+        description="Clocks: a Fischer bank and increment in seconds, a limit per move in"
+        " seconds, or correspondence, days per move (1, 2, 3, 5, 7 or 14).",
     )
     join: bool = Field(default=True, description="Reserve a seat for the creator.")
 

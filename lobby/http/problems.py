@@ -69,6 +69,7 @@ PROBLEM_CODES: dict[str, str] = {
     "bad_options": "422: the options break the game's options schema",
     "bad_bots": "422: a bot seat listed twice, or bots in every seat",
     "bad_abandon": "422: abandon is not forfeit, skip or bot",
+    "bad_clock": "422: the clock is not a bank and increment, a time per move or days per move",
     "bad_cursor": "422: a cursor this server did not give",
     "no_such_room": "404: no room by that id",
     "no_such_seat": "404: the room has no seat by that number",

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
+from meeple.game.clock import TimeControl
 from meeple.game.match import Match
 from meeple.game.registry import Registry
 from meeple.lobby.ops.metrics import Stats
@@ -76,6 +77,8 @@ class RoomManager:
         self._worker: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._expiry: dict[str, asyncio.TimerHandle] = {}
+        self.tell_player: Callable[[str, str, dict[str, Any]], None] | None = None
+        """Where rooms' player events go (the per-player streams: ``Notifier.publish``)."""
 
     async def create(
         self,
@@ -87,6 +90,7 @@ class RoomManager:
         creator: str | None = None,
         bots: Mapping[int, str] | None = None,
         abandon: str | None = None,
+        clock: Mapping[str, Any] | None = None,
     ) -> Room:
         """A new waiting room. Raises RoomError for an unknown game or bad settings."""
         try:
@@ -100,6 +104,10 @@ class RoomManager:
             )
         except ValueError as exc:
             raise RoomError("bad_options", str(exc), 422) from None
+        try:
+            control = None if clock is None else TimeControl.parse(clock)
+        except ValueError as exc:
+            raise RoomError("bad_clock", str(exc), 422) from None
         room = Room(
             new_id("r"),
             match,
@@ -111,6 +119,7 @@ class RoomManager:
             abandon=policy,
             journal=self.writer,
             stats=self.stats,
+            clock=control,
         )
         for seat, strategy in (bots or {}).items():
             try:
@@ -262,6 +271,10 @@ class RoomManager:
         if old is not None:
             old.cancel()
         self._expiry[room.id] = loop.call_later(delay, self._expire, room.id)
+
+    def tell(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        if self.tell_player is not None:
+            self.tell_player(player_id, name, data)
 
     def unsaved(self, room: Room) -> None:
         """Forget the room here and give up its lease: whoever reconnects gets it as its

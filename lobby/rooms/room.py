@@ -24,7 +24,9 @@ from typing import Any, Literal, Protocol, get_args
 
 from pydantic import ValidationError
 
+from meeple.game import clock as clocks
 from meeple.game.api import Game, Rejection, View
+from meeple.game.clock import ClockState, TimeControl
 from meeple.game.codec import encode, with_field
 from meeple.game.match import LogEntry, Match, Seat, Transition
 from meeple.game.protocol import (
@@ -49,7 +51,7 @@ from meeple.lobby.rooms.autoplay import Autoplay, Moment, moment_of
 from meeple.lobby.rooms.backlog import Backlog
 from meeple.lobby.rooms.journal import JournalWriter
 from meeple.lobby.rooms.member import Member
-from meeple.lobby.rooms.timers import Timers
+from meeple.lobby.rooms.timers import Timers, now_ms
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import Changes, RoomSummary
 
@@ -100,6 +102,9 @@ class RoomEvents(Protocol):
         """A change could not be saved: the room here is ahead of its journal and must
         not go on; the journal's state is the room's."""
 
+    def tell(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """An event for the player's own stream (``GET /api/me/events``), wherever it is."""
+
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -128,6 +133,8 @@ class Room:
     journal: JournalWriter | None = None
     """With a journal, every change is saved before anyone hears of it."""
     stats: Stats = field(default_factory=Stats)
+    clock: TimeControl | None = None
+    """The room's time control, if it was given one (else the game's ``turn_seconds``)."""
 
     def __post_init__(self) -> None:
         self._conns: dict[str, Member] = {}  # player id -> connection
@@ -142,7 +149,16 @@ class Room:
         """The last chat lines, for whoever joins or resumes (in memory: a room that moves
         to another process starts with none)."""
         self._chats_frame: bytes | None = None  # the ``chats`` message, until a new line
-        self._deadline_ms: int | None = None
+        self.control: TimeControl | None = self.clock or (
+            None
+            if self.match.turn_limit is None
+            else TimeControl.per_move_seconds(self.match.turn_limit)
+        )
+        """The clocks' control: the room's, or the game's limit per move, or none."""
+        self._clock: ClockState | None = None
+        """The current game's clocks (None: no control, or no game yet)."""
+        self._clock_start: dict[str, Any] | None = None
+        """The clocks as the current game started, for the journal (the log has the rest)."""
         self._game_no_started = -1
         self._unsaved: list[tuple[Transition, Member | None, Any]] = []
         """Changes made but not yet handed to the journal, with whom to acknowledge."""
@@ -197,18 +213,19 @@ class Room:
             created_at=meta["created_at"],
             journal=journal,
             stats=stats,
+            clock=TimeControl.parse(meta["clock"]) if meta.get("clock") else None,
         )
+        room._restore_clock(meta.get("clock_start"), log_entries)
         for i, seat in enumerate(match.seats):
             if seat.bot:
                 room._auto.stand_in(i, seat.bot)
                 room._confirmed.add(i)
             elif seat.player_id is not None:
                 if match.status == "waiting":
-                    room._timers.set("reservation", i, settings.reservation_seconds, room._lapse, i)
+                    room._timers.set("reservation", i, room._reservation_seconds(), room._lapse, i)
                 else:
                     room._confirmed.add(i)
-                    room._timers.set("grace", i, settings.grace_seconds, room._abandon, i)
-        room._arm_turn_timer()
+                    room._set_grace(i)
         room._auto.schedule()
         return room
 
@@ -224,7 +241,7 @@ class Room:
         """Hold a seat for a player until they connect; returns the seat and when it lapses."""
         current = self.match.seat_of(player_id)
         if current is not None:
-            return current, time.time() + self.settings.reservation_seconds
+            return current, time.time() + self._reservation_seconds()
         if self.match.status != "waiting":
             raise RoomError("already_started", "the game has already started; watch instead")
         free = self.match.free_seats()
@@ -237,9 +254,9 @@ class Room:
         elif seat not in free:
             raise RoomError("seat_taken", f"seat {seat} is taken")
         self.match.sit(seat, player_id, name)
-        self._timers.set("reservation", seat, self.settings.reservation_seconds, self._lapse, seat)
+        self._timers.set("reservation", seat, self._reservation_seconds(), self._lapse, seat)
         self._seats_changed()
-        return seat, time.time() + self.settings.reservation_seconds
+        return seat, time.time() + self._reservation_seconds()
 
     def release(self, player_id: str) -> None:
         """A player gives up their seat: freed before the game, forfeited during it."""
@@ -269,6 +286,9 @@ class Room:
             "creator": self.creator,
             "options": dict(self.match.options_view),
             "abandon": self.abandon,
+            "clock": None if self.control is None else self.control.as_view(),
+            "to_act": list(self.match.to_act) if self.match.status == "playing" else [],
+            "deadline": self._clock.deadline() if self._clock is not None else None,
             "seq": self.match.seq,
             "game_no": self.match.game_no,
             "created_at": self.created_at,
@@ -339,7 +359,7 @@ class Room:
         del self._conns[conn.player_id]
         seat = self._drop(conn)
         if seat is not None and self.match.status != "finished":
-            self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
+            self._set_grace(seat)
         self._broadcast_room()
         self.events.changed(self)
         if not self._conns and self.match.status != "playing":
@@ -451,12 +471,19 @@ class Room:
         if conn.seat is None:
             conn.error(msg_id, "not_seated", "spectators cannot move")
             return
+        now = None
+        if self._clock is not None:  # the move counts as arriving now, whatever it says
+            now = now_ms()
+            if self._clock.flagged(now) is not None and self._flag_fall(now, conn.seat):
+                self.stats.moves_rejected += 1
+                conn.error(msg_id, "time_up", "your time ran out before this move arrived")
+                return
         result = self.match.submit(conn.seat, move)
         if isinstance(result, Rejection):
             self.stats.moves_rejected += 1
         else:
             self.stats.moves_accepted += 1
-        self._apply(result, conn, msg_id)
+        self._apply(result, conn, msg_id, now)
 
     def close_all(self, code: int, reason: str) -> None:
         """This process stops hosting the room: its connections, timers and bots end,
@@ -479,13 +506,21 @@ class Room:
 
     # Changes ------------------------------------------------------------------
 
-    def _apply(self, result: Transition | Rejection, conn: Member | None, msg_id: Any) -> None:
+    def _apply(
+        self,
+        result: Transition | Rejection,
+        conn: Member | None,
+        msg_id: Any,
+        now: int | None = None,
+    ) -> None:
         if self._closed:
             return
         if isinstance(result, Rejection):
             if conn is not None:
                 conn.error(msg_id, result.code, result.message)
             return
+        if self.control is not None:
+            self._tick(result, now_ms() if now is None else now)
         if self.journal is None:
             self._publish(result, conn, msg_id)
             return
@@ -526,6 +561,8 @@ class Room:
             "creator": self.creator,
             "abandon": self.abandon,
             "created_at": self.created_at,
+            "clock": None if self.clock is None else self.clock.as_view(),
+            "clock_start": self._clock_start,
         }
 
     def take_changes(self) -> Changes:
@@ -571,8 +608,6 @@ class Room:
         Each distinct delta is encoded once and its bytes shared; the mover's copy
         also carries ``ack`` (its message id), so acknowledging costs no extra frame.
         """
-        if self.match.turn_limit is not None:
-            self._arm_turn_timer()
         if t.reset:
             self._new_game_started(t, mover, msg_id)
         else:
@@ -582,8 +617,12 @@ class Room:
             if finished:
                 message["st"] = t.status
                 message["r"] = t.outcome.as_view() if t.outcome else None
-            if self._deadline_ms is not None:
-                message["dl"] = self._deadline_ms
+            clock = t.entry.get("c") if t.entry is not None else None
+            if clock is not None:  # the clocks as of the change's arrival
+                run = clock["run"]
+                message["k"] = {"ms": clock["ms"], "run": run}
+                if run:
+                    message["dl"] = clock["at"] + min(clock["ms"][s] for s in run)
             ack = msg_id if type(msg_id) is int else None
             if self._hidden:
                 self._send_deltas(t, message, mover, ack)
@@ -596,6 +635,9 @@ class Room:
                 self._broadcast_room()  # the status changed
                 self.events.finished(self)
                 self.events.changed(self)
+            elif self.control is not None and self.control.correspondence:
+                self.events.changed(self)  # whose turn and the deadline, for "my games"
+            self._tell_players(t)
         if self._auto.seats:
             self._auto.schedule()
 
@@ -619,6 +661,32 @@ class Room:
                 mover.send(with_field(frame, "ack", ack))  # the mover, replaced meanwhile
             if conn is not None:
                 conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
+
+    def _tell_players(self, t: Transition) -> None:
+        """The per-player streams hear what a player away from the room needs to know:
+        a turn that begins (if they are not connected here; those who are see the ``d``),
+        an opponent who left, and the end of the game (everyone seated)."""
+        seats = self.match.seats
+        tell = self.events.tell
+        if t.status == "finished":
+            result = t.outcome.as_view() if t.outcome else None
+            for i, seat in enumerate(seats):
+                if seat.kind == "human" and seat.player_id is not None:
+                    tell(seat.player_id, "game_over", {"room": self.id, "seat": i, "r": result})
+            return
+        if t.kind == "forfeit" and t.seat is not None:
+            gone = {"room": self.id, "seat": t.seat, "reason": t.entry["m"] if t.entry else None}
+            for i, seat in enumerate(seats):
+                if i != t.seat and seat.kind == "human" and seat.player_id is not None:
+                    tell(seat.player_id, "opponent_left", gone)
+        for i in t.to_act:
+            seat = seats[i]
+            if i == t.seat or i in self._seat_conns or seat.kind != "human":
+                continue  # still their turn, they are here, or nobody to tell
+            assert seat.player_id is not None
+            deadline = self._clock.deadline() if self._clock is not None else None
+            data = {"room": self.id, "game": self.match.game.name, "seat": i, "deadline": deadline}
+            tell(seat.player_id, "your_turn", data)
 
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
@@ -722,9 +790,16 @@ class Room:
             "a": list(match.to_act),
             "st": match.status,
             "r": match.outcome.as_view() if match.outcome else None,
-            "dl": self._deadline_ms,
+            **self._clock_fields(),
             "seats": self._seats_view() if seats is None else seats,
         }
+
+    def _clock_fields(self) -> dict[str, Any]:
+        """``dl`` and ``k`` of a snapshot: the clocks as of now."""
+        clock = self._clock
+        if clock is None or self.match.status == "waiting":
+            return {"dl": None, "k": None}
+        return {"dl": clock.deadline(), "k": clock.wire(now_ms())}
 
     def _send_state(self, conn: Member, since: int | None, game: int | None) -> None:
         """Bring a (re)joining connection up to date: the missed deltas, or a snapshot."""
@@ -793,23 +868,84 @@ class Room:
                 self._auto.stand_in(seat, "skip" if self.abandon == "skip" else "best")
                 self._auto.schedule()
 
-    def _arm_turn_timer(self) -> None:
-        seconds = self.match.turn_limit
-        if seconds is None:
-            return  # no turn clock in this room, ever
-        self._timers.cancel("turn", 0)
-        if self.match.status != "playing" or not seconds:
-            self._deadline_ms = None
+    def _set_grace(self, seat: int) -> None:
+        """A seated player dropped: the grace period starts, except by correspondence,
+        where being away is normal and only the move deadline counts."""
+        if self.control is not None and self.control.correspondence:
             return
-        self._deadline_ms = int((time.time() + seconds) * 1000)
-        self._timers.set("turn", 0, seconds, self._turn_timeout, moment_of(self.match))
+        self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
 
-    def _turn_timeout(self, moment: Moment) -> None:
+    def _reservation_seconds(self) -> float:
+        """How long a seat is held for a player to connect: a move's time by correspondence."""
+        control = self.control
+        if control is not None and control.correspondence:
+            return control.limit_ms / 1000
+        return self.settings.reservation_seconds
+
+    def _tick(self, t: Transition, now: int) -> None:
+        """Run the clocks through a change that arrived at ``now`` and set the flag timer.
+
+        The clocks after a change go in its log entry (``c``), so the journal has them:
+        another process, a resume and a record all see the times the room saw.
+        """
+        control = self.control
+        assert control is not None
+        match = self.match
+        if t.reset:
+            self._clock = clocks.start(control, match.seat_count, t.to_act, now)
+            self._clock_start = self._clock.as_data()
+        elif self._clock is not None:
+            to_act = t.to_act if t.status == "playing" else ()
+            moved = t.kind == "move"
+            self._clock = clocks.advance(control, self._clock, t.seat, moved, to_act, now)
+            if t.entry is not None:
+                t.entry["c"] = self._clock.as_data()
+        self._arm_flag(now)
+
+    def _arm_flag(self, now: int) -> None:
+        self._timers.cancel("turn", 0)
+        clock = self._clock
+        deadline = None if clock is None or self.match.status != "playing" else clock.deadline()
+        if deadline is not None:
+            delay = max(0, deadline - now) / 1000
+            self._timers.set("turn", 0, delay, self._flag_timer, moment_of(self.match))
+
+    def _flag_timer(self, moment: Moment) -> None:
         if moment_of(self.match) != moment or self.match.status != "playing":
             return
-        for seat in self.match.to_act:
-            self._apply(self.match.timeout(seat), None, None)
+        now = now_ms()
+        if not self._flag_fall(now, None):
+            self._arm_flag(now)  # woke early (the loop's clock is coarse): wait on
+
+    def _flag_fall(self, now: int, mover: int | None) -> bool:
+        """Every clock out at ``now`` falls, first out first: the game's timeout rule
+        applies (``Match.timeout``). True if ``mover``'s own fell (or, for None, any)."""
+        fell = False
+        while self._clock is not None and self.match.status == "playing":
+            seat = self._clock.flagged(now)
+            if seat is None:
+                break
+            fell = fell or mover is None or seat == mover
+            result = self.match.timeout(seat)
+            if isinstance(result, Rejection):  # the game refused: do not spin on it
+                log.error("room %s: timeout of seat %s refused: %s", self.id, seat, result.message)
+                break
+            self._apply(result, None, None, now)
+        return fell
+
+    def _restore_clock(self, start: dict[str, Any] | None, entries: list[LogEntry]) -> None:
+        """The clocks of a restored room: as the last saved change left them (the time
+        since counts: the clocks ran while no process hosted the room)."""
+        if self.control is None or self.match.status == "waiting":
             return
+        saved = next((e["c"] for e in reversed(entries) if "c" in e), start)
+        if saved is None:  # saved before this room had clocks: start them now
+            now = now_ms()
+            saved = clocks.start(self.control, self.match.seat_count, self.match.to_act, now)
+            saved = saved.as_data()
+        self._clock_start = start or saved
+        self._clock = ClockState.from_data(saved)
+        self._arm_flag(now_ms())
 
     def _stand_in_acted(self, result: Transition | Rejection) -> None:
         """A bot's move or a skipped turn (``Autoplay``), made like any other change."""

@@ -1,4 +1,5 @@
-"""A room's timers: seat reservations, the reconnection grace period, the turn clock.
+"""A room's timers: seat reservations, the reconnection grace period, the turn clock;
+and the time the room's clocks read (``now_ms``).
 
 They are event-loop callbacks (``call_later``), one per (kind, seat): setting one
 replaces the one before. Each callback checks that what it was set for still holds
@@ -10,10 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("meeple.room")
+
+_EPOCH_OFFSET = time.time() - time.monotonic()
+"""The event loop's clock (``time.monotonic``) as wall time, fixed when the process
+starts: clocks never jump with the system clock, and processes agree to within their
+clocks' sync (a room's clock state, saved in ms since the epoch, moves between them)."""
+
+
+def now_ms() -> int:
+    """The time for the room clocks, ms since the Unix epoch: read once per change."""
+    return int((time.monotonic() + _EPOCH_OFFSET) * 1000)
+
 
 TimerKey = tuple[str, int]
 """(kind, seat): "reservation", "grace" or "turn" (the turn clock uses seat 0)."""

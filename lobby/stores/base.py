@@ -91,6 +91,11 @@ RoomSummary = dict[str, Any]
 """What the lobby lists about a room: id, game, status, seats, free, private, created_at, …"""
 
 
+def seated_players(summary: RoomSummary) -> list[str]:
+    """The people (not bots) holding a seat in the room."""
+    return [s["player_id"] for s in summary.get("seats", ()) if s.get("kind") == "human"]
+
+
 class RoomDirectory(Protocol):
     """Every room of every process, as the lobby lists it."""
 
@@ -117,6 +122,10 @@ class RoomDirectory(Protocol):
         ...
 
     async def room_for_invite(self, code: str) -> str | None: ...
+
+    async def rooms_of(self, player_id: str) -> list[RoomSummary]:
+        """The rooms (private ones too) where ``player_id`` holds a seat, in any order."""
+        ...
 
 
 # Quick-match tickets ----------------------------------------------------------------

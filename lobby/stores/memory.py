@@ -20,6 +20,7 @@ from meeple.lobby.stores.base import (
     new_id,
     new_token,
     read_cursor,
+    seated_players,
 )
 
 
@@ -95,9 +96,13 @@ class MemoryRoomDirectory:
     def __init__(self) -> None:
         self._rooms: dict[str, RoomSummary] = {}
         self._invites: dict[str, str] = {}
+        self._players: dict[str, set[str]] = {}
+        """Player id -> the rooms they were seen seated in (checked when read)."""
 
     async def put(self, summary: RoomSummary) -> None:
         self._rooms[summary["id"]] = summary
+        for player_id in seated_players(summary):
+            self._players.setdefault(player_id, set()).add(summary["id"])
         if summary.get("invite"):
             self._invites[summary["invite"]] = summary["id"]
 
@@ -138,6 +143,14 @@ class MemoryRoomDirectory:
 
     async def room_for_invite(self, code: str) -> str | None:
         return self._invites.get(code)
+
+    async def rooms_of(self, player_id: str) -> list[RoomSummary]:
+        ids = self._players.get(player_id, set())
+        found = [self._rooms[i] for i in ids if i in self._rooms]
+        mine = [s for s in found if player_id in seated_players(s)]
+        if len(mine) < len(ids):  # rooms gone or seats given up: forget them
+            self._players[player_id] = {s["id"] for s in mine}
+        return mine
 
 
 # Quick-match tickets ----------------------------------------------------------------

@@ -37,6 +37,7 @@ from meeple.lobby.stores.base import (
     new_id,
     new_token,
     read_cursor,
+    seated_players,
 )
 from meeple.lobby.stores.memory import pick_group, record_key, room_key
 
@@ -275,6 +276,10 @@ game's and every game's of any status[, the invite code]. ARGV: the summary, the
 id, its status ('' for a private room, listed nowhere), the score (its creation time)."""
 
 
+PLAYER_ROOMS_TTL = 30 * 86_400
+"""A player's room index outlives its last change by 30 days (two correspondence moves)."""
+
+
 class RedisRoomDirectory:
     """Summaries by id, plus sorted sets by creation time for each filter the lobby offers."""
 
@@ -307,9 +312,18 @@ class RedisRoomDirectory:
         args = (pack(summary), room_id, status, summary["created_at"])
         return ("EVALSHA", self._put.sha, len(keys), *keys, *args)
 
+    def _player_key(self, player_id: str) -> str:
+        return f"{self._p}player:{{{player_id}}}:rooms"
+
     async def put_many(self, summaries: Sequence[RoomSummary]) -> None:
         """Sent with every other write of this loop turn (``Coalesced``)."""
-        commands = [self._put_command(summary) for summary in summaries]
+        commands: list[tuple[Any, ...]] = []
+        for summary in summaries:
+            commands.append(self._put_command(summary))
+            for player_id in seated_players(summary):  # "my games"; stale ones go on read
+                key = self._player_key(player_id)
+                commands.append(("SADD", key, summary["id"]))
+                commands.append(("EXPIRE", key, PLAYER_ROOMS_TTL))
         try:
             await self._batch.many(commands)
         except NoScriptError:  # Redis restarted or its scripts were flushed
@@ -331,6 +345,25 @@ class RedisRoomDirectory:
                 if summary.get("invite"):
                     pipe.delete(f"{self._p}invite:{summary['invite']}")
             await pipe.execute()
+
+    async def rooms_of(self, player_id: str) -> list[RoomSummary]:
+        key = self._player_key(player_id)
+        ids = sorted(
+            m.decode() if isinstance(m, bytes) else m for m in await self._redis.smembers(key)
+        )
+        if not ids:
+            return []
+        datas = await self._redis.mget([f"{self._p}rooms:summary:{i}" for i in ids])
+        mine, stale = [], []
+        for room_id, data in zip(ids, datas, strict=True):
+            summary = unpack(data) if data else None
+            if summary is not None and player_id in seated_players(summary):
+                mine.append(summary)
+            else:
+                stale.append(room_id)
+        if stale:
+            await self._redis.srem(key, *stale)
+        return mine
 
     async def page(
         self,
