@@ -681,6 +681,7 @@ class Room:
         if mover is not None and type(msg_id) is int:
             mover.send_message({"t": "ack", "id": msg_id, "s": t.seq})
         self.events.changed(self)
+        self._tell_players(t)  # the first to act may have gone since confirming the seat
 
     def _maybe_start(self) -> None:
         match = self.match
