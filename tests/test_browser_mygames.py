@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from meeple.lobby.settings import Settings
 from tests.conftest import open_peer
-from tests.servers import LiveServer
-from tests.test_browser_game import ROOM_LIST_MS, browser, new_player
+from tests.servers import LiveServer, live_server
+from tests.test_browser_game import ROOM_LIST_MS, Player, browser, new_player
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 __all__ = ["browser"]  # the fixture, used here by name
@@ -114,12 +116,20 @@ async def test_a_hidden_lobby_hears_your_turn_from_the_event_stream(
 
 
 async def test_the_lobby_subscribes_to_push_and_the_worker_shows_a_turn(
-    server: LiveServer, browser: Browser
+    browser: Browser, tmp_path: Path
 ) -> None:
     """As far as Web Push runs in a headless Chromium with no push service: the button
     asks for the permission, registers the service worker and tries to subscribe with
     the server's key; a push handed to the worker (DevTools) shows a notification."""
-    bo = await new_player(browser, "Bo")
+    async with live_server(Settings(vapid_key_file=str(tmp_path / "vapid.pem"))) as server:
+        bo = await new_player(browser, "Bo")
+        try:
+            await _subscribe_and_show(server, bo)
+        finally:
+            await bo.context.close()  # its event stream open would hold the server up
+
+
+async def _subscribe_and_show(server: LiveServer, bo: Player) -> None:
     await bo.context.grant_permissions(["notifications"], origin=server.http)
     await bo.sign_in(server.http)
     auth = {"Authorization": f"Bearer {await token_of(bo.page)}"}

@@ -29,12 +29,22 @@ class PushKey(BaseModel):
 
 
 class SubscriptionKeys(Request):
-    p256dh: str = Field(max_length=128, description="The browser's P-256 key, base64url.")
-    auth: str = Field(max_length=64, description="The 16-byte auth secret, base64url.")
+    p256dh: str = Field(
+        pattern=r"^B[A-P][A-Za-z0-9_-]{85}={0,3}$",
+        description="The browser's P-256 public key (an uncompressed point), base64url.",
+    )
+    auth: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{22}={0,2}$", description="The 16-byte auth secret, base64url."
+    )
 
 
 class NewSubscription(Request):
-    endpoint: str = Field(max_length=2048, description="The push service URL to POST to.")
+    endpoint: str = Field(
+        max_length=2048,
+        json_schema_extra={"format": "push-endpoint"},
+        description="The push service URL to POST to: on one of the push services this"
+        " server uses (MEEPLE_PUSH_SERVICES).",
+    )
     expirationTime: int | float | None = None
     keys: SubscriptionKeys
 
