@@ -19,15 +19,13 @@ import random
 import signal
 import sys
 from collections.abc import Awaitable, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-import httpx
-from websockets.exceptions import WebSocketException
-
 from meeple.client.bots import Strategy, get_strategy, strategies
+from meeple.client.botstats import RECOVERABLE, BotStats, record_game
 from meeple.client.connection import ConnectionLost, MoveRejected, RoomConnection
-from meeple.client.errors import ApiError, ClientError
+from meeple.client.correspondence import run_correspondence_bot
+from meeple.client.errors import ApiError
 from meeple.client.rest import Matched, MeepleClient
 
 log = logging.getLogger("meeple.bots")
@@ -36,36 +34,10 @@ T = TypeVar("T")
 
 MAX_FAILURES = 5
 """A bot gives up after this many failed games in a row: the server is not playable."""
-RECOVERABLE = (ClientError, httpx.HTTPError, OSError, WebSocketException, TimeoutError)
-"""Failures a bot survives: it logs them, waits a little and asks for another match."""
 MAX_REJECTIONS = 3
 START_TIMEOUT = 45.0
 """Seconds to wait in a matched room for the game to start (a seat is held for 30)."""
 """Moves refused in a row before a bot stops trusting its view of the game."""
-
-
-@dataclass
-class BotStats:
-    """What a run did. ``games`` counts each finished game once, however many bots sat in it."""
-
-    games: int = 0
-    wins: int = 0
-    losses: int = 0
-    draws: int = 0
-    moves: int = 0
-    errors: int = 0
-    last_errors: list[str] = field(default_factory=list)
-    rooms: set[str] = field(default_factory=set, repr=False)
-
-    def error(self, what: str) -> None:
-        self.errors += 1
-        self.last_errors = [*self.last_errors[-19:], what]
-        log.warning("%s", what)
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["rooms"]
-        return out
 
 
 async def run_bots(
@@ -187,23 +159,8 @@ async def _play(
                 continue  # the connection resumes; the state says whether the move counted
             rejected = 0
             stats.moves += 1
-        _record(conn, stats)
+        record_game(conn, stats)
         await conn.leave()
-
-
-def _record(conn: RoomConnection, stats: BotStats) -> None:
-    if conn.room_id is not None and conn.room_id not in stats.rooms:
-        stats.rooms.add(conn.room_id)
-        stats.games += 1
-    result = conn.result
-    if result is None or conn.seat is None:
-        return
-    if result.draw:
-        stats.draws += 1
-    elif conn.seat in result.winners:
-        stats.wins += 1
-    else:
-        stats.losses += 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--games", type=int, help="stop after this many games (default: never)")
     parser.add_argument("--seed", type=int, help="seed the bots' choices")
+    parser.add_argument(
+        "--days",
+        type=int,
+        help="play correspondence instead, at this many days per move (1, 2, 3, 5, 7, 14):"
+        " one bot sits in --count rooms and moves when told it is its turn",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     args = parser.parse_args(argv)
     if args.count < 1:
@@ -249,6 +212,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, interrupt)
+        if args.days is not None:
+            return await run_correspondence_bot(
+                args.server,
+                args.game,
+                args.days,
+                args.strategy,
+                args.games,
+                stop,
+                seed=args.seed,
+                rooms=args.count,
+            )
         return await run_bots(
             args.server, args.game, args.count, args.strategy, args.games, stop, seed=args.seed
         )

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from meeple.game.protocol import (
     AckMsg,
     ChatOut,
     ChatsOut,
+    Clocks,
     DeltaMsg,
     ErrMsg,
     MovesOut,
@@ -171,6 +173,10 @@ class RoomConnection:
         self.result: Result | None = None
         self.deadline: int | None = None
         """The turn deadline in ms since the Unix epoch, when a turn timer runs."""
+        self.clocks: Clocks | None = None
+        """The room's clocks as last told (``k``), if it has any: see ``clock_left``."""
+        self._clocks_at = 0.0
+        """When ``clocks`` arrived (``time.monotonic``): running clocks count from then."""
         self.seats: list[SeatInfo] = []
         self.spectators = 0
         self.rematch_votes: list[int] = []
@@ -311,6 +317,7 @@ class RoomConnection:
         self.status = msg.st
         self.result = msg.r
         self.deadline = msg.dl
+        self._set_clocks(msg.k)
         self.seats = msg.seats
         if msg.st == "playing":
             self.rematch_votes = []  # votes stand only while a game is over
@@ -341,8 +348,25 @@ class RoomConnection:
         if msg.r is not None:
             self.result = msg.r
         self.deadline = msg.dl
+        if msg.k is not None:
+            self._set_clocks(msg.k)
         self._settle_acks()
         self._emit(msg)
+
+    def _set_clocks(self, clocks: Clocks | None) -> None:
+        self.clocks = clocks
+        self._clocks_at = time.monotonic()
+
+    def clock_left(self, seat: int) -> float | None:
+        """Seconds ``seat`` has left now, by the server's last word and our own clock
+        since (never the wall clock); None in a room without clocks."""
+        clocks = self.clocks
+        if clocks is None or not 0 <= seat < len(clocks.ms):
+            return None
+        left = clocks.ms[seat] / 1000
+        if seat in clocks.run:
+            left -= time.monotonic() - self._clocks_at
+        return max(0.0, left)
 
     def _resync(self) -> None:
         if not self._syncing:

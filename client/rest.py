@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -189,16 +190,45 @@ class MeepleClient:
         private: bool = False,
         bots: list[int] | None = None,
         abandon: str | None = None,
+        clock: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A new room; a private one's answer carries its ``invite`` code."""
+        """A new room; a private one's answer carries its ``invite`` code. ``clock``:
+        ``{"bank": s, "inc": s}``, ``{"move": s}`` or correspondence, ``{"days": n}``."""
         body: dict[str, Any] = {"game": game, "private": private}
-        for key, value in (("seats", seats), ("options", options), ("bots", bots)):
+        for key, value in (
+            ("seats", seats),
+            ("options", options),
+            ("bots", bots),
+            ("clock", clock),
+        ):
             if value is not None:
                 body[key] = value
         if abandon is not None:
             body["abandon"] = abandon
         result: dict[str, Any] = await self.request("POST", "/api/rooms", json=body)
         return result
+
+    async def my_games(self) -> list[dict[str, Any]]:
+        """The rooms we sit in, ours to move first: ``{room, seat, your_turn, deadline,
+        correspondence}`` each."""
+        answer = await self.request("GET", "/api/me/games")
+        items: list[dict[str, Any]] = answer["items"]
+        return items
+
+    async def player_events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Our event stream (``GET /api/me/events``), as ``(event, data)`` pairs, for as
+        long as it stays open: ``your_turn``, ``game_over``, ``opponent_left``,
+        ``matched``, ``expired``. The first pair, ``("open", {})``, says it is open."""
+        timeout = httpx.Timeout(10.0, read=45.0)  # keep-alive comments come every 15 s
+        async with self._http.stream(
+            "GET", "/api/me/events", headers=self._headers(), timeout=timeout
+        ) as response:
+            if response.is_error:
+                await response.aread()
+                raise _problem(response)
+            yield "open", {}
+            async for event in _server_sent(response):
+                yield event
 
     async def take_seat(
         self, room_id: str, seat: int | None = None, invite: str | None = None
@@ -319,24 +349,13 @@ class MeepleClient:
             matched = _matched(await self.get_ticket(ticket_id))
             if matched is not None:
                 return matched
-            event, data = "message", list[str]()
-            async for line in response.aiter_lines():
-                if line == "":
-                    payload = json.loads("\n".join(data)) if data else {}
-                    if isinstance(payload, dict) and payload.get("ticket") == ticket_id:
-                        if event == "matched":
-                            result: Matched = payload  # type: ignore[assignment]
-                            return result
-                        if event == "expired":
-                            raise MatchmakingError(ticket_id, "expired")
-                    event, data = "message", list[str]()
-                elif not line.startswith(":"):
-                    field, _, value = line.partition(":")
-                    value = value.removeprefix(" ")
-                    if field == "event":
-                        event = value
-                    elif field == "data":
-                        data.append(value)
+            async for event, payload in _server_sent(response):
+                if payload.get("ticket") == ticket_id:
+                    if event == "matched":
+                        result: Matched = payload  # type: ignore[assignment]
+                        return result
+                    if event == "expired":
+                        raise MatchmakingError(ticket_id, "expired")
         raise _StreamEnded("the matchmaking event stream ended")
 
     # Ratings and records ----------------------------------------------------------
@@ -350,6 +369,24 @@ class MeepleClient:
     async def record(self, game_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request("GET", f"/api/records/{game_id}")
         return result
+
+
+async def _server_sent(response: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """The events of a text/event-stream whose data is a JSON object (comments skipped)."""
+    event, data = "message", list[str]()
+    async for line in response.aiter_lines():
+        if line == "":
+            payload = json.loads("\n".join(data)) if data else None
+            if isinstance(payload, dict):
+                yield event, payload
+            event, data = "message", list[str]()
+        elif not line.startswith(":"):
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "event":
+                event = value
+            elif field == "data":
+                data.append(value)
 
 
 def _matched(ticket: Ticket) -> Matched | None:

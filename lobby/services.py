@@ -17,12 +17,14 @@ from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
+from meeple.lobby.players.push import Pusher
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    PushSubscriptions,
     RatingStore,
     RecordStore,
     RoomDirectory,
@@ -31,6 +33,7 @@ from meeple.lobby.stores.base import (
 )
 from meeple.lobby.stores.memory import (
     MemoryConnectTickets,
+    MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
@@ -77,6 +80,10 @@ class Services:
     """Single-use stand-ins for session tokens in URLs (WebSocket, event stream)."""
     limits: RateLimits = field(default_factory=RateLimits)
     """Per-client limits on creating sessions, rooms and tickets."""
+    push_subscriptions: PushSubscriptions = field(default_factory=MemoryPushSubscriptions)
+    """Each player's Web Push subscriptions."""
+    pusher: Pusher = field(init=False)
+    """Sends correspondence turns and reminders to those subscriptions."""
     matchmaker: Matchmaker = field(init=False)
     outbox: Outbox = field(default_factory=Outbox)
     """Room sockets' frames, written once per connection per batch (meeple.lobby.edge.gateway)."""
@@ -87,10 +94,17 @@ class Services:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
-        self.rooms.tell_player = self.matchmaker.events.publish  # one stream per player
+        self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
+        self.rooms.tell_player = self._tell_player
         self.background.append(self.matchmaker.run)
         self.rooms.game_over_hooks.append(self.records.put)
         self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
+
+    def _tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """A room's player event: to the player's stream (wherever it is open), and, for
+        a correspondence turn or reminder, as a Web Push (sent once, from here)."""
+        self.matchmaker.events.publish(player_id, name, data)
+        self.pusher.event(player_id, name, data)
 
     def start_background(self) -> None:
         self._tasks = [asyncio.create_task(loop()) for loop in self.background]  # type: ignore[arg-type]
@@ -150,6 +164,7 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         Coalesced,
         RedisConnectTickets,
         RedisJournal,
+        RedisPushSubscriptions,
         RedisRatingStore,
         RedisRecordStore,
         RedisRoomDirectory,
@@ -198,6 +213,7 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         ratings=RedisRatingStore(redis, prefix, batch),
         tickets=RedisTicketQueue(redis, prefix),
         connect_tickets=RedisConnectTickets(redis, prefix),
+        push_subscriptions=RedisPushSubscriptions(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

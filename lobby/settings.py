@@ -73,6 +73,18 @@ class Settings:
     games: tuple[str, ...] = ()
     """Games to serve besides the installed ones: ``package.module:GameClass`` each
     (``MEEPLE_GAMES``, comma-separated; ``meeple serve --game``)."""
+    vapid_key_file: str = "meeple-vapid.pem"
+    """Web Push: where the server's VAPID key is kept (made on first use; with Redis it is
+    kept in Redis instead, one key for every process)."""
+    vapid_subject: str = "mailto:admin@localhost"
+    """Web Push: who runs this server, for push services (a mailto: or https: URL)."""
+    push_services: tuple[str, ...] = (
+        "https://fcm.googleapis.com",
+        "https://updates.push.services.mozilla.com",
+        "https://*.notify.windows.com",
+        "https://web.push.apple.com",
+    )
+    """Web Push: the origins a subscription's endpoint may have (the server POSTs there)."""
     entry_point_games: bool = True
     """Serve every game installed under the ``meeple.games`` entry points
     (``MEEPLE_ENTRY_POINT_GAMES=off`` serves only ``games`` and ``create_app(games=)``)."""
@@ -96,4 +108,7 @@ class Settings:
             request_timeout=float(env.get("MEEPLE_REQUEST_TIMEOUT", 10)),
             games=_env_list("MEEPLE_GAMES", ()),
             entry_point_games=_env_switch("MEEPLE_ENTRY_POINT_GAMES", True),
+            vapid_key_file=env.get("MEEPLE_VAPID_KEY_FILE", "meeple-vapid.pem"),
+            vapid_subject=env.get("MEEPLE_VAPID_SUBJECT", "mailto:admin@localhost"),
+            push_services=_env_list("MEEPLE_PUSH_SERVICES", cls.push_services),
         )

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from meeple.lobby.settings import Settings
 from tests.conftest import open_peer
-from tests.servers import LiveServer
-from tests.test_browser_game import ROOM_LIST_MS, browser, new_player
+from tests.servers import LiveServer, live_server
+from tests.test_browser_game import ROOM_LIST_MS, Player, browser, new_player
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 __all__ = ["browser"]  # the fixture, used here by name
@@ -111,3 +113,60 @@ async def test_a_hidden_lobby_hears_your_turn_from_the_event_stream(
     await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
     await expect(bo.page).to_have_title("(Your turn) Meeple")
     assert bo.errors == []
+
+
+async def test_the_lobby_subscribes_to_push_and_the_worker_shows_a_turn(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """As far as Web Push runs in a headless Chromium with no push service: the button
+    asks for the permission, registers the service worker and tries to subscribe with
+    the server's key; a push handed to the worker (DevTools) shows a notification."""
+    async with live_server(Settings(vapid_key_file=str(tmp_path / "vapid.pem"))) as server:
+        bo = await new_player(browser, "Bo")
+        try:
+            await _subscribe_and_show(server, bo)
+        finally:
+            await bo.context.close()  # its event stream open would hold the server up
+
+
+async def _subscribe_and_show(server: LiveServer, bo: Player) -> None:
+    await bo.context.grant_permissions(["notifications"], origin=server.http)
+    await bo.sign_in(server.http)
+    auth = {"Authorization": f"Bearer {await token_of(bo.page)}"}
+    async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
+        body = {"game": "tictactoe", "clock": {"days": 7}}
+        (await http.post("/api/rooms", json=body, headers=auth)).raise_for_status()
+    page = bo.page
+    cdp = await bo.context.new_cdp_session(page)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda e: registrations.extend(r["registrationId"] for r in e["registrations"]),
+    )
+    await cdp.send("ServiceWorker.enable")
+    await page.get_by_test_id("enable-push").click(timeout=ROOM_LIST_MS)
+    info = page.get_by_test_id("push-info")
+    await expect(info).to_have_text(
+        re.compile(r"^(You will be told of your correspondence turns\.|Push is not available here)")
+    )
+    active = "navigator.serviceWorker.getRegistration().then((r) => Boolean(r && r.active))"
+    assert await page.evaluate(active)
+    assert registrations
+    data = json.dumps({"event": "your_turn", "room": "r_1", "game": "tictactoe"})
+    await cdp.send(
+        "ServiceWorker.deliverPushMessage",
+        {"origin": server.http, "registrationId": registrations[-1], "data": data},
+    )
+    shown = (
+        "navigator.serviceWorker.getRegistration()"
+        ".then((r) => r.getNotifications()).then((n) => n.map((x) => x.title + '|' + x.tag))"
+    )
+    for _ in range(50):
+        titles = await page.evaluate(shown)
+        if titles:
+            break
+        await page.wait_for_timeout(100)
+    assert titles == ["Your turn|meeple-r_1"]
+    # Playwright's contexts are incognito, where Chromium refuses pushManager.subscribe
+    # and says so on the console itself: that line is the browser's, and the only one.
+    assert [e for e in bo.errors if "Push API in incognito" not in e] == []

@@ -65,7 +65,8 @@ async def test_a_clock_is_a_room_option_shown_in_listings(srv: LiveServer) -> No
         assert plain["clock"] is None
         for bad in ({"bank": 0}, {"days": 4}, {"bank": 60, "now": 0}, {"inc": 2}):
             r = await http.post("/api/rooms", json={"game": "chess", "clock": bad}, headers=auth)
-            assert r.status_code == 422 and r.json()["code"] == "bad_clock", r.text
+            assert r.status_code == 422, r.text  # the schema says what a clock is
+            assert r.json()["code"] == "validation_error" and "clock" in r.text
 
 
 async def test_snap_and_every_d_carry_the_clocks(srv: LiveServer, fake_clock: FakeClock) -> None:

@@ -56,6 +56,7 @@ async def test_your_turn_and_game_over_reach_a_player_away_from_the_room(
                 "game": "tictactoe",
                 "seat": 1,
                 "deadline": moved["dl"],
+                "correspondence": True,
             }
             await a.send({"t": "resign", "id": 2})
             over = await event(lines, "game_over")

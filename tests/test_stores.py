@@ -23,6 +23,7 @@ from meeple.lobby.stores.base import (
     Changes,
     GameRecord,
     PlayerRating,
+    PushSubscriptions,
     RatingStore,
     RatingWindow,
     RecordStore,
@@ -36,6 +37,7 @@ from meeple.lobby.stores.base import (
     ticket_key,
 )
 from meeple.lobby.stores.memory import (
+    MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
@@ -45,6 +47,7 @@ from meeple.lobby.stores.memory import (
 from meeple.lobby.stores.redis import (
     RedisJournal,
     RedisLeases,
+    RedisPushSubscriptions,
     RedisRatingStore,
     RedisRecordStore,
     RedisRoomDirectory,
@@ -93,6 +96,11 @@ class Impl:
         return (
             RedisRoomDirectory(self.redis, self.prefix) if self.is_redis else MemoryRoomDirectory()
         )
+
+    def push(self) -> PushSubscriptions:
+        if self.is_redis:
+            return RedisPushSubscriptions(self.redis, self.prefix)
+        return MemoryPushSubscriptions()
 
     def tickets(self, client: Redis | None = None, keep_settled: float = 600.0) -> TicketQueue:
         if self.is_redis:
@@ -442,6 +450,24 @@ async def test_rooms_of_a_player_follow_their_seats(impl: Impl) -> None:
     await rooms.remove("r_3")  # gone, and p_1 gave r_2's seat up: neither listed any more
     assert [s["id"] for s in await rooms.rooms_of("p_1")] == ["r_1"]
     assert [s["id"] for s in await rooms.rooms_of("p_2")] == ["r_2"]
+
+
+async def test_push_subscriptions_by_endpoint_at_most_ten(impl: Impl) -> None:
+    subs = impl.push()
+
+    def sub(i: int) -> dict[str, Any]:
+        return {"endpoint": f"https://push.example/{i}", "keys": {"p256dh": "k", "auth": "a"}}
+
+    for i in range(12):
+        await subs.add("p_1", sub(i))
+    await subs.add("p_1", {**sub(11), "keys": {"p256dh": "k2", "auth": "a2"}})  # the same again
+    mine = await subs.of("p_1")
+    assert sorted(s["endpoint"] for s in mine) == sorted(sub(i)["endpoint"] for i in range(2, 12))
+    assert [s["keys"]["p256dh"] for s in mine if s["endpoint"].endswith("/11")] == ["k2"]
+    assert await subs.of("p_2") == []
+    await subs.remove("p_1", sub(5)["endpoint"])
+    await subs.remove("p_2", sub(5)["endpoint"])  # nothing there: no error
+    assert len(await subs.of("p_1")) == 9
 
 
 # Quick-match tickets ----------------------------------------------------------------

@@ -8,6 +8,7 @@ import { createRoomForm } from "./createroom.js";
 import { h, notify } from "./dom.js";
 import { playerEvents } from "./events.js";
 import { createLeaderboard } from "./leaderboard.js";
+import { enablePush, pushSupported } from "./push.js";
 import { createQuickMatch } from "./quickmatch.js";
 import { rememberRoom } from "./room.js";
 
@@ -19,11 +20,26 @@ export function mount(root) {
   let timer = 0;
   const list = h("ul", { class: "rooms", "data-testid": "room-list", "aria-live": "polite" });
   const mine = h("ul", { class: "rooms", "data-testid": "my-games" });
+  const pushInfo = h("span", { class: "muted", "data-testid": "push-info", role: "status" });
+  const pushButton = pushSupported()
+    ? h(
+        "button",
+        {
+          type: "button",
+          "data-testid": "enable-push",
+          onclick: async () => {
+            pushInfo.textContent = await enablePush().catch((error) => `Could not: ${error.message}`);
+          },
+        },
+        "Notify me of my turns",
+      )
+    : null;
   const minePanel = h(
     "section",
     { class: "panel rooms-panel", "aria-labelledby": "my-games-title", hidden: true },
     h("h2", { id: "my-games-title" }, "My games"),
     mine,
+    h("div", { class: "row" }, pushButton, pushInfo),
   );
   const filterGame = h(
     "select",

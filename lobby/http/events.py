@@ -20,8 +20,10 @@ router = APIRouter(prefix="/api", tags=["events"])
 PLAYER_EVENTS = {
     "matched": "{ticket, room, seat, ws}: a quick-match ticket found a room",
     "expired": "{ticket}: a quick-match ticket waited 60 s without a match",
-    "your_turn": "{room, game, seat, deadline}: your turn began in a room you are not"
-    " connected to (deadline: ms since the Unix epoch, or null)",
+    "your_turn": "{room, game, seat, deadline, correspondence}: your turn began in a room"
+    " you are not connected to (deadline: ms since the Unix epoch, or null)",
+    "reminder": "{room, game, seat, deadline, correspondence}: a fifth of a correspondence"
+    " move's time is left, and you are not in the room",
     "opponent_left": "{room, seat, reason}: another seat resigned, left or was abandoned",
     "game_over": "{room, seat, r}: a game you sat in ended (r: its result)",
 }

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from meeple.game.api import whole_numbers
+from meeple.game.clock import MAX_BANK_S, MAX_INC_S
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -188,6 +189,19 @@ class RoomCreated(RoomOut):
     )
 
 
+class FischerClock(Request):
+    bank: float = Field(gt=0, le=MAX_BANK_S, description="Seconds each seat starts with.")
+    inc: float = Field(default=0, ge=0, le=MAX_INC_S, description="Seconds back per move.")
+
+
+class MoveClock(Request):
+    move: float = Field(gt=0, le=MAX_BANK_S, description="Seconds for every move.")
+
+
+class DaysClock(Request):
+    days: Literal[1, 2, 3, 5, 7, 14] = Field(description="Correspondence: days per move.")
+
+
 class NewRoom(Request):
     game: str = Field(examples=["tictactoe"])
     seats: int | None = Field(default=None, ge=1, le=64, description="Default: the game's minimum.")
@@ -201,11 +215,10 @@ class NewRoom(Request):
     abandon: AbandonPolicy | None = Field(
         default=None, description="What happens to a seat whose player left for good."
     )
-    clock: dict[str, Any] | None = Field(
+    clock: FischerClock | MoveClock | DaysClock | None = Field(
         default=None,
-        examples=[{"bank": 300, "inc": 2}, {"move": 30}, {"days": 3}],
         description="Clocks: a Fischer bank and increment in seconds, a limit per move in"
-        " seconds, or correspondence, days per move (1, 2, 3, 5, 7 or 14).",
+        " seconds, or correspondence, days per move.",
     )
     join: bool = Field(default=True, description="Reserve a seat for the creator.")
 

@@ -89,6 +89,8 @@ PROBLEM_CODES: dict[str, str] = {
     "ticket_exists": "409: you already wait for that game with another ticket",
     "no_such_ticket": "404: you have no ticket by that id",
     "already_matched": "409: the ticket is matched; leave the seat instead",
+    # Web Push
+    "bad_subscription": "422: a push subscription not on a known push service, or bad keys",
     # Results
     "no_such_record": "404: no finished game by that id (or not one you may read)",
 }

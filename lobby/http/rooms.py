@@ -165,7 +165,7 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
         creator=session.player_id,
         bots={seat: BOT_STRATEGY for seat in body.bots},
         abandon=body.abandon,
-        clock=body.clock,
+        clock=None if body.clock is None else body.clock.model_dump(),
     )
     reservation = await reserve(services, session, room.id, None) if body.join else None
     data = room_view(room.summary(), session.player_id, room.creator)

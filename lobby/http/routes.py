@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from meeple.lobby.http import events, games, matchmaking, mygames, results, rooms, sessions
+from meeple.lobby.http import (
+    events,
+    games,
+    matchmaking,
+    mygames,
+    push,
+    results,
+    rooms,
+    sessions,
+)
 from meeple.lobby.http.problems import install_problem_handlers
 
 
 def install(app: FastAPI) -> None:
     install_problem_handlers(app)
-    for module in (sessions, games, rooms, mygames, events, matchmaking, results):
+    for module in (sessions, games, rooms, mygames, events, push, matchmaking, results):
         app.include_router(module.router)

@@ -63,6 +63,8 @@ _BARE_TYPES = frozenset(get_args(m.model_fields["t"].annotation)[0] for m in _BA
 _BARE_KEYS = frozenset(("t", "id"))
 assert all(frozenset(m.model_fields) == _BARE_KEYS for m in _BARE_MESSAGES)
 MAX_ID = 2**53 - 1
+REMIND_AT_LEFT = 0.2
+"""A correspondence player away from the room is reminded with a fifth of the time left."""
 
 AbandonPolicy = Literal["forfeit", "skip", "bot"]
 ABANDON_POLICIES: tuple[AbandonPolicy, ...] = ("forfeit", "skip", "bot")
@@ -684,9 +686,17 @@ class Room:
             if i == t.seat or i in self._seat_conns or seat.kind != "human":
                 continue  # still their turn, they are here, or nobody to tell
             assert seat.player_id is not None
-            deadline = self._clock.deadline() if self._clock is not None else None
-            data = {"room": self.id, "game": self.match.game.name, "seat": i, "deadline": deadline}
-            tell(seat.player_id, "your_turn", data)
+            tell(seat.player_id, "your_turn", self._turn_event(i))
+
+    def _turn_event(self, seat: int) -> dict[str, Any]:
+        clock, control = self._clock, self.control
+        return {
+            "room": self.id,
+            "game": self.match.game.name,
+            "seat": seat,
+            "deadline": clock.deadline() if clock is not None else None,
+            "correspondence": control is not None and control.correspondence,
+        }
 
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
@@ -697,6 +707,7 @@ class Room:
         if mover is not None and type(msg_id) is int:
             mover.send_message({"t": "ack", "id": msg_id, "s": t.seq})
         self.events.changed(self)
+        self._tell_players(t)  # the first to act may have gone since confirming the seat
 
     def _maybe_start(self) -> None:
         match = self.match
@@ -904,11 +915,28 @@ class Room:
 
     def _arm_flag(self, now: int) -> None:
         self._timers.cancel("turn", 0)
+        self._timers.cancel("remind", 0)
         clock = self._clock
         deadline = None if clock is None or self.match.status != "playing" else clock.deadline()
         if deadline is not None:
             delay = max(0, deadline - now) / 1000
             self._timers.set("turn", 0, delay, self._flag_timer, moment_of(self.match))
+            control = self.control
+            if control is not None and control.correspondence:
+                remind = deadline - control.limit_ms * REMIND_AT_LEFT - now
+                if remind > 0:
+                    self._timers.set(
+                        "remind", 0, remind / 1000, self._remind, moment_of(self.match)
+                    )
+
+    def _remind(self, moment: Moment) -> None:
+        """Most of a correspondence move's time is spent: remind those to move who are away."""
+        if moment_of(self.match) != moment or self.match.status != "playing":
+            return
+        for i in self.match.to_act:
+            seat = self.match.seats[i]
+            if seat.kind == "human" and seat.player_id and i not in self._seat_conns:
+                self.events.tell(seat.player_id, "reminder", self._turn_event(i))
 
     def _flag_timer(self, moment: Moment) -> None:
         if moment_of(self.match) != moment or self.match.status != "playing":

@@ -128,6 +128,24 @@ class RoomDirectory(Protocol):
         ...
 
 
+# Web Push subscriptions ---------------------------------------------------------------
+
+PushSubscription = dict[str, Any]
+"""A browser's ``PushSubscription.toJSON()``: ``{endpoint, keys: {p256dh, auth}}``."""
+MAX_PUSH_SUBSCRIPTIONS = 10
+"""Per player (browsers, devices); a new one beyond that replaces the oldest."""
+
+
+class PushSubscriptions(Protocol):
+    """Where each player's Web Push subscriptions are kept, by endpoint."""
+
+    async def add(self, player_id: str, subscription: PushSubscription) -> None: ...
+
+    async def of(self, player_id: str) -> list[PushSubscription]: ...
+
+    async def remove(self, player_id: str, endpoint: str) -> None: ...
+
+
 # Quick-match tickets ----------------------------------------------------------------
 
 TicketStatus = Literal["waiting", "matching", "matched", "expired", "cancelled"]

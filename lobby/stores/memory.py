@@ -8,8 +8,10 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
 from meeple.lobby.stores.base import (
+    MAX_PUSH_SUBSCRIPTIONS,
     GameRecord,
     PlayerRating,
+    PushSubscription,
     RatingWindow,
     RoomSummary,
     Session,
@@ -151,6 +153,28 @@ class MemoryRoomDirectory:
         if len(mine) < len(ids):  # rooms gone or seats given up: forget them
             self._players[player_id] = {s["id"] for s in mine}
         return mine
+
+
+class MemoryPushSubscriptions:
+    def __init__(self) -> None:
+        self._subs: dict[str, dict[str, PushSubscription]] = {}
+
+    async def add(self, player_id: str, subscription: PushSubscription) -> None:
+        mine = self._subs.setdefault(player_id, {})
+        mine.pop(subscription["endpoint"], None)
+        mine[subscription["endpoint"]] = subscription
+        while len(mine) > MAX_PUSH_SUBSCRIPTIONS:
+            del mine[next(iter(mine))]
+
+    async def of(self, player_id: str) -> list[PushSubscription]:
+        return list(self._subs.get(player_id, {}).values())
+
+    async def remove(self, player_id: str, endpoint: str) -> None:
+        mine = self._subs.get(player_id)
+        if mine is not None:
+            mine.pop(endpoint, None)
+            if not mine:
+                del self._subs[player_id]
 
 
 # Quick-match tickets ----------------------------------------------------------------

@@ -25,9 +25,11 @@ from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
     LIVE_TICKET,
+    MAX_PUSH_SUBSCRIPTIONS,
     Changes,
     GameRecord,
     PlayerRating,
+    PushSubscription,
     RatingWindow,
     RoomSummary,
     Session,
@@ -665,6 +667,33 @@ class RedisLeases:
                     raise reply
             return replies
         raise AssertionError("unreachable")
+
+
+class RedisPushSubscriptions:
+    """Per player a hash, endpoint -> the subscription (with when it was added)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._p = prefix
+
+    def _key(self, player_id: str) -> str:
+        return f"{self._p}push:{{{player_id}}}"
+
+    async def add(self, player_id: str, subscription: PushSubscription) -> None:
+        key = self._key(player_id)
+        value = pack({"sub": subscription, "at": time.time()})
+        await self._redis.hset(key, subscription["endpoint"], value)
+        if await self._redis.hlen(key) > MAX_PUSH_SUBSCRIPTIONS:
+            kept = await self._redis.hgetall(key)
+            oldest = sorted(kept, key=lambda e: unpack(kept[e])["at"])
+            await self._redis.hdel(key, *oldest[: len(kept) - MAX_PUSH_SUBSCRIPTIONS])
+
+    async def of(self, player_id: str) -> list[PushSubscription]:
+        kept = await self._redis.hgetall(self._key(player_id))
+        return [unpack(v)["sub"] for v in kept.values()]
+
+    async def remove(self, player_id: str, endpoint: str) -> None:
+        await self._redis.hdel(self._key(player_id), endpoint)
 
 
 # Quick-match, records and ratings ---------------------------------------------------

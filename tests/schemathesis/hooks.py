@@ -27,3 +27,8 @@ def legal_positions(count: int = 40, seed: int = 16) -> list[str]:
 
 
 schemathesis.openapi.format("chess-fen", st.sampled_from(legal_positions()))
+# A subscription endpoint is on a push service the server uses (by default, FCM's).
+schemathesis.openapi.format(
+    "push-endpoint",
+    st.from_regex(r"\Ahttps://fcm\.googleapis\.com/fcm/send/[A-Za-z0-9_-]{1,40}\Z"),
+)

@@ -1,0 +1,140 @@
+"""A bot that plays correspondence games, as a person on their own schedule would.
+
+It sits in correspondence rooms (a waiting one with a free seat, else one it opens),
+then waits on its player event stream (``GET /api/me/events``). Told it is its turn,
+it connects to that room, makes one move and leaves again (closes: by correspondence
+being away is normal and costs nothing). On (re)opening the stream it first looks at
+"my games" (``GET /api/me/games``) for turns it was told of while away.
+``meeple bot --days N --game GAME`` is the command-line form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import Any
+
+from meeple.client.bots import Strategy, get_strategy
+from meeple.client.botstats import RECOVERABLE, BotStats, record_game
+from meeple.client.connection import MoveRejected
+from meeple.client.rest import MeepleClient
+
+log = logging.getLogger("meeple.bots")
+
+RETRY_SECONDS = 2.0
+"""Wait before opening the event stream again after it failed."""
+
+
+async def run_correspondence_bot(
+    server_url: str,
+    game: str,
+    days: int,
+    strategy: str | Strategy = "best",
+    games: int | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    seed: int | None = None,
+    name: str = "bot",
+    rooms: int = 1,
+) -> BotStats:
+    """Sit in ``rooms`` correspondence rooms of ``game`` at ``days`` per move and play
+    them, taking a new one as each ends, until ``stop`` or ``games`` games are done."""
+    chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
+    stop = stop or asyncio.Event()
+    stats = BotStats()
+    rng = random.Random(seed)
+    async with MeepleClient(server_url) as api:
+        await api.create_session(f"{name}-{chosen.name}")
+
+        async def play() -> None:
+            while not stop.is_set():
+                try:
+                    await _serve(api, game, days, rooms, chosen, rng, stats, games, stop)
+                except RECOVERABLE as exc:
+                    stats.error(f"correspondence bot: {exc!r}")
+                    await asyncio.sleep(RETRY_SECONDS)
+
+        task = asyncio.create_task(play())
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for pending in (task, stopped):
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+    return stats
+
+
+async def _serve(
+    api: MeepleClient,
+    game: str,
+    days: int,
+    rooms: int,
+    strategy: Strategy,
+    rng: random.Random,
+    stats: BotStats,
+    games: int | None,
+    stop: asyncio.Event,
+) -> None:
+    async for event, data in api.player_events():
+        if event == "open":  # what happened while the stream was closed
+            mine = await api.my_games()
+            live = [g for g in mine if g["room"]["status"] != "finished"]
+            for _ in range(rooms - len(live)):
+                await _sit(api, game, days)
+            for entry in await api.my_games():
+                if entry["room"]["status"] == "waiting" or entry["your_turn"]:
+                    await _visit(api, entry["room"]["id"], strategy, rng, stats)
+        elif event == "your_turn":
+            await _visit(api, data["room"], strategy, rng, stats)
+        elif event == "game_over" and data["room"] not in stats.rooms:
+            stats.rooms.add(data["room"])
+            stats.games += 1
+            result = data.get("r") or {}
+            if result.get("draw"):
+                stats.draws += 1
+            elif data["seat"] in result.get("winners", ()):
+                stats.wins += 1
+            else:
+                stats.losses += 1
+            if games is not None and stats.games >= games:
+                stop.set()
+                return
+            await _sit(api, game, days)
+
+
+async def _sit(api: MeepleClient, game: str, days: int) -> None:
+    """Take a free seat in a waiting correspondence room at ``days``, or open one."""
+    page = await api.list_rooms(game=game, status="waiting", free=True)
+    for room in page["items"]:
+        if room.get("clock") == {"days": days} and not await _seated(api, room["id"]):
+            await api.take_seat(room["id"])
+            return
+    await api.create_room(game, clock={"days": days})
+
+
+async def _seated(api: MeepleClient, room_id: str) -> bool:
+    return any(g["room"]["id"] == room_id for g in await api.my_games())
+
+
+async def _visit(
+    api: MeepleClient, room_id: str, strategy: Strategy, rng: random.Random, stats: BotStats
+) -> None:
+    """Connect, move if it is our turn, and go (the seat stays ours)."""
+    async with api.connect(room_id) as conn:
+        if conn.finished:
+            record_game(conn, stats)
+        if not conn.my_turn or conn.seat is None:
+            return  # a seat confirmed (the game starts once all have come), or not ours now
+        view, seat, playing = conn.view, conn.seat, conn.game or ""
+        move: dict[str, Any]
+        if strategy.supports(playing):
+            move = await asyncio.to_thread(strategy.choose, playing, view, seat, rng)
+        else:
+            move = rng.choice(await conn.legal_moves())
+        try:
+            await conn.move(move)
+            stats.moves += 1
+        except MoveRejected as exc:
+            stats.error(f"room {room_id}: {exc}")

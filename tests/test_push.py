@@ -1,0 +1,197 @@
+"""Web Push, end to end: real encrypted pushes (RFC 8291, aes128gcm) signed with the
+server's VAPID key (RFC 8292), sent to a local push-service stand-in that checks the
+signature and decrypts each message with the subscription's own keys, as a browser's
+push service and browser would."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import http_ece
+import httpx
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from fastapi import FastAPI, Request, Response
+
+from meeple.lobby.rooms import room as room_module
+from meeple.lobby.settings import Settings
+from tests.conftest import acked, open_peer
+from tests.servers import LiveServer, free_port, live_server
+from tests.test_cluster import session, started
+from tests.test_correspondence import two_player_room
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class Device:
+    """A browser's side of a subscription: its P-256 key pair and auth secret."""
+
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
+    auth: bytes = field(default_factory=lambda: os.urandom(16))
+
+    def keys(self) -> dict[str, str]:
+        point = self.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {"p256dh": b64(point), "auth": b64(self.auth)}
+
+
+@dataclass
+class PushService:
+    """The stand-in: ``/push/{name}`` takes messages for a device, ``/gone/{name}`` is an
+    unsubscribed endpoint (410)."""
+
+    origin: str
+    devices: dict[str, Device] = field(default_factory=dict)
+    received: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    refused: list[str] = field(default_factory=list)
+    server_key: str | None = None
+
+    def verify_vapid(self, header: str) -> dict[str, Any]:
+        fields = dict(p.strip().split("=", 1) for p in header.removeprefix("vapid ").split(","))
+        assert fields["k"] == self.server_key, "signed with another key than the one published"
+        head, claims, signature = fields["t"].split(".")
+        raw = unb64(signature)
+        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64(fields["k"]))
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        public.verify(der, f"{head}.{claims}".encode(), ec.ECDSA(hashes.SHA256()))
+        return dict(json.loads(unb64(claims)))
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/push/{name}")
+        async def push(name: str, request: Request) -> Response:
+            claims = self.verify_vapid(request.headers["authorization"])
+            assert claims["aud"] == self.origin and claims["exp"] > time.time()
+            assert request.headers["content-encoding"] == "aes128gcm"
+            device = self.devices[name]
+            plain = http_ece.decrypt(
+                await request.body(), private_key=device.key, auth_secret=device.auth
+            )
+            await self.received.put(
+                {"device": name, "ttl": int(request.headers["ttl"]), **json.loads(plain)}
+            )
+            return Response(status_code=201)
+
+        @app.post("/gone/{name}")
+        async def gone(name: str) -> Response:
+            self.refused.append(name)
+            return Response(status_code=410)
+
+        return app
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[PushService]:
+    port = free_port()
+    service = PushService(f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(service.app(), port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:  # as tests/servers.py waits for uvicorn
+        if task.done() or time.monotonic() > deadline:
+            raise RuntimeError("the push service stand-in did not start")
+        await asyncio.sleep(0.01)
+    try:
+        yield service
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def srv(push_service: PushService, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    settings = Settings(
+        push_services=(push_service.origin,),
+        vapid_key_file=str(tmp_path / "vapid.pem"),
+        vapid_subject="mailto:ops@example.com",
+    )
+    async with live_server(settings) as server:
+        yield server
+
+
+async def test_a_correspondence_turn_is_pushed_encrypted_to_each_subscription(
+    srv: LiveServer, push_service: PushService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Remind with all but 0.001% of the day spent: within a second of the move.
+    monkeypatch.setattr(room_module, "REMIND_AT_LEFT", 0.99999)
+    async with httpx.AsyncClient(timeout=10) as http:
+        token_a, auth_a = await session(http, srv.http, "Ada")
+        token_b, auth_b = await session(http, srv.http, "Bo")
+        key = (await http.get(f"{srv.http}/api/push/key", headers=auth_b)).json()["public_key"]
+        assert len(unb64(key)) == 65 and (tmp_path / "vapid.pem").stat().st_mode & 0o777 == 0o600
+        again = (await http.get(f"{srv.http}/api/push/key", headers=auth_a)).json()
+        assert again["public_key"] == key  # made once, kept
+        push_service.server_key = key
+        phone = push_service.devices["phone"] = Device()
+        subs = f"{srv.http}/api/push/subscriptions"
+        for endpoint, device in (("/push/phone", phone), ("/gone/laptop", Device())):
+            body = {"endpoint": push_service.origin + endpoint, "keys": device.keys()}
+            r = await http.post(subs, json={**body, "expirationTime": None}, headers=auth_b)
+            assert r.status_code == 201, r.text
+        here = push_service.origin + "/push/x"
+        bad: list[dict[str, Any]] = [
+            {"endpoint": "http://169.254.169.254/latest", "keys": phone.keys()},  # not a service
+            {"endpoint": push_service.origin + "@evil.example/x", "keys": phone.keys()},
+            {"endpoint": here, "keys": {**phone.keys(), "auth": "AAAA"}},
+            {"endpoint": here, "keys": {**phone.keys(), "auth": "A" * 23}},
+            {"endpoint": here, "keys": {**phone.keys(), "p256dh": b64(b"\x05" * 65)}},
+        ]
+        for body in bad:
+            r = await http.post(subs, json=body, headers=auth_b)
+            # the schema catches malformed keys, the server the rest
+            assert r.status_code == 422, r.text
+            assert r.json()["code"] in ("bad_subscription", "validation_error"), r.text
+
+        room_id = await two_player_room(http, srv.http, auth_a, auth_b, clock={"days": 1})
+        a = await open_peer(srv.ws, room_id, token_a)
+        b = await open_peer(srv.ws, room_id, token_b)
+        await started(a)
+        await started(b)
+        await b.ws.close()  # Bo closes the tab
+        await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
+        moved = await a.until(acked(1))
+        turn = await asyncio.wait_for(push_service.received.get(), 10)
+        assert turn == {
+            "device": "phone",
+            "ttl": 86_400,
+            "event": "your_turn",
+            "room": room_id,
+            "game": "tictactoe",
+            "seat": 1,
+            "deadline": moved["dl"],
+            "correspondence": True,
+        }
+        reminder = await asyncio.wait_for(push_service.received.get(), 10)
+        assert reminder["event"] == "reminder" and reminder["room"] == room_id
+        assert push_service.refused == ["laptop"]  # tried once, answered 410 ...
+        await srv.services.pusher.drain()
+        bo_id = (await http.get(f"{srv.http}/api/session", headers=auth_b)).json()["player_id"]
+        kept = await srv.services.push_subscriptions.of(bo_id)
+        assert [s["endpoint"] for s in kept] == [push_service.origin + "/push/phone"]  # ... dropped
+        # Bo unsubscribes: nothing is kept for him any more.
+        r = await http.delete(subs, params={"endpoint": kept[0]["endpoint"]}, headers=auth_b)
+        assert r.status_code == 204
+        assert await srv.services.push_subscriptions.of(bo_id) == []
+    assert push_service.received.empty()
