@@ -210,6 +210,8 @@ class RoomMsg(_Message):
     """How many spectators are connected."""
     rematch: list[int]
     """Seats that voted for a rematch."""
+    score: list[float] = []
+    """Per seat, its player's points over the room's games so far (a win 1, a draw ½)."""
 
 
 class SnapMsg(_Message):

@@ -180,3 +180,49 @@ async def test_a_reload_keeps_the_chat(server: LiveServer, browser: Browser) -> 
     for player in (ada, bo):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()
+
+
+async def test_a_rematch_swaps_colours_and_keeps_the_score(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+    room_id = await ada.create_room("chess")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    # Game 1: Ada is white and resigns at once.
+    await expect(ada.page.get_by_test_id("status")).to_have_text("Your turn")
+    await expect(ada.page.locator(".chess .sq").first).to_have_attribute("data-square", "a8")
+    await ada.page.get_by_test_id("resign").click()
+    await ada.page.get_by_test_id("resign-confirm").click()
+    for player in (ada, bo):
+        await expect(player.page.get_by_test_id("score")).to_have_text(
+            "Score in this room: Ada 0 · Bo 1"
+        )
+    await expect(bo.page.get_by_test_id("score-1")).to_have_text("1")
+    for player in (ada, bo):
+        await player.page.get_by_test_id("rematch").click()
+    # Game 2: the colours swap: Bo is white (seat 0, to move), Ada black (her board flipped).
+    await expect(bo.page.get_by_test_id("status")).to_have_text("Your turn")
+    await expect(ada.page.get_by_test_id("status")).to_have_text("Bo to move")
+    await expect(ada.page.get_by_test_id("seat-1")).to_contain_text("Ada")
+    await expect(ada.page.get_by_test_id("seat-1")).to_contain_text("you")
+    await expect(ada.page.locator(".chess .sq").first).to_have_attribute("data-square", "h1")
+    await expect(ada.page.get_by_test_id("score-0")).to_have_text("1")  # Bo, now seat 0
+    await click_move(bo, "e2e4")
+    await click_move(ada, "e7e5")
+    await shot(ada.page, "chess-mid-ada")
+    # Bo offers a draw, Ada accepts: ½ each.
+    await bo.page.get_by_test_id("offer-draw").click()
+    await click_move(bo, "g1f3")
+    await expect(ada.page.get_by_test_id("accept-draw")).to_be_visible()
+    await ada.page.get_by_test_id("accept-draw").click()
+    for player in (ada, bo):
+        await expect(player.page.get_by_test_id("score")).to_have_text(
+            "Score in this room: Bo 1½ · Ada ½"
+        )
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()

@@ -46,6 +46,7 @@ export function mount(root, { roomId, setConn }) {
     seats: [],
     spec: 0,
     rematch: [],
+    score: {}, // player id -> points over the room's games
   };
   let invite = sessionStorage.getItem(`meeple.invite.${roomId}`);
   let board = null;
@@ -65,10 +66,12 @@ export function mount(root, { roomId, setConn }) {
     "Rematch",
   );
   const rematchInfo = h("span", { class: "muted", "data-testid": "rematch-votes" });
+  const scoreLine = h("p", { class: "score", "data-testid": "score" });
   const over = h(
     "div",
     { class: "game-over", "data-testid": "game-over", role: "status", hidden: true },
     overText,
+    scoreLine,
     h(
       "div",
       { class: "row" },
@@ -178,6 +181,11 @@ export function mount(root, { roomId, setConn }) {
         break;
       case "room":
         Object.assign(state, { seats: msg.seats, spec: msg.spec, rematch: msg.rematch });
+        // By player: a rematch moves everyone one seat on before the next room message.
+        (msg.score ?? []).forEach((p, i) => {
+          const id = msg.seats[i]?.player_id;
+          if (id) state.score[id] = p;
+        });
         if (msg.st !== state.status && msg.st === "waiting") state.status = msg.st;
         break;
       case "chat":
@@ -314,6 +322,13 @@ export function mount(root, { roomId, setConn }) {
           h("span", {}, s.kind === "empty" ? "empty seat" : s.name || `seat ${i}`),
           s.kind === "bot" ? h("span", { class: "tag" }, "bot") : null,
           i === state.seat ? h("span", { class: "tag" }, "you") : null,
+          Object.values(state.score).some((p) => p > 0) && s.kind !== "empty"
+            ? h(
+                "span",
+                { class: "points", "data-testid": `score-${i}`, title: "points in this room" },
+                points(state.score[s.player_id]),
+              )
+            : null,
           state.status === "playing" && state.toAct.includes(i)
             ? h("span", { class: "tag turn" }, "to move")
             : null,
@@ -382,6 +397,10 @@ export function mount(root, { roomId, setConn }) {
     over.hidden = state.status !== "finished";
     if (over.hidden) return;
     overText.textContent = resultText(state);
+    const scored = state.seats.map((s, i) => [s, i]).filter(([s]) => s.kind !== "empty");
+    scoreLine.textContent = scored.length
+      ? `Score in this room: ${scored.map(([s, i]) => `${seatName(state.seats, i)} ${points(state.score[s.player_id])}`).join(" · ")}`
+      : "";
     const seatedCount = state.seats.filter((s) => s.kind !== "empty").length;
     const voted = state.seat !== null && state.rematch.includes(state.seat);
     rematchBtn.hidden = state.seat === null;
@@ -463,6 +482,13 @@ function statusText(state, mine) {
   const names = state.toAct.map((s) => seatName(state.seats, s));
   const who = names.length ? `${names.join(" and ")} to move` : "…";
   return state.out ? `You are out, watching: ${who}` : who;
+}
+
+// 1.5 as "1½": chess-style points.
+function points(value = 0) {
+  const whole = Math.floor(value);
+  const half = value - whole >= 0.5 ? "½" : "";
+  return whole === 0 && half ? half : `${whole}${half}`;
 }
 
 function resultText({ result, seat, seats }) {

@@ -141,6 +141,8 @@ class Room:
         self._chats: deque[dict[str, Any]] = deque(maxlen=CHAT_HISTORY)
         """The last chat lines, for whoever joins or resumes (in memory: a room that moves
         to another process starts with none)."""
+        self._score: dict[str, float] = {}
+        """Points per player over this room's games (a win 1, a draw ½), in memory."""
         self._chats_frame: bytes | None = None  # the ``chats`` message, until a new line
         self._deadline_ms: int | None = None
         self._game_no_started = -1
@@ -593,6 +595,7 @@ class Room:
                 for conn in self._conns.values():
                     conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
             if finished:
+                self._count_score()
                 self._broadcast_room()  # the status changed
                 self.events.finished(self)
                 self.events.changed(self)
@@ -650,11 +653,28 @@ class Room:
         humans = {i for i, s in enumerate(self.match.seats) if s.kind == "human"}
         if humans <= self._rematch:
             # The new game's snapshots carry the seats and status; no room message needed.
-            self._apply(self.match.rematch(secrets.randbits(52)), conn, msg_id)
+            started = self.match.rematch(secrets.randbits(52), rotate=True)
+            self._seats_rotated()
+            self._apply(started, conn, msg_id)
             return
         if type(msg_id) is int:
             conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
         self._broadcast_room()
+
+    def _seats_rotated(self) -> None:
+        """The players moved one seat on (``Match.rematch``): so do their connections and
+        what the room keeps per seat. A player away keeps a full grace period."""
+        count = self.match.seat_count
+        self._seat_conns = {(s + 1) % count: c for s, c in self._seat_conns.items()}
+        for seat, member in self._seat_conns.items():
+            member.seat = seat
+        self._confirmed = {(s + 1) % count for s in self._confirmed}
+        self._auto.seats = {(s + 1) % count: how for s, how in self._auto.seats.items()}
+        for seat in range(count):
+            self._timers.cancel("grace", seat)
+        for seat, info in enumerate(self.match.seats):
+            if info.kind == "human" and seat not in self._seat_conns:
+                self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
 
     def _chat(self, conn: Member, msg: ChatMsg) -> None:
         text = msg.text.strip()
@@ -706,7 +726,20 @@ class Room:
             "seats": self._seats_view(),
             "spec": len(self._spectators),
             "rematch": sorted(self._rematch),
+            "score": [
+                self._score.get(s.player_id, 0.0) if s.player_id else 0.0 for s in self.match.seats
+            ],
         }
+
+    def _count_score(self) -> None:
+        outcome = self.match.outcome
+        if outcome is None:
+            return
+        for seat, info in enumerate(self.match.seats):
+            if info.player_id is None:
+                continue
+            points = 0.5 if outcome.draw else 1.0 if seat in outcome.winners else 0.0
+            self._score[info.player_id] = self._score.get(info.player_id, 0.0) + points
 
     def _snap(self, seat: int | None, seats: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         match = self.match
