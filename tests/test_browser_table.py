@@ -31,6 +31,13 @@ async def shot(page: Page, name: str) -> None:
     assert_png(path)
 
 
+async def board_box(page: Page) -> dict[str, float]:
+    """Where the board's grid is drawn: nothing may move it (a notice, a result)."""
+    box = await page.locator("[data-testid=board] > :first-child").bounding_box()
+    assert box is not None
+    return box
+
+
 async def goto_room(player: Player, base: str, room_id: str) -> None:
     await player.page.goto(f"{base}/#/room/{room_id}")
     await expect(player.page.get_by_test_id("conn")).to_have_text("connected")
@@ -91,15 +98,25 @@ async def test_a_finished_chess_game_says_so_and_drops_stale_errors(
     await expect(bo.page.get_by_test_id("seat-1")).to_contain_text("you")
 
     await click_move(ada, "f2f3")
-    # Bo tries a move the rules refuse: an error notice, which the next move takes down.
+    where = {p.name: await board_box(p.page) for p in (ada, bo)}
+    # Bo tries a move the rules refuse: an error notice over the page (the board does not
+    # move), which the next move takes down.
     await click_move(bo, "e7e4")
     notice = bo.page.get_by_test_id("notice")
     await expect(notice).to_be_visible()
     await expect(notice).to_have_class(re.compile(r"\berror\b"))
+    assert await board_box(bo.page) == where["Bo"], "the error notice moved the board"
     await click_move(bo, "e7e5")
     await expect(notice).to_be_hidden()
     await click_move(ada, "g2g4")
     await click_move(bo, "d8h4")  # fool's mate
+
+    # The result, in the first person, over the board: nothing moved.
+    await expect(bo.page.get_by_test_id("result")).to_have_text("You won (checkmate)")
+    await expect(ada.page.get_by_test_id("result")).to_have_text("You lost: Bo won (checkmate)")
+    for player in (ada, bo):
+        await expect(player.page.get_by_test_id("game-over")).to_be_visible()
+        assert await board_box(player.page) == where[player.name], "the result moved the board"
 
     for player in (ada, bo):
         info = player.page.get_by_test_id("chess-info")
@@ -110,6 +127,14 @@ async def test_a_finished_chess_game_says_so_and_drops_stale_errors(
         for button in ("offer-draw", "accept-draw", "claim-draw"):
             await expect(player.page.get_by_test_id(button)).to_be_hidden()
         await shot(player.page, f"chess-end-{player.name.lower()}")
+    # Closed, the result stays closed (a reload too); the status line and Rematch remain.
+    await ada.page.get_by_test_id("close-result").click()
+    await expect(ada.page.get_by_test_id("game-over")).to_be_hidden()
+    await expect(ada.page.get_by_test_id("rematch-side")).to_be_visible()
+    await ada.page.reload()
+    await expect(ada.page.get_by_test_id("conn")).to_have_text("connected")
+    await expect(ada.page.get_by_test_id("status")).to_have_text("You lost: Bo won (checkmate)")
+    await expect(ada.page.get_by_test_id("game-over")).to_be_hidden()
     for player in (ada, bo):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()

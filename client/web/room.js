@@ -43,6 +43,7 @@ export function mount(root, { roomId, setConn }) {
     result: saved?.result ?? null,
     deadline: saved?.deadline ?? null,
     resigned: saved?.resigned ?? null, // the game number this seat resigned in, if any
+    dismissed: saved?.dismissed ?? null, // the game number whose result was closed
     seats: [],
     spec: 0,
     rematch: [],
@@ -67,9 +68,26 @@ export function mount(root, { roomId, setConn }) {
   );
   const rematchInfo = h("span", { class: "muted", "data-testid": "rematch-votes" });
   const scoreLine = h("p", { class: "score", "data-testid": "score" });
+  const closeOver = h(
+    "button",
+    {
+      type: "button",
+      class: "close",
+      "aria-label": "Close the result",
+      "data-testid": "close-result",
+      onclick: () => {
+        state.dismissed = conn?.game ?? null;
+        save();
+        render();
+      },
+    },
+    "×",
+  );
+  // Over the board, never above it: showing it moves nothing under the pointer.
   const over = h(
     "div",
     { class: "game-over", "data-testid": "game-over", role: "status", hidden: true },
+    closeOver,
     overText,
     scoreLine,
     h(
@@ -132,7 +150,7 @@ export function mount(root, { roomId, setConn }) {
   );
 
   function save() {
-    const { game, seat, view, toAct, status: st, result, deadline, resigned } = state;
+    const { game, seat, view, toAct, status: st, result, deadline, resigned, dismissed } = state;
     const copy = {
       seq: conn?.seq ?? null,
       gameNo: conn?.game ?? null,
@@ -144,6 +162,7 @@ export function mount(root, { roomId, setConn }) {
       result,
       deadline,
       resigned,
+      dismissed,
     };
     sessionStorage.setItem(SAVED(roomId), JSON.stringify(copy));
   }
@@ -307,8 +326,8 @@ export function mount(root, { roomId, setConn }) {
     status.textContent = statusText(state, mine && !shown.out);
     board?.update(shown);
     renderPresence();
-    renderActions();
     renderOver();
+    renderActions();
     tick();
   }
 
@@ -349,6 +368,11 @@ export function mount(root, { roomId, setConn }) {
     }
     const leaveLabel = inGame ? "Leave (forfeits)" : "Leave";
     buttons.push(confirmButton(leaveLabel, "leave", startLeaving, inGame));
+    if (seated && state.status === "finished" && over.hidden) {
+      buttons.push(
+        h("button", { type: "button", "data-testid": "rematch-side", onclick: voteRematch }, "Rematch"),
+      );
+    }
     if (invite) {
       const link = `${location.origin}${location.pathname}#/invite/${encodeURIComponent(invite)}`;
       buttons.push(
@@ -394,7 +418,8 @@ export function mount(root, { roomId, setConn }) {
   }
 
   function renderOver() {
-    over.hidden = state.status !== "finished";
+    over.hidden =
+      state.status !== "finished" || (state.dismissed !== null && state.dismissed === conn?.game);
     if (over.hidden) return;
     overText.textContent = resultText(state);
     const scored = state.seats.map((s, i) => [s, i]).filter(([s]) => s.kind !== "empty");
@@ -491,11 +516,17 @@ function points(value = 0) {
   return whole === 0 && half ? half : `${whole}${half}`;
 }
 
+// The result in the first person for a seat ("You won", "You lost"), else by name.
 function resultText({ result, seat, seats }) {
   if (!result) return "Game over";
-  const why = result.reason ? ` (${result.reason})` : "";
-  if (result.draw) return `Draw${why}`;
+  const reason = result.reason ?? "";
+  const why = reason ? ` (${reason})` : "";
+  if (result.draw) {
+    if (reason.startsWith("draw ")) return `Draw ${reason.slice(5)}`; // "Draw agreed"
+    return reason ? `Draw by ${reason}` : "Draw";
+  }
   if (seat !== null && result.winners.includes(seat)) return `You won${why}`;
   const names = result.winners.map((s) => seatName(seats, s));
-  return `${names.join(" and ") || "Nobody"} won${why}`;
+  const won = `${names.join(" and ") || "Nobody"} won${why}`;
+  return seat !== null ? `You lost: ${won}` : won;
 }
