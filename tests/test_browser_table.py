@@ -251,3 +251,95 @@ async def test_a_rematch_swaps_colours_and_keeps_the_score(
     for player in (ada, bo):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()
+
+
+async def test_last_moves_and_winning_lines_are_marked(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+
+    # Tic-tac-toe: the last mark, then the winning row.
+    room_id = await ada.create_room("tictactoe")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    for mover, cell in ((ada, 0), (bo, 3), (ada, 1), (bo, 4)):
+        await expect(mover.page.get_by_test_id("status")).to_have_text("Your turn")
+        await mover.cell(cell).click()
+        for player in (ada, bo):
+            await expect(player.page.locator(".ttt .cell.last")).to_have_attribute(
+                "data-cell", str(cell)
+            )
+    await expect(ada.cell(4)).to_have_attribute("aria-description", "last move")
+    await ada.cell(2).click()
+    for player in (ada, bo):
+        wins = player.page.locator(".ttt .cell.win")
+        await expect(wins).to_have_count(3)
+        assert [await w.get_attribute("data-cell") for w in await wins.all()] == ["0", "1", "2"]
+    await expect(bo.cell(1)).to_have_attribute("aria-description", "winning line")
+    await shot(bo.page, "tictactoe-end-bo")
+
+    # Connect Four: the last disc, then the four in a column.
+    for player in (ada, bo):
+        await player.page.goto(server.http + "/#/lobby")
+    room_id = await ada.create_room("connect4")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    for mover, col in ((ada, 0), (bo, 1), (ada, 0), (bo, 1), (ada, 0), (bo, 1)):
+        await expect(mover.page.get_by_test_id("status")).to_have_text("Your turn")
+        await mover.page.locator(f"[data-col='{col}']").click()
+        await expect(bo.page.locator(".hole.last")).to_have_count(1)
+    await expect(ada.page.locator(".hole.last")).to_have_attribute("data-cell", "1-2")
+    await expect(ada.page.locator("[data-col='1']")).to_have_attribute(
+        "aria-label", re.compile("last move here")
+    )
+    await shot(ada.page, "connect4-mid-ada")
+    await ada.page.locator("[data-col='0']").click()
+    for player in (ada, bo):
+        await expect(player.page.locator(".hole.win")).to_have_count(4)
+        await expect(player.page.locator("[data-col='0']")).to_have_attribute(
+            "aria-label", re.compile("part of the winning line")
+        )
+    await shot(bo.page, "connect4-end-bo")
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
+
+
+async def test_a_liars_dice_reveal_highlights_the_counted_dice(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    await ada.create_room("liarsdice", bots=1)
+    reveal = page.get_by_test_id("reveal")
+    # Ada bids when nobody has, calls "Liar!" otherwise, until a round has been revealed.
+    for _ in range(10):
+        if await reveal.locator(".revealed").count():
+            break
+        await expect(page.get_by_test_id("status")).to_have_text(
+            re.compile("Your turn|won"), timeout=10_000
+        )
+        if await reveal.locator(".revealed").count():
+            break
+        if await page.get_by_test_id("challenge").is_enabled():
+            await page.get_by_test_id("challenge").click()
+        else:
+            await page.get_by_test_id("bid").click()
+        await page.wait_for_function(
+            "() => document.querySelector('[data-testid=reveal] .revealed')"
+            " || document.querySelector('[data-testid=status]').textContent !== 'Your turn'"
+        )
+    text = await reveal.locator("p").first.text_content()
+    assert text is not None
+    found = re.search(r"There were (\d+);", text)
+    assert found, text
+    # The bid's pictures, not "3 x 5": a die face in the message; the counted dice marked.
+    assert re.search("[\u2680-\u2685]", text), text
+    await expect(reveal.locator(".die.counted")).to_have_count(int(found.group(1)))
+    await shot(page, "liarsdice-reveal")
+    assert ada.errors == [], ada.errors
+    await ada.context.close()
