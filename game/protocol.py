@@ -190,6 +190,9 @@ class SeatInfo(_Message):
     name: str | None
     on: bool
     """Connected now (bots always are)."""
+    back: int | None = None
+    """While an away player's grace period runs: when it ends, ms since the Unix epoch
+    (room and snap messages only)."""
 
 
 class Result(_Message):

@@ -13,7 +13,8 @@ import re
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.servers import LiveServer
+from meeple.lobby.settings import Settings
+from tests.servers import LiveServer, live_server
 from tests.test_browser_game import ARTIFACTS, Player, assert_png, browser, new_player
 
 __all__ = ["browser"]  # the fixture, imported for the tests below
@@ -343,3 +344,30 @@ async def test_a_liars_dice_reveal_highlights_the_counted_dice(
     await shot(page, "liarsdice-reveal")
     assert ada.errors == [], ada.errors
     await ada.context.close()
+
+
+async def test_an_away_opponent_is_shown_with_the_grace_countdown(browser: Browser) -> None:
+    async with live_server(Settings(grace_seconds=45)) as server:
+        ada = await new_player(browser, "Ada")
+        bo = await new_player(browser, "Bo")
+        await ada.sign_in(server.http)
+        await bo.sign_in(server.http)
+        room_id = await ada.create_room("tictactoe")
+        await goto_room(bo, server.http, room_id)
+        await bo.page.get_by_test_id("take-seat").click()
+        await expect(ada.page.get_by_test_id("status")).to_have_text("Your turn")
+        away = ada.page.get_by_test_id("away")
+        await expect(away).to_be_hidden()
+        await bo.page.close()  # Bo's tab goes: his connection with it
+        await expect(away).to_have_text(re.compile(r"^Bo left: 0:4\d to come back$"))
+        first = await away.text_content()
+        await expect(away).not_to_have_text(first or "")  # it counts down
+        await shot(ada.page, "tictactoe-away")
+        # Bo comes back: the countdown goes.
+        page = await bo.context.new_page()
+        await page.goto(f"{server.http}/#/room/{room_id}")
+        await expect(page.get_by_test_id("conn")).to_have_text("connected")
+        await expect(away).to_be_hidden()
+        assert ada.errors == [], ada.errors
+        for player in (ada, bo):
+            await player.context.close()

@@ -59,6 +59,9 @@ export function mount(root, { roomId, setConn }) {
   const title = h("h1", {}, "Room");
   const status = h("p", { class: "status", "data-testid": "status", "aria-live": "polite" });
   const timer = h("p", { class: "timer", "data-testid": "timer", hidden: true });
+  // "Bo left: 0:45 to come back": an away player's grace period, counting down (in the
+  // side panel: its appearing moves nothing on the board).
+  const away = h("p", { class: "away", "data-testid": "away", "aria-live": "polite", hidden: true });
   const boardBox = h("div", { class: "board-box", "data-testid": "board" });
   const overText = h("p", { "data-testid": "result" });
   const rematchBtn = h(
@@ -120,6 +123,7 @@ export function mount(root, { roomId, setConn }) {
             { class: "panel", "aria-label": "Players" },
             h("h2", {}, "Players"),
             presence,
+            away,
             spectators,
             actions,
           ),
@@ -473,7 +477,16 @@ export function mount(root, { roomId, setConn }) {
   }
 
   const clock = setInterval(tick, 250);
+  function tickAway() {
+    const gone = state.status === "playing" ? state.seats.map((s, i) => [s, i]).filter(([s, i]) => !s.on && s.back && i !== state.seat) : [];
+    away.hidden = gone.length === 0;
+    away.textContent = gone
+      .map(([s, i]) => `${seatName(state.seats, i)} left: ${clockText(s.back - Date.now())} to come back`)
+      .join(" · ");
+  }
+
   function tick() {
+    tickAway();
     const left = state.deadline && state.status === "playing" ? state.deadline - Date.now() : null;
     timer.hidden = left === null;
     if (left === null) return;
@@ -507,6 +520,12 @@ function statusText(state, mine) {
   const names = state.toAct.map((s) => seatName(state.seats, s));
   const who = names.length ? `${names.join(" and ")} to move` : "…";
   return state.out ? `You are out, watching: ${who}` : who;
+}
+
+// Milliseconds left as "0:45".
+function clockText(ms) {
+  const secs = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
 }
 
 // 1.5 as "1½": chess-style points.

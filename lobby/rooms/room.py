@@ -141,6 +141,8 @@ class Room:
         self._chats: deque[dict[str, Any]] = deque(maxlen=CHAT_HISTORY)
         """The last chat lines, for whoever joins or resumes (in memory: a room that moves
         to another process starts with none)."""
+        self._back_by: dict[int, int] = {}
+        """Seat -> when its grace period ends (ms since the epoch), while it runs."""
         self._score: dict[str, float] = {}
         """Points per player over this room's games (a win 1, a draw ½), in memory."""
         self._chats_frame: bytes | None = None  # the ``chats`` message, until a new line
@@ -209,7 +211,7 @@ class Room:
                     room._timers.set("reservation", i, settings.reservation_seconds, room._lapse, i)
                 else:
                     room._confirmed.add(i)
-                    room._timers.set("grace", i, settings.grace_seconds, room._abandon, i)
+                    room._start_grace(i)
         room._arm_turn_timer()
         room._auto.schedule()
         return room
@@ -322,7 +324,7 @@ class Room:
             self._spectators.add(conn)
         else:
             self._seat_conns[seat] = conn
-            self._timers.cancel("grace", seat)
+            self._stop_grace(seat)
             self._timers.cancel("reservation", seat)
             self._confirmed.add(seat)
             if not self.match.seats[seat].bot:
@@ -341,7 +343,7 @@ class Room:
         del self._conns[conn.player_id]
         seat = self._drop(conn)
         if seat is not None and self.match.status != "finished":
-            self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
+            self._start_grace(seat)
         self._broadcast_room()
         self.events.changed(self)
         if not self._conns and self.match.status != "playing":
@@ -626,7 +628,7 @@ class Room:
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
         self._backlog.clear()
-        seats = self._seats_view()
+        seats = self._seats_view(grace=True)
         for conn in self._conns.values():
             conn.send_message(self._snap(conn.seat, seats))
         if mover is not None and type(msg_id) is int:
@@ -671,10 +673,10 @@ class Room:
         self._confirmed = {(s + 1) % count for s in self._confirmed}
         self._auto.seats = {(s + 1) % count: how for s, how in self._auto.seats.items()}
         for seat in range(count):
-            self._timers.cancel("grace", seat)
+            self._stop_grace(seat)
         for seat, info in enumerate(self.match.seats):
             if info.kind == "human" and seat not in self._seat_conns:
-                self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
+                self._start_grace(seat)
 
     def _chat(self, conn: Member, msg: ChatMsg) -> None:
         text = msg.text.strip()
@@ -710,11 +712,15 @@ class Room:
 
     # What each connection sees ---------------------------------------------------
 
-    def _seats_view(self) -> list[dict[str, Any]]:
+    def _seats_view(self, grace: bool = False) -> list[dict[str, Any]]:
+        """The seats as lists show them; ``grace`` (room and snap messages) adds ``back``,
+        when an away player's grace period ends."""
         seats = []
         for i, seat in enumerate(self.match.seats):
             entry = seat.as_view()
             entry["on"] = i in self._seat_conns or seat.kind == "bot"
+            if grace and i in self._back_by:
+                entry["back"] = self._back_by[i]
             seats.append(entry)
         return seats
 
@@ -723,7 +729,7 @@ class Room:
             "t": "room",
             "room": self.id,
             "st": self.match.status,
-            "seats": self._seats_view(),
+            "seats": self._seats_view(grace=True),
             "spec": len(self._spectators),
             "rematch": sorted(self._rematch),
             "score": [
@@ -756,7 +762,7 @@ class Room:
             "st": match.status,
             "r": match.outcome.as_view() if match.outcome else None,
             "dl": self._deadline_ms,
-            "seats": self._seats_view() if seats is None else seats,
+            "seats": self._seats_view(grace=True) if seats is None else seats,
         }
 
     def _send_state(self, conn: Member, since: int | None, game: int | None) -> None:
@@ -796,7 +802,7 @@ class Room:
         self.match.stand(seat)
         self._confirmed.discard(seat)
         self._timers.cancel("reservation", seat)
-        self._timers.cancel("grace", seat)
+        self._stop_grace(seat)
         self._broadcast_room()
         self._seats_changed()
 
@@ -808,6 +814,17 @@ class Room:
 
     # Timers ------------------------------------------------------------------------
 
+    def _start_grace(self, seat: int) -> None:
+        """A seated player is away: the abandon policy takes the seat unless they are back
+        in time (``back``, shown to the others as a countdown)."""
+        seconds = self.settings.grace_seconds
+        self._back_by[seat] = int((time.time() + seconds) * 1000)
+        self._timers.set("grace", seat, seconds, self._abandon, seat)
+
+    def _stop_grace(self, seat: int) -> None:
+        self._back_by.pop(seat, None)
+        self._timers.cancel("grace", seat)
+
     def _lapse(self, seat: int) -> None:
         """A reservation ran out before its player connected."""
         if self.match.status == "waiting" and seat not in self._confirmed:
@@ -815,6 +832,7 @@ class Room:
 
     def _abandon(self, seat: int) -> None:
         """The grace period ran out: the room's abandon policy takes the seat."""
+        self._back_by.pop(seat, None)
         if seat in self._seat_conns:
             return
         if self.match.status == "waiting":
