@@ -371,3 +371,28 @@ async def test_an_away_opponent_is_shown_with_the_grace_countdown(browser: Brows
         assert ada.errors == [], ada.errors
         for player in (ada, bo):
             await player.context.close()
+
+
+async def test_play_the_computer_is_one_click(server: LiveServer, browser: Browser) -> None:
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    for game, button, strategy in (("tictactoe", "random", "random"), ("connect4", "best", "best")):
+        await page.goto(server.http + "/#/lobby")
+        await page.get_by_test_id("qm-game").select_option(game)
+        await page.get_by_test_id(f"play-bot-{button}").click()
+        await expect(page).to_have_url(re.compile(r"#/room/[^/]+$"))
+        await expect(page.get_by_test_id("conn")).to_have_text("connected")
+        await expect(page.get_by_test_id("seat-1")).to_contain_text(f"({strategy})")
+        await expect(page.get_by_test_id("seat-0")).to_contain_text("you")
+        await expect(page.get_by_test_id("status")).to_have_text("Your turn")
+        if game == "tictactoe":
+            await ada.cell(4).click()
+        else:
+            await page.locator("[data-col='3']").click()
+        # The computer answers.
+        theirs = "[aria-label$=', O']" if game == "tictactoe" else ".hole[data-disc=yellow]"
+        await expect(page.locator(theirs)).to_have_count(1)
+        await expect(page.get_by_test_id("status")).to_have_text("Your turn")
+    assert ada.errors == [], ada.errors
+    await ada.context.close()

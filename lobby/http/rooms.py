@@ -33,7 +33,6 @@ from meeple.lobby.stores.base import RoomSummary, Session
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 
-BOT_STRATEGY = "best"
 
 
 def room_view(
@@ -163,7 +162,7 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
         options=body.options,
         private=body.private,
         creator=session.player_id,
-        bots={seat: BOT_STRATEGY for seat in body.bots},
+        bots={seat: body.bot for seat in body.bots},
         abandon=body.abandon,
     )
     reservation = await reserve(services, session, room.id, None) if body.join else None
