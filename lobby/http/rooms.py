@@ -34,7 +34,6 @@ from meeple.lobby.stores.base import RoomSummary, Session
 router = APIRouter(prefix="/api", tags=["rooms"])
 
 
-
 def room_view(
     summary: RoomSummary, viewer: str | None, creator: str | None = None
 ) -> dict[str, Any]:
