@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from meeple.lobby.settings import Settings
+from tests.conftest import open_peer
 from tests.servers import LiveServer, live_server
 from tests.test_browser_game import ARTIFACTS, Player, assert_png, browser, new_player
 
@@ -396,3 +398,78 @@ async def test_play_the_computer_is_one_click(server: LiveServer, browser: Brows
         await expect(page.get_by_test_id("status")).to_have_text("Your turn")
     assert ada.errors == [], ada.errors
     await ada.context.close()
+
+
+async def test_the_lobby_lists_open_rooms_first_and_labels_things_for_people(
+    server: LiveServer, browser: Browser
+) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as api:
+        answer = await api.post("/api/sessions", json={"name": "Wes"})
+        token = answer.json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        async def room(**body: object) -> str:
+            made = await api.post("/api/rooms", json={"game": "tictactoe", **body}, headers=auth)
+            assert made.status_code == 201, made.text
+            return str(made.json()["id"])
+
+        full = await room(bots=[1])  # waiting for Wes, no seat free
+        finished = await room(bots=[1])
+        peer = await open_peer(server.ws, finished, token)
+        await peer.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+        await peer.send({"t": "resign", "id": 1})
+        await peer.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
+        await peer.ws.close()
+        waiting = await room(private=False)
+        private = await api.post(
+            "/api/rooms", json={"game": "chess", "private": True, "join": True}, headers=auth
+        )
+        invite = private.json()["invite"]
+
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    items = page.get_by_test_id("room-list").get_by_test_id("room-item")
+    await expect(items.first).to_have_attribute("data-room", waiting)
+    await expect(items.nth(1)).to_have_attribute("data-room", full)
+    await expect(
+        page.get_by_test_id("room-list").locator(f"[data-room='{finished}']")
+    ).to_have_count(0)
+    await expect(
+        page.get_by_test_id("finished-list").locator(f"[data-room='{finished}']")
+    ).to_have_count(1)
+
+    # The form says what the options are, from the schema's titles and descriptions.
+    await page.get_by_test_id("create-game").select_option("chess")
+    await expect(page.locator("label[for=create-opt-turn_seconds]")).to_have_text(
+        "Seconds per turn"
+    )
+    await expect(page.locator("label[for=create-opt-fen]")).to_have_text("Starting position (FEN)")
+    await expect(page.locator("#create-opt-fen-help")).to_contain_text("FEN")
+    await page.get_by_test_id("create-game").select_option("liarsdice")
+    await expect(page.locator("label[for=create-opt-ones_wild]")).to_have_text("Ones are wild")
+    await shot(page, "lobby-desktop")
+
+    # A spectator is labelled as one.
+    await goto_room(ada, server.http, full)
+    await expect(page.get_by_test_id("watching")).to_have_text("watching")
+
+    # On a phone, "New room" comes before the room list.
+    cy = await new_player(browser, "Cy", viewport={"width": 375, "height": 740})
+    await cy.sign_in(server.http)
+    create = await cy.page.get_by_test_id("create-form").bounding_box()
+    rooms = await cy.page.get_by_test_id("room-list").bounding_box()
+    assert create and rooms and create["y"] < rooms["y"], (create, rooms)
+    await shot(cy.page, "lobby-phone")
+
+    # Someone signed out who opens an invite link is told what it is, then joins.
+    dee = await new_player(browser, "Dee")
+    await dee.page.goto(f"{server.http}/#/invite/{invite}")
+    await expect(dee.page.get_by_test_id("invited")).to_contain_text(invite)
+    await dee.page.get_by_test_id("name-input").fill("Dee")
+    await dee.page.get_by_test_id("name-submit").click()
+    await expect(dee.page).to_have_url(re.compile(r"#/room/"))
+    await expect(dee.page.get_by_test_id("seat-1")).to_contain_text("Dee")
+    for player in (ada, cy, dee):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()

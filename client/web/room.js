@@ -326,7 +326,13 @@ export function mount(root, { roomId, setConn }) {
       ((state.resigned !== null && state.resigned === turn.gameNo) || !!board?.out?.(shown));
     state.out = shown.out;
     if (shown.out) shown.myTurn = false;
-    title.textContent = titles[state.game] ?? state.game ?? "Room";
+    // A spectator is told so on every board.
+    title.replaceChildren(
+      titles[state.game] ?? state.game ?? "Room",
+      state.seat === null && state.view !== null
+        ? h("span", { class: "tag watching", "data-testid": "watching" }, "watching")
+        : "",
+    );
     status.textContent = statusText(state, mine && !shown.out);
     board?.update(shown);
     renderPresence();
