@@ -8,8 +8,10 @@ tests/artifacts/ (ignored by git).
 
 from __future__ import annotations
 
+import random
 import re
 
+import chess
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -121,9 +123,18 @@ async def test_a_finished_chess_game_says_so_and_drops_stale_errors(
         await expect(player.page.get_by_test_id("game-over")).to_be_visible()
         assert await board_box(player.page) == where[player.name], "the result moved the board"
 
+    # The move list in SAN, the reason on the result line, coordinates on the edges.
+    for player in (ada, bo):
+        moves = player.page.get_by_test_id("move-list").locator("li")
+        await expect(moves).to_have_count(2)
+        await expect(moves.nth(0)).to_have_text("f3 e5")
+        await expect(moves.nth(1)).to_have_text("g4 Qh4#")
+    await expect(ada.page.locator("[data-square=a1]")).to_have_attribute("data-file", "a")
+    await expect(ada.page.locator("[data-square=a1]")).to_have_attribute("data-rank", "1")
+    await expect(bo.page.locator("[data-square=h8]")).to_have_attribute("data-file", "h")
     for player in (ada, bo):
         info = player.page.get_by_test_id("chess-info")
-        await expect(info).to_contain_text("Game over after 4 moves")
+        await expect(info).to_contain_text("Checkmate · Game over after 4 moves")
         await expect(info).not_to_contain_text("to play")
         await expect(player.page.get_by_test_id("game-over")).to_be_visible()
         await expect(player.page.get_by_test_id("resign")).to_have_count(0)
@@ -473,3 +484,55 @@ async def test_the_lobby_lists_open_rooms_first_and_labels_things_for_people(
     for player in (ada, cy, dee):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()
+
+
+def random_games(count: int, seed: int) -> list[tuple[str, list[str], list[str]]]:
+    """Random legal chess games (start FEN, UCI moves, SAN from python-chess)."""
+    rng = random.Random(seed)
+    games = []
+    for n in range(count):
+        board = chess.Board()
+        if n % 3 == 2:  # some from a position full of promotions and castling rights
+            board = chess.Board("r3k2r/1P4P1/8/3pP3/8/8/1p4p1/R3K2R w KQkq d6 0 1")
+        start = board.fen()
+        ucis, sans = [], []
+        while not board.is_game_over() and len(ucis) < 120:
+            move = rng.choice(list(board.legal_moves))
+            sans.append(board.san(move))
+            ucis.append(move.uci())
+            board.push(move)
+        games.append((start, ucis, sans))
+    return games
+
+
+async def test_the_chess_move_list_is_the_san_python_chess_writes(
+    server: LiveServer, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    await page.goto(server.http + "/")
+    games = random_games(30, seed=20)
+    written = await page.evaluate(
+        """async (games) => {
+          const { notation } = await import("/games/chess/board/chess-notation.js");
+          return games.map(([start, moves, sans]) => {
+            const over = sans.length && sans.at(-1).endsWith("#");
+            return notation(start, moves, over).sans;
+          });
+        }""",
+        games,
+    )
+    for (start, ucis, sans), got in zip(games, written, strict=True):
+        for i, (want, have) in enumerate(zip(sans, got, strict=True)):
+            assert want == have, f"{start} after {ucis[:i]}: {ucis[i]} is {want}, not {have}"
+    # Captures, by each side, an en passant one included.
+    taken = await page.evaluate(
+        """async () => {
+          const { notation } = await import("/games/chess/board/chess-notation.js");
+          const start = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";
+          const { byWhite, byBlack } = notation(start, ["e2e4", "d7d5", "e4d5", "d8d5",
+            "b1c3", "d5a5", "e1e2", "e7e5", "d2d4", "e5e4", "f2f4", "e4f3"]);
+          return [byWhite, byBlack];
+        }"""
+    )
+    assert taken == [["p"], ["P", "P"]]
+    await page.close()
