@@ -194,11 +194,16 @@ class Match:
             raise ValueError("every seat must be taken before the game starts")
         return self._new_game(self.seed, self.game_no)
 
-    def rematch(self, seed: int) -> Transition:
-        """A new game in the same room and seats, with a fresh seed."""
+    def rematch(self, seed: int, rotate: bool = False) -> Transition:
+        """A new game in the same room, with a fresh seed. ``rotate``: every player moves
+        one seat on (seat 0 to 1, the last to 0), so who moves first (and colours in chess)
+        alternates from game to game."""
         if self.status != "finished":
             raise ValueError("a rematch follows a finished game")
-        return self._new_game(seed, self.game_no + 1)
+        transition = self._new_game(seed, self.game_no + 1)
+        if rotate:
+            self.seats = [self.seats[i - 1] for i in range(self.seat_count)]
+        return transition
 
     def submit(self, seat: int, payload: Any) -> Transition | Rejection:
         """Validate and apply a move from ``seat``: schema, seat, turn, then the rules."""

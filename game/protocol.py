@@ -191,6 +191,9 @@ class SeatInfo(_Message):
     name: str | None
     on: bool
     """Connected now (bots always are)."""
+    back: int | None = None
+    """While an away player's grace period runs: when it ends, ms since the Unix epoch
+    (room and snap messages only)."""
 
 
 class Result(_Message):
@@ -211,6 +214,8 @@ class RoomMsg(_Message):
     """How many spectators are connected."""
     rematch: list[int]
     """Seats that voted for a rematch."""
+    score: list[float] = []
+    """Per seat, its player's points over the room's games so far (a win 1, a draw ½)."""
 
 
 class Clocks(_Message):

@@ -228,9 +228,9 @@ async def test_two_players_play_tictactoe_to_a_win(server: LiveServer, browser: 
         await expect(player.page.get_by_test_id("game-over")).to_be_visible()
         await expect(player.page.get_by_test_id("conn")).to_have_text("connected")
     await expect(ada.page.get_by_test_id("result")).to_have_text(re.compile(r"^You won\b"))
-    await expect(bo.page.get_by_test_id("result")).to_have_text(re.compile(r"^Ada won\b"))
+    await expect(bo.page.get_by_test_id("result")).to_have_text(re.compile(r"^You lost: Ada won\b"))
     await expect(ada.page.get_by_test_id("status")).to_have_text(re.compile(r"^You won\b"))
-    await expect(bo.page.get_by_test_id("status")).to_have_text(re.compile(r"^Ada won\b"))
+    await expect(bo.page.get_by_test_id("status")).to_have_text(re.compile(r"^You lost: Ada won\b"))
     # No more moves: the remaining cells are not playable.
     for player in players:
         await expect(player.cell(5)).to_have_attribute("aria-disabled", "true")

@@ -8,12 +8,17 @@ tests/artifacts/ (ignored by git).
 
 from __future__ import annotations
 
+import random
 import re
 
+import chess
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.servers import LiveServer
+from meeple.lobby.settings import Settings
+from tests.conftest import open_peer
+from tests.servers import LiveServer, live_server
 from tests.test_browser_game import ARTIFACTS, Player, assert_png, browser, new_player
 
 __all__ = ["browser"]  # the fixture, imported for the tests below
@@ -29,6 +34,13 @@ async def shot(page: Page, name: str) -> None:
     path.unlink(missing_ok=True)
     await page.screenshot(path=str(path), full_page=True)
     assert_png(path)
+
+
+async def board_box(page: Page) -> dict[str, float]:
+    """Where the board's grid is drawn: nothing may move it (a notice, a result)."""
+    box = await page.locator("[data-testid=board] > :first-child").bounding_box()
+    assert box is not None
+    return box
 
 
 async def goto_room(player: Player, base: str, room_id: str) -> None:
@@ -91,25 +103,52 @@ async def test_a_finished_chess_game_says_so_and_drops_stale_errors(
     await expect(bo.page.get_by_test_id("seat-1")).to_contain_text("you")
 
     await click_move(ada, "f2f3")
-    # Bo tries a move the rules refuse: an error notice, which the next move takes down.
+    where = {p.name: await board_box(p.page) for p in (ada, bo)}
+    # Bo tries a move the rules refuse: an error notice over the page (the board does not
+    # move), which the next move takes down.
     await click_move(bo, "e7e4")
     notice = bo.page.get_by_test_id("notice")
     await expect(notice).to_be_visible()
     await expect(notice).to_have_class(re.compile(r"\berror\b"))
+    assert await board_box(bo.page) == where["Bo"], "the error notice moved the board"
     await click_move(bo, "e7e5")
     await expect(notice).to_be_hidden()
     await click_move(ada, "g2g4")
     await click_move(bo, "d8h4")  # fool's mate
 
+    # The result, in the first person, over the board: nothing moved.
+    await expect(bo.page.get_by_test_id("result")).to_have_text("You won (checkmate)")
+    await expect(ada.page.get_by_test_id("result")).to_have_text("You lost: Bo won (checkmate)")
+    for player in (ada, bo):
+        await expect(player.page.get_by_test_id("game-over")).to_be_visible()
+        assert await board_box(player.page) == where[player.name], "the result moved the board"
+
+    # The move list in SAN, the reason on the result line, coordinates on the edges.
+    for player in (ada, bo):
+        moves = player.page.get_by_test_id("move-list").locator("li")
+        await expect(moves).to_have_count(2)
+        await expect(moves.nth(0)).to_have_text("f3 e5")
+        await expect(moves.nth(1)).to_have_text("g4 Qh4#")
+    await expect(ada.page.locator("[data-square=a1]")).to_have_attribute("data-file", "a")
+    await expect(ada.page.locator("[data-square=a1]")).to_have_attribute("data-rank", "1")
+    await expect(bo.page.locator("[data-square=h8]")).to_have_attribute("data-file", "h")
     for player in (ada, bo):
         info = player.page.get_by_test_id("chess-info")
-        await expect(info).to_contain_text("Game over after 4 moves")
+        await expect(info).to_contain_text("Checkmate · Game over after 4 moves")
         await expect(info).not_to_contain_text("to play")
         await expect(player.page.get_by_test_id("game-over")).to_be_visible()
         await expect(player.page.get_by_test_id("resign")).to_have_count(0)
         for button in ("offer-draw", "accept-draw", "claim-draw"):
             await expect(player.page.get_by_test_id(button)).to_be_hidden()
         await shot(player.page, f"chess-end-{player.name.lower()}")
+    # Closed, the result stays closed (a reload too); the status line and Rematch remain.
+    await ada.page.get_by_test_id("close-result").click()
+    await expect(ada.page.get_by_test_id("game-over")).to_be_hidden()
+    await expect(ada.page.get_by_test_id("rematch-side")).to_be_visible()
+    await ada.page.reload()
+    await expect(ada.page.get_by_test_id("conn")).to_have_text("connected")
+    await expect(ada.page.get_by_test_id("status")).to_have_text("You lost: Bo won (checkmate)")
+    await expect(ada.page.get_by_test_id("game-over")).to_be_hidden()
     for player in (ada, bo):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()
@@ -180,3 +219,320 @@ async def test_a_reload_keeps_the_chat(server: LiveServer, browser: Browser) -> 
     for player in (ada, bo):
         assert player.errors == [], f"{player.name}: {player.errors}"
         await player.context.close()
+
+
+async def test_a_rematch_swaps_colours_and_keeps_the_score(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+    room_id = await ada.create_room("chess")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    # Game 1: Ada is white and resigns at once.
+    await expect(ada.page.get_by_test_id("status")).to_have_text("Your turn")
+    await expect(ada.page.locator(".chess .sq").first).to_have_attribute("data-square", "a8")
+    await ada.page.get_by_test_id("resign").click()
+    await ada.page.get_by_test_id("resign-confirm").click()
+    for player in (ada, bo):
+        await expect(player.page.get_by_test_id("score")).to_have_text(
+            "Score in this room: Ada 0 · Bo 1"
+        )
+    await expect(bo.page.get_by_test_id("score-1")).to_have_text("1")
+    for player in (ada, bo):
+        await player.page.get_by_test_id("rematch").click()
+    # Game 2: the colours swap: Bo is white (seat 0, to move), Ada black (her board flipped).
+    await expect(bo.page.get_by_test_id("status")).to_have_text("Your turn")
+    await expect(ada.page.get_by_test_id("status")).to_have_text("Bo to move")
+    await expect(ada.page.get_by_test_id("seat-1")).to_contain_text("Ada")
+    await expect(ada.page.get_by_test_id("seat-1")).to_contain_text("you")
+    await expect(ada.page.locator(".chess .sq").first).to_have_attribute("data-square", "h1")
+    await expect(ada.page.get_by_test_id("score-0")).to_have_text("1")  # Bo, now seat 0
+    await click_move(bo, "e2e4")
+    await click_move(ada, "e7e5")
+    await shot(ada.page, "chess-mid-ada")
+    # Bo offers a draw, Ada accepts: ½ each.
+    await bo.page.get_by_test_id("offer-draw").click()
+    await click_move(bo, "g1f3")
+    await expect(ada.page.get_by_test_id("accept-draw")).to_be_visible()
+    await ada.page.get_by_test_id("accept-draw").click()
+    for player in (ada, bo):
+        await expect(player.page.get_by_test_id("score")).to_have_text(
+            "Score in this room: Bo 1½ · Ada ½"
+        )
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
+
+
+async def test_last_moves_and_winning_lines_are_marked(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(server.http)
+    await bo.sign_in(server.http)
+
+    # Tic-tac-toe: the last mark, then the winning row.
+    room_id = await ada.create_room("tictactoe")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    for mover, cell in ((ada, 0), (bo, 3), (ada, 1), (bo, 4)):
+        await expect(mover.page.get_by_test_id("status")).to_have_text("Your turn")
+        await mover.cell(cell).click()
+        for player in (ada, bo):
+            await expect(player.page.locator(".ttt .cell.last")).to_have_attribute(
+                "data-cell", str(cell)
+            )
+    await expect(ada.cell(4)).to_have_attribute("aria-description", "last move")
+    await ada.cell(2).click()
+    for player in (ada, bo):
+        wins = player.page.locator(".ttt .cell.win")
+        await expect(wins).to_have_count(3)
+        assert [await w.get_attribute("data-cell") for w in await wins.all()] == ["0", "1", "2"]
+    await expect(bo.cell(1)).to_have_attribute("aria-description", "winning line")
+    await shot(bo.page, "tictactoe-end-bo")
+
+    # Connect Four: the last disc, then the four in a column.
+    for player in (ada, bo):
+        await player.page.goto(server.http + "/#/lobby")
+    room_id = await ada.create_room("connect4")
+    await goto_room(bo, server.http, room_id)
+    await bo.page.get_by_test_id("take-seat").click()
+    for mover, col in ((ada, 0), (bo, 1), (ada, 0), (bo, 1), (ada, 0), (bo, 1)):
+        await expect(mover.page.get_by_test_id("status")).to_have_text("Your turn")
+        await mover.page.locator(f"[data-col='{col}']").click()
+        await expect(bo.page.locator(".hole.last")).to_have_count(1)
+    await expect(ada.page.locator(".hole.last")).to_have_attribute("data-cell", "1-2")
+    await expect(ada.page.locator("[data-col='1']")).to_have_attribute(
+        "aria-label", re.compile("last move here")
+    )
+    await shot(ada.page, "connect4-mid-ada")
+    await ada.page.locator("[data-col='0']").click()
+    for player in (ada, bo):
+        await expect(player.page.locator(".hole.win")).to_have_count(4)
+        await expect(player.page.locator("[data-col='0']")).to_have_attribute(
+            "aria-label", re.compile("part of the winning line")
+        )
+    await shot(bo.page, "connect4-end-bo")
+    for player in (ada, bo):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
+
+
+async def test_a_liars_dice_reveal_highlights_the_counted_dice(
+    server: LiveServer, browser: Browser
+) -> None:
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    await ada.create_room("liarsdice", bots=1)
+    reveal = page.get_by_test_id("reveal")
+    # Ada bids when nobody has, calls "Liar!" otherwise, until a round has been revealed.
+    for _ in range(10):
+        if await reveal.locator(".revealed").count():
+            break
+        await expect(page.get_by_test_id("status")).to_have_text(
+            re.compile("Your turn|won"), timeout=10_000
+        )
+        if await reveal.locator(".revealed").count():
+            break
+        if await page.get_by_test_id("challenge").is_enabled():
+            await page.get_by_test_id("challenge").click()
+        else:
+            await page.get_by_test_id("bid").click()
+        await page.wait_for_function(
+            "() => document.querySelector('[data-testid=reveal] .revealed')"
+            " || document.querySelector('[data-testid=status]').textContent !== 'Your turn'"
+        )
+    text = await reveal.locator("p").first.text_content()
+    assert text is not None
+    found = re.search(r"There were (\d+);", text)
+    assert found, text
+    # The bid's pictures, not "3 x 5": a die face in the message; the counted dice marked.
+    assert re.search("[\u2680-\u2685]", text), text
+    await expect(reveal.locator(".die.counted")).to_have_count(int(found.group(1)))
+    await shot(page, "liarsdice-reveal")
+    assert ada.errors == [], ada.errors
+    await ada.context.close()
+
+
+async def test_an_away_opponent_is_shown_with_the_grace_countdown(browser: Browser) -> None:
+    async with live_server(Settings(grace_seconds=45)) as server:
+        ada = await new_player(browser, "Ada")
+        bo = await new_player(browser, "Bo")
+        await ada.sign_in(server.http)
+        await bo.sign_in(server.http)
+        room_id = await ada.create_room("tictactoe")
+        await goto_room(bo, server.http, room_id)
+        await bo.page.get_by_test_id("take-seat").click()
+        await expect(ada.page.get_by_test_id("status")).to_have_text("Your turn")
+        away = ada.page.get_by_test_id("away")
+        await expect(away).to_be_hidden()
+        await bo.page.close()  # Bo's tab goes: his connection with it
+        await expect(away).to_have_text(re.compile(r"^Bo left: 0:4\d to come back$"))
+        first = await away.text_content()
+        await expect(away).not_to_have_text(first or "")  # it counts down
+        await shot(ada.page, "tictactoe-away")
+        # Bo comes back: the countdown goes.
+        page = await bo.context.new_page()
+        await page.goto(f"{server.http}/#/room/{room_id}")
+        await expect(page.get_by_test_id("conn")).to_have_text("connected")
+        await expect(away).to_be_hidden()
+        assert ada.errors == [], ada.errors
+        for player in (ada, bo):
+            await player.context.close()
+
+
+async def test_play_the_computer_is_one_click(server: LiveServer, browser: Browser) -> None:
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    for game, button, strategy in (("tictactoe", "random", "random"), ("connect4", "best", "best")):
+        await page.goto(server.http + "/#/lobby")
+        await page.get_by_test_id("qm-game").select_option(game)
+        await page.get_by_test_id(f"play-bot-{button}").click()
+        await expect(page).to_have_url(re.compile(r"#/room/[^/]+$"))
+        await expect(page.get_by_test_id("conn")).to_have_text("connected")
+        await expect(page.get_by_test_id("seat-1")).to_contain_text(f"({strategy})")
+        await expect(page.get_by_test_id("seat-0")).to_contain_text("you")
+        await expect(page.get_by_test_id("status")).to_have_text("Your turn")
+        if game == "tictactoe":
+            await ada.cell(4).click()
+        else:
+            await page.locator("[data-col='3']").click()
+        # The computer answers.
+        theirs = "[aria-label$=', O']" if game == "tictactoe" else ".hole[data-disc=yellow]"
+        await expect(page.locator(theirs)).to_have_count(1)
+        await expect(page.get_by_test_id("status")).to_have_text("Your turn")
+    assert ada.errors == [], ada.errors
+    await ada.context.close()
+
+
+async def test_the_lobby_lists_open_rooms_first_and_labels_things_for_people(
+    server: LiveServer, browser: Browser
+) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as api:
+        answer = await api.post("/api/sessions", json={"name": "Wes"})
+        token = answer.json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+
+        async def room(**body: object) -> str:
+            made = await api.post("/api/rooms", json={"game": "tictactoe", **body}, headers=auth)
+            assert made.status_code == 201, made.text
+            return str(made.json()["id"])
+
+        full = await room(bots=[1])  # waiting for Wes, no seat free
+        finished = await room(bots=[1])
+        peer = await open_peer(server.ws, finished, token)
+        await peer.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
+        await peer.send({"t": "resign", "id": 1})
+        await peer.until(lambda m: m["t"] == "d" and m.get("st") == "finished")
+        await peer.ws.close()
+        waiting = await room(private=False)
+        private = await api.post(
+            "/api/rooms", json={"game": "chess", "private": True, "join": True}, headers=auth
+        )
+        invite = private.json()["invite"]
+
+    ada = await new_player(browser, "Ada")
+    await ada.sign_in(server.http)
+    page = ada.page
+    items = page.get_by_test_id("room-list").get_by_test_id("room-item")
+    await expect(items.first).to_have_attribute("data-room", waiting)
+    await expect(items.nth(1)).to_have_attribute("data-room", full)
+    await expect(
+        page.get_by_test_id("room-list").locator(f"[data-room='{finished}']")
+    ).to_have_count(0)
+    await expect(
+        page.get_by_test_id("finished-list").locator(f"[data-room='{finished}']")
+    ).to_have_count(1)
+
+    # The form says what the options are, from the schema's titles and descriptions.
+    await page.get_by_test_id("create-game").select_option("chess")
+    await expect(page.locator("label[for=create-opt-turn_seconds]")).to_have_text(
+        "Seconds per turn"
+    )
+    await expect(page.locator("label[for=create-opt-fen]")).to_have_text("Starting position (FEN)")
+    await expect(page.locator("#create-opt-fen-help")).to_contain_text("FEN")
+    await page.get_by_test_id("create-game").select_option("liarsdice")
+    await expect(page.locator("label[for=create-opt-ones_wild]")).to_have_text("Ones are wild")
+    await shot(page, "lobby-desktop")
+
+    # A spectator is labelled as one.
+    await goto_room(ada, server.http, full)
+    await expect(page.get_by_test_id("watching")).to_have_text("watching")
+
+    # On a phone, "New room" comes before the room list.
+    cy = await new_player(browser, "Cy", viewport={"width": 375, "height": 740})
+    await cy.sign_in(server.http)
+    create = await cy.page.get_by_test_id("create-form").bounding_box()
+    rooms = await cy.page.get_by_test_id("room-list").bounding_box()
+    assert create and rooms and create["y"] < rooms["y"], (create, rooms)
+    await shot(cy.page, "lobby-phone")
+
+    # Someone signed out who opens an invite link is told what it is, then joins.
+    dee = await new_player(browser, "Dee")
+    await dee.page.goto(f"{server.http}/#/invite/{invite}")
+    await expect(dee.page.get_by_test_id("invited")).to_contain_text(invite)
+    await dee.page.get_by_test_id("name-input").fill("Dee")
+    await dee.page.get_by_test_id("name-submit").click()
+    await expect(dee.page).to_have_url(re.compile(r"#/room/"))
+    await expect(dee.page.get_by_test_id("seat-1")).to_contain_text("Dee")
+    for player in (ada, cy, dee):
+        assert player.errors == [], f"{player.name}: {player.errors}"
+        await player.context.close()
+
+
+def random_games(count: int, seed: int) -> list[tuple[str, list[str], list[str]]]:
+    """Random legal chess games (start FEN, UCI moves, SAN from python-chess)."""
+    rng = random.Random(seed)
+    games = []
+    for n in range(count):
+        board = chess.Board()
+        if n % 3 == 2:  # some from a position full of promotions and castling rights
+            board = chess.Board("r3k2r/1P4P1/8/3pP3/8/8/1p4p1/R3K2R w KQkq d6 0 1")
+        start = board.fen()
+        ucis, sans = [], []
+        while not board.is_game_over() and len(ucis) < 120:
+            move = rng.choice(list(board.legal_moves))
+            sans.append(board.san(move))
+            ucis.append(move.uci())
+            board.push(move)
+        games.append((start, ucis, sans))
+    return games
+
+
+async def test_the_chess_move_list_is_the_san_python_chess_writes(
+    server: LiveServer, browser: Browser
+) -> None:
+    page = await browser.new_page()
+    await page.goto(server.http + "/")
+    games = random_games(30, seed=20)
+    written = await page.evaluate(
+        """async (games) => {
+          const { notation } = await import("/games/chess/board/chess-notation.js");
+          return games.map(([start, moves, sans]) => {
+            const over = sans.length && sans.at(-1).endsWith("#");
+            return notation(start, moves, over).sans;
+          });
+        }""",
+        games,
+    )
+    for (start, ucis, sans), got in zip(games, written, strict=True):
+        for i, (want, have) in enumerate(zip(sans, got, strict=True)):
+            assert want == have, f"{start} after {ucis[:i]}: {ucis[i]} is {want}, not {have}"
+    # Captures, by each side, an en passant one included.
+    taken = await page.evaluate(
+        """async () => {
+          const { notation } = await import("/games/chess/board/chess-notation.js");
+          const start = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";
+          const { byWhite, byBlack } = notation(start, ["e2e4", "d7d5", "e4d5", "d8d5",
+            "b1c3", "d5a5", "e1e2", "e7e5", "d2d4", "e5e4", "f2f4", "e4f3"]);
+          return [byWhite, byBlack];
+        }"""
+    )
+    assert taken == [["p"], ["P", "P"]]
+    await page.close()

@@ -567,6 +567,22 @@ def test_rematch_only_after_a_finished_game() -> None:
     assert snapshot(match) == before
 
 
+def test_a_rotating_rematch_moves_every_player_one_seat_on() -> None:
+    match = started(LiarsDice(), seats=3, seed=3)
+    for seat in (0, 1, 2):
+        if match.status == "playing":
+            match.forfeit(seat, "resigned")
+    assert match.status == "finished"
+    step = match.rematch(seed=4, rotate=True)
+    assert step.reset and match.status == "playing" and match.game_no == 1
+    assert [s.player_id for s in match.seats] == ["p2", "p0", "p1"]
+    # Without ``rotate`` the seats stay (the default, as before).
+    plain = started(TTT, seed=3)
+    finish_ttt(plain)
+    plain.rematch(seed=4)
+    assert [s.player_id for s in plain.seats] == ["p0", "p1"]
+
+
 def test_rematch_starts_afresh_and_counts_afresh() -> None:
     match = started(TTT, seed=3)
     finish_ttt(match)

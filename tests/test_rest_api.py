@@ -256,6 +256,10 @@ async def test_create_room_with_bots(client: httpx.AsyncClient) -> None:
     assert room["seats"][0]["kind"] == "bot" and room["seats"][0]["on"] is True
     assert room["reservation"]["seat"] == 1 and room["seats"][1]["player_id"] == ada.id
     assert room["free"] == 0
+    assert room["seats"][0]["name"].endswith("(best)")
+    easy = await ada.post("/api/rooms", {"game": "tictactoe", "bots": [1], "bot": "random"})
+    assert easy.status_code == 201, easy.text
+    assert easy.json()["seats"][1]["name"].endswith("(random)")
 
 
 @pytest.mark.parametrize(
@@ -269,6 +273,7 @@ async def test_create_room_with_bots(client: httpx.AsyncClient) -> None:
         ({"game": "liarsdice", "seats": 3, "bots": [1, 1]}, "bad_bots"),
         ({"game": "tictactoe", "bots": [5]}, "bad_bots"),
         ({"game": "tictactoe", "abandon": "explode"}, "validation_error"),
+        ({"game": "tictactoe", "bots": [1], "bot": "genius"}, "validation_error"),
         ({"game": "tictactoe", "seats": "two"}, "validation_error"),
         ({"game": "tictactoe", "private": "maybe"}, "validation_error"),
         ({"game": "tictactoe", "surprise": 1}, "validation_error"),

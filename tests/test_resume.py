@@ -88,11 +88,13 @@ async def test_resume_into_a_newer_game_or_without_one_gets_a_snapshot(
         fresh = await back.until(lambda m: m["t"] == "snap" and m["st"] == "playing")
         assert (fresh["n"], fresh["s"]) == (1, 1) == (room.match.game_no, room.match.seq)
         # The same numbers, but no game named: a snapshot, never another game's deltas.
-        await a.send({"t": "move", "id": 12, "m": {"cell": 4}})  # seat 0 opens game 1
-        await a.until(acked(12))
-        again = await open_peer(srv.ws, room.id, tokens[0], since=1)
+        # The rematch moved everyone one seat on: Bo is seat 0 and opens game 1.
+        assert fresh["seat"] == 0
+        await back.send({"t": "move", "id": 12, "m": {"cell": 4}})
+        await back.until(acked(12))
+        again = await open_peer(srv.ws, room.id, tokens[1], since=1)
         assert (await again.until(lambda m: m["t"] in ("d", "snap")))["t"] == "snap"
-        resumed = await open_peer(srv.ws, room.id, tokens[0], since=1, game=1)
+        resumed = await open_peer(srv.ws, room.id, tokens[1], since=1, game=1)
         delta = await resumed.until(lambda m: m["t"] in ("d", "snap"))
         assert (delta["t"], delta["s"]) == ("d", 2)
 

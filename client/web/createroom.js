@@ -101,11 +101,12 @@ function optionFields(schema) {
     const type = prop.type ?? prop.anyOf?.find((p) => p.type !== "null")?.type ?? "string";
     const id = `create-opt-${name}`;
     const label = h("label", { for: id }, prop.title || name);
-    const attrs = { id, name, "data-testid": id, title: prop.description };
+    const help = prop.description ? h("small", { id: `${id}-help`, class: "muted help" }, prop.description) : null;
+    const attrs = { id, name, "data-testid": id, "aria-describedby": help ? `${id}-help` : null };
     if (type === "boolean") {
       const input = h("input", { ...attrs, type: "checkbox", checked: prop.default === true });
       const value = () => (input.checked === (prop.default === true) ? undefined : input.checked);
-      return { name, value, el: h("div", { class: "field check" }, input, label) };
+      return { name, value, el: h("div", { class: "field check" }, input, label, help) };
     }
     const numeric = type === "integer" || type === "number";
     const input = h("input", {
@@ -118,6 +119,6 @@ function optionFields(schema) {
       if (input.value.trim() === "") return undefined;
       return numeric ? Number(input.value) : input.value.trim();
     };
-    return { name, value, el: h("div", { class: "field" }, label, input) };
+    return { name, value, el: h("div", { class: "field" }, label, input, help) };
   });
 }

@@ -41,6 +41,13 @@ export function mount(root) {
     mine,
     h("div", { class: "row" }, pushButton, pushInfo),
   );
+  const finishedList = h("ul", { class: "rooms finished", "data-testid": "finished-list" });
+  const finishedBox = h(
+    "details",
+    { class: "finished-rooms", hidden: true },
+    h("summary", {}, "Finished games"),
+    finishedList,
+  );
   const filterGame = h(
     "select",
     { id: "filter-game", "data-testid": "filter-game", onchange: refresh },
@@ -107,6 +114,7 @@ export function mount(root) {
         h("span", { class: "check" }, filterFree, h("label", { for: "filter-free" }, "with free seats")),
       ),
       list,
+      finishedBox,
     );
   }
 
@@ -132,9 +140,17 @@ export function mount(root) {
     if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
   }
 
+  // Rooms to join first (then games to watch, busiest first); finished ones apart.
   function renderRooms(rooms) {
-    if (!rooms.length) return list.replaceChildren(h("li", { class: "muted" }, "No open rooms. Create one!"));
-    list.replaceChildren(...rooms.map(roomItem));
+    const rank = (r) => (r.status === "waiting" ? (r.free ? 0 : 1) : 2);
+    const open = rooms
+      .filter((r) => r.status !== "finished")
+      .sort((a, b) => rank(a) - rank(b) || (b.spectators ?? 0) - (a.spectators ?? 0));
+    const done = rooms.filter((r) => r.status === "finished");
+    finishedBox.hidden = done.length === 0;
+    finishedList.replaceChildren(...done.map(roomItem));
+    if (!open.length) return list.replaceChildren(h("li", { class: "muted" }, "No open rooms. Create one!"));
+    list.replaceChildren(...open.map(roomItem));
   }
 
   function renderMine(games) {

@@ -1,6 +1,8 @@
 // Quick match: opens the server-sent event stream for this player's tickets first, then
 // files a ticket; the `matched` event (or, as a fallback, polling the ticket) opens the
-// room. Cancelling, or leaving the lobby, withdraws the ticket.
+// room. Cancelling, or leaving the lobby, withdraws the ticket. Beside it, "Play the
+// computer": one click makes a room of the chosen game against a bot (easy or strong),
+// also offered when a search finds nobody.
 
 import * as api from "./api.js";
 import { h, notify } from "./dom.js";
@@ -25,6 +27,39 @@ export function createQuickMatch(catalog) {
     "Cancel",
   );
   const info = h("p", { class: "muted", "data-testid": "qm-status", "aria-live": "polite" });
+  const botButton = (label, bot) =>
+    h(
+      "button",
+      { type: "button", "data-testid": `play-bot-${bot}`, onclick: () => playBot(bot) },
+      label,
+    );
+  const vsBot = h(
+    "div",
+    { class: "row vs-bot", role: "group", "aria-labelledby": "qm-bot-title" },
+    h("span", { id: "qm-bot-title" }, "Play the computer:"),
+    botButton("Easy", "random"),
+    botButton("Strong", "best"),
+  );
+
+  // A room of the chosen game with the computer in every other seat (the game's fewest).
+  async function playBot(bot) {
+    stop(true);
+    const info = catalog.find((g) => g.name === game.value);
+    const seats = info?.min_seats ?? 2;
+    try {
+      const room = await api.createRoom({
+        game: game.value,
+        seats,
+        bot,
+        bots: Array.from({ length: seats - 1 }, (_, i) => i + 1),
+      });
+      const seat = room.reservation ?? (await api.takeSeat(room.id));
+      rememberRoom(room.id, seat?.ws ?? room.ws, room.invite);
+      location.hash = `#/room/${encodeURIComponent(room.id)}`;
+    } catch (error) {
+      notify(`Could not start a game against the computer: ${error.message}`, { error: true });
+    }
+  }
 
   function matched(room, ws) {
     stop(false);
@@ -52,7 +87,8 @@ export function createQuickMatch(catalog) {
       const data = JSON.parse(e.data);
       if (ticket && data.ticket === ticket.id) {
         stop(false);
-        info.textContent = "Nobody turned up in time: try again.";
+        info.textContent = "Nobody turned up in time: try again, or play the computer.";
+        vsBot.querySelector("button")?.focus();
       }
     });
     try {
@@ -110,6 +146,7 @@ export function createQuickMatch(catalog) {
     h("div", { class: "field" }, h("label", { for: "qm-game" }, "Game"), game),
     h("div", { class: "row" }, start, cancel),
     info,
+    vsBot,
   );
   return { el, stop: () => stop(true) };
 }

@@ -51,9 +51,11 @@ export function mount(root, { roomId, setConn }) {
     deadline: saved?.deadline ?? null,
     resigned: saved?.resigned ?? null, // the game number this seat resigned in, if any
     clocks: restoredClocks(saved?.clocks),
+    dismissed: saved?.dismissed ?? null, // the game number whose result was closed
     seats: [],
     spec: 0,
     rematch: [],
+    score: {}, // player id -> points over the room's games
   };
   let invite = sessionStorage.getItem(`meeple.invite.${roomId}`);
   let board = null;
@@ -65,6 +67,9 @@ export function mount(root, { roomId, setConn }) {
   const title = h("h1", {}, "Room");
   const status = h("p", { class: "status", "data-testid": "status", "aria-live": "polite" });
   const timer = h("p", { class: "timer", "data-testid": "timer", hidden: true });
+  // "Bo left: 0:45 to come back": an away player's grace period, counting down (in the
+  // side panel: its appearing moves nothing on the board).
+  const away = h("p", { class: "away", "data-testid": "away", "aria-live": "polite", hidden: true });
   const boardBox = h("div", { class: "board-box", "data-testid": "board" });
   const overText = h("p", { "data-testid": "result" });
   const rematchBtn = h(
@@ -73,10 +78,29 @@ export function mount(root, { roomId, setConn }) {
     "Rematch",
   );
   const rematchInfo = h("span", { class: "muted", "data-testid": "rematch-votes" });
+  const scoreLine = h("p", { class: "score", "data-testid": "score" });
+  const closeOver = h(
+    "button",
+    {
+      type: "button",
+      class: "close",
+      "aria-label": "Close the result",
+      "data-testid": "close-result",
+      onclick: () => {
+        state.dismissed = conn?.game ?? null;
+        save();
+        render();
+      },
+    },
+    "×",
+  );
+  // Over the board, never above it: showing it moves nothing under the pointer.
   const over = h(
     "div",
     { class: "game-over", "data-testid": "game-over", role: "status", hidden: true },
+    closeOver,
     overText,
+    scoreLine,
     h(
       "div",
       { class: "row" },
@@ -107,6 +131,7 @@ export function mount(root, { roomId, setConn }) {
             { class: "panel", "aria-label": "Players" },
             h("h2", {}, "Players"),
             presence,
+            away,
             spectators,
             actions,
           ),
@@ -137,7 +162,7 @@ export function mount(root, { roomId, setConn }) {
   );
 
   function save() {
-    const { game, seat, view, toAct, status: st, result, deadline, resigned } = state;
+    const { game, seat, view, toAct, status: st, result, deadline, resigned, dismissed } = state;
     const copy = {
       seq: conn?.seq ?? null,
       gameNo: conn?.game ?? null,
@@ -150,6 +175,7 @@ export function mount(root, { roomId, setConn }) {
       deadline,
       resigned,
       clocks: savedClocks(state.clocks),
+      dismissed,
     };
     sessionStorage.setItem(SAVED(roomId), JSON.stringify(copy));
   }
@@ -189,6 +215,11 @@ export function mount(root, { roomId, setConn }) {
         break;
       case "room":
         Object.assign(state, { seats: msg.seats, spec: msg.spec, rematch: msg.rematch });
+        // By player: a rematch moves everyone one seat on before the next room message.
+        (msg.score ?? []).forEach((p, i) => {
+          const id = msg.seats[i]?.player_id;
+          if (id) state.score[id] = p;
+        });
         if (msg.st !== state.status && msg.st === "waiting") state.status = msg.st;
         break;
       case "chat":
@@ -306,12 +337,18 @@ export function mount(root, { roomId, setConn }) {
       ((state.resigned !== null && state.resigned === turn.gameNo) || !!board?.out?.(shown));
     state.out = shown.out;
     if (shown.out) shown.myTurn = false;
-    title.textContent = titles[state.game] ?? state.game ?? "Room";
+    // A spectator is told so on every board.
+    title.replaceChildren(
+      titles[state.game] ?? state.game ?? "Room",
+      state.seat === null && state.view !== null
+        ? h("span", { class: "tag watching", "data-testid": "watching" }, "watching")
+        : "",
+    );
     status.textContent = statusText(state, mine && !shown.out);
     board?.update(shown);
     renderPresence();
-    renderActions();
     renderOver();
+    renderActions();
     tick();
   }
 
@@ -326,6 +363,13 @@ export function mount(root, { roomId, setConn }) {
           s.kind === "bot" ? h("span", { class: "tag" }, "bot") : null,
           i === state.seat ? h("span", { class: "tag" }, "you") : null,
           state.clocks ? h("span", { class: "clock", "data-testid": `clock-${i}` }) : null,
+          Object.values(state.score).some((p) => p > 0) && s.kind !== "empty"
+            ? h(
+                "span",
+                { class: "points", "data-testid": `score-${i}`, title: "points in this room" },
+                points(state.score[s.player_id]),
+              )
+            : null,
           state.status === "playing" && state.toAct.includes(i)
             ? h("span", { class: "tag turn" }, "to move")
             : null,
@@ -346,6 +390,11 @@ export function mount(root, { roomId, setConn }) {
     }
     const leaveLabel = inGame ? "Leave (forfeits)" : "Leave";
     buttons.push(confirmButton(leaveLabel, "leave", startLeaving, inGame));
+    if (seated && state.status === "finished" && over.hidden) {
+      buttons.push(
+        h("button", { type: "button", "data-testid": "rematch-side", onclick: voteRematch }, "Rematch"),
+      );
+    }
     if (invite) {
       const link = `${location.origin}${location.pathname}#/invite/${encodeURIComponent(invite)}`;
       buttons.push(
@@ -391,9 +440,14 @@ export function mount(root, { roomId, setConn }) {
   }
 
   function renderOver() {
-    over.hidden = state.status !== "finished";
+    over.hidden =
+      state.status !== "finished" || (state.dismissed !== null && state.dismissed === conn?.game);
     if (over.hidden) return;
     overText.textContent = resultText(state);
+    const scored = state.seats.map((s, i) => [s, i]).filter(([s]) => s.kind !== "empty");
+    scoreLine.textContent = scored.length
+      ? `Score in this room: ${scored.map(([s, i]) => `${seatName(state.seats, i)} ${points(state.score[s.player_id])}`).join(" · ")}`
+      : "";
     const seatedCount = state.seats.filter((s) => s.kind !== "empty").length;
     const voted = state.seat !== null && state.rematch.includes(state.seat);
     rematchBtn.hidden = state.seat === null;
@@ -441,9 +495,18 @@ export function mount(root, { roomId, setConn }) {
   }
 
   const clock = setInterval(tick, 250);
+  function tickAway() {
+    const gone = state.status === "playing" ? state.seats.map((s, i) => [s, i]).filter(([s, i]) => !s.on && s.back && i !== state.seat) : [];
+    away.hidden = gone.length === 0;
+    away.textContent = gone
+      .map(([s, i]) => `${seatName(state.seats, i)} left: ${clockText(Math.max(0, s.back - Date.now()))} to come back`)
+      .join(" · ");
+  }
+
   function tick() {
     tickClocks();
     yourTurnWhileHidden();
+    tickAway();
     const left = state.deadline && state.status === "playing" ? state.deadline - Date.now() : null;
     timer.hidden = left === null;
     if (left === null) return;
@@ -510,11 +573,24 @@ function statusText(state, mine) {
   return state.out ? `You are out, watching: ${who}` : who;
 }
 
+// 1.5 as "1½": chess-style points.
+function points(value = 0) {
+  const whole = Math.floor(value);
+  const half = value - whole >= 0.5 ? "½" : "";
+  return whole === 0 && half ? half : `${whole}${half}`;
+}
+
+// The result in the first person for a seat ("You won", "You lost"), else by name.
 function resultText({ result, seat, seats }) {
   if (!result) return "Game over";
-  const why = result.reason ? ` (${result.reason})` : "";
-  if (result.draw) return `Draw${why}`;
+  const reason = result.reason ?? "";
+  const why = reason ? ` (${reason})` : "";
+  if (result.draw) {
+    if (reason.startsWith("draw ")) return `Draw ${reason.slice(5)}`; // "Draw agreed"
+    return reason ? `Draw by ${reason}` : "Draw";
+  }
   if (seat !== null && result.winners.includes(seat)) return `You won${why}`;
   const names = result.winners.map((s) => seatName(seats, s));
-  return `${names.join(" and ") || "Nobody"} won${why}`;
+  const won = `${names.join(" and ") || "Nobody"} won${why}`;
+  return seat !== null ? `You lost: ${won}` : won;
 }

@@ -103,10 +103,17 @@ MoveUnion = Annotated[ChessMove, Field(discriminator="kind")]
 
 
 class ChessOptions(Options):
-    turn_seconds: float | None = Field(default=None, gt=0, le=86400)
+    turn_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=86400,
+        title="Seconds per turn",
+        description="A time limit on every turn; none if left empty.",
+    )
     fen: str | None = Field(
         default=None,
         max_length=100,
+        title="Starting position (FEN)",
         description="The starting position in FEN (a legal one, with a move to make); the"
         " standard one if left out.",
         json_schema_extra={"format": "chess-fen"},

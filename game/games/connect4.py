@@ -46,7 +46,13 @@ class Move(MoveModel):
 
 
 class ConnectFourOptions(Options):
-    turn_seconds: float | None = Field(default=None, gt=0, le=86400)
+    turn_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=86400,
+        title="Seconds per turn",
+        description="A time limit on every turn; none if left empty.",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,9 +89,23 @@ Move: TypeAlias = Annotated[Bid | Challenge, Field(discriminator="kind")]
 
 
 class LiarsDiceOptions(Options):
-    dice_per_player: int = Field(default=MAX_DICE, ge=1, le=MAX_DICE)
-    ones_wild: bool = True
-    turn_seconds: float | None = Field(default=None, gt=0, le=86400)
+    dice_per_player: int = Field(
+        default=MAX_DICE,
+        ge=1,
+        le=MAX_DICE,
+        title="Dice per player",
+        description="Each player's dice at the start.",
+    )
+    ones_wild: bool = Field(
+        default=True, title="Ones are wild", description="Ones count as every face in a bid."
+    )
+    turn_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=86400,
+        title="Seconds per turn",
+        description="A time limit on every turn; none if left empty.",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,13 @@ class Move(MoveModel):
 
 
 class TicTacToeOptions(Options):
-    turn_seconds: float | None = Field(default=None, gt=0, le=86400)
+    turn_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=86400,
+        title="Seconds per turn",
+        description="A time limit on every turn; none if left empty.",
+    )
 
 
 @dataclass(frozen=True, slots=True)

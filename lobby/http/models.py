@@ -210,7 +210,12 @@ class NewRoom(Request):
     bots: list[Annotated[int, Field(ge=0)]] = Field(
         default_factory=list,
         max_length=64,
-        description='Seats to fill with server-side bots (strategy "best").',
+        description="Seats to fill with server-side bots.",
+    )
+    bot: Literal["best", "random"] = Field(
+        default="best",
+        description='What the bots play: "best" (the strongest strategy the server has for'
+        ' the game) or "random" (random legal moves: an easy opponent).',
     )
     abandon: AbandonPolicy | None = Field(
         default=None, description="What happens to a seat whose player left for good."

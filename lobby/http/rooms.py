@@ -33,8 +33,6 @@ from meeple.lobby.stores.base import RoomSummary, Session
 
 router = APIRouter(prefix="/api", tags=["rooms"])
 
-BOT_STRATEGY = "best"
-
 
 def room_view(
     summary: RoomSummary, viewer: str | None, creator: str | None = None
@@ -163,7 +161,7 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
         options=body.options,
         private=body.private,
         creator=session.player_id,
-        bots={seat: BOT_STRATEGY for seat in body.bots},
+        bots={seat: body.bot for seat in body.bots},
         abandon=body.abandon,
         clock=None if body.clock is None else body.clock.model_dump(),
     )

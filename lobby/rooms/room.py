@@ -150,6 +150,10 @@ class Room:
         self._chats: deque[dict[str, Any]] = deque(maxlen=CHAT_HISTORY)
         """The last chat lines, for whoever joins or resumes (in memory: a room that moves
         to another process starts with none)."""
+        self._back_by: dict[int, int] = {}
+        """Seat -> when its grace period ends (ms since the epoch), while it runs."""
+        self._score: dict[str, float] = {}
+        """Points per player over this room's games (a win 1, a draw ½), in memory."""
         self._chats_frame: bytes | None = None  # the ``chats`` message, until a new line
         self.control: TimeControl | None = self.clock or (
             None
@@ -227,7 +231,7 @@ class Room:
                     room._timers.set("reservation", i, room._reservation_seconds(), room._lapse, i)
                 else:
                     room._confirmed.add(i)
-                    room._set_grace(i)
+                    room._start_grace(i)
         room._auto.schedule()
         return room
 
@@ -342,7 +346,7 @@ class Room:
             self._spectators.add(conn)
         else:
             self._seat_conns[seat] = conn
-            self._timers.cancel("grace", seat)
+            self._stop_grace(seat)
             self._timers.cancel("reservation", seat)
             self._confirmed.add(seat)
             if not self.match.seats[seat].bot:
@@ -361,7 +365,7 @@ class Room:
         del self._conns[conn.player_id]
         seat = self._drop(conn)
         if seat is not None and self.match.status != "finished":
-            self._set_grace(seat)
+            self._start_grace(seat)
         self._broadcast_room()
         self.events.changed(self)
         if not self._conns and self.match.status != "playing":
@@ -634,6 +638,7 @@ class Room:
                 for conn in self._conns.values():
                     conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
             if finished:
+                self._count_score()
                 self._broadcast_room()  # the status changed
                 self.events.finished(self)
                 self.events.changed(self)
@@ -701,7 +706,7 @@ class Room:
     def _new_game_started(self, t: Transition, mover: Member | None, msg_id: Any) -> None:
         self._rematch.clear()
         self._backlog.clear()
-        seats = self._seats_view()
+        seats = self._seats_view(grace=True)
         for conn in self._conns.values():
             conn.send_message(self._snap(conn.seat, seats))
         if mover is not None and type(msg_id) is int:
@@ -729,11 +734,28 @@ class Room:
         humans = {i for i, s in enumerate(self.match.seats) if s.kind == "human"}
         if humans <= self._rematch:
             # The new game's snapshots carry the seats and status; no room message needed.
-            self._apply(self.match.rematch(secrets.randbits(52)), conn, msg_id)
+            started = self.match.rematch(secrets.randbits(52), rotate=True)
+            self._seats_rotated()
+            self._apply(started, conn, msg_id)
             return
         if type(msg_id) is int:
             conn.send_message({"t": "ack", "id": msg_id, "s": self.match.seq})
         self._broadcast_room()
+
+    def _seats_rotated(self) -> None:
+        """The players moved one seat on (``Match.rematch``): so do their connections and
+        what the room keeps per seat. A player away keeps a full grace period."""
+        count = self.match.seat_count
+        self._seat_conns = {(s + 1) % count: c for s, c in self._seat_conns.items()}
+        for seat, member in self._seat_conns.items():
+            member.seat = seat
+        self._confirmed = {(s + 1) % count for s in self._confirmed}
+        self._auto.seats = {(s + 1) % count: how for s, how in self._auto.seats.items()}
+        for seat in range(count):
+            self._stop_grace(seat)
+        for seat, info in enumerate(self.match.seats):
+            if info.kind == "human" and seat not in self._seat_conns:
+                self._start_grace(seat)
 
     def _chat(self, conn: Member, msg: ChatMsg) -> None:
         text = msg.text.strip()
@@ -769,11 +791,15 @@ class Room:
 
     # What each connection sees ---------------------------------------------------
 
-    def _seats_view(self) -> list[dict[str, Any]]:
+    def _seats_view(self, grace: bool = False) -> list[dict[str, Any]]:
+        """The seats as lists show them; ``grace`` (room and snap messages) adds ``back``,
+        when an away player's grace period ends."""
         seats = []
         for i, seat in enumerate(self.match.seats):
             entry = seat.as_view()
             entry["on"] = i in self._seat_conns or seat.kind == "bot"
+            if grace and i in self._back_by:
+                entry["back"] = self._back_by[i]
             seats.append(entry)
         return seats
 
@@ -782,10 +808,23 @@ class Room:
             "t": "room",
             "room": self.id,
             "st": self.match.status,
-            "seats": self._seats_view(),
+            "seats": self._seats_view(grace=True),
             "spec": len(self._spectators),
             "rematch": sorted(self._rematch),
+            "score": [
+                self._score.get(s.player_id, 0.0) if s.player_id else 0.0 for s in self.match.seats
+            ],
         }
+
+    def _count_score(self) -> None:
+        outcome = self.match.outcome
+        if outcome is None:
+            return
+        for seat, info in enumerate(self.match.seats):
+            if info.player_id is None:
+                continue
+            points = 0.5 if outcome.draw else 1.0 if seat in outcome.winners else 0.0
+            self._score[info.player_id] = self._score.get(info.player_id, 0.0) + points
 
     def _snap(self, seat: int | None, seats: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         match = self.match
@@ -802,7 +841,7 @@ class Room:
             "st": match.status,
             "r": match.outcome.as_view() if match.outcome else None,
             **self._clock_fields(),
-            "seats": self._seats_view() if seats is None else seats,
+            "seats": self._seats_view(grace=True) if seats is None else seats,
         }
 
     def _clock_fields(self) -> dict[str, Any]:
@@ -849,7 +888,7 @@ class Room:
         self.match.stand(seat)
         self._confirmed.discard(seat)
         self._timers.cancel("reservation", seat)
-        self._timers.cancel("grace", seat)
+        self._stop_grace(seat)
         self._broadcast_room()
         self._seats_changed()
 
@@ -861,6 +900,20 @@ class Room:
 
     # Timers ------------------------------------------------------------------------
 
+    def _start_grace(self, seat: int) -> None:
+        """A seated player is away: the abandon policy takes the seat unless they are back
+        in time (``back``, shown to the others as a countdown). Not by correspondence,
+        where being away is normal and only the move deadline counts."""
+        if self.control is not None and self.control.correspondence:
+            return
+        seconds = self.settings.grace_seconds
+        self._back_by[seat] = int((time.time() + seconds) * 1000)
+        self._timers.set("grace", seat, seconds, self._abandon, seat)
+
+    def _stop_grace(self, seat: int) -> None:
+        self._back_by.pop(seat, None)
+        self._timers.cancel("grace", seat)
+
     def _lapse(self, seat: int) -> None:
         """A reservation ran out before its player connected."""
         if self.match.status == "waiting" and seat not in self._confirmed:
@@ -868,6 +921,7 @@ class Room:
 
     def _abandon(self, seat: int) -> None:
         """The grace period ran out: the room's abandon policy takes the seat."""
+        self._back_by.pop(seat, None)
         if seat in self._seat_conns:
             return
         if self.match.status == "waiting":
@@ -878,13 +932,6 @@ class Room:
             else:
                 self._auto.stand_in(seat, "skip" if self.abandon == "skip" else "best")
                 self._auto.schedule()
-
-    def _set_grace(self, seat: int) -> None:
-        """A seated player dropped: the grace period starts, except by correspondence,
-        where being away is normal and only the move deadline counts."""
-        if self.control is not None and self.control.correspondence:
-            return
-        self._timers.set("grace", seat, self.settings.grace_seconds, self._abandon, seat)
 
     def _reservation_seconds(self) -> float:
         """How long a seat is held for a player to connect: a move's time by correspondence."""

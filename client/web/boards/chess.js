@@ -5,6 +5,7 @@
 // Moves: {kind: "move", uci}, {kind: "offer_draw"}, {kind: "accept_draw"}, {kind: "claim_draw"}.
 
 import { gridKeys, h } from "/board-kit.js";
+import { notation } from "./chess-notation.js";
 
 // Text presentation selector (U+FE0E) keeps the pawn from turning into an emoji.
 const GLYPHS = {
@@ -31,6 +32,8 @@ const START = {
   m: [],
   d: null,
 };
+const START_FEN = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";
+const ORDER = "qrbnp";
 const isWhite = (piece) => piece !== "" && piece === piece.toUpperCase();
 
 export function createBoard(root, { move }) {
@@ -65,7 +68,21 @@ export function createBoard(root, { move }) {
     { type: "button", hidden: true, "data-testid": "claim-draw", onclick: () => move({ kind: "claim_draw" }) },
     "Claim draw",
   );
-  root.append(grid, promo, h("div", { class: "row" }, offer, accept, claim), info);
+  const takenBy = [0, 1].map((seat) =>
+    h("p", { class: "captured", "data-testid": `captured-${seat}`, "aria-label": "" }),
+  );
+  const moveList = h("ol", { class: "move-list", "data-testid": "move-list", "aria-label": "Moves" });
+  root.append(
+    h(
+      "div",
+      { class: "chess-table" },
+      h("div", { class: "chess-main" }, takenBy[1], grid, takenBy[0]),
+      h("div", { class: "chess-side" }, moveList),
+    ),
+    promo,
+    h("div", { class: "row" }, offer, accept, claim),
+    info,
+  );
 
   const mine = (piece) => piece !== "" && isWhite(piece) === (state.seat === 0);
 
@@ -125,7 +142,44 @@ export function createBoard(root, { move }) {
       for (let row = 7; row >= 0; row--)
         for (let col = 0; col < 8; col++) order.push(flip ? 63 - (row * 8 + col) : row * 8 + col);
       grid.replaceChildren(...order.map((i) => squares[i]));
+      // Coordinates along the bottom and the left edge, whichever way up the board is.
+      order.forEach((i, at) => {
+        squares[i].dataset.file = at >= 56 ? FILES[i % 8] : "";
+        squares[i].dataset.rank = at % 8 === 0 ? String(Math.floor(i / 8) + 1) : "";
+      });
     }
+    const mate = next.status === "finished" && next.result?.reason === "checkmate";
+    const { sans, byWhite, byBlack, startsWhite } = notation(view.s ?? START_FEN, view.m ?? [], mate);
+    // The move list in pairs: "1. e4 e5", starting "1… e5" when black moved first.
+    const rows = [];
+    const offset = startsWhite ? 0 : 1;
+    for (let i = -offset; i < sans.length; i += 2) {
+      const n = Math.floor((i + offset) / 2) + 1;
+      rows.push(
+        h(
+          "li",
+          { value: n },
+          h("span", { class: "san" }, i < 0 ? "…" : sans[i]),
+          " ",
+          sans[i + 1] ? h("span", { class: "san" }, sans[i + 1]) : "",
+        ),
+      );
+    }
+    moveList.replaceChildren(...rows);
+    moveList.lastElementChild?.lastElementChild?.classList.add("current");
+    moveList.scrollTop = moveList.scrollHeight;
+    // Each side's captures beside its own edge: white's (black pieces) under the board
+    // for white, above it for black.
+    const shown = [byWhite, byBlack];
+    const bottom = flip ? 1 : 0;
+    [takenBy[bottom], takenBy[1 - bottom]].forEach((el, k) => {
+      const pieces = shown[k].slice().sort((a, b) => ORDER.indexOf(a.toLowerCase()) - ORDER.indexOf(b.toLowerCase()));
+      el.textContent = pieces.map((p) => GLYPHS[p] + "\uFE0E").join("");
+      el.setAttribute(
+        "aria-label",
+        `${k === 0 ? "White" : "Black"} captured: ${pieces.map((p) => NAMES[p.toLowerCase()]).join(", ") || "nothing"}`,
+      );
+    });
     const last = view.m?.at(-1);
     const lastSquares = last ? [squareIndex(last.slice(0, 2)), squareIndex(last.slice(2, 4))] : [];
     const whiteToMove =
@@ -152,10 +206,14 @@ export function createBoard(root, { move }) {
     const moves = view.m?.length ?? 0;
     const parts = [];
     if (next.status === "waiting") parts.push("The game starts when both seats are taken");
-    else if (next.status === "finished") parts.push(`Game over after ${moves} ${moves === 1 ? "move" : "moves"}`);
+    else if (next.status === "finished") {
+      const why = next.result?.reason;
+      if (why) parts.push(why[0].toUpperCase() + why.slice(1));
+      parts.push(`Game over after ${moves} ${moves === 1 ? "move" : "moves"}`);
+    }
     else parts.push(`Move ${Math.floor(moves / 2) + 1}, ${side} to play`);
     if (view.k && next.status === "playing") parts.push("check");
-    if (last) parts.push(`last move ${last}`);
+    if (last) parts.push(`last move ${sans.at(-1)}`);
     if (view.d !== null && view.d !== undefined && next.status === "playing")
       parts.push(view.d === next.seat ? "you offered a draw" : "a draw is offered");
     info.textContent = parts.join(" · ");

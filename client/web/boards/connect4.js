@@ -10,6 +10,8 @@ const COLOURS = ["red", "yellow"];
 
 export function createBoard(root, { move }) {
   let playable = false;
+  let before = null; // disc counts per column last shown: the one that grew is the last move
+  let last = null; // "column-row"
   const columns = Array.from({ length: COLS }, (_, c) => {
     const holes = Array.from({ length: ROWS }, (_, r) =>
       h("span", { class: "hole", "data-cell": `${c}-${r}` }),
@@ -37,19 +39,31 @@ export function createBoard(root, { move }) {
     you.textContent = seat === null ? "" : `You play ${COLOURS[seat]}.`;
     const cols = view?.c ?? Array(COLS).fill([]);
     const wins = new Set((view?.w ?? []).map(([c, r]) => `${c}-${r}`));
+    if (before) {
+      const grew = cols.findIndex((discs, c) => discs.length > before[c]);
+      if (grew >= 0) last = `${grew}-${cols[grew].length - 1}`;
+    }
+    if (cols.every((discs) => discs.length === 0)) last = null; // a new game
+    before = cols.map((discs) => discs.length);
     cols.forEach((discs, c) => {
       const column = columns[c];
       for (let r = 0; r < ROWS; r++) {
         const hole = column.querySelector(`[data-cell="${c}-${r}"]`);
         hole.dataset.disc = discs[r] === undefined ? "" : COLOURS[discs[r]];
         hole.classList.toggle("win", wins.has(`${c}-${r}`));
+        hole.classList.toggle("last", last === `${c}-${r}`);
       }
       const full = discs.length >= ROWS;
       column.dataset.full = String(full);
       column.setAttribute("aria-disabled", String(!myTurn || full));
       const summary = discs.length ? discs.map((s) => COLOURS[s]).join(", ") + " from the bottom" : "empty";
+      const marks = [
+        last?.startsWith(`${c}-`) ? "last move here" : "",
+        discs.some((_, r) => wins.has(`${c}-${r}`)) ? "part of the winning line" : "",
+      ].filter(Boolean);
       const action = full ? "full" : myTurn ? `drop a ${COLOURS[seat]} disc` : "";
-      column.setAttribute("aria-label", `column ${c + 1}, ${summary}${action ? `; ${action}` : ""}`);
+      const extra = [...marks, action].filter(Boolean).join("; ");
+      column.setAttribute("aria-label", `column ${c + 1}, ${summary}${extra ? `; ${extra}` : ""}`);
     });
   }
 

@@ -102,7 +102,7 @@ export function createBoard(root, { move }) {
       ...(view.b ?? []).map(([s, q, f]) => h("li", {}, `${names(s)} bid ${bidText(q, f)}`)),
     );
     noBids.hidden = view.b?.length > 0;
-    reveal.replaceChildren(...revealLines(view.x, names));
+    reveal.replaceChildren(...revealLines(view.x, names, !!view.w));
 
     controls.hidden = !next.myTurn;
     const total = (view.n ?? []).reduce((a, b) => a + b, 0);
@@ -124,7 +124,10 @@ export function createBoard(root, { move }) {
   return { update, out };
 }
 
-function revealLines(x, names) {
+// The dice a challenge counted: the bid's face, and ones when they are wild.
+const counts = (face, bidFace, wild) => face === bidFace || (wild && face === 1 && bidFace !== 1);
+
+function revealLines(x, names, wild) {
   if (!x) return [];
   if (x.k === "timeout") return [h("p", {}, `Last round: ${names(x.l)} ran out of time and lost a die.`)];
   const [bidder, q, f] = x.b;
@@ -142,7 +145,16 @@ function revealLines(x, names) {
           "li",
           {},
           `${names(s)}: `,
-          h("span", { class: "dice-row", "aria-label": d.join(", ") }, d.map(die).join(" ")),
+          h(
+            "span",
+            {
+              class: "dice-row",
+              "aria-label": `${d.join(", ")}; ${d.filter((v) => counts(v, f, wild)).length} counted`,
+            },
+            d.map((v) =>
+              h("span", { class: counts(v, f, wild) ? "die counted" : "die", "aria-hidden": "true" }, die(v)),
+            ),
+          ),
         ),
       ),
     ),

@@ -4,9 +4,16 @@
 import { gridKeys, h } from "/board-kit.js";
 
 const MARKS = ["X", "O"];
+const LINES = [
+  [0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8], [0, 4, 8], [2, 4, 6],
+]; // prettier-ignore
+// The three cells of a finished game's winning line, if there is one.
+const winningLine = (b) => LINES.find(([a, c, d]) => b[a] !== -1 && b[a] === b[c] && b[a] === b[d]) ?? [];
 
 export function createBoard(root, { move }) {
   let playable = false;
+  let before = null; // the board last shown: the cell that changed is the last move
+  let last = null;
   const cells = Array.from({ length: 9 }, (_, i) =>
     h("button", {
       type: "button",
@@ -22,16 +29,28 @@ export function createBoard(root, { move }) {
   const you = h("p", { class: "muted", "data-testid": "you-play" });
   root.append(grid, you);
 
-  function update({ view, myTurn, seat }) {
+  function update({ view, myTurn, seat, status }) {
     playable = myTurn;
     you.textContent = seat === null ? "" : `You play ${MARKS[seat]}.`;
     const board = view?.b ?? Array(9).fill(-1);
+    if (before) {
+      const changed = board.findIndex((v, i) => v !== -1 && before[i] === -1);
+      if (changed >= 0) last = changed;
+    }
+    if (!board.some((v) => v !== -1)) last = null; // a new game
+    before = board;
+    const line = status === "finished" ? winningLine(board) : [];
     board.forEach((v, i) => {
       const mark = MARKS[v] ?? "";
       const cell = cells[i];
       cell.textContent = mark;
       cell.dataset.mark = mark;
+      cell.classList.toggle("last", i === last);
+      cell.classList.toggle("win", line.includes(i));
       cell.setAttribute("aria-label", `cell ${i}, ${mark || "empty"}`);
+      if (line.includes(i)) cell.setAttribute("aria-description", "winning line");
+      else if (i === last) cell.setAttribute("aria-description", "last move");
+      else cell.removeAttribute("aria-description");
       cell.setAttribute("aria-disabled", String(!myTurn || mark !== ""));
     });
   }
