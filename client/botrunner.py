@@ -164,7 +164,8 @@ async def _play(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``meeple bot``: run bots from the command line; prints the stats as JSON."""
+    """``meeple bot``: run bots from the command line; prints the stats as JSON, and exits
+    non-zero when no game finished (a script or health check relies on it)."""
     parser = argparse.ArgumentParser(
         prog="meeple bot", description="Run bots that quick-match and play on a Meeple server."
     )

@@ -54,7 +54,7 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from meeple.game import api
 from meeple.game.api import Game, Rejection
@@ -497,7 +497,10 @@ def check_game(game: GameLike, playouts_per_count: int = PLAYOUTS) -> None:
         check(game, playouts_per_count)
 
 
-def conformance(*games: GameLike, checks: Sequence[str] | None = None) -> Any:
+_Test = TypeVar("_Test", bound=Callable[..., Any])
+
+
+def conformance(*games: GameLike, checks: Sequence[str] | None = None) -> Callable[[_Test], _Test]:
     """A pytest parametrization over ``games`` and the checks, one case per pair::
 
     @conformance(MyGame)

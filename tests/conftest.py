@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -13,14 +14,57 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from meeple.game.codec import decode, encode
 from meeple.lobby.app import create_app
 from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
-from tests.servers import LiveServer, live_server
+from tests.servers import REDIS_STARTED, SERVER_ERRORS, LiveServer, live_server
 
 REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+SERVER_LOGGERS = ("meeple", "uvicorn.error")
+"""Where a server in this process logs: an error there fails the test (``server_errors``)."""
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        raised = f" ({record.exc_info[1]!r})" if record.exc_info else ""
+        self.lines.append(f"{record.name}: {record.getMessage()}{raised}")
+
+
+@pytest.fixture(autouse=True)
+def server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a test whose servers (in this process or their own) logged an error or an
+    exception, or counted a store error: they are swallowed in the background, so the
+    test's own asserts would not see them. A test that breaks the server on purpose says
+    so with ``@pytest.mark.server_errors("what the errors say", ...)`` (no argument: any)."""
+    handler = _Errors()
+    loggers = [logging.getLogger(name) for name in SERVER_LOGGERS]
+    for logger in loggers:
+        logger.addHandler(handler)
+    SERVER_ERRORS.clear()
+    REDIS_STARTED.clear()
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    if REDIS_STARTED and request.node.get_closest_marker("redis") is None:
+        pytest.fail("this test starts a redis-server: mark it redis", pytrace=False)
+    found = handler.lines + SERVER_ERRORS
+    SERVER_ERRORS.clear()
+    expected = request.node.get_closest_marker("server_errors")
+    if expected is not None:  # its arguments: what the expected errors say (none: any)
+        found = [f for f in found if expected.args and not any(a in f for a in expected.args)]
+    if found:
+        pytest.fail("the server reported errors:\n" + "\n".join(found[:20]), pytrace=False)
+
 
 MakeSettings = Callable[..., Settings]
 """``Settings(**overrides)`` on the store form of the running test."""
@@ -84,8 +128,12 @@ def services_of(app: FastAPI) -> Services:
 
 
 @pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own on the real Redis; everything under it is removed after."""
+async def redis_prefix(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """A key prefix of this test's own on the real Redis; everything under it is removed after.
+    Only for a test marked ``redis``, so that ``-m redis`` (or ``-m "not redis"``) selects
+    exactly the tests that need it."""
+    if request.node.get_closest_marker("redis") is None:
+        pytest.fail(f"{request.node.nodeid} uses Redis: mark it redis", pytrace=False)
     prefix = f"meeple-test:{secrets.token_hex(4)}:"
     client = Redis.from_url(REDIS_URL)
     try:
@@ -112,7 +160,9 @@ class Peer:
         await self.ws.send(encode(message))
 
     async def recv(self, timeout: float = 5) -> dict[str, Any]:
-        message = decode(await asyncio.wait_for(self.ws.recv(), timeout))
+        frame = await asyncio.wait_for(self.ws.recv(), timeout)
+        assert isinstance(frame, bytes), f"a text frame: {frame!r}"
+        message = decode(frame)
         self.seen.append(message)
         return message
 
@@ -175,6 +225,6 @@ def acked(msg_id: int | None = None) -> Callable[[dict[str, Any]], bool]:
 async def open_peer(base_ws: str, room_id: str, token: str | None, **params: Any) -> Peer:
     query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
     url = f"{base_ws}/ws/rooms/{room_id}" + (f"?{query}" if query else "")
-    protocols = ["meeple.v1"] + ([f"token.{token}"] if token else [])
-    ws = await connect(url, subprotocols=protocols, max_size=None)  # type: ignore[list-item]
+    protocols = [Subprotocol("meeple.v1")] + ([Subprotocol(f"token.{token}")] if token else [])
+    ws = await connect(url, subprotocols=protocols, max_size=None)
     return Peer(ws)

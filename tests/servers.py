@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +36,21 @@ from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+SERVER_ERRORS: list[str] = []
+"""What the servers of the running test logged at error level or counted as store errors,
+in processes of their own or in this one; ``tests/conftest.py`` fails the test on any."""
+
+REDIS_STARTED: list[str] = []
+"""The private Redis servers the running test started: it must carry the ``redis`` marker."""
+
+
+def metric(text: str, name: str) -> float:
+    """The value of the sample ``name`` (labels included) in a /metrics text."""
+    for line in text.splitlines():
+        if line.split(" ")[0] == name:
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
 
 
 def free_port() -> int:
@@ -88,11 +104,14 @@ async def live_server(
         if time.monotonic() > deadline:
             raise TimeoutError("uvicorn did not start within 10 s")
         await asyncio.sleep(0.01)
+    live = LiveServer(app, port)
     try:
-        yield LiveServer(app, port)
+        yield live
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+        if hasattr(app.state, "services") and (errors := live.services.rooms.stats.redis_errors):
+            SERVER_ERRORS.append(f"the server counted {errors} store errors")
 
 
 class ServerProcess:
@@ -109,8 +128,11 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         self.log_level = log_level
-        self.log_file = log_file
-        """Where the server's log (its stderr) goes; by default, the test's own stderr."""
+        self.log_file = log_file or Path(tempfile.mkstemp(prefix="meeple-serve-", suffix=".log")[1])
+        """Where the server's log (its stderr) goes: read for errors when it stops, and by
+        default then copied to the test's stderr and removed."""
+        self._own_log = log_file is None
+        self._log_from = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra_args: list[str] = []
         """More ``meeple serve`` arguments (``--game ...``)."""
@@ -124,8 +146,9 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}"
 
     async def start(self, timeout: float = 20) -> None:
+        self._log_from = self.log_file.stat().st_size if self.log_file.exists() else 0
         with contextlib.ExitStack() as files:
-            stderr = files.enter_context(self.log_file.open("ab")) if self.log_file else None
+            stderr = files.enter_context(self.log_file.open("ab"))
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(self.port),
                  "--log-level", self.log_level, *self.extra_args],
@@ -155,6 +178,7 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+            self._read_log()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -163,6 +187,27 @@ class ServerProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+            self._read_log()
+
+    def _read_log(self) -> None:
+        """The error lines of this run's log go to ``SERVER_ERRORS``."""
+        with self.log_file.open("rb") as f:
+            f.seek(self._log_from)
+            text = f.read().decode(errors="replace")
+        self._log_from += len(text.encode())
+        if self._own_log:
+            sys.stderr.write(text)
+            self.log_file.unlink(missing_ok=True)
+            self._log_from = 0
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                if line.startswith("Traceback"):
+                    SERVER_ERRORS.append(f"server on port {self.port}: {line}")
+                continue
+            if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
+                SERVER_ERRORS.append(f"server on port {self.port}: {line}")
 
 
 @contextlib.asynccontextmanager
@@ -173,6 +218,7 @@ async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
     proc = subprocess.Popen([*argv, "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
+    REDIS_STARTED.append(url)
     try:
         async with Redis.from_url(url) as probe:
             for _ in range(100):

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REDIS_URL
 from tests.servers import ROOT, ServerProcess
 
@@ -82,6 +84,7 @@ async def test_idle_generator_holds_connections(tmp_path: Path) -> None:
     assert result["idle_cpu_pct"] is not None
 
 
+@pytest.mark.redis
 async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
     await run_tool(
@@ -105,6 +108,7 @@ async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: P
     assert "| 2 | redis, 2 servers |" in out.with_suffix(".md").read_text()
 
 
+@pytest.mark.redis
 async def test_hotpath_plays_in_memory_and_on_redis(redis_prefix: str) -> None:
     for mode in ([], ["--redis", REDIS_URL, "--prefix", redis_prefix]):
         await run_tool("bench/hotpath.py", "--rooms", "3", "--turns", "40", *mode)

@@ -232,6 +232,8 @@ def test_liarsdice_mcts_challenges_an_impossible_bid_and_never_opens_with_one() 
     # Four dice in play, we hold no fives (and ones are not wild): 4 x 5 cannot hold.
     view = {"n": [2, 2], "t": 1, "b": [[0, 4, 5]], "r": 1, "w": False, "d": [2, 3]}
     assert mcts.choose(view, 1, rng) == {"kind": "challenge"}
+    # Ones wild: an opening bid on ones counts only ones, where any other face counts
+    # them too, so opening on ones gives the table away for nothing.
     opening = {"n": [5, 5], "t": 0, "b": [], "r": 1, "w": True, "d": [1, 6, 6, 6, 2]}
     for trial in range(5):  # wild ones: an opening bid on ones throws the wild dice away
         move = mcts.choose(opening, 0, random.Random(trial))

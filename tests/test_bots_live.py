@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import socket
 import sys
 
@@ -14,7 +13,7 @@ from meeple.client.botrunner import run_bots
 from meeple.client.rest import MeepleClient
 from meeple.lobby.settings import Settings
 from tests.sample_games import Nim
-from tests.servers import LiveServer, ServerProcess, live_server, meeple_bot
+from tests.servers import LiveServer, ServerProcess, live_server, meeple_bot, metric
 
 
 async def test_twenty_bots_play_fifty_games_without_an_error() -> None:
@@ -34,7 +33,7 @@ async def test_bot_seats_play_a_person(server: LiveServer) -> None:
         await api.create_session("Ada")
         room = await api.create_room("connect4", bots=[1])
         async with api.connect(room["id"]) as conn:
-            while not conn.finished:
+            while True:
                 await conn.wait_for(lambda c: c.my_turn or c.finished, timeout=20)
                 if conn.finished:
                     break
@@ -77,8 +76,7 @@ async def test_meeple_bot_command_plays_games() -> None:
         assert stats["moves"] >= 2 * 5, stats  # a tic-tac-toe game takes five moves at least
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"{server.http}/metrics")).text
-        accepted = re.search(r'^meeple_moves_total\{result="accepted"\} (\S+)$', metrics, re.M)
-        assert accepted is not None and float(accepted[1]) >= stats["moves"], metrics
+        assert metric(metrics, 'meeple_moves_total{result="accepted"}') >= stats["moves"]
     finally:
         server.stop()
 

@@ -1,4 +1,5 @@
-"""client/web/delta.js and the vendored msgpack against tests/vectors/deltas.json, in Chromium.
+"""client/web/delta.js and the vendored msgpack against tests/vectors/deltas.json and
+by_hand.json (written from docs/protocol.md's rules), in Chromium.
 
 A throwaway static server on 127.0.0.1 serves client/web at / and tests/vectors at
 /vectors/; the page imports delta.js and vendor/msgpack.mjs and, for every case,
@@ -85,7 +86,8 @@ CHECK_VECTORS = """
 async (base) => {
   const { applyDelta } = await import(base + "/delta.js");
   const { encode, decode } = await import(base + "/vendor/msgpack.mjs");
-  const cases = await (await fetch(base + "/vectors/deltas.json")).json();
+  const load = async (name) => (await fetch(base + "/vectors/" + name)).json();
+  const cases = [...(await load("deltas.json")), ...(await load("by_hand.json"))];
 
   const kind = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
   const same = (a, b) => {

@@ -27,8 +27,10 @@ import pytest
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Locator,
     Page,
+    ViewportSize,
     async_playwright,
     expect,
 )
@@ -40,7 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-PHONE = {"width": 375, "height": 740}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 WAIT_MS = 10_000  # for anything that crosses the server: a move, a chat line, a reconnect
 ROOM_LIST_MS = 15_000  # the lobby refreshes its room list every 4 s
 
@@ -72,10 +74,11 @@ class Player:
         self.errors: list[str] = []
         page.set_default_timeout(WAIT_MS)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"),
-        )
+        page.on("console", self._console)
+
+    def _console(self, msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            self.errors.append(f"console: {msg.text}")
 
     def cell(self, i: int) -> Locator:
         return self.page.locator(f"[data-cell='{i}']")
@@ -98,12 +101,12 @@ class Player:
         await page.get_by_test_id("create-submit").click()
         await expect(page).to_have_url(re.compile(r"#/room/[^/]+$"))
         await expect(page.get_by_test_id("conn")).to_have_text("connected")
-        room_id = (await page.evaluate("location.hash")).rsplit("/", 1)[-1]
+        room_id = str(await page.evaluate("location.hash")).rsplit("/", 1)[-1]
         assert room_id
         return room_id
 
 
-async def new_player(browser: Browser, name: str, viewport: dict[str, int] | None = None) -> Player:
+async def new_player(browser: Browser, name: str, viewport: ViewportSize | None = None) -> Player:
     context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
     return Player(name, context, await context.new_page())
 

@@ -22,7 +22,7 @@ async def until_my_move_or_over(page: Page, ready: str) -> bool:
     """Wait until ``ready`` (a selector for something to click) or the end; True at the end."""
     found = f"document.querySelector({OVER!r}) ? 'over' : document.querySelector({ready!r})"
     handle = await page.wait_for_function(f"{found} ? 'move' : null", timeout=30_000)
-    return await handle.json_value() == "over"
+    return bool(await handle.json_value() == "over")
 
 
 async def test_hearts_is_played_to_the_end_through_its_own_board(browser: Browser) -> None:

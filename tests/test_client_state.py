@@ -71,7 +71,7 @@ def new_conn(**options: Any) -> RoomConnection:
 
 async def test_snapshot_sets_the_whole_state() -> None:
     conn = new_conn()
-    assert conn.seq is None and not conn.my_turn
+    assert (conn.seq, conn.my_turn) == (None, False)
     conn.handle(snap(3))
     assert (conn.seq, conn.game, conn.seat, conn.room_id) == (3, "tictactoe", 0, "r_1")
     assert conn.view == {"b": EMPTY} and conn.to_act == [0]

@@ -85,7 +85,8 @@ def sent(kind: str) -> dict[str | int, str]:
 
 
 def test_every_problem_code_the_source_sends_is_listed() -> None:
-    codes = {**sent("problem"), **{code: "STATUS_CODES" for code in STATUS_CODES.values()}}
+    listed: dict[str | int, str] = {code: "STATUS_CODES" for code in STATUS_CODES.values()}
+    codes = {**sent("problem"), **listed}
     assert codes.keys() <= PROBLEM_CODES.keys(), {
         c: codes[c] for c in codes if c not in PROBLEM_CODES
     }

@@ -56,7 +56,7 @@ class TooShortABound(Nim):
 
 
 class NoBound(Nim):
-    max_moves = Game.max_moves  # type: ignore[assignment]
+    max_moves = Game.max_moves
 
 
 class Unseeded(Nim):

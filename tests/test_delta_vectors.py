@@ -22,6 +22,8 @@ from meeple.game.delta import apply_delta, diff
 
 VECTORS = Path(__file__).parent / "vectors"
 CASES: list[dict[str, Any]] = json.loads((VECTORS / "deltas.json").read_text(encoding="utf-8"))
+BY_HAND: list[dict[str, Any]] = json.loads((VECTORS / "by_hand.json").read_text(encoding="utf-8"))
+"""Written from docs/protocol.md's rules, ops and bytes alike: not made by the code they test."""
 MAX_SAFE = 2**53 - 1
 
 
@@ -68,6 +70,21 @@ def test_vector(case: dict[str, Any]) -> None:
     # The message rebuilt from the case's parts encodes to the same bytes.
     rebuilt = {"t": "d", "s": msg["s"], "o": ops, "a": msg["a"]}
     assert encode(canonical(rebuilt)) == data
+
+
+@pytest.mark.parametrize("case", BY_HAND, ids=[c["name"] for c in BY_HAND])
+def test_vector_by_hand(case: dict[str, Any]) -> None:
+    before, ops, after = case["before"], case["ops"], case["after"]
+    assert strictly_equal(apply_delta(before, ops), after), case["rule"]
+    if case["diff"]:  # the one smallest delta; elsewhere diff may find another that works
+        assert strictly_equal(diff(before, after), ops)
+    else:
+        assert strictly_equal(apply_delta(before, diff(before, after)), after)
+    data = bytes.fromhex(case["msgpack_hex"])
+    msg = decode(data)
+    assert set(msg) == {"t", "s", "o", "a"} and msg["t"] == "d"
+    assert strictly_equal(msg["o"], ops)
+    assert encode(canonical(msg)) == data
 
 
 def test_apply_copies_only_along_the_changed_path() -> None:

@@ -85,7 +85,9 @@ async def test_a_ping_flood_from_a_client_that_never_reads_is_bounded(
     _, a, b = await started(server)
     ping = encode_frame(OP_PING, b"p" * 125, mask=True) * 500  # 66 KB a write
     [sock] = [s for s in sockets(server) if s.conn is not None and s.conn.seat == 0]
-    a.writer.transport.pause_reading()  # never read what the server sends
+    transport = a.writer.transport
+    assert isinstance(transport, asyncio.Transport)
+    transport.pause_reading()  # never read what the server sends
     most = 0
     loop = asyncio.get_running_loop()
     until = loop.time() + 3

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ProtocolError
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side
 
 from meeple.lobby.edge.frames import FrameError, FrameReader, parse_close
@@ -124,6 +124,7 @@ def theirs(parts: list[bytes]) -> Outcome:
     for part in parts:
         protocol.receive_data(part)
         for frame in protocol.events_received():
+            assert isinstance(frame, Frame)  # a server-side protocol receives only frames
             opcode, data, fin = int(frame.opcode), bytes(frame.data), frame.fin
             if opcode == Opcode.TEXT:
                 text = codecs.getincrementaldecoder("utf-8")()

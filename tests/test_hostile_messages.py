@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from meeple.game.codec import encode
+from meeple.lobby.edge.gateway import RoomSocket
 from tests.conftest import of_type, open_peer
 from tests.servers import LiveServer
 from tests.test_gateway import still_up, two_players
@@ -41,6 +42,7 @@ async def test_a_key_that_is_no_string_is_a_bad_frame(server: LiveServer) -> Non
     await still_up(a)
 
 
+@pytest.mark.server_errors("the room broke")
 async def test_hostile_input_is_logged_by_size_and_kind_only(
     server: LiveServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -51,6 +53,7 @@ async def test_hostile_input_is_logged_by_size_and_kind_only(
 
     monkeypatch.setattr(room, "handle", broken)  # the socket took room.handle on connect
     for sock in [s for slot in server.services.heartbeat._slots for s in slot]:
+        assert isinstance(sock, RoomSocket)
         if sock.conn is not None and sock.conn.seat == 0:
             sock._handle = broken
     secret = "s3cr3t-" * 50

@@ -20,6 +20,7 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return head, await asyncio.wait_for(reader.readexactly(length), 5)
 
 
+@pytest.mark.server_errors("the store broke")
 async def test_a_500_keeps_the_connection_for_the_next_request(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

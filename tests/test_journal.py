@@ -142,7 +142,8 @@ async def test_every_room_changed_in_a_loop_turn_is_saved_in_one_batch(
     for room, _, b in tables:
         assert b.deltas() == [2]
         saved = await redis.lrange(room_part(redis_prefix, room.id, "log:0"), 0, -1)
-        assert [decode(e)["s"] for e in saved] == [2]
+        assert [decode(e)["s"] for e in saved if isinstance(e, bytes)] == [2]
+        assert len(saved) == 1
 
 
 async def test_a_room_keeps_its_order_while_a_batch_is_out(
@@ -196,6 +197,7 @@ async def test_the_start_is_announced_only_once_it_is_saved(
     assert [f["st"] for f in b.frames if f["t"] == "room"][-1] == "playing"
 
 
+@pytest.mark.server_errors("saving room")
 async def test_a_room_that_cannot_be_saved_is_dropped_alone(
     manager: RoomManager, recorded: Recorded, redis: Redis, redis_prefix: str
 ) -> None:

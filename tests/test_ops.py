@@ -13,14 +13,14 @@ from redis.asyncio import Redis
 
 from meeple.client.connection import ConnectionLost, MoveRejected
 from meeple.lobby.settings import Settings
-from tests.servers import LiveServer, ServerProcess, live_server, private_redis, tictactoe_pair
-
-
-def metric(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.split(" ")[0] == name:
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} not in /metrics")
+from tests.servers import (
+    LiveServer,
+    ServerProcess,
+    live_server,
+    metric,
+    private_redis,
+    tictactoe_pair,
+)
 
 
 async def test_metrics_count_what_happened(server: LiveServer) -> None:
@@ -47,6 +47,8 @@ async def test_health_and_readiness(server: LiveServer) -> None:
         assert (await http.get(f"{server.http}/readyz")).json() == {"status": "ready"}
 
 
+@pytest.mark.redis
+@pytest.mark.server_errors  # Redis goes away: the server says so
 async def test_not_ready_when_redis_stops_answering() -> None:
     async with (
         private_redis() as (url, redis),
@@ -61,6 +63,8 @@ async def test_not_ready_when_redis_stops_answering() -> None:
         assert (await http.get(f"{srv.http}/healthz")).status_code == 200
 
 
+@pytest.mark.redis
+@pytest.mark.server_errors  # Redis refuses writes: the server logs and counts them
 async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
     """Redis refuses writes (out of memory) as a move comes in: the move is not
     acknowledged or shown, /metrics counts the error, and once Redis takes writes again
@@ -75,6 +79,7 @@ async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
         Redis.from_url(url) as redis,
     ):
         seq = ca.seq
+        assert seq is not None
         await redis.config_set("maxmemory", 1)  # noeviction: writes fail with OOM
         try:
             with pytest.raises(ConnectionLost):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 
 from meeple.lobby.settings import Settings
 from tests.conftest import REDIS_URL
-from tests.servers import ROOT, ServerProcess, live_server
+from tests.servers import ROOT, ServerProcess, live_server, metric
 
 pytestmark = pytest.mark.redis
 
@@ -32,12 +31,6 @@ UNLIMITED = {
     "MEEPLE_MESSAGE_RATE": "1e9",
     "MEEPLE_MESSAGE_BURST": "1000000000",
 }
-
-
-def metric(text: str, name: str) -> float:
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
-    assert found, f"{name} is not in /metrics"
-    return float(found.group(1))
 
 
 async def test_500_rooms_on_redis_under_full_load_for_30_s(

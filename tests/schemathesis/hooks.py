@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 def legal_positions(count: int = 40, seed: int = 16) -> list[str]:
     """FENs of positions reached by random legal moves, each with a move left to make."""
     rng = random.Random(seed)
-    fens = []
+    fens: list[str] = []
     while len(fens) < count:
         board = chess.Board()
         for _ in range(rng.randrange(0, 60)):
