@@ -360,7 +360,8 @@ class Cluster:
                 try:
                     async with self.fanout.pipeline(transaction=False) as pipe:
                         for node, messages in batch.items():
-                            pipe.publish(self.channel(node), b"".join(messages))
+                            # (PUBLISH by name: a cluster pipeline refuses .publish)
+                            pipe.execute_command("PUBLISH", self.channel(node), b"".join(messages))
                         await pipe.execute()
                 except Exception:
                     n = sum(len(m) for m in batch.values())
