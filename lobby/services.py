@@ -171,6 +171,8 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         RedisSessionStore,
         RedisTicketQueue,
         connect,
+        prepare,
+        shared_prefix,
     )
 
     assert settings.redis_url
@@ -183,9 +185,12 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
     # one more. None waits behind requests, and lease renewals never wait behind moves.
     moves = connect(url, 3, reply_timeout=None)
     control = connect(url, 1, reply_timeout=None)
+    for client in (redis, moves, control):
+        await prepare(client)
     batch = Coalesced(moves)
     prefix = settings.redis_prefix
-    journal = RedisJournal(moves, prefix)
+    shared = shared_prefix(prefix, url)  # the keys no one room owns (one slot on a cluster)
+    journal = RedisJournal(moves, prefix, shared)
     cluster = Cluster(
         redis,
         prefix,
@@ -196,7 +201,7 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         chat=(settings.chat_rate, settings.chat_burst),
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
-    directory = RedisRoomDirectory(redis, prefix, batch)
+    directory = RedisRoomDirectory(redis, shared, batch)
     rooms = RoomManager(settings, directory, journal, cluster, games=games.registry)
     await cluster.start(rooms)
     services = Services(
@@ -209,9 +214,9 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         redis=redis,
         redis_clients=[moves, control],
         cluster=cluster,
-        records=RedisRecordStore(redis, prefix, batch=batch),
-        ratings=RedisRatingStore(redis, prefix, batch),
-        tickets=RedisTicketQueue(redis, prefix),
+        records=RedisRecordStore(redis, shared, batch=batch),
+        ratings=RedisRatingStore(redis, shared, batch),
+        tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
     )

@@ -329,3 +329,31 @@ async def test_sigterm_hands_the_rooms_over_at_once(redis_prefix: str) -> None:
     finally:
         one.stop()
         two.stop()
+
+
+async def test_a_one_second_stall_of_the_owner_is_no_takeover(
+    cluster: list[ServerProcess], redis_prefix: str
+) -> None:
+    """The owner's process frozen for 1 s (SIGSTOP, SIGCONT): nobody takes its room (its
+    epoch stays 1), the relayed player is not moved, and the game goes on."""
+    one, two = cluster
+    async with httpx.AsyncClient(timeout=10) as http:
+        room_id, token_a, token_b = await room_for_two(http, one, two)
+    a = await open_peer(one.ws, room_id, token_a)
+    b = await open_peer(two.ws, room_id, token_b)
+    await started(a)
+    await started(b)
+    assert await play(a, 1, 0) == 2
+
+    assert one.proc is not None
+    one.proc.send_signal(signal.SIGSTOP)
+    try:
+        await asyncio.sleep(1.0)
+    finally:
+        one.proc.send_signal(signal.SIGCONT)
+    await asyncio.sleep(1.0)  # two's upkeep ran meanwhile, and would have taken it by now
+
+    assert await play(b, 2, 4) == 3  # relayed to the same owner: b was never closed
+    assert await play(a, 3, 8) == 4
+    async with Redis.from_url(REDIS_URL) as redis:
+        assert await redis.get(f"{redis_prefix}room:{{{room_id}}}:epoch") == b"1"

@@ -141,6 +141,7 @@ def render(tmp: Path, upstreams: list[int], https_port: int, http_port: int, cer
     site = substitute(site, "server server2:8000", f"server 127.0.0.1:{upstreams[1]}")
     site = substitute(site, "listen 80;", f"listen 127.0.0.1:{http_port};")
     site = substitute(site, "listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
+    site = substitute(site, 'set $https_port "";', f'set $https_port ":{https_port}";')
     site = substitute(site, "/etc/nginx/certs/", f"{certs}/", count=2)
     # The shipped access log, and beside it the test's, which names each upstream.
     site = substitute(
@@ -278,7 +279,8 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
             async with httpx.AsyncClient() as plain:
                 redirect = await plain.get(f"http://127.0.0.1:{nginx.http_port}/api/games?x=1")
             assert redirect.status_code == 301
-            assert redirect.headers["location"] == "https://127.0.0.1/api/games?x=1"
+            location = f"https://127.0.0.1:{https_port}/api/games?x=1"
+            assert redirect.headers["location"] == location  # the port kept
 
             ada = await new_player(client, "Ada")
             bo = await new_player(client, "Bo")

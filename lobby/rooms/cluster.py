@@ -126,6 +126,9 @@ class Cluster:
         self.renew_every = lease_seconds / 4
         """How often leases are renewed; a renewal not done in this time is given up
         and tried again, so a lease gets four tries before it runs out."""
+        self.alive_seconds = min(ALIVE_SECONDS, lease_seconds)
+        """How long our ``alive`` key lives unless renewed: how soon after we die other
+        processes take our rooms (their upkeep runs every ``UPKEEP_SECONDS``)."""
         self.manager: RoomManager | None = None
         self._chat = chat
         self._refusals = refusals
@@ -157,6 +160,7 @@ class Cluster:
         self._tasks = [
             asyncio.create_task(self._listen(pubsub)),
             asyncio.create_task(self._keep_loop()),
+            asyncio.create_task(self._beat_loop()),
             asyncio.create_task(self._upkeep_loop()),
         ]
 
@@ -200,7 +204,19 @@ class Cluster:
         return f"{self.prefix}node:{node}:alive"
 
     async def _beat(self) -> None:
-        await self.control.set(self._alive_key(self.node), b"1", px=int(self.lease_seconds * 1000))
+        await self.control.set(self._alive_key(self.node), b"1", px=int(self.alive_seconds * 1000))
+
+    async def _beat_loop(self) -> None:
+        """Say we are alive every ``BEAT_SECONDS``: the key outlives a stall of the event
+        loop of up to ``alive_seconds - BEAT_SECONDS`` (1.75 s), so a busy owner is not
+        taken over, while a dead one is within ``alive_seconds``."""
+        while True:
+            await asyncio.sleep(BEAT_SECONDS)
+            try:
+                async with asyncio.timeout(self.alive_seconds / 2):
+                    await self._beat()
+            except Exception as exc:
+                log.warning("saying we are alive failed: %r", exc)
 
     async def _alive(self, nodes: set[str]) -> set[str]:
         """Which of these processes are alive, in one round trip."""
@@ -344,7 +360,8 @@ class Cluster:
                 try:
                     async with self.fanout.pipeline(transaction=False) as pipe:
                         for node, messages in batch.items():
-                            pipe.publish(self.channel(node), b"".join(messages))
+                            # (PUBLISH by name: a cluster pipeline refuses .publish)
+                            pipe.execute_command("PUBLISH", self.channel(node), b"".join(messages))
                         await pipe.execute()
                 except Exception:
                     n = sum(len(m) for m in batch.values())
@@ -518,7 +535,6 @@ class Cluster:
 
     async def _keep(self) -> None:
         assert self.manager is not None
-        await self._beat()
         owned = list(self.manager.rooms)
         for room_id, kept in zip(owned, await self._keeper.renew(owned), strict=True):
             if not kept and room_id in self.manager.rooms:
@@ -528,9 +544,9 @@ class Cluster:
                 self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
 
     async def _upkeep_loop(self) -> None:
-        """Every second: adopt orphaned rooms, follow rooms that moved."""
+        """Every ``UPKEEP_SECONDS``: adopt orphaned rooms, follow rooms that moved."""
         while True:
-            await asyncio.sleep(min(1.0, self.lease_seconds / 3))
+            await asyncio.sleep(min(UPKEEP_SECONDS, self.lease_seconds / 3))
             try:
                 await self._upkeep()
             except Exception:
@@ -558,6 +574,13 @@ class Cluster:
                     await self.locate(room_id)
 
 
+ALIVE_SECONDS = 2.0
+"""How long a process's ``alive`` key lives without a beat (at most its lease's time)."""
+BEAT_SECONDS = 0.25
+"""How often a process renews its ``alive`` key."""
+UPKEEP_SECONDS = 0.5
+"""How often a process looks for rooms without a live owner, and follows moved rooms:
+with ``ALIVE_SECONDS``, the longest a dead owner's rooms wait for a new one (2.5 s)."""
 HAND_OVER_SECONDS = 4.0
 """The most ``hand_over`` takes: 2 s to save, 1 s to release the leases, 1 s to send."""
 

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Sequence
 from dataclasses import fields, replace
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -83,6 +83,8 @@ def connect(
     pipeline here can be sent twice (the journal's script recognises a batch it already
     holds).
     """
+    if is_cluster_url(url):
+        return _cluster_client(url, connections, reply_timeout)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=connections,
@@ -94,6 +96,47 @@ def connect(
     if hiredis is not None:
         pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return Redis.from_pool(pool)
+
+
+CLUSTER_SCHEME = "redis+cluster://"
+"""``REDIS_URL`` of a Redis Cluster: ``redis+cluster://host:port`` (any one node; the
+client finds the others and follows MOVED and ASK)."""
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def shared_prefix(prefix: str, url: str) -> str:
+    """The prefix of the keys that are not any one room's (the listing, quick-match,
+    records, ratings, ``rooms:live``): on a Redis Cluster they share the ``{lobby}``
+    hash tag, so that the scripts and MULTIs that join them stay in one slot. A room's
+    own keys are tagged with its id (``room_part``) and spread over the cluster."""
+    return f"{prefix}{{lobby}}:" if is_cluster_url(url) else prefix
+
+
+async def prepare(client: Any) -> None:
+    """Ready a client from ``connect`` before its first use: a cluster client learns
+    which node serves which slots (its pub/sub needs that map before it subscribes)."""
+    from redis.asyncio.cluster import RedisCluster
+
+    if isinstance(client, RedisCluster):
+        await client.initialize()
+
+
+def _cluster_client(url: str, connections: int, reply_timeout: float | None) -> Redis:
+    """redis-py's cluster client, typed as the plain one: the stores use the commands
+    both have (pipelines across slots are split per node by the client)."""
+    from redis.asyncio.cluster import RedisCluster
+
+    client = RedisCluster.from_url(
+        "redis://" + url.removeprefix(CLUSTER_SCHEME),
+        max_connections=max(connections, 4),
+        socket_timeout=reply_timeout,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError],
+    )
+    return cast(Redis, client)
 
 
 _PACKED: dict[type[AbstractConnection], type[AbstractConnection]] = {}
@@ -479,10 +522,11 @@ class RedisJournal:
     hash slot), and an update of ``rooms:live`` for the rooms whose status changed.
     """
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, shared: str | None = None) -> None:
+        """``shared``: the prefix of ``rooms:live`` (``shared_prefix``), ``prefix`` if None."""
         self._redis = redis
         self._p = prefix
-        self._live = f"{prefix}rooms:live"
+        self._live = f"{prefix if shared is None else shared}rooms:live"
         self._script = redis.register_script(_SAVE)
         self.epochs: dict[str, int] | None = None
         """With leases (``cluster.Cluster`` sets it): the fencing epoch of each room this
