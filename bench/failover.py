@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from meeple.game.codec import decode, encode
 
@@ -67,22 +68,22 @@ def serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 async def until(ws: ClientConnection, kind: str, within: float) -> dict[str, Any]:
     async with asyncio.timeout(within):
         while True:
-            message = decode(await ws.recv())
+            message = decode(await ws.recv(decode=False))
             if message.get("t") == kind:
                 return message
 
 
 async def player(base: str, room_id: str, token: str, since: int | None = None) -> ClientConnection:
     query = f"?since={since}&game=0" if since is not None else ""
-    protocols = ["meeple.v1", f"token.{token}"]
-    return await connect(f"{base}/ws/rooms/{room_id}{query}", subprotocols=protocols)  # type: ignore[list-item]
+    protocols = [Subprotocol("meeple.v1"), Subprotocol(f"token.{token}")]
+    return await connect(f"{base}/ws/rooms/{room_id}{query}", subprotocols=protocols)
 
 
 async def move(ws: ClientConnection, msg_id: int, cell: int) -> None:
     await ws.send(encode({"t": "move", "id": msg_id, "m": {"cell": cell}}))
     async with asyncio.timeout(10):
         while True:
-            m = decode(await ws.recv())
+            m = decode(await ws.recv(decode=False))
             if m.get("t") == "d" and m.get("ack") == msg_id:
                 return
             if m.get("t") == "err" and m.get("id") == msg_id:

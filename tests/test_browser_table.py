@@ -14,7 +14,7 @@ import re
 import chess
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FloatRect, Page, expect
 
 from meeple.lobby.settings import Settings
 from tests.conftest import open_peer
@@ -36,7 +36,7 @@ async def shot(page: Page, name: str) -> None:
     assert_png(path)
 
 
-async def board_box(page: Page) -> dict[str, float]:
+async def board_box(page: Page) -> FloatRect:
     """Where the board's grid is drawn: nothing may move it (a notice, a result)."""
     box = await page.locator("[data-testid=board] > :first-child").bounding_box()
     assert box is not None
@@ -495,7 +495,8 @@ def random_games(count: int, seed: int) -> list[tuple[str, list[str], list[str]]
         if n % 3 == 2:  # some from a position full of promotions and castling rights
             board = chess.Board("r3k2r/1P4P1/8/3pP3/8/8/1p4p1/R3K2R w KQkq d6 0 1")
         start = board.fen()
-        ucis, sans = [], []
+        ucis: list[str] = []
+        sans: list[str] = []
         while not board.is_game_over() and len(ucis) < 120:
             move = rng.choice(list(board.legal_moves))
             sans.append(board.san(move))

@@ -45,7 +45,7 @@ async def test_a_bot_plays_a_correspondence_game_to_the_end() -> None:
                         moves = await conn.legal_moves()
                         await conn.move(rng.choice(moves))
                         visits += 1
-                        if conn.finished:
+                        if conn.status == "finished":
                             break
                 stats = await asyncio.wait_for(bot, 15)
         finally:

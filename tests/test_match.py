@@ -574,7 +574,7 @@ def test_a_rotating_rematch_moves_every_player_one_seat_on() -> None:
             match.forfeit(seat, "resigned")
     assert match.status == "finished"
     step = match.rematch(seed=4, rotate=True)
-    assert step.reset and match.status == "playing" and match.game_no == 1
+    assert step.reset and step.status == "playing" and match.game_no == 1
     assert [s.player_id for s in match.seats] == ["p2", "p0", "p1"]
     # Without ``rotate`` the seats stay (the default, as before).
     plain = started(TTT, seed=3)
