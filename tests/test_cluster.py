@@ -146,8 +146,8 @@ async def reconnect(proc: ServerProcess, room_id: str, token: str, since: int) -
     """Reconnect as a client does: retry until the room has an owner again."""
     deadline = asyncio.get_running_loop().time() + 20
     while True:
-        peer = await open_peer(proc.ws, room_id, token, since=since, game=0)
-        try:
+        try:  # a server still finding its Redis may drop the handshake: try again
+            peer = await open_peer(proc.ws, room_id, token, since=since, game=0)
             await peer.until(of_type("room"), timeout=3)
             return peer
         except Exception:

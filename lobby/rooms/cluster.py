@@ -143,6 +143,9 @@ class Cluster:
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
         self._foreign: dict[str, str] = {}
         """Live rooms whose game this process does not serve (room -> game): never claimed."""
+        self._steady_since: float | None = 0.0
+        """Since when our beats have succeeded without a break (loop time; 0 at start:
+        a process starting has seen no outage); None while they fail."""
         self.subscribed = False
         """Whether we hear our channels now (``/readyz`` says not ready while we do not)."""
         self.on_event: Callable[[str, str, dict[str, Any]], None] | None = None
@@ -210,13 +213,26 @@ class Cluster:
         """Say we are alive every ``BEAT_SECONDS``: the key outlives a stall of the event
         loop of up to ``alive_seconds - BEAT_SECONDS`` (1.75 s), so a busy owner is not
         taken over, while a dead one is within ``alive_seconds``."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(BEAT_SECONDS)
             try:
                 async with asyncio.timeout(self.alive_seconds / 2):
                     await self._beat()
             except Exception as exc:
+                self._steady_since = None
                 log.warning("saying we are alive failed: %r", exc)
+            else:
+                if self._steady_since is None:
+                    self._steady_since = loop.time()
+
+    def _steady(self) -> bool:
+        """Whether Redis has answered our beats for ``alive_seconds``. After an outage
+        (a restart, a Sentinel failover) every process's ``alive`` key may have run out
+        while none could beat: until the others have had the time to beat again, a
+        missing key proves nothing, and no room is taken from its owner."""
+        since = self._steady_since
+        return since is not None and asyncio.get_running_loop().time() - since >= self.alive_seconds
 
     async def _alive(self, nodes: set[str]) -> set[str]:
         """Which of these processes are alive, in one round trip."""
@@ -247,8 +263,8 @@ class Cluster:
         for _ in range(3):
             owner = await self.leases.owner(room_id)
             if owner is not None and owner != self.node:
-                if await self.redis.exists(self._alive_key(owner)):
-                    return owner
+                if not self._steady() or await self.redis.exists(self._alive_key(owner)):
+                    return owner  # alive (or we cannot tell yet: see _steady)
                 # Its owner is gone: free the lease now rather than when it runs out.
                 await self.leases.release_if(room_id, owner)
             local = self.manager.rooms.get(room_id)
@@ -556,6 +572,8 @@ class Cluster:
         """A few round trips however many rooms: the owners of the rooms we relay and of
         the live rooms we do not host, and whether those owners are alive."""
         assert self.manager is not None
+        if not self._steady():
+            return
         proxied = sorted({p.room_id for p in self._proxies.values()})
         live = set(await self.journal.live())
         self._foreign = {r: g for r, g in self._foreign.items() if r in live}

@@ -91,7 +91,12 @@ class JournalWriter:
                 for room, saved, error in zip(rooms, changes, errors, strict=True):
                     if error is not None:
                         stats.redis_errors += 1
-                        log.error("saving room %s failed: %r", saved.room_id, error)
+                        log.error(
+                            "saving room %s failed: %s: %s",
+                            saved.room_id,
+                            type(error).__name__,
+                            error,
+                        )
                     try:
                         room.saved(error)
                     except Exception:  # one room's bug must not keep the others unsaid

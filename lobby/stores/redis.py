@@ -85,6 +85,8 @@ def connect(
     """
     if is_cluster_url(url):
         return _cluster_client(url, connections, reply_timeout)
+    if url.startswith(SENTINEL_SCHEME):
+        return _sentinel_client(url, reply_timeout)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=connections,
@@ -101,6 +103,36 @@ def connect(
 CLUSTER_SCHEME = "redis+cluster://"
 """``REDIS_URL`` of a Redis Cluster: ``redis+cluster://host:port`` (any one node; the
 client finds the others and follows MOVED and ASK)."""
+
+
+SENTINEL_SCHEME = "redis+sentinel://"
+"""``REDIS_URL`` of a primary watched by Sentinel:
+``redis+sentinel://host:26379,host2:26379/<service name>[/db]`` (the sentinels; the
+client asks them for the primary, and again after a failover)."""
+
+
+def _sentinel_client(url: str, reply_timeout: float | None) -> Redis:
+    """A client of the primary that the sentinels name. Its pool is redis-py's sentinel
+    pool: not capped (a capped one would fail, not wait, when every connection is busy)."""
+    from redis.asyncio.sentinel import Sentinel
+
+    hosts, _, rest = url.removeprefix(SENTINEL_SCHEME).partition("/")
+    service, _, db = rest.partition("/")
+    if not hosts or not service:
+        raise ValueError("REDIS_URL: redis+sentinel://host:port[,host:port...]/service[/db]")
+    sentinels = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        sentinels.append((name, int(port)))
+    sentinel = Sentinel(sentinels, socket_timeout=1.0)  # type: ignore[no-untyped-call]
+    client: Redis = sentinel.master_for(
+        service,
+        db=int(db or 0),
+        socket_timeout=reply_timeout,
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[RedisConnectionError],
+    )
+    return client
 
 
 def is_cluster_url(url: str) -> bool:

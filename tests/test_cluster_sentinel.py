@@ -1,0 +1,58 @@
+"""Redis with Sentinel: the primary is killed mid-game, a sentinel promotes the replica,
+and the servers go on (real redis-server and sentinel processes of the test's own)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import of_type, open_peer
+from tests.redis_sentinel import redis_sentinels
+from tests.servers import ServerProcess
+from tests.test_cluster import play, reconnect, room_for_two, started
+
+pytestmark = pytest.mark.redis
+
+
+async def test_the_game_goes_on_after_the_primary_dies(tmp_path: Path) -> None:
+    async with redis_sentinels(tmp_path) as redis:
+        env = {"REDIS_URL": redis.url, "MEEPLE_REDIS_PREFIX": "t:"}
+        one, two = ServerProcess(env), ServerProcess(env)
+        try:
+            await asyncio.gather(one.start(), two.start())
+            async with httpx.AsyncClient(timeout=10) as http:
+                room_id, token_a, token_b = await room_for_two(http, one, two)
+            a = await open_peer(one.ws, room_id, token_a)
+            b = await open_peer(two.ws, room_id, token_b)
+            await started(a)
+            await started(b)
+            assert [await play(a, 1, 0), await play(b, 2, 4)] == [2, 3]
+            await a.saw(of_type("d", s=3))
+            async with Redis(port=redis.primary_port) as primary:  # the replica has it all
+                assert await primary.execute_command("WAIT", 1, 5000) == 1
+
+            redis.primary.kill()  # kill -9 of the primary
+            for _ in range(150):  # the sentinels agree and promote the replica
+                if await redis.primary_now() == redis.replica_port:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("no failover within 15 s")
+
+            # Players reconnect (their connections may have been closed meanwhile) and
+            # finish the game from where they were.
+            for peer in (a, b):
+                await peer.ws.close()
+            a2 = await reconnect(one, room_id, token_a, since=3)
+            b2 = await reconnect(two, room_id, token_b, since=3)
+            for i, (peer, cell) in enumerate([(a2, 8), (b2, 2), (a2, 6), (b2, 1), (a2, 7)], 3):
+                assert await play(peer, i, cell) == i + 1
+            end = await b2.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
+            assert end["r"]["winners"] == [0]
+        finally:
+            one.stop()
+            two.stop()
