@@ -97,11 +97,15 @@ async def test_both_processes_list_the_same_rooms(cluster: list[ServerProcess]) 
         for proc, game in ((one, "tictactoe"), (two, "connect4"), (two, "chess")):
             r = await http.post(f"{proc.http}/api/rooms", json={"game": game}, headers=auth)
             made.add(r.json()["id"])
-        await asyncio.sleep(0.2)
-        listed = []
-        for proc in cluster:
-            r = await http.get(f"{proc.http}/api/rooms", headers=auth)
-            listed.append({room["id"] for room in r.json()["items"]})
+        # Listed once the directory has them: waited for, not slept on.
+        listed: list[set[str]] = []
+        async with asyncio.timeout(10):
+            while listed != [made, made]:
+                listed = []
+                for proc in cluster:
+                    r = await http.get(f"{proc.http}/api/rooms", headers=auth)
+                    listed.append({room["id"] for room in r.json()["items"]})
+                await asyncio.sleep(0.05)
         assert listed[0] == listed[1] == made
         r = await http.get(f"{two.http}/api/rooms?game=chess", headers=auth)
         assert [room["game"] for room in r.json()["items"]] == ["chess"]
