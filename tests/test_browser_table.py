@@ -14,7 +14,7 @@ import re
 import chess
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from meeple.lobby.settings import Settings
 from tests.conftest import open_peer
@@ -536,3 +536,25 @@ async def test_the_chess_move_list_is_the_san_python_chess_writes(
     )
     assert taken == [["p"], ["P", "P"]]
     await page.close()
+
+
+async def test_docs_and_redoc_work_with_no_internet(server: LiveServer, browser: Browser) -> None:
+    context = await browser.new_context()
+    outside: list[str] = []
+
+    async def only_here(route: Route) -> None:
+        if route.request.url.startswith(server.http):
+            await route.continue_()
+        else:
+            outside.append(route.request.url)
+            await route.abort()
+
+    await context.route("**/*", only_here)
+    page = await context.new_page()
+    await page.goto(server.http + "/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Meeple")
+    await expect(page.locator(".opblock-tag").first).to_be_visible()
+    await page.goto(server.http + "/redoc")
+    await expect(page.locator("redoc h1, [role=main] h1").first).to_contain_text("Meeple")
+    assert outside == [], f"asked the internet for {outside}"
+    await context.close()
