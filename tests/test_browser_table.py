@@ -339,14 +339,14 @@ async def test_a_liars_dice_reveal_highlights_the_counted_dice(
         )
         if await reveal.locator(".revealed").count():
             break
+        # What the table shows now: the move changes it (the bot may answer at once).
+        table = "() => document.querySelector('.liars').innerText"
+        before = await page.evaluate(table)
         if await page.get_by_test_id("challenge").is_enabled():
             await page.get_by_test_id("challenge").click()
         else:
             await page.get_by_test_id("bid").click()
-        await page.wait_for_function(
-            "() => document.querySelector('[data-testid=reveal] .revealed')"
-            " || document.querySelector('[data-testid=status]').textContent !== 'Your turn'"
-        )
+        await page.wait_for_function(f"(before) => ({table})() !== before", arg=before)
     text = await reveal.locator("p").first.text_content()
     assert text is not None
     found = re.search(r"There were (\d+);", text)
