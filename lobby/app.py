@@ -23,7 +23,7 @@ from meeple.game.protocol import CLOSE_INTERNAL, json_schema
 from meeple.lobby.edge.asyncapi import asyncapi_document
 from meeple.lobby.edge.origins import cors_regex
 from meeple.lobby.games import GameSpec, build_games
-from meeple.lobby.http import routes
+from meeple.lobby.http import docs, routes
 from meeple.lobby.http.problems import PROBLEM_CODES, CrashGuard
 from meeple.lobby.ops import health
 from meeple.lobby.services import CLOSE_SECONDS, build_services
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, games: Iterable[GameSpec] = ())
         version="0.1.0",
         summary="An authoritative turn-based game server: lobby, rooms and MessagePack deltas.",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc from local files: meeple.lobby.http.docs
+        redoc_url=None,
     )
     app.state.games = offered.registry  # what the OpenAPI document describes, per game
     app.add_middleware(CrashGuard)  # first, so inside CORS
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, games: Iterable[GameSpec] = ())
     )
     app.include_router(health.router)
     routes.install(app)
+    docs.install(app)
 
     @app.websocket("/ws/rooms/{room_id}")
     async def misconfigured(websocket: WebSocket, room_id: str) -> None:

@@ -32,7 +32,9 @@ class Sentinels:
     async def primary_now(self) -> int:
         """The port of the primary the sentinels name now."""
         async with Redis(port=self.ports[0]) as sentinel:
-            _, port = await sentinel.execute_command("SENTINEL", "get-master-addr-by-name", SERVICE)
+            _, port = await sentinel.execute_command(  # type: ignore[no-untyped-call]
+                "SENTINEL", "get-master-addr-by-name", SERVICE
+            )
         return int(port)
 
 

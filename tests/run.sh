@@ -39,6 +39,10 @@ fi
 if [ ! -d .venv/npm/node_modules/@asyncapi/parser ]; then
     npm install --silent --no-audit --no-fund --prefix .venv/npm @asyncapi/parser@3
 fi
+# axe-core: the accessibility checker the browser tests inject (tests/test_browser_a11y.py).
+if [ ! -f .venv/npm/node_modules/axe-core/axe.min.js ]; then
+    npm install --silent --no-audit --no-fund --prefix .venv/npm axe-core@4
+fi
 export MEEPLE_NPM_MODULES="$PWD/.venv/npm/node_modules"
 
 # Redis: the Redis tests run against a real server and never skip.

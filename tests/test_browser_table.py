@@ -14,7 +14,7 @@ import re
 import chess
 import httpx
 import pytest
-from playwright.async_api import Browser, FloatRect, Page, expect
+from playwright.async_api import Browser, FloatRect, Page, Route, expect
 
 from meeple.lobby.settings import Settings
 from tests.conftest import open_peer
@@ -339,14 +339,14 @@ async def test_a_liars_dice_reveal_highlights_the_counted_dice(
         )
         if await reveal.locator(".revealed").count():
             break
+        # What the table shows now: the move changes it (the bot may answer at once).
+        table = "() => document.querySelector('.liars').innerText"
+        before = await page.evaluate(table)
         if await page.get_by_test_id("challenge").is_enabled():
             await page.get_by_test_id("challenge").click()
         else:
             await page.get_by_test_id("bid").click()
-        await page.wait_for_function(
-            "() => document.querySelector('[data-testid=reveal] .revealed')"
-            " || document.querySelector('[data-testid=status]').textContent !== 'Your turn'"
-        )
+        await page.wait_for_function(f"(before) => ({table})() !== before", arg=before)
     text = await reveal.locator("p").first.text_content()
     assert text is not None
     found = re.search(r"There were (\d+);", text)
@@ -537,3 +537,25 @@ async def test_the_chess_move_list_is_the_san_python_chess_writes(
     )
     assert taken == [["p"], ["P", "P"]]
     await page.close()
+
+
+async def test_docs_and_redoc_work_with_no_internet(server: LiveServer, browser: Browser) -> None:
+    context = await browser.new_context()
+    outside: list[str] = []
+
+    async def only_here(route: Route) -> None:
+        if route.request.url.startswith(server.http):
+            await route.continue_()
+        else:
+            outside.append(route.request.url)
+            await route.abort()
+
+    await context.route("**/*", only_here)
+    page = await context.new_page()
+    await page.goto(server.http + "/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Meeple")
+    await expect(page.locator(".opblock-tag").first).to_be_visible()
+    await page.goto(server.http + "/redoc")
+    await expect(page.locator("redoc h1, [role=main] h1").first).to_contain_text("Meeple")
+    assert outside == [], f"asked the internet for {outside}"
+    await context.close()

@@ -33,7 +33,7 @@ async def test_the_game_goes_on_after_the_primary_dies(tmp_path: Path) -> None:
             assert [await play(a, 1, 0), await play(b, 2, 4)] == [2, 3]
             await a.saw(of_type("d", s=3))
             async with Redis(port=redis.primary_port) as primary:  # the replica has it all
-                assert await primary.execute_command("WAIT", 1, 5000) == 1
+                assert await primary.wait(1, 5000) == 1
 
             redis.primary.kill()  # kill -9 of the primary
             for _ in range(150):  # the sentinels agree and promote the replica

@@ -69,7 +69,7 @@ export function createBoard(root, { move }) {
     "Claim draw",
   );
   const takenBy = [0, 1].map((seat) =>
-    h("p", { class: "captured", "data-testid": `captured-${seat}`, "aria-label": "" }),
+    h("p", { class: "captured", "data-testid": `captured-${seat}` }),
   );
   const moveList = h("ol", { class: "move-list", "data-testid": "move-list", "aria-label": "Moves" });
   root.append(
@@ -174,10 +174,10 @@ export function createBoard(root, { move }) {
     const bottom = flip ? 1 : 0;
     [takenBy[bottom], takenBy[1 - bottom]].forEach((el, k) => {
       const pieces = shown[k].slice().sort((a, b) => ORDER.indexOf(a.toLowerCase()) - ORDER.indexOf(b.toLowerCase()));
-      el.textContent = pieces.map((p) => GLYPHS[p] + "\uFE0E").join("");
-      el.setAttribute(
-        "aria-label",
-        `${k === 0 ? "White" : "Black"} captured: ${pieces.map((p) => NAMES[p.toLowerCase()]).join(", ") || "nothing"}`,
+      const said = `${k === 0 ? "White" : "Black"} captured: ${pieces.map((p) => NAMES[p.toLowerCase()]).join(", ") || "nothing"}`;
+      el.replaceChildren(
+        h("span", { class: "visually-hidden" }, said),
+        h("span", { "aria-hidden": "true" }, pieces.map((p) => GLYPHS[p] + "\uFE0E").join("")),
       );
     });
     const last = view.m?.at(-1);

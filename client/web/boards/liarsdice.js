@@ -72,7 +72,9 @@ export function createBoard(root, { move }) {
           ? "You are out of this game: watching the others."
           : next.status === "waiting"
             ? "Your dice are rolled when every seat is taken."
-            : "Your dice: ";
+            : next.status === "finished" && !dice.length
+              ? "No dice left: the game is over."
+              : "Your dice: ";
     const shownDice = next.out || next.status === "waiting" ? [] : dice;
     myDice.replaceChildren(
       lead,
@@ -101,7 +103,7 @@ export function createBoard(root, { move }) {
     bids.replaceChildren(
       ...(view.b ?? []).map(([s, q, f]) => h("li", {}, `${names(s)} bid ${bidText(q, f)}`)),
     );
-    noBids.hidden = view.b?.length > 0;
+    noBids.hidden = view.b?.length > 0 || next.status !== "playing";
     reveal.replaceChildren(...revealLines(view.x, names, !!view.w));
 
     controls.hidden = !next.myTurn;
