@@ -1,8 +1,10 @@
-"""Contract tests for the stores: each runs against the in-memory and the Redis implementation.
+"""Contract tests for the stores: each runs against the in-memory and the Redis implementation,
+and the durable ones (records, ratings) against SQLite and PostgreSQL too.
 
 The Redis runs use the real Redis at ``REDIS_URL`` under a key prefix of the test's own
-(``redis_prefix``); they never skip. RedisJournal and RedisLeases have no in-memory twin
-and are tested on Redis only.
+(``redis_prefix``), the PostgreSQL runs the real server at ``DATABASE_URL`` in a schema
+of the test's own (``pg_schema``); they never skip. RedisJournal and RedisLeases have no
+in-memory twin and are tested on Redis only.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +54,9 @@ from meeple.lobby.stores.redis import (
     RedisSessionStore,
     RedisTicketQueue,
 )
-from tests.conftest import REDIS_URL
+from meeple.lobby.stores.sql import Database
+from meeple.lobby.stores.sql.database import upgrade
+from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import private_redis
 
 T0 = 1_700_000_000.0
@@ -60,6 +65,8 @@ WINDOW = RatingWindow()
 
 REDIS = pytest.param("redis", marks=pytest.mark.redis)
 IMPLS = ["memory", REDIS]
+DURABLE_IMPLS = [*IMPLS, "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""Where records and ratings may be kept."""
 
 
 class Impl:
@@ -69,6 +76,8 @@ class Impl:
         self.kind = kind
         self.prefix = prefix
         self._clients: list[Redis] = []
+        self.database: Database | None = None
+        """The SQL runs' database, migrated to the newest schema."""
 
     @property
     def is_redis(self) -> bool:
@@ -100,14 +109,20 @@ class Impl:
         return MemoryTicketQueue(keep_settled)
 
     def records(self) -> RecordStore:
+        if self.database is not None:
+            return self.database.records
         return RedisRecordStore(self.redis, self.prefix) if self.is_redis else MemoryRecordStore()
 
     def ratings(self) -> RatingStore:
+        if self.database is not None:
+            return self.database.ratings
         return RedisRatingStore(self.redis, self.prefix) if self.is_redis else MemoryRatingStore()
 
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()
+        if self.database is not None:
+            await self.database.close()
 
 
 @pytest.fixture
@@ -123,6 +138,35 @@ def store_prefix(request: pytest.FixtureRequest) -> str:
 async def impl(request: pytest.FixtureRequest, store_prefix: str) -> AsyncIterator[Impl]:
     stores = Impl(request.param, store_prefix)
     try:
+        yield stores
+    finally:
+        await stores.close()
+
+
+@pytest.fixture(params=DURABLE_IMPLS)
+def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """The kind of a durable store and where it keeps things: a Redis prefix, an SQLite
+    file or a PostgreSQL schema of the test's own."""
+    kind: str = request.param
+    if kind == "redis":
+        return kind, request.getfixturevalue("redis_prefix")
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture
+async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
+    """The stores of what must last (records, ratings), in every implementation."""
+    kind, where = durable_place
+    stores = Impl(kind, where if kind == "redis" else "")
+    if kind == "sqlite":
+        stores.database = Database(f"sqlite+aiosqlite:///{where}")
+    elif kind == "postgres":
+        stores.database = Database(DATABASE_URL, where)
+    try:
+        if stores.database is not None:
+            await upgrade(stores.database.engine)
         yield stores
     finally:
         await stores.close()
@@ -754,16 +798,27 @@ async def for_player_pages(records: RecordStore, player: str, limit: int) -> lis
         assert len(pages) < 50, "the cursor never ends"
 
 
-async def test_record_put_get(impl: Impl) -> None:
-    records = impl.records()
+async def test_record_put_get(durable: Impl) -> None:
+    records = durable.records()
     record = game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b"))
     await records.put(record)
     assert await records.get("r_1-0") == record
     assert await records.get("r_1-1") is None
 
 
-async def test_records_for_player_newest_first_with_cursor(impl: Impl) -> None:
-    records = impl.records()
+async def test_a_record_put_twice_is_kept_once(durable: Impl) -> None:
+    """A room that failed over may finish the same game again (same room, same number)."""
+    records = durable.records()
+    record = game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b"))
+    record |= {"private": True, "invite": "c0de", "creator": "p_a"}
+    await records.put(record)
+    await records.put(record)
+    assert await records.get("r_1-0") == record
+    assert await for_player_pages(records, "p_a", 5) == [["r_1-0"]]
+
+
+async def test_records_for_player_newest_first_with_cursor(durable: Impl) -> None:
+    records = durable.records()
     for i in range(7):
         await records.put(
             game_record(f"r_{i}-0", T0 + i * 10.5, ("human", "p_a"), ("human", f"p_{i}"))
@@ -779,24 +834,24 @@ async def test_records_for_player_newest_first_with_cursor(impl: Impl) -> None:
     assert items == [await records.get("r_6-0")]
 
 
-async def test_records_for_player_with_equal_finishing_times(impl: Impl) -> None:
-    records = impl.records()
+async def test_records_for_player_with_equal_finishing_times(durable: Impl) -> None:
+    records = durable.records()
     for i in range(6):
         await records.put(game_record(f"r_{i}-0", T0 + i // 3, ("human", "p_a")))
     flat = [i for page in await for_player_pages(records, "p_a", 2) for i in page]
     assert flat == ["r_5-0", "r_4-0", "r_3-0", "r_2-0", "r_1-0", "r_0-0"]
 
 
-async def test_records_for_player_with_many_equal_finishing_times(impl: Impl) -> None:
-    records = impl.records()
+async def test_records_for_player_with_many_equal_finishing_times(durable: Impl) -> None:
+    records = durable.records()
     for i in range(15):
         await records.put(game_record(f"r_{i:02d}-0", T0, ("human", "p_a")))
     flat = [i for page in await for_player_pages(records, "p_a", 2) for i in page]
     assert flat == [f"r_{i:02d}-0" for i in reversed(range(15))]
 
 
-async def test_only_human_seats_index_a_record(impl: Impl) -> None:
-    records = impl.records()
+async def test_only_human_seats_index_a_record(durable: Impl) -> None:
+    records = durable.records()
     await records.put(
         game_record("r_1-0", T0, ("human", "p_a"), ("bot", "b_random"), ("empty", None))
     )
@@ -813,8 +868,8 @@ def rating(player: str, value: float, games: int = 1) -> PlayerRating:
     return PlayerRating(player, player.upper(), value, 200.0, 0.06, games)
 
 
-async def test_ratings_put_many_get(impl: Impl) -> None:
-    ratings = impl.ratings()
+async def test_ratings_put_many_get(durable: Impl) -> None:
+    ratings = durable.ratings()
     a, b = rating("p_a", 1520.5), rating("p_b", 1479.5)
     await ratings.put_many("tictactoe", [a, b])
     assert await ratings.get("tictactoe", "p_a") == a
@@ -827,8 +882,8 @@ async def test_ratings_put_many_get(impl: Impl) -> None:
     await ratings.put_many("tictactoe", [])
 
 
-async def test_ratings_page_best_first_with_cursor(impl: Impl) -> None:
-    ratings = impl.ratings()
+async def test_ratings_page_best_first_with_cursor(durable: Impl) -> None:
+    ratings = durable.ratings()
     values = {"p_a": 1500, "p_b": 1700, "p_c": 1600, "p_d": 1500, "p_e": 1900, "p_f": 1300}
     values |= {"p_g": 1650}
     await ratings.put_many("chess", [rating(p, v) for p, v in values.items()])
