@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from meeple.lobby.rooms.cluster import Cluster
+    from meeple.lobby.stores.sql import Database
 
 
 @dataclass
@@ -58,6 +59,9 @@ class Services:
     """Its other clients: connections kept for moves and for leases."""
     cluster: Cluster | None = None
     """This process's part in a cluster of processes sharing Redis."""
+    database: Database | None = None
+    """The SQL database of what must last, when ``settings.database_url`` is set: then
+    ``records`` and ``ratings`` are its stores."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -80,10 +84,15 @@ class Services:
     def __post_init__(self) -> None:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
+        if self.database is not None:
+            self.records = self.database.records
+            self.ratings = self.database.ratings
+            self.rooms.game_over_hooks.append(partial(_finish, self.database))
+        else:
+            self.rooms.game_over_hooks.append(self.records.put)
+            self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
         self.background.append(self.matchmaker.run)
-        self.rooms.game_over_hooks.append(self.records.put)
-        self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
 
     def start_background(self) -> None:
         self._tasks = [asyncio.create_task(loop()) for loop in self.background]  # type: ignore[arg-type]
@@ -101,18 +110,43 @@ class Services:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
+        if self.database is not None:
+            await self.database.close()
 
 
 async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
     await rate_game(record, ratings)
 
 
+async def _finish(database: Database, record: dict[str, Any]) -> None:
+    """A finished game's record and ratings, in one transaction, once."""
+    await database.finish_game(record, partial(rate_game, record))
+
+
+async def open_database(settings: Settings) -> Database | None:
+    """The SQL database at ``settings.database_url``, ready (``Database.prepare``)."""
+    if not settings.database_url:
+        return None
+    from meeple.lobby.stores.sql import Database
+
+    database = Database(settings.database_url, settings.database_schema)
+    try:
+        await database.prepare()
+    except BaseException:
+        await database.close()
+        raise
+    return database
+
+
 async def build_services(settings: Settings, games: GameSet) -> Services:
-    """In-memory stores by default; Redis ones when ``settings.redis_url`` is set."""
+    """In-memory stores by default; Redis ones when ``settings.redis_url`` is set; what
+    must last in SQL when ``settings.database_url`` is set."""
+    database = await open_database(settings)
     if settings.redis_url:
-        return await _redis_services(settings, games)
+        return await _redis_services(settings, games, database)
     directory = MemoryRoomDirectory()
     return Services(
+        database=database,
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
         sessions=MemorySessionStore(settings.session_ttl_seconds),
@@ -122,7 +156,9 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
     )
 
 
-async def _redis_services(settings: Settings, games: GameSet) -> Services:
+async def _redis_services(
+    settings: Settings, games: GameSet, database: Database | None
+) -> Services:
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
         Coalesced,
@@ -172,8 +208,9 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         redis=redis,
         redis_clients=[moves, control],
         cluster=cluster,
-        records=RedisRecordStore(redis, prefix, batch=batch),
-        ratings=RedisRatingStore(redis, prefix, batch),
+        database=database,
+        records=database.records if database else RedisRecordStore(redis, prefix, batch=batch),
+        ratings=database.ratings if database else RedisRatingStore(redis, prefix, batch),
         tickets=RedisTicketQueue(redis, prefix),
         connect_tickets=RedisConnectTickets(redis, prefix),
     )

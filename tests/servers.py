@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -95,6 +96,10 @@ async def live_server(
         await asyncio.wait_for(task, 10)
 
 
+DATA = tempfile.TemporaryDirectory(prefix="meeple-test-data-")
+"""Where servers started by the tests keep their SQLite files; removed when the run ends."""
+
+
 class ServerProcess:
     """``meeple serve`` in a process of its own, for restarts and kill -9."""
 
@@ -108,6 +113,9 @@ class ServerProcess:
     ) -> None:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
+        if "DATABASE_URL" not in self.env and "MEEPLE_DATA_DIR" not in self.env:
+            # A database file of this server's own, not the user's ~/.local/share/meeple.
+            self.env["MEEPLE_DATA_DIR"] = tempfile.mkdtemp(dir=DATA.name)
         self.log_level = log_level
         self.log_file = log_file
         """Where the server's log (its stderr) goes; by default, the test's own stderr."""
