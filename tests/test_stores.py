@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import re
 import time
@@ -23,6 +24,8 @@ import pytest
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
+    Account,
+    AccountStore,
     Changes,
     GameRecord,
     PlayerRating,
@@ -39,6 +42,7 @@ from meeple.lobby.stores.base import (
     ticket_key,
 )
 from meeple.lobby.stores.memory import (
+    MemoryAccountStore,
     MemoryRatingStore,
     MemoryRecordStore,
     MemoryRoomDirectory,
@@ -65,7 +69,8 @@ WINDOW = RatingWindow()
 
 REDIS = pytest.param("redis", marks=pytest.mark.redis)
 IMPLS = ["memory", REDIS]
-DURABLE_IMPLS = [*IMPLS, "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+SQL_IMPLS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+DURABLE_IMPLS = [*IMPLS, *SQL_IMPLS]
 """Where records and ratings may be kept."""
 
 
@@ -155,10 +160,30 @@ def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, 
     return kind, str(tmp_path / "meeple.db")
 
 
+@pytest.fixture(params=["memory", *SQL_IMPLS])
+def accounts_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Accounts live in memory (an app made in code) or in SQL, never in Redis."""
+    kind: str = request.param
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
 @pytest.fixture
 async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
     """The stores of what must last (records, ratings), in every implementation."""
-    kind, where = durable_place
+    async with open_impl(*durable_place) as stores:
+        yield stores
+
+
+@pytest.fixture
+async def accounts(accounts_place: tuple[str, str]) -> AsyncIterator[AccountStore]:
+    async with open_impl(*accounts_place) as stores:
+        yield stores.database.accounts if stores.database else MemoryAccountStore()
+
+
+@contextlib.asynccontextmanager
+async def open_impl(kind: str, where: str) -> AsyncIterator[Impl]:
     stores = Impl(kind, where if kind == "redis" else "")
     if kind == "sqlite":
         stores.database = Database(f"sqlite+aiosqlite:///{where}")
@@ -170,6 +195,56 @@ async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
         yield stores
     finally:
         await stores.close()
+
+
+# Accounts ---------------------------------------------------------------------------
+
+
+def account(player_id: str, username: str | None, **changes: Any) -> Account:
+    made = Account(
+        player_id=player_id,
+        username=username,
+        username_key=username.casefold() if username else None,
+        display_name=username or "Guest",
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        is_bot=False,
+        created_at=T0,
+    )
+    return replace(made, **changes)
+
+
+async def test_accounts_create_get_and_find_by_username(accounts: AccountStore) -> None:
+    ada = account("p_ada", "Ada")
+    assert await accounts.create(ada) is True
+    assert await accounts.get("p_ada") == ada
+    assert await accounts.by_username("ada") == ada
+    assert await accounts.by_username("bo") is None
+    assert await accounts.get("p_bo") is None
+
+
+async def test_accounts_usernames_and_ids_are_unique(accounts: AccountStore) -> None:
+    assert await accounts.create(account("p_ada", "Ada"))
+    assert await accounts.create(account("p_other", "ADA")) is False
+    assert await accounts.create(account("p_ada", "Someone")) is False
+    assert await accounts.by_username("someone") is None
+    bots = [account(f"p_bot{i}", f"bot{i}", is_bot=True) for i in range(3)]
+    assert await asyncio.gather(*(accounts.create(b) for b in bots)) == [True] * 3
+    found = await accounts.get("p_bot1")
+    assert found is not None and found.is_bot
+
+
+async def test_accounts_update_renames_and_deletes(accounts: AccountStore) -> None:
+    await accounts.create(account("p_ada", "Ada"))
+    renamed = replace(account("p_ada", "Ada2"), display_name="Countess")
+    await accounts.update(renamed)
+    assert await accounts.get("p_ada") == renamed
+    assert await accounts.by_username("ada") is None
+    assert await accounts.by_username("ada2") == renamed
+    gone = replace(renamed, username=None, username_key=None, password_hash=None, deleted_at=T0)
+    await accounts.update(gone)
+    assert await accounts.get("p_ada") == gone
+    assert await accounts.by_username("ada2") is None
+    assert await accounts.create(account("p_new", "Ada2"))  # the name is free again
 
 
 @pytest.fixture

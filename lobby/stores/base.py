@@ -241,3 +241,36 @@ class RatingStore(Protocol):
     ) -> tuple[list[PlayerRating], str | None]:
         """Best first (by rating, then player id), after ``cursor``."""
         ...
+
+
+# Accounts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A player who can log in again: the player id is the one their guest session had."""
+
+    player_id: str
+    username: str | None
+    """As typed at sign-up; None once the account is deleted."""
+    username_key: str | None
+    """The unique form (``players.accounts.username_key``); None once deleted."""
+    display_name: str
+    password_hash: str | None
+    is_bot: bool
+    created_at: float
+    deleted_at: float | None = None
+
+
+class AccountStore(Protocol):
+    async def create(self, account: Account) -> bool:
+        """Add the account; False (nothing written) if its username or player id is taken."""
+        ...
+
+    async def get(self, player_id: str) -> Account | None: ...
+
+    async def by_username(self, username_key: str) -> Account | None: ...
+
+    async def update(self, account: Account) -> None:
+        """Replace the account with this player id (a new hash, a new name, deletion)."""
+        ...

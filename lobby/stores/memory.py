@@ -8,6 +8,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
 from meeple.lobby.stores.base import (
+    Account,
     GameRecord,
     PlayerRating,
     RatingWindow,
@@ -326,3 +327,34 @@ class MemoryRatingStore:
         items = ordered[offset : offset + limit]
         more = offset + limit < len(ordered)
         return items, str(offset + limit) if more else None
+
+
+class MemoryAccountStore:
+    """Accounts for one process (an app made in code, a test): gone when it ends."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Account] = {}
+        self._by_key: dict[str, str] = {}
+
+    async def create(self, account: Account) -> bool:
+        if account.player_id in self._accounts or (
+            account.username_key is not None and account.username_key in self._by_key
+        ):
+            return False
+        await self.update(account)
+        return True
+
+    async def get(self, player_id: str) -> Account | None:
+        return self._accounts.get(player_id)
+
+    async def by_username(self, username_key: str) -> Account | None:
+        player_id = self._by_key.get(username_key)
+        return self._accounts.get(player_id) if player_id is not None else None
+
+    async def update(self, account: Account) -> None:
+        old = self._accounts.get(account.player_id)
+        if old is not None and old.username_key is not None:
+            self._by_key.pop(old.username_key, None)
+        self._accounts[account.player_id] = account
+        if account.username_key is not None:
+            self._by_key[account.username_key] = account.player_id

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from meeple.lobby.stores.base import GameRecord, RatingStore
+from meeple.lobby.stores.sql.accounts import SqlAccountStore
 from meeple.lobby.stores.sql.database import SchemaBehind, make_engine, prepare
 from meeple.lobby.stores.sql.finished import record_finished_game
 from meeple.lobby.stores.sql.ratings import SqlRatingStore
@@ -23,6 +24,7 @@ class Database:
     def __init__(self, url: str, schema: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, schema)
+        self.accounts = SqlAccountStore(self.engine)
         self.records = SqlRecordStore(self.engine)
         self.ratings = SqlRatingStore(self.engine)
 
