@@ -17,6 +17,7 @@ from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
+from meeple.lobby.players.accounts import Accounts
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.matchmaker import Matchmaker
@@ -30,6 +31,7 @@ from meeple.lobby.stores.base import (
     TicketQueue,
 )
 from meeple.lobby.stores.memory import (
+    MemoryAccountStore,
     MemoryConnectTickets,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -75,6 +77,8 @@ class Services:
     """Single-use stand-ins for session tokens in URLs (WebSocket, event stream)."""
     limits: RateLimits = field(default_factory=RateLimits)
     """Per-client limits on creating sessions, rooms and tickets."""
+    accounts: Accounts = field(init=False)
+    """Sign-up and log-in: accounts in the database, or in memory without one."""
     matchmaker: Matchmaker = field(init=False)
     outbox: Outbox = field(default_factory=Outbox)
     """Room sockets' frames, written once per connection per batch (meeple.lobby.edge.gateway)."""
@@ -84,6 +88,8 @@ class Services:
     def __post_init__(self) -> None:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
+        store = self.database.accounts if self.database is not None else MemoryAccountStore()
+        self.accounts = Accounts(store, self.sessions)
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings

@@ -312,6 +312,22 @@ async def test_session_revoke(impl: Impl) -> None:
     assert got is not None and got.player_id == kept.player_id
 
 
+async def test_sessions_for_an_account_and_revoking_all_of_a_player(impl: Impl) -> None:
+    store = impl.sessions()
+    tokens = [(await store.create("Ada", "p_ada"))[0] for _ in range(3)]
+    other, _ = await store.create("Bo", "p_bo")
+    guest, guest_session = await store.create("Guest")
+    for token in tokens:
+        found = await store.get(token)
+        assert found is not None and (found.player_id, found.name) == ("p_ada", "Ada")
+    await store.revoke_player("p_ada")
+    assert [await store.get(t) for t in tokens] == [None, None, None]
+    assert await store.get(other) is not None
+    still = await store.get(guest)
+    assert still is not None and still.player_id == guest_session.player_id
+    await store.revoke_player("p_nobody")
+
+
 @pytest.mark.redis
 async def test_redis_sessions_keep_tokens_only_as_hashes(redis_prefix: str) -> None:
     client = Redis.from_url(REDIS_URL)

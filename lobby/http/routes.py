@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from meeple.lobby.http import games, matchmaking, results, rooms, sessions
+from meeple.lobby.http import accounts, games, matchmaking, results, rooms, sessions
 from meeple.lobby.http.problems import install_problem_handlers
 
 
 def install(app: FastAPI) -> None:
     install_problem_handlers(app)
-    for module in (sessions, games, rooms, matchmaking, results):
+    for module in (sessions, accounts, games, rooms, matchmaking, results):
         app.include_router(module.router)

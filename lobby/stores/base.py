@@ -47,8 +47,9 @@ class Session:
 
 
 class SessionStore(Protocol):
-    async def create(self, name: str) -> tuple[str, Session]:
-        """A new guest session and its token (the only time the token is seen)."""
+    async def create(self, name: str, player_id: str | None = None) -> tuple[str, Session]:
+        """A new session and its token (the only time the token is seen): for a new guest,
+        or for ``player_id`` (an account logging in)."""
         ...
 
     async def get(self, token: str) -> Session | None:
@@ -56,6 +57,10 @@ class SessionStore(Protocol):
         ...
 
     async def revoke(self, token: str) -> None: ...
+
+    async def revoke_player(self, player_id: str) -> None:
+        """End every session of the player ("log out everywhere")."""
+        ...
 
 
 @dataclass(slots=True)

@@ -29,11 +29,14 @@ class MemorySessionStore:
         self._ttl = ttl
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        self._by_player: dict[str, set[str]] = {}  # player -> token hashes
 
-    async def create(self, name: str) -> tuple[str, Session]:
+    async def create(self, name: str, player_id: str | None = None) -> tuple[str, Session]:
         token = new_token()
-        session = Session(new_id("p"), name, self._clock() + self._ttl)
-        self._sessions[hash_token(token)] = session
+        session = Session(player_id or new_id("p"), name, self._clock() + self._ttl)
+        key = hash_token(token)
+        self._sessions[key] = session
+        self._by_player.setdefault(session.player_id, set()).add(key)
         return token, session
 
     async def get(self, token: str) -> Session | None:
@@ -43,14 +46,27 @@ class MemorySessionStore:
         if session is None:
             return None
         if session.expires_at <= now:
-            del self._sessions[key]
+            self._drop(key)
             return None
         session = Session(session.player_id, session.name, now + self._ttl)
         self._sessions[key] = session
         return session
 
     async def revoke(self, token: str) -> None:
-        self._sessions.pop(hash_token(token), None)
+        self._drop(hash_token(token))
+
+    async def revoke_player(self, player_id: str) -> None:
+        for key in self._by_player.pop(player_id, set()):
+            self._sessions.pop(key, None)
+
+    def _drop(self, key: str) -> None:
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            keys = self._by_player.get(session.player_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_player[session.player_id]
 
 
 class MemoryConnectTickets:

@@ -184,13 +184,21 @@ class RedisSessionStore:
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{hash_token(token)}"
 
-    async def create(self, name: str) -> tuple[str, Session]:
+    def _player_key(self, player_id: str) -> str:
+        """The player's sessions (token hashes), for logging out everywhere."""
+        return f"{self._prefix}player:{player_id}:sessions"
+
+    async def create(self, name: str, player_id: str | None = None) -> tuple[str, Session]:
         token = new_token()
-        session = Session(new_id("p"), name, self._clock() + self._ttl_ms / 1000)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        session = Session(player_id or new_id("p"), name, self._clock() + self._ttl_ms / 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
             key = self._key(token)
             pipe.hset(key, mapping={"player_id": session.player_id, "name": name})
             pipe.pexpire(key, self._ttl_ms)
+            if player_id is not None:  # guests cannot log out elsewhere: they have no elsewhere
+                mine = self._player_key(player_id)
+                pipe.sadd(mine, hash_token(token))
+                pipe.pexpire(mine, self._ttl_ms)
             await pipe.execute()
         return token, session
 
@@ -210,6 +218,16 @@ class RedisSessionStore:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(self._key(token))
+
+    async def revoke_player(self, player_id: str) -> None:
+        """Sessions are keys of their own (a slot each in a cluster): one DEL each."""
+        mine = self._player_key(player_id)
+        hashes = await self._redis.smembers(mine)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hashed in hashes:
+                pipe.delete(f"{self._prefix}session:{text(hashed)}")
+            pipe.delete(mine)
+            await pipe.execute()
 
 
 class RedisConnectTickets:

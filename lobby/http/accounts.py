@@ -1,0 +1,91 @@
+"""Accounts over REST: sign up (a guest keeps its player id), log in, log out, log out
+everywhere. A log-in's token is a session token like a guest's, so the WebSocket
+protocol does not change."""
+
+from __future__ import annotations
+
+import math
+
+from fastapi import APIRouter, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+
+from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
+from meeple.lobby.http.models import AccountSessionOut, Login, NewAccount, iso
+from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.http.sessions import client_address
+from meeple.lobby.players.accounts import AccountError
+from meeple.lobby.stores.base import Account, Session
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+def _problem(exc: AccountError) -> ProblemError:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return ProblemError(exc.status, exc.code, exc.detail, headers=headers)
+
+
+def _out(token: str, session: Session, account: Account) -> AccountSessionOut:
+    return AccountSessionOut(
+        token=token,
+        player_id=session.player_id,
+        name=session.name,
+        expires_at=iso(session.expires_at),
+        username=account.username or "",
+        bot=account.is_bot,
+    )
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountSessionOut,
+    responses=problem_responses(401, 409, 422, 429),
+)
+async def register(body: NewAccount, request: Request, services: ServicesDep) -> AccountSessionOut:
+    """Sign up. Called with a guest's token, the guest becomes the account and keeps its
+    player id, ratings and history; the guest's token stays good."""
+    services.limits.check("sessions", client_address(request))
+    credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
+    guest = None
+    if credentials is not None:
+        guest = await services.sessions.get(credentials.credentials)
+        if guest is None:
+            raise ProblemError(401, "unauthorized", "the session token is unknown or expired")
+    try:
+        token, session, account = await services.accounts.register(
+            body.username, body.password, body.display_name, is_bot=body.bot, guest=guest
+        )
+    except AccountError as exc:
+        raise _problem(exc) from None
+    return _out(token, session, account)
+
+
+@router.post("/login", response_model=AccountSessionOut, responses=problem_responses(401, 422, 429))
+async def login(body: Login, request: Request, services: ServicesDep) -> AccountSessionOut:
+    """A new session for an account. Any failure is the same 401 ``login_failed``; after
+    repeated failures an account or address must wait (429 ``too_many_attempts``)."""
+    try:
+        token, session, account = await services.accounts.login(
+            body.username, body.password, client_address(request)
+        )
+    except AccountError as exc:
+        raise _problem(exc) from None
+    return _out(token, session, account)
+
+
+@router.post("/logout", status_code=204, responses=problem_responses(401))
+async def logout(request: Request, services: ServicesDep, session: CurrentSession) -> Response:
+    """End this session (its token is no good after)."""
+    credentials = await _bearer(request)
+    assert credentials is not None  # CurrentSession had it
+    await services.sessions.revoke(credentials.credentials)
+    return Response(status_code=204)
+
+
+@router.post("/logout/everywhere", status_code=204, responses=problem_responses(401))
+async def logout_everywhere(services: ServicesDep, session: CurrentSession) -> Response:
+    """End every session of this player's account (every device, every tab)."""
+    await services.sessions.revoke_player(session.player_id)
+    return Response(status_code=204)
