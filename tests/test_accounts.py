@@ -134,3 +134,58 @@ async def test_bot_accounts_are_marked(client: httpx.AsyncClient) -> None:
         await client.post("/api/login", json={"username": "robo", "password": PASSWORD})
     ).json()
     assert login["bot"] is True
+
+
+async def finish_a_game(app: FastAPI, winner: dict[str, Any], loser: dict[str, Any]) -> None:
+    """A finished rated game between two players, as the room's game-over hooks see it."""
+    services = services_of(app)
+    seats = [
+        {"kind": "human", "player_id": p["player_id"], "name": p["name"]} for p in (winner, loser)
+    ]
+    record = {
+        "id": f"r_{winner['player_id']}-0",
+        "room": f"r_{winner['player_id']}",
+        "game": "tictactoe",
+        "game_no": 0,
+        "options": {},
+        "seed": "s",
+        "seat_count": 2,
+        "seats": seats,
+        "outcome": {"winners": [0], "draw": False, "returns": [1.0, -1.0], "reason": "win"},
+        "log": [],
+        "finished_at": 1_700_000_000.0,
+        "private": False,
+        "invite": None,
+        "creator": winner["player_id"],
+    }
+    for hook in services.rooms.game_over_hooks:
+        await hook(record)
+
+
+async def test_export_holds_everything_and_deletion_anonymises(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    ada = await sign_up(client, "Ada")
+    bo = await sign_up(client, "Bobo")
+    await finish_a_game(app, ada, bo)
+    export = (await client.get("/api/me/export", headers=bearer(ada["token"]))).json()
+    assert export["player_id"] == ada["player_id"]
+    assert export["account"]["username"] == "Ada" and "password" not in str(export)
+    assert export["ratings"]["tictactoe"]["games"] == 1
+    assert [g["id"] for g in export["games"]] == [f"r_{ada['player_id']}-0"]
+
+    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert (await client.get("/api/session", headers=bearer(ada["token"]))).status_code == 401
+    login = await client.post("/api/login", json={"username": "ada", "password": PASSWORD})
+    assert login.status_code == 401
+    games = (
+        await client.get(f"/api/players/{bo['player_id']}/games", headers=bearer(bo["token"]))
+    ).json()
+    names = [s["name"] for s in games["items"][0]["seats"]]
+    assert names == ["deleted player", "Bobo"]
+    board = (await client.get("/api/leaderboards/tictactoe", headers=bearer(bo["token"]))).json()
+    assert [r["name"] for r in board["items"]] == ["deleted player", "Bobo"]
+    assert "Ada" not in str(await services_of(app).accounts.store.get(ada["player_id"]))
+    guest = (await client.post("/api/sessions", json={"name": "G"})).json()
+    no = await client.delete("/api/me", headers=bearer(guest["token"]))
+    assert no.status_code == 404 and no.json()["code"] == "no_account"

@@ -952,6 +952,22 @@ async def test_only_human_seats_index_a_record(durable: Impl) -> None:
     assert await for_player_pages(records, "None", 5) == [[]]
 
 
+async def test_renaming_a_player_in_records_and_ratings(durable: Impl) -> None:
+    """A deleted account's games stay in the others' histories, under another name."""
+    records, ratings = durable.records(), durable.ratings()
+    await records.put(game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b")))
+    await records.put(game_record("r_2-0", T0 + 1, ("human", "p_c"), ("human", "p_b")))
+    await ratings.put_many("chess", [rating("p_a", 1600), rating("p_b", 1400)])
+    await ratings.put_many("tictactoe", [rating("p_a", 1550)])
+    await records.rename_player("p_a", "gone")
+    await ratings.rename_player("p_a", "gone")
+    items, _ = await records.for_player("p_b", cursor=None, limit=5)
+    assert [[s["name"] for s in r["seats"]] for r in items] == [["P_C", "P_B"], ["gone", "P_B"]]
+    assert await ratings.get("chess", "p_a") == replace(rating("p_a", 1600), name="gone")
+    assert await ratings.get("tictactoe", "p_a") == replace(rating("p_a", 1550), name="gone")
+    assert await ratings.get("chess", "p_b") == rating("p_b", 1400)
+
+
 # Ratings ----------------------------------------------------------------------------
 
 

@@ -70,6 +70,7 @@ PROBLEM_CODES: dict[str, str] = {
     "already_registered": "409: this player has an account already",
     "login_failed": "401: wrong username or password",
     "too_many_attempts": "429: too many failed log-ins; wait Retry-After seconds",
+    "no_account": "404: a guest has no account to delete",
     # Rooms
     "unknown_game": "422 (404 for a leaderboard): no game by that name",
     "bad_seats": "422: the game does not take that many seats",

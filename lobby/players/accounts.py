@@ -217,13 +217,17 @@ class Accounts:
             account,
             username=None,
             username_key=None,
-            display_name="deleted player",
+            display_name=ANONYMOUS,
             password_hash=None,
             deleted_at=self._clock(),
         )
         await self.store.update(gone)
         await self.sessions.revoke_player(player_id)
         return gone
+
+
+ANONYMOUS = "deleted player"
+"""The name a deleted account's games show it under."""
 
 
 def _new_player_id() -> str:

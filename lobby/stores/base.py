@@ -214,6 +214,15 @@ GameRecord = dict[str, Any]
 outcome, log, finished_at."""
 
 
+def renamed(record: GameRecord, player_id: str, name: str) -> GameRecord:
+    """The record with the player's seats under ``name``."""
+    seats = [
+        {**seat, "name": name} if seat.get("player_id") == player_id else seat
+        for seat in record.get("seats", ())
+    ]
+    return {**record, "seats": seats}
+
+
 class RecordStore(Protocol):
     async def put(self, record: GameRecord) -> None: ...
 
@@ -223,6 +232,11 @@ class RecordStore(Protocol):
         self, player_id: str, *, cursor: str | None, limit: int
     ) -> tuple[list[GameRecord], str | None]:
         """The player's finished games, newest first, after ``cursor``; and the next cursor."""
+        ...
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Show the player under ``name`` in every record of theirs (a deleted account's
+        games stay in others' histories, under an anonymous name)."""
         ...
 
 
@@ -240,6 +254,10 @@ class RatingStore(Protocol):
     async def get(self, game: str, player_id: str) -> PlayerRating | None: ...
 
     async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None: ...
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Show the player under ``name`` on every leaderboard."""
+        ...
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int

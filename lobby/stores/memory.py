@@ -21,6 +21,7 @@ from meeple.lobby.stores.base import (
     new_id,
     new_token,
     read_cursor,
+    renamed,
 )
 
 
@@ -319,6 +320,10 @@ class MemoryRecordStore:
             return records[:limit], make_cursor(*record_key(records[limit - 1]))
         return records, None
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        for record_id in self._by_player.get(player_id, ()):
+            self._records[record_id] = renamed(self._records[record_id], player_id, name)
+
 
 class MemoryRatingStore:
     def __init__(self) -> None:
@@ -331,6 +336,11 @@ class MemoryRatingStore:
         table = self._games.setdefault(game, {})
         for rating in ratings:
             table[rating.player_id] = rating
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        for table in self._games.values():
+            if player_id in table:
+                table[player_id] = replace(table[player_id], name=name)
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int

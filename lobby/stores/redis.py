@@ -34,6 +34,7 @@ from meeple.lobby.stores.base import (
     new_id,
     new_token,
     read_cursor,
+    renamed,
 )
 from meeple.lobby.stores.memory import pick_group, record_key, room_key
 
@@ -786,6 +787,17 @@ class RedisRecordStore:
             return records[:limit], make_cursor(*record_key(records[limit - 1]))
         return records, None
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Rare (an account's deletion): one read and one write per record, TTLs kept."""
+        ids = await self._redis.zrange(f"{self._p}player:{player_id}:records", 0, -1)
+        for record_id in ids:
+            key = f"{self._p}record:{text(record_id)}"
+            blob = await self._redis.get(key)
+            if blob:
+                await self._redis.set(
+                    key, pack(renamed(unpack(blob), player_id, name)), keepttl=True
+                )
+
 
 class RedisRatingStore:
     """Ratings per game: a hash per player and a sorted set to rank them."""
@@ -810,6 +822,13 @@ class RedisRatingStore:
         if ranking:
             writes.append(("ZADD", f"{self._p}ratings:{game}", *ranking))
         await self._batch.many(writes)
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Rare (an account's deletion): the player's ratings are found by a SCAN."""
+        async for key in self._redis.scan_iter(f"{self._p}rating:*:{player_id}"):
+            blob = await self._redis.get(key)
+            if blob:
+                await self._redis.set(key, pack({**unpack(blob), "name": name}))
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int

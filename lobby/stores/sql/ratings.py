@@ -99,6 +99,12 @@ class SqlRatingStore:
         async with self._engine.begin() as conn:
             await write_ratings(conn, game, items)
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                ratings.update().where(ratings.c.player_id == player_id), {"name": name}
+            )
+
     async def page(
         self, game: str, *, cursor: str | None, limit: int
     ) -> tuple[list[PlayerRating], str | None]:
@@ -121,6 +127,11 @@ class TransactionRatings:
 
     async def put_many(self, game: str, items: Sequence[PlayerRating]) -> None:
         await write_ratings(self._conn, game, items)
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        await self._conn.execute(
+            ratings.update().where(ratings.c.player_id == player_id), {"name": name}
+        )
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int

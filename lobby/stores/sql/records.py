@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor
+from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor, renamed
 from meeple.lobby.stores.sql.tables import record_players, records
 
 
@@ -99,3 +99,17 @@ class SqlRecordStore:
             last = items[limit - 1]
             return items[:limit], make_cursor(last["finished_at"], last["id"])
         return items, None
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        ids = sa.select(record_players.c.record_id).where(record_players.c.player_id == player_id)
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(records.c.id, records.c.body).where(records.c.id.in_(ids))
+                )
+            ).all()
+            for record_id, body in rows:
+                await conn.execute(
+                    records.update().where(records.c.id == record_id),
+                    {"body": renamed(dict(body), player_id, name)},
+                )
