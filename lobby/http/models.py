@@ -107,7 +107,10 @@ class NewAccount(Request):
         examples=["ada"],
     )
     password: str = Field(
-        max_length=1024, description="8 to 128 characters, any.", examples=["correct horse"]
+        min_length=8,
+        max_length=128,
+        description="8 to 128 characters, any.",
+        examples=["correct horse"],
     )
     display_name: str | None = Field(
         None,
