@@ -149,6 +149,47 @@ class MeepleClient:
         self.name = session["name"]
         return session
 
+    async def register(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        *,
+        bot: bool = False,
+    ) -> dict[str, Any]:
+        """Sign up. Called as a guest (after ``create_session``), the guest becomes the
+        account and keeps its player id, ratings and history. Logs in as the account."""
+        body: dict[str, Any] = {"username": username, "password": password, "bot": bot}
+        if display_name is not None:
+            body["display_name"] = display_name
+        return self._logged_in(await self.request("POST", "/api/accounts", json=body))
+
+    async def login(self, username: str, password: str) -> dict[str, Any]:
+        """A new session for the account, used for every later call."""
+        body = {"username": username, "password": password}
+        return self._logged_in(await self.request("POST", "/api/login", json=body))
+
+    async def logout(self, *, everywhere: bool = False) -> None:
+        """End this session (``everywhere``: every session of the account)."""
+        await self.request("POST", "/api/logout/everywhere" if everywhere else "/api/logout")
+        self.token = None
+
+    async def export(self) -> dict[str, Any]:
+        """Everything the server holds about this player."""
+        result: dict[str, Any] = await self.request("GET", "/api/me/export")
+        return result
+
+    async def delete_account(self) -> None:
+        """Delete the account: its games stay in others' histories, under an anonymous name."""
+        await self.request("DELETE", "/api/me")
+        self.token = None
+
+    def _logged_in(self, answer: dict[str, Any]) -> dict[str, Any]:
+        self.token = answer["token"]
+        self.player_id = answer["player_id"]
+        self.name = answer["name"]
+        return answer
+
     async def session(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.request("GET", "/api/session")
         return result

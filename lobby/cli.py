@@ -1,5 +1,5 @@
 """The ``meeple`` command: ``meeple serve`` runs a server, ``meeple bot`` runs bots,
-``meeple new-game`` writes a game package to start from."""
+``meeple db`` upgrades the database, ``meeple new-game`` writes a game package to start from."""
 
 from __future__ import annotations
 
@@ -93,6 +93,9 @@ def serve(argv: list[str]) -> None:
         listed = [g for g in os.environ.get("MEEPLE_GAMES", "").split(",") if g.strip()]
         os.environ["MEEPLE_GAMES"] = ",".join([*listed, *args.game])
     check_games()
+    from meeple.lobby.dbcli import check_database
+
+    check_database()
     raise_open_files()
     tune_gc()
     uvicorn.run(
@@ -110,7 +113,7 @@ def serve(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help"):
-        print("usage: meeple {serve,bot,new-game} [options]   (meeple serve --help)")
+        print("usage: meeple {serve,bot,db,new-game} [options]   (meeple serve --help)")
         return
     command, rest = args[0], args[1:]
     if command == "serve":
@@ -119,12 +122,16 @@ def main(argv: list[str] | None = None) -> None:
         from meeple.client.botrunner import main as bot_main
 
         sys.exit(bot_main(rest))
+    elif command == "db":
+        from meeple.lobby.dbcli import main as db_main
+
+        sys.exit(db_main(rest))
     elif command == "new-game":
         from meeple.lobby.newgame import main as new_game
 
         new_game(rest)
     else:
-        sys.exit(f"meeple: unknown command {command!r}; use serve, bot or new-game")
+        sys.exit(f"meeple: unknown command {command!r}; use serve, bot, db or new-game")
 
 
 if __name__ == "__main__":

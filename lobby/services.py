@@ -17,6 +17,7 @@ from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
+from meeple.lobby.players.accounts import Accounts
 from meeple.lobby.players.push import Pusher
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
@@ -32,6 +33,7 @@ from meeple.lobby.stores.base import (
     TicketQueue,
 )
 from meeple.lobby.stores.memory import (
+    MemoryAccountStore,
     MemoryConnectTickets,
     MemoryPushSubscriptions,
     MemoryRatingStore,
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from meeple.lobby.rooms.cluster import Cluster
+    from meeple.lobby.stores.sql import Database
 
 
 CLOSE_SECONDS = 6.0
@@ -67,6 +70,9 @@ class Services:
     """Its other clients: connections kept for moves and for leases."""
     cluster: Cluster | None = None
     """This process's part in a cluster of processes sharing Redis."""
+    database: Database | None = None
+    """The SQL database of what must last, when ``settings.database_url`` is set: then
+    ``records`` and ``ratings`` are its stores."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -84,6 +90,8 @@ class Services:
     """Each player's Web Push subscriptions."""
     pusher: Pusher = field(init=False)
     """Sends correspondence turns and reminders to those subscriptions."""
+    accounts: Accounts = field(init=False)
+    """Sign-up and log-in: accounts in the database, or in memory without one."""
     matchmaker: Matchmaker = field(init=False)
     outbox: Outbox = field(default_factory=Outbox)
     """Room sockets' frames, written once per connection per batch (meeple.lobby.edge.gateway)."""
@@ -93,12 +101,19 @@ class Services:
     def __post_init__(self) -> None:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
+        store = self.database.accounts if self.database is not None else MemoryAccountStore()
+        self.accounts = Accounts(store, self.sessions)
+        if self.database is not None:
+            self.records = self.database.records
+            self.ratings = self.database.ratings
+            self.rooms.game_over_hooks.append(partial(_finish, self.database))
+        else:
+            self.rooms.game_over_hooks.append(self.records.put)
+            self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
         self.rooms.tell_player = self._tell_player
         self.background.append(self.matchmaker.run)
-        self.rooms.game_over_hooks.append(self.records.put)
-        self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
 
     def _tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
         """A room's player event: to the player's stream (wherever it is open), and, for
@@ -137,18 +152,43 @@ class Services:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await client.aclose()
+        if self.database is not None:
+            await self.database.close()
 
 
 async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
     await rate_game(record, ratings)
 
 
+async def _finish(database: Database, record: dict[str, Any]) -> None:
+    """A finished game's record and ratings, in one transaction, once."""
+    await database.finish_game(record, partial(rate_game, record))
+
+
+async def open_database(settings: Settings) -> Database | None:
+    """The SQL database at ``settings.database_url``, ready (``Database.prepare``)."""
+    if not settings.database_url:
+        return None
+    from meeple.lobby.stores.sql import Database
+
+    database = Database(settings.database_url, settings.database_schema)
+    try:
+        await database.prepare()
+    except BaseException:
+        await database.close()
+        raise
+    return database
+
+
 async def build_services(settings: Settings, games: GameSet) -> Services:
-    """In-memory stores by default; Redis ones when ``settings.redis_url`` is set."""
+    """In-memory stores by default; Redis ones when ``settings.redis_url`` is set; what
+    must last in SQL when ``settings.database_url`` is set."""
+    database = await open_database(settings)
     if settings.redis_url:
-        return await _redis_services(settings, games)
+        return await _redis_services(settings, games, database)
     directory = MemoryRoomDirectory()
     return Services(
+        database=database,
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
         sessions=MemorySessionStore(settings.session_ttl_seconds),
@@ -158,7 +198,9 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
     )
 
 
-async def _redis_services(settings: Settings, games: GameSet) -> Services:
+async def _redis_services(
+    settings: Settings, games: GameSet, database: Database | None
+) -> Services:
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
         Coalesced,
@@ -214,8 +256,9 @@ async def _redis_services(settings: Settings, games: GameSet) -> Services:
         redis=redis,
         redis_clients=[moves, control],
         cluster=cluster,
-        records=RedisRecordStore(redis, shared, batch=batch),
-        ratings=RedisRatingStore(redis, shared, batch),
+        database=database,
+        records=database.records if database else RedisRecordStore(redis, shared, batch=batch),
+        ratings=database.ratings if database else RedisRatingStore(redis, shared, batch),
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),

@@ -26,11 +26,31 @@ def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def default_database_url() -> str:
+    """Where ``meeple serve`` keeps accounts, ratings and records when DATABASE_URL is not
+    set: an SQLite file in ``MEEPLE_DATA_DIR``, by default ``~/.local/share/meeple``
+    (``$XDG_DATA_HOME/meeple`` when that is set)."""
+    data = os.environ.get("MEEPLE_DATA_DIR")
+    if not data:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+            os.path.expanduser("~"), ".local", "share"
+        )
+        data = os.path.join(base, "meeple")
+    return f"sqlite+aiosqlite:///{os.path.abspath(os.path.join(data, 'meeple.db'))}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a deployment may tune. Defaults suit one process on a laptop."""
 
     redis_url: str | None = None
+    database_url: str | None = None
+    """Where what must last is kept (accounts, ratings, records): an SQLAlchemy URL,
+    ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://user@host/db``. None keeps them
+    in memory (an app made in code, a test); ``meeple serve`` defaults to an SQLite file
+    (``default_database_url``), or, with REDIS_URL and no DATABASE_URL, to Redis."""
+    database_schema: str | None = None
+    """The PostgreSQL schema to use (``MEEPLE_DATABASE_SCHEMA``); None: the search path's."""
     redis_prefix: str = "meeple:"
     redis_connections: int = 64
     """Connections to Redis that requests (REST calls, connects) share; when all are busy
@@ -92,8 +112,12 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
+        redis_url = env.get("REDIS_URL") or None
+        database_url = env.get("DATABASE_URL") or (None if redis_url else default_database_url())
         return cls(
-            redis_url=env.get("REDIS_URL") or None,
+            redis_url=redis_url,
+            database_url=database_url,
+            database_schema=env.get("MEEPLE_DATABASE_SCHEMA") or None,
             redis_prefix=env.get("MEEPLE_REDIS_PREFIX", "meeple:"),
             redis_connections=int(env.get("MEEPLE_REDIS_CONNECTIONS", 64)),
             origins=_env_list("MEEPLE_ORIGINS", ("self", "localhost")),

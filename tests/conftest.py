@@ -23,6 +23,10 @@ from meeple.lobby.settings import Settings
 from tests.servers import REDIS_STARTED, SERVER_ERRORS, LiveServer, live_server
 
 REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+DATABASE_URL = os.environ.get(
+    "MEEPLE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+"""The PostgreSQL server the SQL tests use; each test makes a schema of its own there."""
 
 SERVER_LOGGERS = ("meeple", "uvicorn.error")
 """Where a server in this process logs: an error there fails the test (``server_errors``)."""
@@ -147,6 +151,28 @@ async def redis_prefix(request: pytest.FixtureRequest) -> AsyncIterator[str]:
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+@pytest.fixture
+async def pg_schema() -> AsyncIterator[str]:
+    """A PostgreSQL schema of this test's own at DATABASE_URL, dropped with all it holds after."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    schema = f"meeple_test_{secrets.token_hex(4)}"
+    engine = create_async_engine(DATABASE_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # CI must not skip: say what is missing
+        await engine.dispose()
+        pytest.fail(f"PostgreSQL is not answering at {DATABASE_URL}: {exc}")
+    try:
+        yield schema
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await engine.dispose()
 
 
 class Peer:

@@ -65,6 +65,36 @@ MSG
     exit 1
 fi
 
+# PostgreSQL: the SQL store tests run against a real server too (a schema of their own,
+# dropped after) and never skip.
+export MEEPLE_TEST_DATABASE_URL=${MEEPLE_TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test}
+if ! .venv/bin/python - <<'PY'
+import asyncio, os, sys
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+async def ping() -> None:
+    engine = create_async_engine(os.environ["MEEPLE_TEST_DATABASE_URL"], connect_args={"timeout": 5})
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+    finally:
+        await engine.dispose()
+try:
+    asyncio.run(ping())
+except Exception as exc:
+    sys.exit(f"{exc}")
+PY
+then
+    cat >&2 <<MSG
+PostgreSQL is not answering at $MEEPLE_TEST_DATABASE_URL; the SQL tests need it.
+Install and start one with trust auth for local connections and a database \`test\`:
+    sudo apt-get install postgresql && sudo -u postgres createdb test
+or point MEEPLE_TEST_DATABASE_URL at another (postgresql+asyncpg://user@host:port/db).
+MSG
+    exit 1
+fi
+
 echo "ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

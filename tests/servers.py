@@ -114,6 +114,10 @@ async def live_server(
             SERVER_ERRORS.append(f"the server counted {errors} store errors")
 
 
+DATA = tempfile.TemporaryDirectory(prefix="meeple-test-data-")
+"""Where servers started by the tests keep their SQLite files; removed when the run ends."""
+
+
 class ServerProcess:
     """``meeple serve`` in a process of its own, for restarts and kill -9."""
 
@@ -127,6 +131,9 @@ class ServerProcess:
     ) -> None:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
+        if "DATABASE_URL" not in self.env and "MEEPLE_DATA_DIR" not in self.env:
+            # A database file of this server's own, not the user's ~/.local/share/meeple.
+            self.env["MEEPLE_DATA_DIR"] = tempfile.mkdtemp(dir=DATA.name)
         self.log_level = log_level
         self.log_file = log_file or Path(tempfile.mkstemp(prefix="meeple-serve-", suffix=".log")[1])
         """Where the server's log (its stderr) goes: read for errors when it stops, and by

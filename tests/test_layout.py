@@ -29,7 +29,7 @@ LOBBY_PARTS: dict[str, set[str]] = {
 }
 """Besides these, every part may read ``settings``; the two shells that take requests
 (edge and http) reach the app's ``services``, which nothing below them may."""
-WIRING = {"app", "services", "settings", "cli", "games", "newgame"}
+WIRING = {"app", "services", "settings", "cli", "dbcli", "games", "newgame"}
 """The top of lobby/: the app's wiring, which may import every part."""
 
 # Modules of the standard library and third parties that game/ must never use: it is pure.

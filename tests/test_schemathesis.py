@@ -29,6 +29,10 @@ def schemathesis_command(base: str, token: str, *, examples: int, seed: int | No
         "--max-examples", str(examples),
         "--exclude-path", "/api/matchmaking/events",
         "--exclude-path", "/api/me/events",
+        # These end the run's session (tests/test_accounts.py covers them).
+        "--exclude-path", "/api/logout",
+        "--exclude-path", "/api/logout/everywhere",
+        "--exclude-path", "/api/me",
         "--request-timeout", "10",
         "--no-color",
     ]  # fmt: skip

@@ -1,25 +1,31 @@
-"""Contract tests for the stores: each runs against the in-memory and the Redis implementation.
+"""Contract tests for the stores: each runs against the in-memory and the Redis implementation,
+and the durable ones (records, ratings) against SQLite and PostgreSQL too.
 
 The Redis runs use the real Redis at ``REDIS_URL`` under a key prefix of the test's own
-(``redis_prefix``); they never skip. RedisJournal and RedisLeases have no in-memory twin
-and are tested on Redis only.
+(``redis_prefix``), the PostgreSQL runs the real server at ``DATABASE_URL`` in a schema
+of the test's own (``pg_schema``); they never skip. RedisJournal and RedisLeases have no
+in-memory twin and are tested on Redis only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
+    Account,
+    AccountStore,
     Changes,
     GameRecord,
     PlayerRating,
@@ -37,6 +43,7 @@ from meeple.lobby.stores.base import (
     ticket_key,
 )
 from meeple.lobby.stores.memory import (
+    MemoryAccountStore,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -55,7 +62,9 @@ from meeple.lobby.stores.redis import (
     RedisTicketQueue,
     text,
 )
-from tests.conftest import REDIS_URL
+from meeple.lobby.stores.sql import Database
+from meeple.lobby.stores.sql.database import upgrade
+from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import private_redis
 
 T0 = 1_700_000_000.0
@@ -64,6 +73,9 @@ WINDOW = RatingWindow()
 
 REDIS = pytest.param("redis", marks=pytest.mark.redis)
 IMPLS = ["memory", REDIS]
+SQL_IMPLS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+DURABLE_IMPLS = [*IMPLS, *SQL_IMPLS]
+"""Where records and ratings may be kept."""
 
 
 class Impl:
@@ -73,6 +85,8 @@ class Impl:
         self.kind = kind
         self.prefix = prefix
         self._clients: list[Redis] = []
+        self.database: Database | None = None
+        """The SQL runs' database, migrated to the newest schema."""
 
     @property
     def is_redis(self) -> bool:
@@ -109,14 +123,20 @@ class Impl:
         return MemoryTicketQueue(keep_settled)
 
     def records(self) -> RecordStore:
+        if self.database is not None:
+            return self.database.records
         return RedisRecordStore(self.redis, self.prefix) if self.is_redis else MemoryRecordStore()
 
     def ratings(self) -> RatingStore:
+        if self.database is not None:
+            return self.database.ratings
         return RedisRatingStore(self.redis, self.prefix) if self.is_redis else MemoryRatingStore()
 
     async def close(self) -> None:
         for client in self._clients:
             await client.aclose()
+        if self.database is not None:
+            await self.database.close()
 
 
 @pytest.fixture
@@ -135,6 +155,105 @@ async def impl(request: pytest.FixtureRequest, store_prefix: str) -> AsyncIterat
         yield stores
     finally:
         await stores.close()
+
+
+@pytest.fixture(params=DURABLE_IMPLS)
+def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """The kind of a durable store and where it keeps things: a Redis prefix, an SQLite
+    file or a PostgreSQL schema of the test's own."""
+    kind: str = request.param
+    if kind == "redis":
+        return kind, request.getfixturevalue("redis_prefix")
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture(params=["memory", *SQL_IMPLS])
+def accounts_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Accounts live in memory (an app made in code) or in SQL, never in Redis."""
+    kind: str = request.param
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture
+async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
+    """The stores of what must last (records, ratings), in every implementation."""
+    async with open_impl(*durable_place) as stores:
+        yield stores
+
+
+@pytest.fixture
+async def accounts(accounts_place: tuple[str, str]) -> AsyncIterator[AccountStore]:
+    async with open_impl(*accounts_place) as stores:
+        yield stores.database.accounts if stores.database else MemoryAccountStore()
+
+
+@contextlib.asynccontextmanager
+async def open_impl(kind: str, where: str) -> AsyncIterator[Impl]:
+    stores = Impl(kind, where if kind == "redis" else "")
+    if kind == "sqlite":
+        stores.database = Database(f"sqlite+aiosqlite:///{where}")
+    elif kind == "postgres":
+        stores.database = Database(DATABASE_URL, where)
+    try:
+        if stores.database is not None:
+            await upgrade(stores.database.engine)
+        yield stores
+    finally:
+        await stores.close()
+
+
+# Accounts ---------------------------------------------------------------------------
+
+
+def account(player_id: str, username: str | None, **changes: Any) -> Account:
+    made = Account(
+        player_id=player_id,
+        username=username,
+        username_key=username.casefold() if username else None,
+        display_name=username or "Guest",
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+        is_bot=False,
+        created_at=T0,
+    )
+    return replace(made, **changes)
+
+
+async def test_accounts_create_get_and_find_by_username(accounts: AccountStore) -> None:
+    ada = account("p_ada", "Ada")
+    assert await accounts.create(ada) is True
+    assert await accounts.get("p_ada") == ada
+    assert await accounts.by_username("ada") == ada
+    assert await accounts.by_username("bo") is None
+    assert await accounts.get("p_bo") is None
+
+
+async def test_accounts_usernames_and_ids_are_unique(accounts: AccountStore) -> None:
+    assert await accounts.create(account("p_ada", "Ada"))
+    assert await accounts.create(account("p_other", "ADA")) is False
+    assert await accounts.create(account("p_ada", "Someone")) is False
+    assert await accounts.by_username("someone") is None
+    bots = [account(f"p_bot{i}", f"bot{i}", is_bot=True) for i in range(3)]
+    assert await asyncio.gather(*(accounts.create(b) for b in bots)) == [True] * 3
+    found = await accounts.get("p_bot1")
+    assert found is not None and found.is_bot
+
+
+async def test_accounts_update_renames_and_deletes(accounts: AccountStore) -> None:
+    await accounts.create(account("p_ada", "Ada"))
+    renamed = replace(account("p_ada", "Ada2"), display_name="Countess")
+    await accounts.update(renamed)
+    assert await accounts.get("p_ada") == renamed
+    assert await accounts.by_username("ada") is None
+    assert await accounts.by_username("ada2") == renamed
+    gone = replace(renamed, username=None, username_key=None, password_hash=None, deleted_at=T0)
+    await accounts.update(gone)
+    assert await accounts.get("p_ada") == gone
+    assert await accounts.by_username("ada2") is None
+    assert await accounts.create(account("p_new", "Ada2"))  # the name is free again
 
 
 @pytest.fixture
@@ -200,6 +319,22 @@ async def test_session_revoke(impl: Impl) -> None:
     await sessions.revoke("never-issued")
     got = await sessions.get(keep)
     assert got is not None and got.player_id == kept.player_id
+
+
+async def test_sessions_for_an_account_and_revoking_all_of_a_player(impl: Impl) -> None:
+    store = impl.sessions()
+    tokens = [(await store.create("Ada", "p_ada"))[0] for _ in range(3)]
+    other, _ = await store.create("Bo", "p_bo")
+    guest, guest_session = await store.create("Guest")
+    for token in tokens:
+        found = await store.get(token)
+        assert found is not None and (found.player_id, found.name) == ("p_ada", "Ada")
+    await store.revoke_player("p_ada")
+    assert [await store.get(t) for t in tokens] == [None, None, None]
+    assert await store.get(other) is not None
+    still = await store.get(guest)
+    assert still is not None and still.player_id == guest_session.player_id
+    await store.revoke_player("p_nobody")
 
 
 @pytest.mark.redis
@@ -799,16 +934,27 @@ async def for_player_pages(records: RecordStore, player: str, limit: int) -> lis
         assert len(pages) < 50, "the cursor never ends"
 
 
-async def test_record_put_get(impl: Impl) -> None:
-    records = impl.records()
+async def test_record_put_get(durable: Impl) -> None:
+    records = durable.records()
     record = game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b"))
     await records.put(record)
     assert await records.get("r_1-0") == record
     assert await records.get("r_1-1") is None
 
 
-async def test_records_for_player_newest_first_with_cursor(impl: Impl) -> None:
-    records = impl.records()
+async def test_a_record_put_twice_is_kept_once(durable: Impl) -> None:
+    """A room that failed over may finish the same game again (same room, same number)."""
+    records = durable.records()
+    record = game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b"))
+    record |= {"private": True, "invite": "c0de", "creator": "p_a"}
+    await records.put(record)
+    await records.put(record)
+    assert await records.get("r_1-0") == record
+    assert await for_player_pages(records, "p_a", 5) == [["r_1-0"]]
+
+
+async def test_records_for_player_newest_first_with_cursor(durable: Impl) -> None:
+    records = durable.records()
     for i in range(7):
         await records.put(
             game_record(f"r_{i}-0", T0 + i * 10.5, ("human", "p_a"), ("human", f"p_{i}"))
@@ -824,24 +970,24 @@ async def test_records_for_player_newest_first_with_cursor(impl: Impl) -> None:
     assert items == [await records.get("r_6-0")]
 
 
-async def test_records_for_player_with_equal_finishing_times(impl: Impl) -> None:
-    records = impl.records()
+async def test_records_for_player_with_equal_finishing_times(durable: Impl) -> None:
+    records = durable.records()
     for i in range(6):
         await records.put(game_record(f"r_{i}-0", T0 + i // 3, ("human", "p_a")))
     flat = [i for page in await for_player_pages(records, "p_a", 2) for i in page]
     assert flat == ["r_5-0", "r_4-0", "r_3-0", "r_2-0", "r_1-0", "r_0-0"]
 
 
-async def test_records_for_player_with_many_equal_finishing_times(impl: Impl) -> None:
-    records = impl.records()
+async def test_records_for_player_with_many_equal_finishing_times(durable: Impl) -> None:
+    records = durable.records()
     for i in range(15):
         await records.put(game_record(f"r_{i:02d}-0", T0, ("human", "p_a")))
     flat = [i for page in await for_player_pages(records, "p_a", 2) for i in page]
     assert flat == [f"r_{i:02d}-0" for i in reversed(range(15))]
 
 
-async def test_only_human_seats_index_a_record(impl: Impl) -> None:
-    records = impl.records()
+async def test_only_human_seats_index_a_record(durable: Impl) -> None:
+    records = durable.records()
     await records.put(
         game_record("r_1-0", T0, ("human", "p_a"), ("bot", "b_random"), ("empty", None))
     )
@@ -851,6 +997,22 @@ async def test_only_human_seats_index_a_record(impl: Impl) -> None:
     assert await for_player_pages(records, "None", 5) == [[]]
 
 
+async def test_renaming_a_player_in_records_and_ratings(durable: Impl) -> None:
+    """A deleted account's games stay in the others' histories, under another name."""
+    records, ratings = durable.records(), durable.ratings()
+    await records.put(game_record("r_1-0", T0, ("human", "p_a"), ("human", "p_b")))
+    await records.put(game_record("r_2-0", T0 + 1, ("human", "p_c"), ("human", "p_b")))
+    await ratings.put_many("chess", [rating("p_a", 1600), rating("p_b", 1400)])
+    await ratings.put_many("tictactoe", [rating("p_a", 1550)])
+    await records.rename_player("p_a", "gone")
+    await ratings.rename_player("p_a", "gone")
+    items, _ = await records.for_player("p_b", cursor=None, limit=5)
+    assert [[s["name"] for s in r["seats"]] for r in items] == [["P_C", "P_B"], ["gone", "P_B"]]
+    assert await ratings.get("chess", "p_a") == replace(rating("p_a", 1600), name="gone")
+    assert await ratings.get("tictactoe", "p_a") == replace(rating("p_a", 1550), name="gone")
+    assert await ratings.get("chess", "p_b") == rating("p_b", 1400)
+
+
 # Ratings ----------------------------------------------------------------------------
 
 
@@ -858,8 +1020,8 @@ def rating(player: str, value: float, games: int = 1) -> PlayerRating:
     return PlayerRating(player, player.upper(), value, 200.0, 0.06, games)
 
 
-async def test_ratings_put_many_get(impl: Impl) -> None:
-    ratings = impl.ratings()
+async def test_ratings_put_many_get(durable: Impl) -> None:
+    ratings = durable.ratings()
     a, b = rating("p_a", 1520.5), rating("p_b", 1479.5)
     await ratings.put_many("tictactoe", [a, b])
     assert await ratings.get("tictactoe", "p_a") == a
@@ -872,8 +1034,8 @@ async def test_ratings_put_many_get(impl: Impl) -> None:
     await ratings.put_many("tictactoe", [])
 
 
-async def test_ratings_page_best_first_with_cursor(impl: Impl) -> None:
-    ratings = impl.ratings()
+async def test_ratings_page_best_first_with_cursor(durable: Impl) -> None:
+    ratings = durable.ratings()
     values = {"p_a": 1500, "p_b": 1700, "p_c": 1600, "p_d": 1500, "p_e": 1900, "p_f": 1300}
     values |= {"p_g": 1650}
     await ratings.put_many("chess", [rating(p, v) for p, v in values.items()])

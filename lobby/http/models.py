@@ -90,9 +90,46 @@ class NewSession(Request):
     @field_validator("name")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if not _NAME.fullmatch(value) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-            raise ValueError("a name may not hold control characters, nor only white space")
-        return value.strip()
+        return printable_name(value)
+
+
+def printable_name(value: str) -> str:
+    """A display name as NAME_PATTERN allows it, stripped; ValueError otherwise."""
+    if not _NAME.fullmatch(value) or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise ValueError("a name may not hold control characters, nor only white space")
+    return value.strip()
+
+
+class NewAccount(Request):
+    username: str = Field(
+        max_length=64,
+        description="3 to 32 letters, digits, '_', '.' or '-' (after NFKC), starting and ending"
+        " with a letter or digit; unique without regard to case or Unicode form.",
+        examples=["ada"],
+    )
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="8 to 128 characters, any.",
+        examples=["correct horse"],
+    )
+    display_name: str | None = Field(
+        None,
+        description="The name others see (1 to 32 characters, as a guest's); by default the"
+        " guest's name, or the username.",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    )
+    bot: bool = Field(False, description="A bot's account: shown as a bot everywhere.")
+
+    @field_validator("display_name")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return None if value is None else printable_name(value)
+
+
+class Login(Request):
+    username: str = Field(max_length=64, examples=["ada"])
+    password: str = Field(max_length=1024, examples=["correct horse"])
 
 
 class SessionOut(BaseModel):
@@ -100,6 +137,11 @@ class SessionOut(BaseModel):
     player_id: str
     name: str
     expires_at: str = Field(description="ISO 8601 UTC; slides forward with every use.")
+
+
+class AccountSessionOut(SessionOut):
+    username: str
+    bot: bool
 
 
 class ConnectTicketOut(BaseModel):

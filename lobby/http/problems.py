@@ -63,6 +63,14 @@ PROBLEM_CODES: dict[str, str] = {
     "rate_limited": "429: over a rate limit (see Retry-After)",
     "internal": "500: an error inside the server",
     "unavailable": "503: the server is starting or stopping",
+    # Accounts
+    "invalid_username": "422: not a username (3 to 32 letters, digits, _ . -)",
+    "invalid_password": "422: a password is 8 to 128 characters",
+    "username_taken": "409: another account has that username (in any case or form)",
+    "already_registered": "409: this player has an account already",
+    "login_failed": "401: wrong username or password",
+    "too_many_attempts": "429: too many failed log-ins; wait Retry-After seconds",
+    "no_account": "404: a guest has no account to delete",
     # Rooms
     "unknown_game": "422 (404 for a leaderboard): no game by that name",
     "bad_seats": "422: the game does not take that many seats",

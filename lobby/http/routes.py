@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from meeple.lobby.http import (
+    accounts,
     events,
     games,
     matchmaking,
@@ -23,5 +24,5 @@ from meeple.lobby.http.problems import install_problem_handlers
 
 def install(app: FastAPI) -> None:
     install_problem_handlers(app)
-    for module in (sessions, games, rooms, mygames, events, push, matchmaking, results):
+    for module in (sessions, accounts, games, rooms, mygames, events, push, matchmaking, results):
         app.include_router(module.router)

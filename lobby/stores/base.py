@@ -47,8 +47,9 @@ class Session:
 
 
 class SessionStore(Protocol):
-    async def create(self, name: str) -> tuple[str, Session]:
-        """A new guest session and its token (the only time the token is seen)."""
+    async def create(self, name: str, player_id: str | None = None) -> tuple[str, Session]:
+        """A new session and its token (the only time the token is seen): for a new guest,
+        or for ``player_id`` (an account logging in)."""
         ...
 
     async def get(self, token: str) -> Session | None:
@@ -56,6 +57,10 @@ class SessionStore(Protocol):
         ...
 
     async def revoke(self, token: str) -> None: ...
+
+    async def revoke_player(self, player_id: str) -> None:
+        """End every session of the player ("log out everywhere")."""
+        ...
 
 
 @dataclass(slots=True)
@@ -236,6 +241,15 @@ GameRecord = dict[str, Any]
 outcome, log, finished_at."""
 
 
+def renamed(record: GameRecord, player_id: str, name: str) -> GameRecord:
+    """The record with the player's seats under ``name``."""
+    seats = [
+        {**seat, "name": name} if seat.get("player_id") == player_id else seat
+        for seat in record.get("seats", ())
+    ]
+    return {**record, "seats": seats}
+
+
 class RecordStore(Protocol):
     async def put(self, record: GameRecord) -> None: ...
 
@@ -245,6 +259,11 @@ class RecordStore(Protocol):
         self, player_id: str, *, cursor: str | None, limit: int
     ) -> tuple[list[GameRecord], str | None]:
         """The player's finished games, newest first, after ``cursor``; and the next cursor."""
+        ...
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Show the player under ``name`` in every record of theirs (a deleted account's
+        games stay in others' histories, under an anonymous name)."""
         ...
 
 
@@ -263,8 +282,45 @@ class RatingStore(Protocol):
 
     async def put_many(self, game: str, ratings: Sequence[PlayerRating]) -> None: ...
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Show the player under ``name`` on every leaderboard."""
+        ...
+
     async def page(
         self, game: str, *, cursor: str | None, limit: int
     ) -> tuple[list[PlayerRating], str | None]:
         """Best first (by rating, then player id), after ``cursor``."""
+        ...
+
+
+# Accounts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A player who can log in again: the player id is the one their guest session had."""
+
+    player_id: str
+    username: str | None
+    """As typed at sign-up; None once the account is deleted."""
+    username_key: str | None
+    """The unique form (``players.accounts.username_key``); None once deleted."""
+    display_name: str
+    password_hash: str | None
+    is_bot: bool
+    created_at: float
+    deleted_at: float | None = None
+
+
+class AccountStore(Protocol):
+    async def create(self, account: Account) -> bool:
+        """Add the account; False (nothing written) if its username or player id is taken."""
+        ...
+
+    async def get(self, player_id: str) -> Account | None: ...
+
+    async def by_username(self, username_key: str) -> Account | None: ...
+
+    async def update(self, account: Account) -> None:
+        """Replace the account with this player id (a new hash, a new name, deletion)."""
         ...

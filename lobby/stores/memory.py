@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from meeple.lobby.stores.base import (
     MAX_PUSH_SUBSCRIPTIONS,
+    Account,
     GameRecord,
     PlayerRating,
     PushSubscription,
@@ -22,6 +23,7 @@ from meeple.lobby.stores.base import (
     new_id,
     new_token,
     read_cursor,
+    renamed,
     seated_players,
 )
 
@@ -31,11 +33,14 @@ class MemorySessionStore:
         self._ttl = ttl
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        self._by_player: dict[str, set[str]] = {}  # player -> token hashes
 
-    async def create(self, name: str) -> tuple[str, Session]:
+    async def create(self, name: str, player_id: str | None = None) -> tuple[str, Session]:
         token = new_token()
-        session = Session(new_id("p"), name, self._clock() + self._ttl)
-        self._sessions[hash_token(token)] = session
+        session = Session(player_id or new_id("p"), name, self._clock() + self._ttl)
+        key = hash_token(token)
+        self._sessions[key] = session
+        self._by_player.setdefault(session.player_id, set()).add(key)
         return token, session
 
     async def get(self, token: str) -> Session | None:
@@ -45,14 +50,27 @@ class MemorySessionStore:
         if session is None:
             return None
         if session.expires_at <= now:
-            del self._sessions[key]
+            self._drop(key)
             return None
         session = Session(session.player_id, session.name, now + self._ttl)
         self._sessions[key] = session
         return session
 
     async def revoke(self, token: str) -> None:
-        self._sessions.pop(hash_token(token), None)
+        self._drop(hash_token(token))
+
+    async def revoke_player(self, player_id: str) -> None:
+        for key in self._by_player.pop(player_id, set()):
+            self._sessions.pop(key, None)
+
+    def _drop(self, key: str) -> None:
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            keys = self._by_player.get(session.player_id)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_player[session.player_id]
 
 
 class MemoryConnectTickets:
@@ -339,6 +357,10 @@ class MemoryRecordStore:
             return records[:limit], make_cursor(*record_key(records[limit - 1]))
         return records, None
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        for record_id in self._by_player.get(player_id, ()):
+            self._records[record_id] = renamed(self._records[record_id], player_id, name)
+
 
 class MemoryRatingStore:
     def __init__(self) -> None:
@@ -352,6 +374,11 @@ class MemoryRatingStore:
         for rating in ratings:
             table[rating.player_id] = rating
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        for table in self._games.values():
+            if player_id in table:
+                table[player_id] = replace(table[player_id], name=name)
+
     async def page(
         self, game: str, *, cursor: str | None, limit: int
     ) -> tuple[list[PlayerRating], str | None]:
@@ -363,3 +390,34 @@ class MemoryRatingStore:
         items = ordered[offset : offset + limit]
         more = offset + limit < len(ordered)
         return items, str(offset + limit) if more else None
+
+
+class MemoryAccountStore:
+    """Accounts for one process (an app made in code, a test): gone when it ends."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Account] = {}
+        self._by_key: dict[str, str] = {}
+
+    async def create(self, account: Account) -> bool:
+        if account.player_id in self._accounts or (
+            account.username_key is not None and account.username_key in self._by_key
+        ):
+            return False
+        await self.update(account)
+        return True
+
+    async def get(self, player_id: str) -> Account | None:
+        return self._accounts.get(player_id)
+
+    async def by_username(self, username_key: str) -> Account | None:
+        player_id = self._by_key.get(username_key)
+        return self._accounts.get(player_id) if player_id is not None else None
+
+    async def update(self, account: Account) -> None:
+        old = self._accounts.get(account.player_id)
+        if old is not None and old.username_key is not None:
+            self._by_key.pop(old.username_key, None)
+        self._accounts[account.player_id] = account
+        if account.username_key is not None:
+            self._by_key[account.username_key] = account.player_id

@@ -39,6 +39,7 @@ from meeple.lobby.stores.base import (
     new_id,
     new_token,
     read_cursor,
+    renamed,
     seated_players,
 )
 from meeple.lobby.stores.memory import pick_group, record_key, room_key
@@ -275,13 +276,21 @@ class RedisSessionStore:
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{hash_token(token)}"
 
-    async def create(self, name: str) -> tuple[str, Session]:
+    def _player_key(self, player_id: str) -> str:
+        """The player's sessions (token hashes), for logging out everywhere."""
+        return f"{self._prefix}player:{player_id}:sessions"
+
+    async def create(self, name: str, player_id: str | None = None) -> tuple[str, Session]:
         token = new_token()
-        session = Session(new_id("p"), name, self._clock() + self._ttl_ms / 1000)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        session = Session(player_id or new_id("p"), name, self._clock() + self._ttl_ms / 1000)
+        async with self._redis.pipeline(transaction=False) as pipe:
             key = self._key(token)
             pipe.hset(key, mapping={"player_id": session.player_id, "name": name})
             pipe.pexpire(key, self._ttl_ms)
+            if player_id is not None:  # guests cannot log out elsewhere: they have no elsewhere
+                mine = self._player_key(player_id)
+                pipe.sadd(mine, hash_token(token))
+                pipe.pexpire(mine, self._ttl_ms)
             await pipe.execute()
         return token, session
 
@@ -301,6 +310,16 @@ class RedisSessionStore:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(self._key(token))
+
+    async def revoke_player(self, player_id: str) -> None:
+        """Sessions are keys of their own (a slot each in a cluster): one DEL each."""
+        mine = self._player_key(player_id)
+        hashes = await self._redis.smembers(mine)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hashed in hashes:
+                pipe.delete(f"{self._prefix}session:{text(hashed)}")
+            pipe.delete(mine)
+            await pipe.execute()
 
 
 class RedisConnectTickets:
@@ -955,6 +974,17 @@ class RedisRecordStore:
             return records[:limit], make_cursor(*record_key(records[limit - 1]))
         return records, None
 
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Rare (an account's deletion): one read and one write per record, TTLs kept."""
+        ids = await self._redis.zrange(f"{self._p}player:{player_id}:records", 0, -1)
+        for record_id in ids:
+            key = f"{self._p}record:{text(record_id)}"
+            blob = await self._redis.get(key)
+            if blob:
+                await self._redis.set(
+                    key, pack(renamed(unpack(blob), player_id, name)), keepttl=True
+                )
+
 
 class RedisRatingStore:
     """Ratings per game: a hash per player and a sorted set to rank them."""
@@ -979,6 +1009,13 @@ class RedisRatingStore:
         if ranking:
             writes.append(("ZADD", f"{self._p}ratings:{game}", *ranking))
         await self._batch.many(writes)
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        """Rare (an account's deletion): the player's ratings are found by a SCAN."""
+        async for key in self._redis.scan_iter(f"{self._p}rating:*:{player_id}"):
+            blob = await self._redis.get(key)
+            if blob:
+                await self._redis.set(key, pack({**unpack(blob), "name": name}))
 
     async def page(
         self, game: str, *, cursor: str | None, limit: int

@@ -1,0 +1,144 @@
+"""Accounts over REST: sign up (a guest keeps its player id), log in, log out, log out
+everywhere. A log-in's token is a session token like a guest's, so the WebSocket
+protocol does not change."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+
+from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
+from meeple.lobby.http.models import MAX_PAGE, AccountSessionOut, Login, NewAccount, iso
+from meeple.lobby.http.problems import ProblemError, problem_responses
+from meeple.lobby.http.sessions import client_address
+from meeple.lobby.players.accounts import ANONYMOUS, AccountError
+from meeple.lobby.stores.base import Account, Session
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+def _problem(exc: AccountError) -> ProblemError:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return ProblemError(exc.status, exc.code, exc.detail, headers=headers)
+
+
+def _out(token: str, session: Session, account: Account) -> AccountSessionOut:
+    return AccountSessionOut(
+        token=token,
+        player_id=session.player_id,
+        name=session.name,
+        expires_at=iso(session.expires_at),
+        username=account.username or "",
+        bot=account.is_bot,
+    )
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountSessionOut,
+    responses=problem_responses(401, 409, 422, 429),
+)
+async def register(body: NewAccount, request: Request, services: ServicesDep) -> AccountSessionOut:
+    """Sign up. Called with a guest's token, the guest becomes the account and keeps its
+    player id, ratings and history; the guest's token stays good."""
+    services.limits.check("sessions", client_address(request))
+    credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
+    guest = None
+    if credentials is not None:
+        guest = await services.sessions.get(credentials.credentials)
+        if guest is None:
+            raise ProblemError(401, "unauthorized", "the session token is unknown or expired")
+    try:
+        token, session, account = await services.accounts.register(
+            body.username, body.password, body.display_name, is_bot=body.bot, guest=guest
+        )
+    except AccountError as exc:
+        raise _problem(exc) from None
+    return _out(token, session, account)
+
+
+@router.post("/login", response_model=AccountSessionOut, responses=problem_responses(401, 422, 429))
+async def login(body: Login, request: Request, services: ServicesDep) -> AccountSessionOut:
+    """A new session for an account. Any failure is the same 401 ``login_failed``; after
+    repeated failures an account or address must wait (429 ``too_many_attempts``)."""
+    try:
+        token, session, account = await services.accounts.login(
+            body.username, body.password, client_address(request)
+        )
+    except AccountError as exc:
+        raise _problem(exc) from None
+    return _out(token, session, account)
+
+
+@router.post("/logout", status_code=204, responses=problem_responses(401))
+async def logout(request: Request, services: ServicesDep, session: CurrentSession) -> Response:
+    """End this session (its token is no good after)."""
+    credentials = await _bearer(request)
+    assert credentials is not None  # CurrentSession had it
+    await services.sessions.revoke(credentials.credentials)
+    return Response(status_code=204)
+
+
+@router.post("/logout/everywhere", status_code=204, responses=problem_responses(401))
+async def logout_everywhere(services: ServicesDep, session: CurrentSession) -> Response:
+    """End every session of this player's account (every device, every tab)."""
+    await services.sessions.revoke_player(session.player_id)
+    return Response(status_code=204)
+
+
+EXPORT_RECORDS = 10_000
+"""The most finished games an export lists (a page of the history each MAX_PAGE)."""
+
+
+@router.get("/me/export", responses=problem_responses(401))
+async def export(services: ServicesDep, session: CurrentSession) -> dict[str, Any]:
+    """Everything held about the caller, as JSON: the account (without its password hash),
+    the ratings, and every finished game with its full record."""
+    account = await services.accounts.store.get(session.player_id)
+    ratings = {}
+    for game in services.games.registry:
+        found = await services.ratings.get(game, session.player_id)
+        if found is not None:
+            ratings[game] = asdict(found)
+    records: list[dict[str, Any]] = []
+    cursor = None
+    while len(records) < EXPORT_RECORDS:
+        page, cursor = await services.records.for_player(
+            session.player_id, cursor=cursor, limit=MAX_PAGE
+        )
+        records += page
+        if cursor is None:
+            break
+    return {
+        "player_id": session.player_id,
+        "name": session.name,
+        "account": None
+        if account is None
+        else {
+            "username": account.username,
+            "display_name": account.display_name,
+            "bot": account.is_bot,
+            "created_at": iso(account.created_at),
+        },
+        "ratings": ratings,
+        "games": records,
+    }
+
+
+@router.delete("/me", status_code=204, responses=problem_responses(401, 404))
+async def delete_me(services: ServicesDep, session: CurrentSession) -> Response:
+    """Delete the caller's account: its credentials and personal fields go, every session
+    ends, and its games stay in others' histories under an anonymous name."""
+    gone = await services.accounts.delete(session.player_id)
+    if gone is None:
+        raise ProblemError(404, "no_account", "a guest has no account to delete")
+    await services.records.rename_player(session.player_id, ANONYMOUS)
+    await services.ratings.rename_player(session.player_id, ANONYMOUS)
+    return Response(status_code=204)

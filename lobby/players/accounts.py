@@ -1,0 +1,234 @@
+"""Accounts: sign-up, log-in, and a guest becoming an account under the same player id.
+
+Usernames are unique after NFKC normalisation and case folding (``username_key``), so
+"Ada", "ADA" and a full-width "Ada" are one name; display names are free. Passwords are 8 to 128
+characters with no composition rules (NIST SP 800-63B) and kept as argon2id hashes
+(argon2-cffi's defaults), computed in a worker thread: a hash takes tens of
+milliseconds, which the event loop and its rooms must not wait for.
+
+A failed log-in says only that it failed, whether the name is unknown or the password
+wrong, and takes as long either way (an unknown name is checked against a dummy hash).
+After ``FREE_FAILURES`` failures in a row an account (``FREE_ADDRESS_FAILURES`` a client
+address) is slowed down: each further attempt must wait twice as long as the last
+(``LoginGuard``), up to ``MAX_WAIT``; meanwhile attempts are answered 429.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from meeple.lobby.stores.base import Account, AccountStore, Session, SessionStore, new_id
+
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+USERNAME = re.compile(r"[^\W_][\w.-]{1,30}[^\W_]|[^\W_]{3}")
+"""3 to 32 letters, digits, ``_``, ``.`` and ``-``, starting and ending with a letter or
+digit (checked after NFKC)."""
+FREE_FAILURES = 5
+"""Failed log-ins in a row an account is allowed before it is slowed down."""
+FREE_ADDRESS_FAILURES = 20
+"""The same for a client address (many players may share one, behind a NAT)."""
+MAX_WAIT = 900.0
+"""Seconds: the longest an account's next attempt must wait after failures."""
+MAX_TRACKED = 50_000
+
+
+class AccountError(Exception):
+    """A refused request: ``code`` is the problem's code, ``status`` its HTTP status."""
+
+    def __init__(self, code: str, detail: str, status: int, retry_after: float | None = None):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+
+
+def username_key(username: str) -> str:
+    """The form usernames are compared in: NFKC, case-folded, NFKC again (the folding may
+    undo the normalisation, as Unicode's NFKC_Casefold notes)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+def check_username(username: str) -> str:
+    """The username as it will be kept (NFKC, stripped); AccountError if it is not one."""
+    name = unicodedata.normalize("NFKC", username).strip()
+    if not USERNAME.fullmatch(name):
+        raise AccountError(
+            "invalid_username",
+            "a username is 3 to 32 letters, digits, '_', '.' or '-', starting and ending "
+            "with a letter or digit",
+            422,
+        )
+    return name
+
+
+def check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(
+            "invalid_password",
+            f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters (any characters)",
+            422,
+        )
+
+
+class Passwords:
+    """argon2id hashing off the event loop."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._dummy = self._hasher.hash("not anyone's password")
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, hashed: str | None, password: str) -> bool:
+        """True if ``password`` matches; an account with no hash is checked against a
+        dummy one, so that it takes as long and fails."""
+
+        def run() -> bool:
+            try:
+                return self._hasher.verify(hashed or self._dummy, password) and bool(hashed)
+            except (VerificationError, InvalidHashError):
+                return False
+
+        return await asyncio.to_thread(run)
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int = 0
+    wait_until: float = 0.0
+
+
+class LoginGuard:
+    """Failed log-ins per key (an account's username key, a client address): free for
+    ``FREE_FAILURES`` in a row, then each further failure doubles the wait before the
+    next attempt. A success clears the key. The least recently failed keys are
+    forgotten past ``MAX_TRACKED``."""
+
+    def __init__(self, free: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._free = free
+        self._clock = clock
+        self._keys: OrderedDict[str, _Failures] = OrderedDict()
+
+    def wait(self, key: str) -> float:
+        """Seconds before ``key`` may try again (0: now)."""
+        found = self._keys.get(key)
+        return max(0.0, found.wait_until - self._clock()) if found else 0.0
+
+    def failed(self, key: str) -> None:
+        found = self._keys.pop(key, None) or _Failures()
+        found.count += 1
+        if found.count >= self._free:
+            found.wait_until = self._clock() + min(MAX_WAIT, 2.0 ** (found.count - self._free))
+        self._keys[key] = found
+        while len(self._keys) > MAX_TRACKED:
+            self._keys.popitem(last=False)
+
+    def succeeded(self, key: str) -> None:
+        self._keys.pop(key, None)
+
+
+class Accounts:
+    """Sign-up, log-in and log-out over an AccountStore and the session store."""
+
+    def __init__(
+        self,
+        store: AccountStore,
+        sessions: SessionStore,
+        passwords: Passwords | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.passwords = passwords or Passwords()
+        self.by_account = LoginGuard(FREE_FAILURES)
+        self.by_address = LoginGuard(FREE_ADDRESS_FAILURES)
+        self._clock = clock
+
+    async def register(
+        self,
+        username: str,
+        password: str,
+        display_name: str | None = None,
+        *,
+        is_bot: bool = False,
+        guest: Session | None = None,
+    ) -> tuple[str, Session, Account]:
+        """A new account and a session for it. With ``guest``, the guest's player id
+        becomes the account's (its ratings and history stay its own)."""
+        name = check_username(username)
+        check_password(password)
+        if guest is not None:
+            existing = await self.store.get(guest.player_id)
+            if existing is not None:
+                raise AccountError("already_registered", "this player has an account", 409)
+        account = Account(
+            player_id=guest.player_id if guest else _new_player_id(),
+            username=name,
+            username_key=username_key(name),
+            display_name=(display_name or (guest.name if guest else name)).strip(),
+            password_hash=await self.passwords.hash(password),
+            is_bot=is_bot,
+            created_at=self._clock(),
+        )
+        if not await self.store.create(account):
+            raise AccountError("username_taken", "that username is taken", 409)
+        token, session = await self.sessions.create(account.display_name, account.player_id)
+        return token, session, account
+
+    async def login(
+        self, username: str, password: str, address: str
+    ) -> tuple[str, Session, Account]:
+        """A new session for the account; one generic AccountError for every failure."""
+        key = username_key(unicodedata.normalize("NFKC", username).strip())
+        wait = max(self.by_account.wait(key), self.by_address.wait(address))
+        if wait > 0:
+            raise AccountError(
+                "too_many_attempts", "too many failed log-ins: wait and try again", 429, wait
+            )
+        account = await self.store.by_username(key)
+        hashed = account.password_hash if account and account.deleted_at is None else None
+        if account is None or not await self.passwords.verify(hashed, password):
+            self.by_account.failed(key)
+            self.by_address.failed(address)
+            raise AccountError("login_failed", "wrong username or password", 401)
+        self.by_account.succeeded(key)
+        token, session = await self.sessions.create(account.display_name, account.player_id)
+        return token, session, account
+
+    async def delete(self, player_id: str) -> Account | None:
+        """Remove the credentials and personal fields; the player id stays, so their
+        games stay in others' histories, under an anonymous name."""
+        account = await self.store.get(player_id)
+        if account is None:
+            return None
+        gone = replace(
+            account,
+            username=None,
+            username_key=None,
+            display_name=ANONYMOUS,
+            password_hash=None,
+            deleted_at=self._clock(),
+        )
+        await self.store.update(gone)
+        await self.sessions.revoke_player(player_id)
+        return gone
+
+
+ANONYMOUS = "deleted player"
+"""The name a deleted account's games show it under."""
+
+
+def _new_player_id() -> str:
+    return new_id("p")

@@ -1,0 +1,45 @@
+"""Durable state in SQL (SQLAlchemy 2, async): accounts, finished games, ratings.
+
+SQLite through aiosqlite by default, PostgreSQL through asyncpg with ``DATABASE_URL``;
+the schema is Alembic's migrations in ``migrations/``. Hot state (sessions, rooms,
+journals, queues) never comes here: it stays in memory or Redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from meeple.lobby.stores.base import GameRecord, RatingStore
+from meeple.lobby.stores.sql.accounts import SqlAccountStore
+from meeple.lobby.stores.sql.database import SchemaBehind, make_engine, prepare
+from meeple.lobby.stores.sql.finished import record_finished_game
+from meeple.lobby.stores.sql.ratings import SqlRatingStore
+from meeple.lobby.stores.sql.records import SqlRecordStore
+
+
+class Database:
+    """One engine and the stores on it."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.engine = make_engine(url, schema)
+        self.accounts = SqlAccountStore(self.engine)
+        self.records = SqlRecordStore(self.engine)
+        self.ratings = SqlRatingStore(self.engine)
+
+    async def prepare(self) -> None:
+        """Start-up: migrate SQLite, refuse a PostgreSQL schema that is behind."""
+        await prepare(self.engine, self.url)
+
+    async def finish_game(
+        self, record: GameRecord, then: Callable[[RatingStore], Awaitable[Any]]
+    ) -> bool:
+        """The record and ``then`` (its rating update) in one transaction, once."""
+        return await record_finished_game(self.engine, record, then)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+__all__ = ["Database", "SchemaBehind"]

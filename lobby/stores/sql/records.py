@@ -1,0 +1,115 @@
+"""Finished games in SQL: written once (the id is the room and game number), paged
+per player newest first by (finishing time, id), as every record store does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor, renamed
+from meeple.lobby.stores.sql.tables import record_players, records
+
+
+def _insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
+def human_players(record: GameRecord) -> list[str]:
+    """The players whose histories hold the record: its human seats'."""
+    return sorted(
+        {
+            seat["player_id"]
+            for seat in record.get("seats", ())
+            if seat.get("kind") == "human" and seat.get("player_id")
+        }
+    )
+
+
+async def insert_record(conn: AsyncConnection, record: GameRecord) -> bool:
+    """Write the record in the connection's transaction; False if it was already there
+    (a room that failed over finishing the same game again)."""
+    inserted = await conn.execute(
+        _insert_ignoring_conflict(conn, records),
+        [
+            {
+                "id": record["id"],
+                "room": record.get("room", record["id"]),
+                "game_no": record.get("game_no", 0),
+                "game": record.get("game", ""),
+                "finished_at": record["finished_at"],
+                "body": record,
+            }
+        ],
+    )
+    if inserted.rowcount == 0:
+        return False
+    players = human_players(record)
+    if players:
+        await conn.execute(
+            record_players.insert(),
+            [
+                {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
+                for p in players
+            ],
+        )
+    return True
+
+
+class SqlRecordStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def put(self, record: GameRecord) -> None:
+        async with self._engine.begin() as conn:
+            await insert_record(conn, record)
+
+    async def get(self, record_id: str) -> GameRecord | None:
+        async with self._engine.connect() as conn:
+            body = await conn.scalar(sa.select(records.c.body).where(records.c.id == record_id))
+        return dict(body) if body is not None else None
+
+    async def for_player(
+        self, player_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[GameRecord], str | None]:
+        rp = record_players.c
+        query = (
+            sa.select(records.c.body)
+            .join(record_players, record_players.c.record_id == records.c.id)
+            .where(rp.player_id == player_id)
+            .order_by(rp.finished_at.desc(), rp.record_id.desc())
+            .limit(limit + 1)
+        )
+        if cursor is not None:
+            at, after_id = read_cursor(cursor)
+            query = query.where(
+                sa.or_(rp.finished_at < at, sa.and_(rp.finished_at == at, rp.record_id < after_id))
+            )
+        async with self._engine.connect() as conn:
+            items = [dict(body) for body in (await conn.scalars(query))]
+        if len(items) > limit:
+            last = items[limit - 1]
+            return items[:limit], make_cursor(last["finished_at"], last["id"])
+        return items, None
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        ids = sa.select(record_players.c.record_id).where(record_players.c.player_id == player_id)
+        async with self._engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(records.c.id, records.c.body).where(records.c.id.in_(ids))
+                )
+            ).all()
+            for record_id, body in rows:
+                await conn.execute(
+                    records.update().where(records.c.id == record_id),
+                    {"body": renamed(dict(body), player_id, name)},
+                )

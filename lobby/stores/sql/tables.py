@@ -1,0 +1,60 @@
+"""The durable tables, in SQLAlchemy Core: what the migrations build and the stores read.
+
+Records keep their whole body as JSON (a record is read whole, never queried inside);
+what is queried has columns of its own: a record's players for histories, a rating's
+value for leaderboards.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("player_id", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=True),
+    # NFKC, case-folded: unique, so no two accounts differ only in case or form.
+    sa.Column("username_key", sa.String(64), nullable=True, unique=True),
+    sa.Column("display_name", sa.String(64), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("is_bot", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("deleted_at", sa.Double, nullable=True),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("room", sa.String(64), nullable=False),
+    sa.Column("game_no", sa.Integer, nullable=False),
+    sa.Column("game", sa.String(64), nullable=False),
+    sa.Column("finished_at", sa.Double, nullable=False),
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.UniqueConstraint("room", "game_no", name="records_room_game_no"),
+)
+
+record_players = sa.Table(
+    "record_players",
+    metadata,
+    sa.Column("player_id", sa.String(64), primary_key=True),
+    sa.Column("record_id", sa.String(128), sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("finished_at", sa.Double, nullable=False),
+    sa.Index("record_players_history", "player_id", "finished_at", "record_id"),
+)
+
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("game", sa.String(64), primary_key=True),
+    sa.Column("player_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("rating", sa.Double, nullable=False),
+    sa.Column("rd", sa.Double, nullable=False),
+    sa.Column("volatility", sa.Double, nullable=False),
+    sa.Column("games", sa.Integer, nullable=False),
+    sa.Index("ratings_board", "game", "rating", "player_id"),
+)

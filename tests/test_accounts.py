@@ -1,0 +1,191 @@
+"""Accounts over REST, as a client sees them: sign-up, log-in, log-out, log-out
+everywhere, a guest keeping its player id, one generic log-in failure, and the
+slow-down after repeated failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from meeple.lobby.players.accounts import FREE_FAILURES
+from tests.conftest import services_of
+
+PASSWORD = "correct horse battery"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def sign_up(client: httpx.AsyncClient, username: str, **more: Any) -> dict[str, Any]:
+    response = await client.post(
+        "/api/accounts", json={"username": username, "password": PASSWORD, **more}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_sign_up_gives_a_session_and_the_password_is_kept_as_argon2id(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    ada = await sign_up(client, "Ada", display_name="Countess Ada")
+    assert ada["username"] == "Ada" and ada["name"] == "Countess Ada" and ada["bot"] is False
+    me = (await client.get("/api/session", headers=bearer(ada["token"]))).json()
+    assert me["player_id"] == ada["player_id"] and me["name"] == "Countess Ada"
+    stored = await services_of(app).accounts.store.get(ada["player_id"])
+    assert stored is not None and stored.password_hash is not None
+    assert stored.password_hash.startswith("$argon2id$") and PASSWORD not in stored.password_hash
+
+
+async def test_usernames_are_unique_in_any_case_or_unicode_form(client: httpx.AsyncClient) -> None:
+    await sign_up(client, "Ada")
+    for other in ("ada", "ADA", "\uff21\uff44\uff41"):  # the last: full-width "Ada"
+        response = await client.post(
+            "/api/accounts", json={"username": other, "password": PASSWORD}
+        )
+        assert response.status_code == 409 and response.json()["code"] == "username_taken"
+    login = await client.post("/api/login", json={"username": "aDA", "password": PASSWORD})
+    assert login.status_code == 200
+
+
+async def test_passwords_are_8_to_128_characters_of_any_kind(client: httpx.AsyncClient) -> None:
+    for password, status in [("a" * 7, 422), ("a" * 129, 422), ("a" * 8, 201), ("é" * 128, 201)]:
+        name = f"user{len(password)}{status}"
+        response = await client.post("/api/accounts", json={"username": name, "password": password})
+        assert response.status_code == status, (password, response.text)
+        if status == 422:  # the OpenAPI document says 8 to 128: a validation error
+            assert response.json()["code"] == "validation_error"
+    bad = await client.post("/api/accounts", json={"username": "a b", "password": PASSWORD})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_username"
+
+
+async def test_a_failed_log_in_says_only_that_it_failed(client: httpx.AsyncClient) -> None:
+    await sign_up(client, "Ada")
+    wrong = await client.post("/api/login", json={"username": "Ada", "password": "x" * 10})
+    unknown = await client.post("/api/login", json={"username": "Nobody", "password": "x" * 10})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert wrong.json()["code"] == "login_failed"
+
+
+async def test_a_guest_signing_up_keeps_its_player_id_and_its_token(
+    client: httpx.AsyncClient,
+) -> None:
+    guest = (await client.post("/api/sessions", json={"name": "Bo"})).json()
+    bo = (
+        await client.post(
+            "/api/accounts",
+            json={"username": "bobo", "password": PASSWORD},
+            headers=bearer(guest["token"]),
+        )
+    ).json()
+    assert bo["player_id"] == guest["player_id"] and bo["name"] == "Bo"
+    assert (await client.get("/api/session", headers=bearer(guest["token"]))).status_code == 200
+    again = await client.post(
+        "/api/accounts",
+        json={"username": "bobo2", "password": PASSWORD},
+        headers=bearer(guest["token"]),
+    )
+    assert again.status_code == 409 and again.json()["code"] == "already_registered"
+    login = (
+        await client.post("/api/login", json={"username": "bobo", "password": PASSWORD})
+    ).json()
+    assert login["player_id"] == guest["player_id"]
+
+
+async def test_log_out_and_log_out_everywhere(client: httpx.AsyncClient) -> None:
+    await sign_up(client, "Ada")
+    tokens = []
+    for _ in range(3):
+        response = await client.post("/api/login", json={"username": "ada", "password": PASSWORD})
+        tokens.append(response.json()["token"])
+    assert (await client.post("/api/logout", headers=bearer(tokens[0]))).status_code == 204
+    assert (await client.get("/api/session", headers=bearer(tokens[0]))).status_code == 401
+    assert (await client.get("/api/session", headers=bearer(tokens[1]))).status_code == 200
+    everywhere = await client.post("/api/logout/everywhere", headers=bearer(tokens[1]))
+    assert everywhere.status_code == 204
+    for token in tokens:
+        assert (await client.get("/api/session", headers=bearer(token))).status_code == 401
+    assert (await client.post("/api/logout", headers=bearer(tokens[2]))).status_code == 401
+
+
+async def test_repeated_failures_slow_an_account_down(client: httpx.AsyncClient) -> None:
+    await sign_up(client, "Ada")
+    for _ in range(FREE_FAILURES):
+        response = await client.post("/api/login", json={"username": "ada", "password": "n" * 9})
+        assert response.status_code == 401
+    # Now even the right password must wait, and the answer says how long.
+    blocked = await client.post("/api/login", json={"username": "ADA", "password": PASSWORD})
+    assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
+    assert int(blocked.headers["Retry-After"]) >= 1
+    # Another account from the same address is not held up by Ada's failures.
+    await sign_up(client, "Bobo")
+    ok = await client.post("/api/login", json={"username": "bobo", "password": PASSWORD})
+    assert ok.status_code == 200
+
+
+async def test_bot_accounts_are_marked(client: httpx.AsyncClient) -> None:
+    bot = await sign_up(client, "robo", bot=True)
+    assert bot["bot"] is True
+    login = (
+        await client.post("/api/login", json={"username": "robo", "password": PASSWORD})
+    ).json()
+    assert login["bot"] is True
+
+
+async def finish_a_game(app: FastAPI, winner: dict[str, Any], loser: dict[str, Any]) -> None:
+    """A finished rated game between two players, as the room's game-over hooks see it."""
+    services = services_of(app)
+    seats = [
+        {"kind": "human", "player_id": p["player_id"], "name": p["name"]} for p in (winner, loser)
+    ]
+    record = {
+        "id": f"r_{winner['player_id']}-0",
+        "room": f"r_{winner['player_id']}",
+        "game": "tictactoe",
+        "game_no": 0,
+        "options": {},
+        "seed": "s",
+        "seat_count": 2,
+        "seats": seats,
+        "outcome": {"winners": [0], "draw": False, "returns": [1.0, -1.0], "reason": "win"},
+        "log": [],
+        "finished_at": 1_700_000_000.0,
+        "private": False,
+        "invite": None,
+        "creator": winner["player_id"],
+    }
+    for hook in services.rooms.game_over_hooks:
+        await hook(record)
+
+
+async def test_export_holds_everything_and_deletion_anonymises(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    ada = await sign_up(client, "Ada")
+    bo = await sign_up(client, "Bobo")
+    await finish_a_game(app, ada, bo)
+    export = (await client.get("/api/me/export", headers=bearer(ada["token"]))).json()
+    assert export["player_id"] == ada["player_id"]
+    assert export["account"]["username"] == "Ada" and "password" not in str(export)
+    assert export["ratings"]["tictactoe"]["games"] == 1
+    assert [g["id"] for g in export["games"]] == [f"r_{ada['player_id']}-0"]
+
+    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert (await client.get("/api/session", headers=bearer(ada["token"]))).status_code == 401
+    login = await client.post("/api/login", json={"username": "ada", "password": PASSWORD})
+    assert login.status_code == 401
+    games = (
+        await client.get(f"/api/players/{bo['player_id']}/games", headers=bearer(bo["token"]))
+    ).json()
+    names = [s["name"] for s in games["items"][0]["seats"]]
+    assert names == ["deleted player", "Bobo"]
+    board = (await client.get("/api/leaderboards/tictactoe", headers=bearer(bo["token"]))).json()
+    assert [r["name"] for r in board["items"]] == ["deleted player", "Bobo"]
+    assert "Ada" not in str(await services_of(app).accounts.store.get(ada["player_id"]))
+    guest = (await client.post("/api/sessions", json={"name": "G"})).json()
+    no = await client.delete("/api/me", headers=bearer(guest["token"]))
+    assert no.status_code == 404 and no.json()["code"] == "no_account"

@@ -1,0 +1,163 @@
+"""The SQL database itself: migrations, start-up's check, and a finished game written once
+with its rating updates in one transaction. Against SQLite and the real PostgreSQL (a
+schema of the test's own); the stores' contract is in test_stores.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from meeple.lobby.players.ratings import rate_game
+from meeple.lobby.stores.base import RatingStore
+from meeple.lobby.stores.sql import Database, SchemaBehind
+from meeple.lobby.stores.sql.database import check, current, head, upgrade
+from tests.conftest import DATABASE_URL
+
+KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+class Place:
+    """Where a test's database lives: opens as many Databases on it as the test wants
+    (each its own engine and connections, as another process would have)."""
+
+    def __init__(self, url: str, schema: str | None) -> None:
+        self.url = url
+        self.schema = schema
+        self._opened: list[Database] = []
+
+    def open(self) -> Database:
+        db = Database(self.url, self.schema)
+        self._opened.append(db)
+        return db
+
+    async def close(self) -> None:
+        for db in self._opened:
+            await db.close()
+
+
+@pytest.fixture(params=KINDS)
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    """The database's URL and schema: a file of the test's own, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'meeple.db'}", None
+    schema: str = request.getfixturevalue("pg_schema")
+    return DATABASE_URL, schema
+
+
+@pytest.fixture
+async def place(where: tuple[str, str | None]) -> AsyncIterator[Place]:
+    found = Place(*where)
+    try:
+        yield found
+    finally:
+        await found.close()
+
+
+def record(room: str, game_no: int, *players: str, winner: int = 0) -> dict[str, Any]:
+    returns = [-1.0] * len(players)
+    returns[winner] = 1.0
+    return {
+        "id": f"{room}-{game_no}",
+        "room": room,
+        "game": "tictactoe",
+        "game_no": game_no,
+        "options": {},
+        "seed": "s",
+        "seat_count": len(players),
+        "seats": [{"kind": "human", "player_id": p, "name": p.upper()} for p in players],
+        "outcome": {"winners": [winner], "draw": False, "returns": returns},
+        "log": [],
+        "finished_at": 1_700_000_000.0 + game_no,
+        "private": False,
+        "invite": None,
+        "creator": players[0],
+    }
+
+
+async def test_upgrade_builds_the_newest_schema_once(place: Place) -> None:
+    db = place.open()
+    assert await current(db.engine) is None
+    with pytest.raises(SchemaBehind, match="meeple db upgrade"):
+        await check(db.engine)
+    assert await upgrade(db.engine) == (None, head())
+    assert await upgrade(db.engine) == (head(), head())
+    await check(db.engine)
+    async with db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+    assert {"accounts", "records", "record_players", "ratings", "alembic_version"} <= tables
+
+
+async def test_start_up_migrates_sqlite_and_refuses_a_postgresql_schema_behind(
+    place: Place,
+) -> None:
+    db = place.open()
+    if place.schema is None:
+        await db.prepare()
+        assert await current(db.engine) == head()
+    else:
+        with pytest.raises(SchemaBehind) as refused:
+            await db.prepare()
+        assert "\n" not in str(refused.value)
+        assert await current(db.engine) is None
+        await upgrade(db.engine)
+        await db.prepare()
+
+
+async def rate(ratings: RatingStore, game: dict[str, Any]) -> None:
+    await rate_game(game, ratings)
+
+
+async def test_a_finished_game_is_written_once_with_its_ratings(place: Place) -> None:
+    db = place.open()
+    await upgrade(db.engine)
+    game = record("r_1", 0, "p_a", "p_b")
+    assert await db.finish_game(game, lambda ratings: rate(ratings, game)) is True
+    a = await db.ratings.get("tictactoe", "p_a")
+    b = await db.ratings.get("tictactoe", "p_b")
+    assert a is not None and b is not None and a.rating > 1500 > b.rating and a.games == 1
+    # The room failed over and its new owner finishes the same game again: nothing changes.
+    again = {**game, "finished_at": game["finished_at"] + 5}
+    assert await db.finish_game(again, lambda ratings: rate(ratings, again)) is False
+    assert await db.ratings.get("tictactoe", "p_a") == a
+    assert await db.records.get("r_1-0") == game
+    items, _ = await db.records.for_player("p_a", cursor=None, limit=10)
+    assert [r["id"] for r in items] == ["r_1-0"]
+
+
+async def test_a_failed_rating_update_leaves_no_record(place: Place) -> None:
+    db = place.open()
+    await upgrade(db.engine)
+    game = record("r_1", 0, "p_a", "p_b")
+
+    async def broken(ratings: RatingStore) -> None:
+        await rate_game(game, ratings)
+        raise RuntimeError("the process died half-way")
+
+    with pytest.raises(RuntimeError):
+        await db.finish_game(game, broken)
+    assert await db.records.get("r_1-0") is None
+    assert await db.ratings.get("tictactoe", "p_a") is None
+    assert await db.finish_game(game, lambda ratings: rate(ratings, game)) is True
+
+
+async def test_games_ending_at_once_for_one_player_lose_no_update(place: Place) -> None:
+    """Ada plays six opponents at once, their games finished on three engines (as three
+    processes would) all together: every game counts, none overwrites another."""
+    first = place.open()
+    await upgrade(first.engine)
+    dbs = [first, place.open(), place.open()]
+    games = [record(f"r_{i}", 0, "p_ada", f"p_{i}") for i in range(6)]
+    done = await asyncio.gather(
+        *(dbs[i % 3].finish_game(g, partial(rate, game=g)) for i, g in enumerate(games))
+    )
+    assert done == [True] * 6
+    ada = await first.ratings.get("tictactoe", "p_ada")
+    assert ada is not None and ada.games == 6
+    items, _ = await first.records.for_player("p_ada", cursor=None, limit=10)
+    assert len(items) == 6
