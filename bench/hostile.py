@@ -198,11 +198,14 @@ async def honest_room(url: str, stop: asyncio.Event, latencies: list[float]) -> 
     to_act: list[int] = []
     finished = asyncio.Event()
     acked: dict[int, asyncio.Future[None]] = {}
+    seat_of = [0, 1]  # player -> seat: a rematch moves every player one seat on
 
     async def read(seat: int) -> None:
         nonlocal board, to_act
         async for frame in players[seat]:
             message = decode(frame)  # type: ignore[arg-type]
+            if message["t"] == "snap" and message.get("seat") is not None:
+                seat_of[seat] = message["seat"]
             if message["t"] == "snap" and seat == 0:
                 board, to_act = list(message["v"].get("b", board)), message["a"]
                 if message["st"] == "playing":
@@ -228,12 +231,12 @@ async def honest_room(url: str, stop: asyncio.Event, latencies: list[float]) -> 
                     await player.send(encode({"t": "rematch"}))
                 await asyncio.sleep(0.05)
                 continue
-            seat = to_act[0]
+            mover = seat_of.index(to_act[0]) if to_act[0] in seat_of else 0
             cell = board.index(-1) if -1 in board else 0
             msg_id += 1
             done = acked[msg_id] = loop.create_future()
             sent = time.perf_counter()
-            await players[seat].send(encode({"t": "move", "id": msg_id, "m": {"cell": cell}}))
+            await players[mover].send(encode({"t": "move", "id": msg_id, "m": {"cell": cell}}))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done, 5)
                 latencies.append(time.perf_counter() - sent)

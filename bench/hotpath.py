@@ -77,10 +77,10 @@ class Table:
         self.msg_id = 0
 
     def send(self, seat: int, message: dict[str, object]) -> None:
-        for _, payload in self.readers[seat].feed(
-            encode_frame(OP_BINARY, encode(message), mask=True)
-        ):
-            self.room.handle(self.conns[seat], decode(payload, len(payload)))
+        """As the player in ``seat`` (a rematch moves every player one seat on)."""
+        i = next(i for i, conn in enumerate(self.conns) if conn.seat == seat)
+        for _, payload in self.readers[i].feed(encode_frame(OP_BINARY, encode(message), mask=True)):
+            self.room.handle(self.conns[i], decode(payload, len(payload)))
 
     def step(self) -> None:
         """The next message this room's players would send: a move, or both votes."""

@@ -107,7 +107,8 @@ class ClockState:
         if not self.run:
             return None
         seat = min(self.run, key=lambda s: (self.ms[s], s))
-        return seat if self.at + self.ms[seat] <= now else None
+        # As ``remaining`` counts (a clock stepped back spends nothing, and gives nothing back).
+        return seat if self.remaining(seat, now) == 0 else None
 
     def wire(self, now: int) -> dict[str, list[int]]:
         """The ``k`` field of ``snap`` and ``d``: remaining ms as of ``now``, and who runs."""

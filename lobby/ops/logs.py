@@ -43,6 +43,19 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class BoundedShutdown(logging.Filter):
+    """uvicorn logs the end of its bounded wait for close handshakes at ERROR. Meeple
+    bounds that wait on purpose (``cli.GRACEFUL_SECONDS``; a client that never answers a
+    close must not hold a deploy), so it is a warning here, not an alert on every deploy."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and "timeout graceful shutdown exceeded" in str(
+            record.msg
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -67,7 +80,10 @@ def log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "meeple.lobby.ops.logs.JsonFormatter"}},
-        "filters": {"secrets": {"()": "meeple.lobby.ops.logs.RedactSecrets"}},
+        "filters": {
+            "secrets": {"()": "meeple.lobby.ops.logs.RedactSecrets"},
+            "shutdown": {"()": "meeple.lobby.ops.logs.BoundedShutdown"},
+        },
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -79,6 +95,7 @@ def log_config(level: str) -> dict[str, Any]:
         "loggers": {
             "meeple": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"filters": ["shutdown"], "level": level, "propagate": True},
             "uvicorn.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         },
     }
