@@ -101,7 +101,9 @@ def printable_name(value: str) -> str:
 
 class NewAccount(Request):
     username: str = Field(
-        max_length=64,
+        min_length=3,
+        max_length=32,
+        json_schema_extra={"pattern": r"^(?:[^\W_][\w.-]{1,30}[^\W_]|[^\W_]{3})$"},
         description="3 to 32 letters, digits, '_', '.' or '-' (after NFKC), starting and ending"
         " with a letter or digit; unique without regard to case or Unicode form.",
         examples=["ada"],
