@@ -212,6 +212,7 @@ async def test_stopping_the_server_closes_sockets_1001(stores: MakeSettings) -> 
     assert code == 1001 and "shutting down" in reason
 
 
+@pytest.mark.server_errors("a room WebSocket reached the ASGI app")  # what the test provokes
 async def test_served_without_the_room_socket_it_says_so(stores: MakeSettings) -> None:
     async with live_server(stores(), plain_websockets=True) as srv:
         room = await srv.services.rooms.create("tictactoe")
