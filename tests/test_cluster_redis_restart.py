@@ -90,7 +90,12 @@ async def seat_across(http: httpx.AsyncClient, one: ServerProcess, two: ServerPr
 
 
 @pytest.mark.server_errors(  # Redis goes away on purpose: what fails meanwhile is logged
-    "background store write failed", "matchmaking round failed", "cluster upkeep failed"
+    "background store write failed",
+    "matchmaking round failed",
+    "cluster upkeep failed",
+    "renewing leases failed",
+    "publishing",
+    "saving room",
 )
 async def test_processes_subscribe_again_after_redis_restarts(tmp_path: Path) -> None:
     async with disk_redis(tmp_path) as redis:

@@ -19,7 +19,12 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.mark.server_errors(  # Redis goes away on purpose: what fails meanwhile is logged
-    "background store write failed", "matchmaking round failed", "cluster upkeep failed"
+    "background store write failed",
+    "matchmaking round failed",
+    "cluster upkeep failed",
+    "renewing leases failed",
+    "publishing",
+    "saving room",
 )
 async def test_the_game_goes_on_after_the_primary_dies(tmp_path: Path) -> None:
     async with redis_sentinels(tmp_path) as redis:
