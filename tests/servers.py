@@ -41,6 +41,16 @@ SERVER_ERRORS: list[str] = []
 """What the servers of the running test logged at error level or counted as store errors,
 in processes of their own or in this one; ``tests/conftest.py`` fails the test on any."""
 
+REDIS_OUTAGE_ERRORS = (
+    "background store write failed",
+    "matchmaking round failed",
+    "cluster upkeep failed",
+    "renewing leases failed",
+    "publishing",
+    "saving room",
+)
+"""What servers log while their Redis is gone: tests that take it away expect these."""
+
 REDIS_STARTED: list[str] = []
 """The private Redis servers the running test started: it must carry the ``redis`` marker."""
 

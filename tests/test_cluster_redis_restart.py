@@ -16,7 +16,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.servers import ServerProcess, free_port
+from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port
 from tests.test_cluster import session
 
 pytestmark = pytest.mark.redis
@@ -89,14 +89,7 @@ async def seat_across(http: httpx.AsyncClient, one: ServerProcess, two: ServerPr
     return r.status_code
 
 
-@pytest.mark.server_errors(  # Redis goes away on purpose: what fails meanwhile is logged
-    "background store write failed",
-    "matchmaking round failed",
-    "cluster upkeep failed",
-    "renewing leases failed",
-    "publishing",
-    "saving room",
-)
+@pytest.mark.server_errors(*REDIS_OUTAGE_ERRORS)  # Redis goes away on purpose
 async def test_processes_subscribe_again_after_redis_restarts(tmp_path: Path) -> None:
     async with disk_redis(tmp_path) as redis:
         env = {"REDIS_URL": redis.url, "MEEPLE_REDIS_PREFIX": "t:", "MEEPLE_LEASE_SECONDS": "5"}

@@ -12,20 +12,13 @@ from redis.asyncio import Redis
 
 from tests.conftest import of_type, open_peer
 from tests.redis_sentinel import redis_sentinels
-from tests.servers import ServerProcess
+from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess
 from tests.test_cluster import play, reconnect, room_for_two, started
 
 pytestmark = pytest.mark.redis
 
 
-@pytest.mark.server_errors(  # Redis goes away on purpose: what fails meanwhile is logged
-    "background store write failed",
-    "matchmaking round failed",
-    "cluster upkeep failed",
-    "renewing leases failed",
-    "publishing",
-    "saving room",
-)
+@pytest.mark.server_errors(*REDIS_OUTAGE_ERRORS)  # Redis goes away on purpose
 async def test_the_game_goes_on_after_the_primary_dies(tmp_path: Path) -> None:
     async with redis_sentinels(tmp_path) as redis:
         env = {"REDIS_URL": redis.url, "MEEPLE_REDIS_PREFIX": "t:"}
