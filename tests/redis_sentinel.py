@@ -51,7 +51,9 @@ async def _answers(port: int) -> None:
 @contextlib.asynccontextmanager
 async def redis_sentinels(directory: Path) -> AsyncIterator[Sentinels]:
     primary_port, replica_port = free_port(), free_port()
-    base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    # --dir: a replica writes the RDB of its first sync to disk, in the working directory
+    # unless told otherwise.
+    base = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(directory)]
     primary = subprocess.Popen(
         ["redis-server", "--port", str(primary_port), *base], stdout=subprocess.DEVNULL
     )
