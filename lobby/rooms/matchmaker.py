@@ -36,6 +36,8 @@ log = logging.getLogger("meeple.matchmaker")
 
 TICKET_TTL = 60.0
 INTERVAL = 0.1
+#: While rounds keep failing (the store is down), wait up to this long between tries.
+RETRY_MAX = 5.0
 KEEPALIVE = 15.0
 """Seconds between keep-alive comments on an idle event stream."""
 
@@ -201,14 +203,26 @@ class Matchmaker:
 
     async def run(self) -> None:
         """The matchmaking loop: a background task for the app's lifetime."""
+        failures = 0
         while True:
+            wait = min(self.interval * 2**failures, RETRY_MAX) if failures else self.interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
             try:
                 await self.tick()
-            except Exception:
-                log.exception("matchmaking round failed")
+            except Exception as exc:
+                # One traceback, then a line per doubling: an outage of the store must not
+                # flood the log at ten rounds a second.
+                failures += 1
+                if failures == 1:
+                    log.exception("matchmaking round failed; retrying with backoff")
+                elif wait < RETRY_MAX or failures % 12 == 0:
+                    log.error("matchmaking round failed again (%d in a row): %r", failures, exc)
+                continue
+            if failures:
+                log.warning("matchmaking rounds work again after %d failures", failures)
+                failures = 0
 
     async def tick(self) -> int:
         """One round: expire old tickets, then match every group there is. Returns rooms made."""
