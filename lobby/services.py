@@ -106,10 +106,14 @@ class Services:
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings
-            self.rooms.game_over_hooks.append(partial(_finish, self.database))
+            self.rooms.game_over_hooks.append(
+                partial(_finish, self.database, self.settings.rate_bots)
+            )
         else:
             self.rooms.game_over_hooks.append(self.records.put)
-            self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
+            self.rooms.game_over_hooks.append(
+                partial(_rate, self.ratings, self.settings.rate_bots)
+            )
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
         self.rooms.tell_player = self._tell_player
@@ -156,13 +160,13 @@ class Services:
             await self.database.close()
 
 
-async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
-    await rate_game(record, ratings)
+async def _rate(ratings: RatingStore, rate_bots: bool, record: dict[str, Any]) -> None:
+    await rate_game(record, ratings, rate_bots)
 
 
-async def _finish(database: Database, record: dict[str, Any]) -> None:
+async def _finish(database: Database, rate_bots: bool, record: dict[str, Any]) -> None:
     """A finished game's record and ratings, in one transaction, once."""
-    await database.finish_game(record, partial(rate_game, record))
+    await database.finish_game(record, partial(_rate, rate_bots=rate_bots, record=record))
 
 
 async def open_database(settings: Settings) -> Database | None:

@@ -105,6 +105,10 @@ class Settings:
         "https://web.push.apple.com",
     )
     """Web Push: the origins a subscription's endpoint may have (the server POSTs there)."""
+    rate_bots: bool = True
+    """Whether games rate bot accounts (``MEEPLE_RATE_BOTS``). On, as lichess rates its BOT
+    accounts: a bot's rating says how strong it is, and a person's games against it count.
+    Off: a bot account's seat is left out of the rating like the server's own bots."""
     entry_point_games: bool = True
     """Serve every game installed under the ``meeple.games`` entry points
     (``MEEPLE_ENTRY_POINT_GAMES=off`` serves only ``games`` and ``create_app(games=)``)."""
@@ -132,6 +136,7 @@ class Settings:
             request_timeout=float(env.get("MEEPLE_REQUEST_TIMEOUT", 10)),
             games=_env_list("MEEPLE_GAMES", ()),
             entry_point_games=_env_switch("MEEPLE_ENTRY_POINT_GAMES", True),
+            rate_bots=_env_switch("MEEPLE_RATE_BOTS", True),
             vapid_key_file=env.get("MEEPLE_VAPID_KEY_FILE", "meeple-vapid.pem"),
             vapid_subject=env.get("MEEPLE_VAPID_SUBJECT", "mailto:admin@localhost"),
             push_services=_env_list("MEEPLE_PUSH_SERVICES", cls.push_services),

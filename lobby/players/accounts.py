@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from meeple.game.match import BOT_ACCOUNT_PREFIX
 from meeple.lobby.stores.base import Account, AccountStore, Session, SessionStore, new_id
 
 MIN_PASSWORD = 8
@@ -169,12 +170,18 @@ class Accounts:
         becomes the account's (its ratings and history stay its own)."""
         name = check_username(username)
         check_password(password)
+        if guest is not None and is_bot:
+            raise AccountError(
+                "bot_from_guest",
+                "a bot account starts afresh: a guest's games were played as a person",
+                409,
+            )
         if guest is not None:
             existing = await self.store.get(guest.player_id)
             if existing is not None:
                 raise AccountError("already_registered", "this player has an account", 409)
         account = Account(
-            player_id=guest.player_id if guest else _new_player_id(),
+            player_id=guest.player_id if guest else _new_player_id(is_bot),
             username=name,
             username_key=username_key(name),
             display_name=(display_name or (guest.name if guest else name)).strip(),
@@ -230,5 +237,7 @@ ANONYMOUS = "deleted player"
 """The name a deleted account's games show it under."""
 
 
-def _new_player_id() -> str:
-    return new_id("p")
+def _new_player_id(is_bot: bool) -> str:
+    """``p_…`` for a person, ``bot_…`` for a bot (``is_bot_player``), as lichess marks
+    BOT accounts: every seat, rating and record then shows a bot as one."""
+    return new_id(BOT_ACCOUNT_PREFIX.rstrip("_") if is_bot else "p")
