@@ -337,6 +337,18 @@ async def test_sessions_for_an_account_and_revoking_all_of_a_player(impl: Impl) 
     await store.revoke_player("p_nobody")
 
 
+async def test_log_out_everywhere_reaches_a_session_slid_past_its_first_ttl(impl: Impl) -> None:
+    """A session in use outlives its first TTL; "log out everywhere" must still end it
+    (Redis kept the player's set of sessions for one TTL after the log-in only)."""
+    store = impl.sessions(ttl=0.4)
+    token, _ = await store.create("Ada", "p_ada")
+    for _ in range(4):  # used every 0.2 s: alive at 0.8 s, twice its TTL
+        await asyncio.sleep(0.2)
+        assert await store.get(token) is not None
+    await store.revoke_player("p_ada")
+    assert await store.get(token) is None
+
+
 @pytest.mark.redis
 async def test_redis_sessions_keep_tokens_only_as_hashes(redis_prefix: str) -> None:
     client = Redis.from_url(REDIS_URL)

@@ -285,12 +285,14 @@ class RedisSessionStore:
         session = Session(player_id or new_id("p"), name, self._clock() + self._ttl_ms / 1000)
         async with self._redis.pipeline(transaction=False) as pipe:
             key = self._key(token)
-            pipe.hset(key, mapping={"player_id": session.player_id, "name": name})
-            pipe.pexpire(key, self._ttl_ms)
+            fields = {"player_id": session.player_id, "name": name}
             if player_id is not None:  # guests cannot log out elsewhere: they have no elsewhere
+                fields["account"] = "1"
                 mine = self._player_key(player_id)
                 pipe.sadd(mine, hash_token(token))
                 pipe.pexpire(mine, self._ttl_ms)
+            pipe.hset(key, mapping=fields)
+            pipe.pexpire(key, self._ttl_ms)
             await pipe.execute()
         return token, session
 
@@ -302,6 +304,11 @@ class RedisSessionStore:
             fields, _ = await pipe.execute()
         if not fields:
             return None
+        if b"account" in fields:
+            # The player's set of sessions slides with each of them, so it lasts as long as
+            # the longest-lived one ("log out everywhere" finds every session still alive).
+            # Another key (another slot on a cluster): a second round trip, accounts only.
+            await self._redis.pexpire(self._player_key(text(fields[b"player_id"])), self._ttl_ms)
         return Session(
             text(fields[b"player_id"]),
             text(fields[b"name"]),
