@@ -202,9 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="where the bots' accounts are kept (default: bots.json in MEEPLE_DATA_DIR)",
     )
-    parser.add_argument(
-        "--guests", action="store_true", help="play as guests, not as bot accounts"
-    )
+    parser.add_argument("--guests", action="store_true", help="play as guests, not as bot accounts")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     args = parser.parse_args(argv)
     if args.count < 1:

@@ -25,6 +25,7 @@ from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    LoginFailures,
     PushSubscriptions,
     RatingStore,
     RecordStore,
@@ -35,6 +36,7 @@ from meeple.lobby.stores.base import (
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
     MemoryConnectTickets,
+    MemoryLoginFailures,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -88,6 +90,8 @@ class Services:
     """Per-client limits on creating sessions, rooms and tickets."""
     push_subscriptions: PushSubscriptions = field(default_factory=MemoryPushSubscriptions)
     """Each player's Web Push subscriptions."""
+    login_failures: LoginFailures = field(default_factory=MemoryLoginFailures)
+    """Failed log-ins per account and address, for the slow-down (shared with Redis)."""
     pusher: Pusher = field(init=False)
     """Sends correspondence turns and reminders to those subscriptions."""
     accounts: Accounts = field(init=False)
@@ -102,7 +106,7 @@ class Services:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
         store = self.database.accounts if self.database is not None else MemoryAccountStore()
-        self.accounts = Accounts(store, self.sessions)
+        self.accounts = Accounts(store, self.sessions, self.login_failures)
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings
@@ -111,9 +115,7 @@ class Services:
             )
         else:
             self.rooms.game_over_hooks.append(self.records.put)
-            self.rooms.game_over_hooks.append(
-                partial(_rate, self.ratings, self.settings.rate_bots)
-            )
+            self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
         self.rooms.tell_player = self._tell_player
@@ -210,6 +212,7 @@ async def _redis_services(
         Coalesced,
         RedisConnectTickets,
         RedisJournal,
+        RedisLoginFailures,
         RedisPushSubscriptions,
         RedisRatingStore,
         RedisRecordStore,
@@ -266,6 +269,7 @@ async def _redis_services(
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
+        login_failures=RedisLoginFailures(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event
