@@ -287,7 +287,7 @@ class RedisSessionStore:
         session = Session(player_id or new_id("p"), name, self._clock() + self._ttl_ms / 1000)
         async with self._redis.pipeline(transaction=False) as pipe:
             key = self._key(token)
-            fields = {"player_id": session.player_id, "name": name}
+            fields: dict[Any, Any] = {"player_id": session.player_id, "name": name}
             if player_id is not None:  # guests cannot log out elsewhere: they have no elsewhere
                 fields["account"] = "1"
                 mine = self._player_key(player_id)
