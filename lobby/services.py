@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -49,7 +50,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from meeple.lobby.rooms.cluster import Cluster
+    import sqlalchemy as sa
+
     from meeple.lobby.stores.sql import Database
+    from meeple.lobby.stores.sql.database import is_sqlite
 
 
 CLOSE_SECONDS = 6.0
@@ -175,7 +179,10 @@ async def open_database(settings: Settings) -> Database | None:
     """The SQL database at ``settings.database_url``, ready (``Database.prepare``)."""
     if not settings.database_url:
         return None
+    import sqlalchemy as sa
+
     from meeple.lobby.stores.sql import Database
+    from meeple.lobby.stores.sql.database import is_sqlite
 
     database = Database(settings.database_url, settings.database_schema)
     try:
@@ -183,6 +190,12 @@ async def open_database(settings: Settings) -> Database | None:
     except BaseException:
         await database.close()
         raise
+    if settings.redis_url and is_sqlite(settings.database_url):
+        logging.getLogger("meeple.app").warning(
+            "accounts, ratings and records are in the SQLite file %s, which only processes on "
+            "this machine share: processes on several machines need DATABASE_URL (PostgreSQL)",
+            sa.make_url(settings.database_url).database,
+        )
     return database
 
 

@@ -48,7 +48,8 @@ class Settings:
     """Where what must last is kept (accounts, ratings, records): an SQLAlchemy URL,
     ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://user@host/db``. None keeps them
     in memory (an app made in code, a test); ``meeple serve`` defaults to an SQLite file
-    (``default_database_url``), or, with REDIS_URL and no DATABASE_URL, to Redis."""
+    (``default_database_url``), with REDIS_URL too: one file the processes of one machine
+    share (processes on several machines need DATABASE_URL)."""
     database_schema: str | None = None
     """The PostgreSQL schema to use (``MEEPLE_DATABASE_SCHEMA``); None: the search path's."""
     redis_prefix: str = "meeple:"
@@ -117,7 +118,9 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         redis_url = env.get("REDIS_URL") or None
-        database_url = env.get("DATABASE_URL") or (None if redis_url else default_database_url())
+        # What must last is always in SQL: with REDIS_URL too, the SQLite file is shared by
+        # the processes of one machine; several machines need DATABASE_URL.
+        database_url = env.get("DATABASE_URL") or default_database_url()
         return cls(
             redis_url=redis_url,
             database_url=database_url,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -128,6 +129,17 @@ DATA = tempfile.TemporaryDirectory(prefix="meeple-test-data-")
 """Where servers started by the tests keep their SQLite files; removed when the run ends."""
 
 
+def shared_data_dir(env: Mapping[str, str]) -> str:
+    """A data folder for a server started with ``env``: one per Redis URL and prefix (the
+    processes of one test's cluster), a new one for a server without Redis."""
+    if "REDIS_URL" not in env:
+        return tempfile.mkdtemp(dir=DATA.name)
+    name = hashlib.sha256(f"{env['REDIS_URL']} {env.get('MEEPLE_REDIS_PREFIX')}".encode())
+    folder = Path(DATA.name) / f"redis-{name.hexdigest()[:16]}"
+    folder.mkdir(exist_ok=True)
+    return str(folder)
+
+
 class ServerProcess:
     """``meeple serve`` in a process of its own, for restarts and kill -9."""
 
@@ -142,8 +154,10 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         if "DATABASE_URL" not in self.env and "MEEPLE_DATA_DIR" not in self.env:
-            # A database file of this server's own, not the user's ~/.local/share/meeple.
-            self.env["MEEPLE_DATA_DIR"] = tempfile.mkdtemp(dir=DATA.name)
+            # A database file of this server's own, not the user's ~/.local/share/meeple;
+            # processes on one Redis (and prefix) are one server: they share one, as the
+            # processes of one machine do.
+            self.env["MEEPLE_DATA_DIR"] = shared_data_dir(env)
         self.log_level = log_level
         self.log_file = log_file or Path(tempfile.mkstemp(prefix="meeple-serve-", suffix=".log")[1])
         """Where the server's log (its stderr) goes: read for errors when it stops, and by
