@@ -1,7 +1,10 @@
 """Run bots against a server, through the public API only, like any other player.
 
-Each bot makes a guest session, quick-matches, plays the game out with its strategy,
-leaves, and asks for the next match, until told to stop or until ``games`` games are
+Each bot logs in as a bot account of its own (signed up on its first run, its
+credentials kept by ``BotAccounts``, so it keeps its rating from run to run), or plays as
+a guest (``accounts=None``, ``meeple bot --guests``), quick-matches, plays the game out
+with its strategy, leaves, and asks for the next match, until told to stop or until
+``games`` games are
 done. ``meeple bot --server URL --game GAME --count N`` is the command-line form.
 
 A game no installed strategy plays (a package game on a server, not installed here)
@@ -19,8 +22,10 @@ import random
 import signal
 import sys
 from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
+from meeple.client.botaccounts import BotAccounts
 from meeple.client.bots import Strategy, get_strategy, strategies
 from meeple.client.botstats import RECOVERABLE, BotStats, record_game
 from meeple.client.connection import ConnectionLost, MoveRejected, RoomConnection
@@ -52,6 +57,7 @@ async def run_bots(
     name: str = "bot",
     options: dict[str, Any] | None = None,
     seats: int | None = None,
+    accounts: BotAccounts | None = None,
 ) -> BotStats:
     """Run ``count`` bots until ``stop`` is set or at least ``games`` games have finished.
 
@@ -70,7 +76,11 @@ async def run_bots(
             while not stop.is_set():
                 try:
                     if api.token is None:
-                        await api.create_session(f"{name}-{chosen.name}-{i + 1}")
+                        me = f"{name}-{chosen.name}-{i + 1}"
+                        if accounts is None:
+                            await api.create_session(me)
+                        else:
+                            await accounts.log_in(api, server_url, me, me)
                     matched = await _unless(stop, api.quick_match(game, options, seats))
                     if matched is None:
                         return
@@ -187,6 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="play correspondence instead, at this many days per move (1, 2, 3, 5, 7, 14):"
         " one bot sits in --count rooms and moves when told it is its turn",
     )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        help="where the bots' accounts are kept (default: bots.json in MEEPLE_DATA_DIR)",
+    )
+    parser.add_argument("--guests", action="store_true", help="play as guests, not as bot accounts")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     args = parser.parse_args(argv)
     if args.count < 1:
@@ -225,7 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rooms=args.count,
             )
         return await run_bots(
-            args.server, args.game, args.count, args.strategy, args.games, stop, seed=args.seed
+            args.server,
+            args.game,
+            args.count,
+            args.strategy,
+            args.games,
+            stop,
+            seed=args.seed,
+            accounts=None if args.guests else BotAccounts(args.credentials),
         )
 
     try:

@@ -76,6 +76,16 @@ def rng_for(seed: int, game_no: int, seq: int) -> random.Random:
     return _SeededOnUse(seed, game_no, seq)
 
 
+BOT_ACCOUNT_PREFIX = "bot_"
+"""The player ids of bot accounts begin with it (guests' and people's begin with ``p_``),
+so a seat, a rating or a record shows a bot as a bot without asking the database."""
+
+
+def is_bot_player(player_id: str | None) -> bool:
+    """Whether ``player_id`` is a bot account's."""
+    return player_id is not None and player_id.startswith(BOT_ACCOUNT_PREFIX)
+
+
 @dataclass(slots=True)
 class Seat:
     """Who sits in a seat: nobody, a player, or a bot (``bot`` names its strategy)."""
@@ -91,7 +101,12 @@ class Seat:
         return "bot" if self.bot else "human"
 
     def as_view(self) -> View:
-        return {"kind": self.kind, "player_id": self.player_id, "name": self.name}
+        return {
+            "kind": self.kind,
+            "player_id": self.player_id,
+            "name": self.name,
+            "bot": self.bot is not None or is_bot_player(self.player_id),
+        }
 
 
 @dataclass(slots=True)

@@ -189,6 +189,9 @@ class SeatInfo(_Message):
     kind: Literal["empty", "human", "bot"]
     player_id: str | None
     name: str | None
+    bot: bool = False
+    """A bot plays this seat: the server's own (kind ``bot``) or a bot account's
+    (kind ``human``: it plays over the protocol like a person)."""
     on: bool
     """Connected now (bots always are)."""
     back: int | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,6 +26,7 @@ from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    LoginFailures,
     PushSubscriptions,
     RatingStore,
     RecordStore,
@@ -35,6 +37,7 @@ from meeple.lobby.stores.base import (
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
     MemoryConnectTickets,
+    MemoryLoginFailures,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -47,7 +50,10 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from meeple.lobby.rooms.cluster import Cluster
+    import sqlalchemy as sa
+
     from meeple.lobby.stores.sql import Database
+    from meeple.lobby.stores.sql.database import is_sqlite
 
 
 CLOSE_SECONDS = 6.0
@@ -88,6 +94,8 @@ class Services:
     """Per-client limits on creating sessions, rooms and tickets."""
     push_subscriptions: PushSubscriptions = field(default_factory=MemoryPushSubscriptions)
     """Each player's Web Push subscriptions."""
+    login_failures: LoginFailures = field(default_factory=MemoryLoginFailures)
+    """Failed log-ins per account and address, for the slow-down (shared with Redis)."""
     pusher: Pusher = field(init=False)
     """Sends correspondence turns and reminders to those subscriptions."""
     accounts: Accounts = field(init=False)
@@ -102,14 +110,16 @@ class Services:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
         store = self.database.accounts if self.database is not None else MemoryAccountStore()
-        self.accounts = Accounts(store, self.sessions)
+        self.accounts = Accounts(store, self.sessions, self.login_failures)
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings
-            self.rooms.game_over_hooks.append(partial(_finish, self.database))
+            self.rooms.game_over_hooks.append(
+                partial(_finish, self.database, self.settings.rate_bots)
+            )
         else:
             self.rooms.game_over_hooks.append(self.records.put)
-            self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
+            self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
         self.rooms.tell_player = self._tell_player
@@ -156,20 +166,23 @@ class Services:
             await self.database.close()
 
 
-async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
-    await rate_game(record, ratings)
+async def _rate(ratings: RatingStore, rate_bots: bool, record: dict[str, Any]) -> None:
+    await rate_game(record, ratings, rate_bots)
 
 
-async def _finish(database: Database, record: dict[str, Any]) -> None:
+async def _finish(database: Database, rate_bots: bool, record: dict[str, Any]) -> None:
     """A finished game's record and ratings, in one transaction, once."""
-    await database.finish_game(record, partial(rate_game, record))
+    await database.finish_game(record, partial(_rate, rate_bots=rate_bots, record=record))
 
 
 async def open_database(settings: Settings) -> Database | None:
     """The SQL database at ``settings.database_url``, ready (``Database.prepare``)."""
     if not settings.database_url:
         return None
+    import sqlalchemy as sa
+
     from meeple.lobby.stores.sql import Database
+    from meeple.lobby.stores.sql.database import is_sqlite
 
     database = Database(settings.database_url, settings.database_schema)
     try:
@@ -177,6 +190,12 @@ async def open_database(settings: Settings) -> Database | None:
     except BaseException:
         await database.close()
         raise
+    if settings.redis_url and is_sqlite(settings.database_url):
+        logging.getLogger("meeple.app").warning(
+            "accounts, ratings and records are in the SQLite file %s, which only processes on "
+            "this machine share: processes on several machines need DATABASE_URL (PostgreSQL)",
+            sa.make_url(settings.database_url).database,
+        )
     return database
 
 
@@ -206,6 +225,7 @@ async def _redis_services(
         Coalesced,
         RedisConnectTickets,
         RedisJournal,
+        RedisLoginFailures,
         RedisPushSubscriptions,
         RedisRatingStore,
         RedisRecordStore,
@@ -262,6 +282,7 @@ async def _redis_services(
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
+        login_failures=RedisLoginFailures(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

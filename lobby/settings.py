@@ -48,7 +48,8 @@ class Settings:
     """Where what must last is kept (accounts, ratings, records): an SQLAlchemy URL,
     ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://user@host/db``. None keeps them
     in memory (an app made in code, a test); ``meeple serve`` defaults to an SQLite file
-    (``default_database_url``), or, with REDIS_URL and no DATABASE_URL, to Redis."""
+    (``default_database_url``), with REDIS_URL too: one file the processes of one machine
+    share (processes on several machines need DATABASE_URL)."""
     database_schema: str | None = None
     """The PostgreSQL schema to use (``MEEPLE_DATABASE_SCHEMA``); None: the search path's."""
     redis_prefix: str = "meeple:"
@@ -105,6 +106,10 @@ class Settings:
         "https://web.push.apple.com",
     )
     """Web Push: the origins a subscription's endpoint may have (the server POSTs there)."""
+    rate_bots: bool = True
+    """Whether games rate bot accounts (``MEEPLE_RATE_BOTS``). On, as lichess rates its BOT
+    accounts: a bot's rating says how strong it is, and a person's games against it count.
+    Off: a bot account's seat is left out of the rating like the server's own bots."""
     entry_point_games: bool = True
     """Serve every game installed under the ``meeple.games`` entry points
     (``MEEPLE_ENTRY_POINT_GAMES=off`` serves only ``games`` and ``create_app(games=)``)."""
@@ -113,7 +118,9 @@ class Settings:
     def from_env(cls) -> Settings:
         env = os.environ
         redis_url = env.get("REDIS_URL") or None
-        database_url = env.get("DATABASE_URL") or (None if redis_url else default_database_url())
+        # What must last is always in SQL: with REDIS_URL too, the SQLite file is shared by
+        # the processes of one machine; several machines need DATABASE_URL.
+        database_url = env.get("DATABASE_URL") or default_database_url()
         return cls(
             redis_url=redis_url,
             database_url=database_url,
@@ -132,6 +139,7 @@ class Settings:
             request_timeout=float(env.get("MEEPLE_REQUEST_TIMEOUT", 10)),
             games=_env_list("MEEPLE_GAMES", ()),
             entry_point_games=_env_switch("MEEPLE_ENTRY_POINT_GAMES", True),
+            rate_bots=_env_switch("MEEPLE_RATE_BOTS", True),
             vapid_key_file=env.get("MEEPLE_VAPID_KEY_FILE", "meeple-vapid.pem"),
             vapid_subject=env.get("MEEPLE_VAPID_SUBJECT", "mailto:admin@localhost"),
             push_services=_env_list("MEEPLE_PUSH_SERVICES", cls.push_services),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -128,6 +129,17 @@ DATA = tempfile.TemporaryDirectory(prefix="meeple-test-data-")
 """Where servers started by the tests keep their SQLite files; removed when the run ends."""
 
 
+def shared_data_dir(env: Mapping[str, str]) -> str:
+    """A data folder for a server started with ``env``: one per Redis URL and prefix (the
+    processes of one test's cluster), a new one for a server without Redis."""
+    if "REDIS_URL" not in env:
+        return tempfile.mkdtemp(dir=DATA.name)
+    name = hashlib.sha256(f"{env['REDIS_URL']} {env.get('MEEPLE_REDIS_PREFIX')}".encode())
+    folder = Path(DATA.name) / f"redis-{name.hexdigest()[:16]}"
+    folder.mkdir(exist_ok=True)
+    return str(folder)
+
+
 class ServerProcess:
     """``meeple serve`` in a process of its own, for restarts and kill -9."""
 
@@ -142,8 +154,10 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env}
         if "DATABASE_URL" not in self.env and "MEEPLE_DATA_DIR" not in self.env:
-            # A database file of this server's own, not the user's ~/.local/share/meeple.
-            self.env["MEEPLE_DATA_DIR"] = tempfile.mkdtemp(dir=DATA.name)
+            # A database file of this server's own, not the user's ~/.local/share/meeple;
+            # processes on one Redis (and prefix) are one server: they share one, as the
+            # processes of one machine do.
+            self.env["MEEPLE_DATA_DIR"] = shared_data_dir(env)
         self.log_level = log_level
         self.log_file = log_file or Path(tempfile.mkstemp(prefix="meeple-serve-", suffix=".log")[1])
         """Where the server's log (its stderr) goes: read for errors when it stops, and by
@@ -259,19 +273,60 @@ async def tictactoe_pair(http: str) -> AsyncIterator[tuple[RoomConnection, RoomC
     async with MeepleClient(http) as a, MeepleClient(http) as b:
         await a.create_session("Ada")
         await b.create_session("Bo")
-        room = await a.create_room("tictactoe")
-        await b.take_seat(room["id"])
-        async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
-            await ca.wait_for(lambda c: c.my_turn, timeout=10)
-            yield ca, cb, room["id"]
+        async with tictactoe_room(a, b) as pair:
+            yield pair
 
 
-async def meeple_bot(server: str, game: str, count: int, games: int, timeout: float = 60) -> Any:
-    """``meeple bot`` run as a user would, to its end: the stats it prints, as JSON."""
+@contextlib.asynccontextmanager
+async def tictactoe_room(
+    a: MeepleClient, b: MeepleClient
+) -> AsyncIterator[tuple[RoomConnection, RoomConnection, str]]:
+    """``a`` (seat 0, to move) and ``b`` (seat 1), signed in already, in a new tic-tac-toe
+    room, both connected: their connections and the room's id."""
+    room = await a.create_room("tictactoe")
+    await b.take_seat(room["id"])
+    async with a.connect(room["id"]) as ca, b.connect(room["id"]) as cb:
+        await ca.wait_for(lambda c: c.my_turn, timeout=10)
+        yield ca, cb, room["id"]
+
+
+TOP_ROW = [(0, 0), (1, 3), (0, 1), (1, 4), (0, 2)]
+"""(seat, cell): seat 0 wins tic-tac-toe with the top row."""
+
+
+async def play_top_row(a: MeepleClient, b: MeepleClient) -> str:
+    """One game of tic-tac-toe that ``a`` wins against ``b``: its room."""
+    async with tictactoe_room(a, b) as (ca, cb, room):
+        conns = (ca, cb)
+        for seat, cell in TOP_ROW:
+            conn = conns[seat]
+            await conn.wait_for(lambda c: c.my_turn, timeout=10)
+            await conn.move({"cell": cell})
+        await cb.wait_for(lambda c: c.finished, timeout=10)
+        return room
+
+
+async def until(check: Any, tries: int = 200) -> Any:
+    """Poll a REST read until it answers truthily: a finished game is written in the
+    background, after the players are told."""
+    for _ in range(tries):
+        if found := await check():
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("the finished game was never written")
+
+
+async def meeple_bot(
+    server: str, game: str, count: int, games: int, timeout: float = 60, data: Path | None = None
+) -> Any:
+    """``meeple bot`` run as a user would, to its end: the stats it prints, as JSON. Its
+    bot accounts are kept in ``data`` (its MEEPLE_DATA_DIR; by default one of its own)."""
+    data = data or Path(tempfile.mkdtemp(dir=DATA.name))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server, "--game", game,
         "--count", str(count), "--games", str(games),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "MEEPLE_DATA_DIR": str(data)},
     )  # fmt: skip
     out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, out.decode()

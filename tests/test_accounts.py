@@ -4,13 +4,17 @@ slow-down after repeated failures."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from meeple.lobby.players.accounts import FREE_FAILURES
-from tests.conftest import services_of
+from meeple.lobby.settings import Settings
+from tests.conftest import REDIS_URL, services_of
+from tests.servers import live_server
 
 PASSWORD = "correct horse battery"
 
@@ -189,3 +193,27 @@ async def test_export_holds_everything_and_deletion_anonymises(
     guest = (await client.post("/api/sessions", json={"name": "G"})).json()
     no = await client.delete("/api/me", headers=bearer(guest["token"]))
     assert no.status_code == 404 and no.json()["code"] == "no_account"
+
+
+@pytest.mark.redis
+async def test_the_slow_down_holds_across_processes(redis_prefix: str, tmp_path: Path) -> None:
+    """Two processes on one Redis and one database: failures on one slow the account down
+    on the other too (each process counted its own before)."""
+    settings = Settings(
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'meeple.db'}",
+    )
+    async with (
+        live_server(settings) as one,
+        live_server(settings) as two,
+        httpx.AsyncClient(base_url=one.http) as first,
+        httpx.AsyncClient(base_url=two.http) as second,
+    ):
+        await sign_up(first, "Ada")
+        for _ in range(FREE_FAILURES):
+            wrong = {"username": "ada", "password": "n" * 9}
+            assert (await first.post("/api/login", json=wrong)).status_code == 401
+        right = {"username": "ada", "password": PASSWORD}
+        blocked = await second.post("/api/login", json=right)
+        assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"

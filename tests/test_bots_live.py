@@ -89,7 +89,7 @@ async def test_meeple_bot_fails_when_it_plays_none_of_the_games_asked_for() -> N
         port = probe.getsockname()[1]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", f"http://127.0.0.1:{port}",
-        "--game", "tictactoe", "--games", "1",
+        "--game", "tictactoe", "--games", "1", "--guests",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(proc.communicate(), 60)

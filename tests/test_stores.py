@@ -15,7 +15,7 @@ import contextlib
 import functools
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,12 @@ import pytest
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
+    LOGIN_FAILURES_KEPT,
     Account,
     AccountStore,
     Changes,
     GameRecord,
+    LoginFailures,
     PlayerRating,
     PushSubscriptions,
     RatingStore,
@@ -39,11 +41,13 @@ from meeple.lobby.stores.base import (
     Ticket,
     TicketQueue,
     hash_token,
+    login_wait,
     new_id,
     ticket_key,
 )
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
+    MemoryLoginFailures,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -54,6 +58,7 @@ from meeple.lobby.stores.memory import (
 from meeple.lobby.stores.redis import (
     RedisJournal,
     RedisLeases,
+    RedisLoginFailures,
     RedisPushSubscriptions,
     RedisRatingStore,
     RedisRecordStore,
@@ -106,6 +111,13 @@ class Impl:
         if self.is_redis:
             return RedisSessionStore(self.redis, self.prefix, ttl)
         return MemorySessionStore(ttl)
+
+    def login_failures(
+        self, clock: Callable[[], float], client: Redis | None = None
+    ) -> LoginFailures:
+        if self.is_redis:
+            return RedisLoginFailures(client or self.redis, self.prefix, clock)
+        return MemoryLoginFailures(clock)
 
     def rooms(self) -> RoomDirectory:
         return (
@@ -256,6 +268,70 @@ async def test_accounts_update_renames_and_deletes(accounts: AccountStore) -> No
     assert await accounts.create(account("p_new", "Ada2"))  # the name is free again
 
 
+class Clock:
+    """A clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_login_failures_wait_doubling_after_the_free_ones(impl: Impl) -> None:
+    clock = Clock()
+    failures = impl.login_failures(clock)
+    for _ in range(2):
+        await failures.failed("account:ada", free=3)
+    assert await failures.wait(["account:ada"]) == 0.0  # two of three free failures
+    await failures.failed("account:ada", free=3)
+    assert await failures.wait(["account:ada", "address:1.2.3.4"]) == pytest.approx(1.0)
+    await failures.failed("account:ada", free=3)
+    assert await failures.wait(["account:ada"]) == pytest.approx(2.0)
+    clock.now += 1.5
+    assert await failures.wait(["address:1.2.3.4", "account:ada"]) == pytest.approx(0.5)
+    assert await failures.wait(["account:bo"]) == 0.0
+    for _ in range(30):
+        await failures.failed("account:ada", free=3)
+    assert await failures.wait(["account:ada"]) == pytest.approx(login_wait(34, 3))
+    await failures.succeeded("account:ada")
+    assert await failures.wait(["account:ada"]) == 0.0
+    await failures.failed("account:ada", free=3)
+    assert await failures.wait(["account:ada"]) == 0.0, "a success starts the count afresh"
+
+
+async def test_login_failures_are_forgotten_a_day_after_the_last(impl: Impl) -> None:
+    clock = Clock()
+    failures = impl.login_failures(clock)
+    for _ in range(3):
+        await failures.failed("address:1.2.3.4", free=1)
+    clock.now += LOGIN_FAILURES_KEPT + 1
+    if impl.is_redis:  # Redis forgets by the key's TTL, in real time: look at the TTL
+        ttl = await impl.redis.pttl(f"{impl.prefix}login:{hash_token('address:1.2.3.4')}")
+        assert LOGIN_FAILURES_KEPT * 1000 - 10_000 < ttl <= LOGIN_FAILURES_KEPT * 1000
+        return
+    await failures.failed("address:1.2.3.4", free=1)
+    assert await failures.wait(["address:1.2.3.4"]) == pytest.approx(1.0)
+
+
+@pytest.mark.redis
+async def test_login_failures_counted_at_once_by_many_processes_lose_none(
+    redis_prefix: str,
+) -> None:
+    stores = Impl("redis", redis_prefix)
+    try:
+        clock = Clock()
+        processes = [stores.login_failures(clock, stores.client()) for _ in range(3)]
+        await asyncio.gather(
+            *(p.failed("account:ada", free=5) for p in processes for _ in range(4))
+        )
+        # Twelve failures, five free: the next attempt waits 2 ** 7 s, on every process.
+        for p in processes:
+            assert await p.wait(["account:ada"]) == pytest.approx(128.0)
+    finally:
+        await stores.close()
+
+
 @pytest.fixture
 async def redis_client(redis_prefix: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(REDIS_URL)
@@ -335,6 +411,18 @@ async def test_sessions_for_an_account_and_revoking_all_of_a_player(impl: Impl) 
     still = await store.get(guest)
     assert still is not None and still.player_id == guest_session.player_id
     await store.revoke_player("p_nobody")
+
+
+async def test_log_out_everywhere_reaches_a_session_slid_past_its_first_ttl(impl: Impl) -> None:
+    """A session in use outlives its first TTL; "log out everywhere" must still end it
+    (Redis kept the player's set of sessions for one TTL after the log-in only)."""
+    store = impl.sessions(ttl=0.4)
+    token, _ = await store.create("Ada", "p_ada")
+    for _ in range(4):  # used every 0.2 s: alive at 0.8 s, twice its TTL
+        await asyncio.sleep(0.2)
+        assert await store.get(token) is not None
+    await store.revoke_player("p_ada")
+    assert await store.get(token) is None
 
 
 @pytest.mark.redis

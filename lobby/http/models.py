@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from meeple.game.api import whole_numbers
 from meeple.game.clock import MAX_BANK_S, MAX_INC_S
+from meeple.game.match import is_bot_player
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -178,10 +179,17 @@ class GameOut(BaseModel):
 # Rooms -----------------------------------------------------------------------------
 
 
+BOT_FIELD = Field(
+    False,
+    description="A bot plays here: the server's own (kind bot) or a bot account (kind human).",
+)
+
+
 class SeatOut(BaseModel):
     kind: SeatKind
     player_id: str | None
     name: str | None
+    bot: bool = BOT_FIELD
     on: bool = Field(description="Whether the seat's player is connected (bots always are).")
 
 
@@ -335,6 +343,7 @@ class RatingOut(BaseModel):
     rd: float = Field(description="Rating deviation: how unsure the rating is.")
     volatility: float
     games: int
+    bot: bool = Field(False, description="A bot account's rating.")
 
 
 class Leaderboard(BaseModel):
@@ -347,6 +356,13 @@ class RecordSeat(BaseModel):
     kind: SeatKind
     player_id: str | None
     name: str | None
+    bot: bool = BOT_FIELD
+
+    @model_validator(mode="after")
+    def _bot_in_older_records(self) -> RecordSeat:
+        """Records written before seats carried ``bot`` say it by their kind and id."""
+        self.bot = self.bot or self.kind == "bot" or is_bot_player(self.player_id)
+        return self
 
 
 class OutcomeOut(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from meeple.game.match import is_bot_player
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import (
     DEFAULT_PAGE,
@@ -78,6 +79,7 @@ async def leaderboard(
             rd=e.rd,
             volatility=e.volatility,
             games=e.games,
+            bot=is_bot_player(e.player_id),
         )
         for i, e in enumerate(entries)
     ]

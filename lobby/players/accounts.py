@@ -10,7 +10,9 @@ A failed log-in says only that it failed, whether the name is unknown or the pas
 wrong, and takes as long either way (an unknown name is checked against a dummy hash).
 After ``FREE_FAILURES`` failures in a row an account (``FREE_ADDRESS_FAILURES`` a client
 address) is slowed down: each further attempt must wait twice as long as the last
-(``LoginGuard``), up to ``MAX_WAIT``; meanwhile attempts are answered 429.
+(``stores.base.login_wait``), up to ``MAX_LOGIN_WAIT``; meanwhile attempts are answered
+429. The failures are counted in the hot store (``LoginFailures``: memory or Redis), so
+the slow-down holds across processes.
 """
 
 from __future__ import annotations
@@ -19,14 +21,21 @@ import asyncio
 import re
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from meeple.lobby.stores.base import Account, AccountStore, Session, SessionStore, new_id
+from meeple.game.match import BOT_ACCOUNT_PREFIX
+from meeple.lobby.stores.base import (
+    Account,
+    AccountStore,
+    LoginFailures,
+    Session,
+    SessionStore,
+    new_id,
+)
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -37,9 +46,6 @@ FREE_FAILURES = 5
 """Failed log-ins in a row an account is allowed before it is slowed down."""
 FREE_ADDRESS_FAILURES = 20
 """The same for a client address (many players may share one, behind a NAT)."""
-MAX_WAIT = 900.0
-"""Seconds: the longest an account's next attempt must wait after failures."""
-MAX_TRACKED = 50_000
 
 
 class AccountError(Exception):
@@ -104,41 +110,6 @@ class Passwords:
         return await asyncio.to_thread(run)
 
 
-@dataclass(slots=True)
-class _Failures:
-    count: int = 0
-    wait_until: float = 0.0
-
-
-class LoginGuard:
-    """Failed log-ins per key (an account's username key, a client address): free for
-    ``FREE_FAILURES`` in a row, then each further failure doubles the wait before the
-    next attempt. A success clears the key. The least recently failed keys are
-    forgotten past ``MAX_TRACKED``."""
-
-    def __init__(self, free: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self._free = free
-        self._clock = clock
-        self._keys: OrderedDict[str, _Failures] = OrderedDict()
-
-    def wait(self, key: str) -> float:
-        """Seconds before ``key`` may try again (0: now)."""
-        found = self._keys.get(key)
-        return max(0.0, found.wait_until - self._clock()) if found else 0.0
-
-    def failed(self, key: str) -> None:
-        found = self._keys.pop(key, None) or _Failures()
-        found.count += 1
-        if found.count >= self._free:
-            found.wait_until = self._clock() + min(MAX_WAIT, 2.0 ** (found.count - self._free))
-        self._keys[key] = found
-        while len(self._keys) > MAX_TRACKED:
-            self._keys.popitem(last=False)
-
-    def succeeded(self, key: str) -> None:
-        self._keys.pop(key, None)
-
-
 class Accounts:
     """Sign-up, log-in and log-out over an AccountStore and the session store."""
 
@@ -146,14 +117,14 @@ class Accounts:
         self,
         store: AccountStore,
         sessions: SessionStore,
+        failures: LoginFailures,
         passwords: Passwords | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.sessions = sessions
+        self.failures = failures
         self.passwords = passwords or Passwords()
-        self.by_account = LoginGuard(FREE_FAILURES)
-        self.by_address = LoginGuard(FREE_ADDRESS_FAILURES)
         self._clock = clock
 
     async def register(
@@ -169,12 +140,18 @@ class Accounts:
         becomes the account's (its ratings and history stay its own)."""
         name = check_username(username)
         check_password(password)
+        if guest is not None and is_bot:
+            raise AccountError(
+                "bot_from_guest",
+                "a bot account starts afresh: a guest's games were played as a person",
+                409,
+            )
         if guest is not None:
             existing = await self.store.get(guest.player_id)
             if existing is not None:
                 raise AccountError("already_registered", "this player has an account", 409)
         account = Account(
-            player_id=guest.player_id if guest else _new_player_id(),
+            player_id=guest.player_id if guest else _new_player_id(is_bot),
             username=name,
             username_key=username_key(name),
             display_name=(display_name or (guest.name if guest else name)).strip(),
@@ -191,19 +168,20 @@ class Accounts:
         self, username: str, password: str, address: str
     ) -> tuple[str, Session, Account]:
         """A new session for the account; one generic AccountError for every failure."""
-        key = username_key(unicodedata.normalize("NFKC", username).strip())
-        wait = max(self.by_account.wait(key), self.by_address.wait(address))
+        name_key = username_key(unicodedata.normalize("NFKC", username).strip())
+        key, address_key = "account:" + name_key, "address:" + address
+        wait = await self.failures.wait([key, address_key])
         if wait > 0:
             raise AccountError(
                 "too_many_attempts", "too many failed log-ins: wait and try again", 429, wait
             )
-        account = await self.store.by_username(key)
+        account = await self.store.by_username(name_key)
         hashed = account.password_hash if account and account.deleted_at is None else None
         if account is None or not await self.passwords.verify(hashed, password):
-            self.by_account.failed(key)
-            self.by_address.failed(address)
+            await self.failures.failed(key, FREE_FAILURES)
+            await self.failures.failed(address_key, FREE_ADDRESS_FAILURES)
             raise AccountError("login_failed", "wrong username or password", 401)
-        self.by_account.succeeded(key)
+        await self.failures.succeeded(key)
         token, session = await self.sessions.create(account.display_name, account.player_id)
         return token, session, account
 
@@ -230,5 +208,7 @@ ANONYMOUS = "deleted player"
 """The name a deleted account's games show it under."""
 
 
-def _new_player_id() -> str:
-    return new_id("p")
+def _new_player_id(is_bot: bool) -> str:
+    """``p_…`` for a person, ``bot_…`` for a bot (``is_bot_player``), as lichess marks
+    BOT accounts: every seat, rating and record then shows a bot as one."""
+    return new_id(BOT_ACCOUNT_PREFIX.rstrip("_") if is_bot else "p")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meeple.game.match import is_bot_player
 from meeple.lobby.stores.base import PlayerRating, RatingStore
 
 SCALE = 173.7178
@@ -147,15 +148,23 @@ def expected_score(a: Rating, b: Rating) -> float:
 # The game-over hook ----------------------------------------------------------------
 
 
-async def rate_game(record: dict[str, Any], store: RatingStore) -> list[PlayerRating]:
-    """Update the ratings of a finished game's human seats; returns the new ratings."""
+async def rate_game(
+    record: dict[str, Any], store: RatingStore, rate_bots: bool = True
+) -> list[PlayerRating]:
+    """Update the ratings of a finished game's players (seats of kind ``human``: people
+    and, unless ``rate_bots`` is off, bot accounts; never the server's own bots);
+    returns the new ratings."""
     outcome = record.get("outcome")
     if not outcome:
         return []
     game = record["game"]
     seats = record["seats"]
     humans = [
-        i for i, seat in enumerate(seats) if seat.get("kind") == "human" and seat.get("player_id")
+        i
+        for i, seat in enumerate(seats)
+        if seat.get("kind") == "human"
+        and seat.get("player_id")
+        and (rate_bots or not is_bot_player(seat["player_id"]))
     ]
     if len(humans) < 2:
         return []

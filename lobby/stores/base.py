@@ -295,6 +295,35 @@ class RatingStore(Protocol):
 
 # Accounts ---------------------------------------------------------------------------
 
+MAX_LOGIN_WAIT = 900.0
+"""Seconds: the longest a key's next log-in attempt must wait after failures."""
+LOGIN_FAILURES_KEPT = 86_400.0
+"""A key's failures are forgotten this long after its last one."""
+
+
+def login_wait(count: int, free: int) -> float:
+    """How long the next attempt waits after ``count`` failures in a row, ``free`` of them
+    allowed: nothing, then 1 s, doubling each time, up to ``MAX_LOGIN_WAIT``."""
+    return 0.0 if count < free else min(MAX_LOGIN_WAIT, 2.0 ** (count - free))
+
+
+class LoginFailures(Protocol):
+    """Failed log-ins per key (an account's username key, a client address), shared by
+    every process, so that the slow-down holds whichever process a client reaches."""
+
+    async def wait(self, keys: Sequence[str]) -> float:
+        """Seconds before every one of ``keys`` may try again (0: now)."""
+        ...
+
+    async def failed(self, key: str, free: int) -> None:
+        """One more failure in a row for ``key``: past ``free`` of them, the next attempt
+        waits ``login_wait``."""
+        ...
+
+    async def succeeded(self, key: str) -> None:
+        """A log-in succeeded: the key starts afresh."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import replace
 
 from meeple.lobby.stores.base import (
+    LOGIN_FAILURES_KEPT,
     MAX_PUSH_SUBSCRIPTIONS,
     Account,
     GameRecord,
@@ -19,6 +20,7 @@ from meeple.lobby.stores.base import (
     Ticket,
     TicketStatus,
     hash_token,
+    login_wait,
     make_cursor,
     new_id,
     new_token,
@@ -421,3 +423,36 @@ class MemoryAccountStore:
         self._accounts[account.player_id] = account
         if account.username_key is not None:
             self._by_key[account.username_key] = account.player_id
+
+
+class MemoryLoginFailures:
+    """Per key, (failures in a row, when the next attempt may come, last failure); the
+    least recently failed keys are forgotten past ``max_keys``."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, max_keys: int = 50_000) -> None:
+        self._clock = clock
+        self._max_keys = max_keys
+        self._keys: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
+
+    def _live(self, key: str) -> tuple[int, float, float] | None:
+        found = self._keys.get(key)
+        if found is not None and found[2] + LOGIN_FAILURES_KEPT <= self._clock():
+            del self._keys[key]
+            return None
+        return found
+
+    async def wait(self, keys: Sequence[str]) -> float:
+        now = self._clock()
+        return max([0.0] + [found[1] - now for k in keys if (found := self._live(k))])
+
+    async def failed(self, key: str, free: int) -> None:
+        now = self._clock()
+        found = self._live(key)
+        count = (found[0] if found else 0) + 1
+        self._keys.pop(key, None)
+        self._keys[key] = (count, now + login_wait(count, free), now)
+        while len(self._keys) > self._max_keys:
+            self._keys.popitem(last=False)
+
+    async def succeeded(self, key: str) -> None:
+        self._keys.pop(key, None)

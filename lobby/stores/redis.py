@@ -25,6 +25,8 @@ from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
     LIVE_TICKET,
+    LOGIN_FAILURES_KEPT,
+    MAX_LOGIN_WAIT,
     MAX_PUSH_SUBSCRIPTIONS,
     Changes,
     GameRecord,
@@ -285,12 +287,14 @@ class RedisSessionStore:
         session = Session(player_id or new_id("p"), name, self._clock() + self._ttl_ms / 1000)
         async with self._redis.pipeline(transaction=False) as pipe:
             key = self._key(token)
-            pipe.hset(key, mapping={"player_id": session.player_id, "name": name})
-            pipe.pexpire(key, self._ttl_ms)
+            fields: dict[Any, Any] = {"player_id": session.player_id, "name": name}
             if player_id is not None:  # guests cannot log out elsewhere: they have no elsewhere
+                fields["account"] = "1"
                 mine = self._player_key(player_id)
                 pipe.sadd(mine, hash_token(token))
                 pipe.pexpire(mine, self._ttl_ms)
+            pipe.hset(key, mapping=fields)
+            pipe.pexpire(key, self._ttl_ms)
             await pipe.execute()
         return token, session
 
@@ -302,6 +306,11 @@ class RedisSessionStore:
             fields, _ = await pipe.execute()
         if not fields:
             return None
+        if b"account" in fields:
+            # The player's set of sessions slides with each of them, so it lasts as long as
+            # the longest-lived one ("log out everywhere" finds every session still alive).
+            # Another key (another slot on a cluster): a second round trip, accounts only.
+            await self._redis.pexpire(self._player_key(text(fields[b"player_id"])), self._ttl_ms)
         return Session(
             text(fields[b"player_id"]),
             text(fields[b"name"]),
@@ -1033,3 +1042,49 @@ class RedisRatingStore:
         items = [PlayerRating(**unpack(b)) for b in blobs if b is not None]
         more = offset + limit < await self._redis.zcard(key)
         return items, str(offset + limit) if more else None
+
+
+_LOGIN_FAILED = """
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+local wait = 0
+if count >= tonumber(ARGV[2]) then
+  wait = math.min(tonumber(ARGV[3]), 2 ^ (count - tonumber(ARGV[2])))
+end
+redis.call('HSET', KEYS[1], 'until', tostring(tonumber(ARGV[1]) + wait))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return count
+"""
+"""One more failure for a key, and when its next attempt may come (``login_wait``).
+KEYS: the key's hash. ARGV: now, free failures, the longest wait, how long it is kept (ms)."""
+
+
+class RedisLoginFailures:
+    """A hash per key (its failures in a row and when the next attempt may come), named by
+    the key's SHA-256 (no username or address is stored), forgotten a day after its last
+    failure. A failure is one script call, so processes counting at once lose none."""
+
+    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._p = prefix
+        self._clock = clock
+        self._failed = redis.register_script(_LOGIN_FAILED)
+
+    def _key(self, key: str) -> str:
+        return f"{self._p}login:{hash_token(key)}"
+
+    async def wait(self, keys: Sequence[str]) -> float:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hget(self._key(key), "until")
+            found = await pipe.execute()
+        now = self._clock()
+        return max([0.0] + [float(text(u)) - now for u in found if u is not None])
+
+    async def failed(self, key: str, free: int) -> None:
+        await self._failed(
+            keys=[self._key(key)],
+            args=[repr(self._clock()), free, MAX_LOGIN_WAIT, int(LOGIN_FAILURES_KEPT * 1000)],
+        )
+
+    async def succeeded(self, key: str) -> None:
+        await self._redis.delete(self._key(key))
