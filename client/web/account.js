@@ -131,7 +131,7 @@ function checkSignUp(fields) {
   let ok = true;
   const username = fields.username.value.trim();
   if (!USERNAME.test(username)) {
-    fields.username.fail("3 to 32 letters, digits, “_”, “.” or “-”, starting and ending with a letter or digit.");
+    fields.username.fail("Not a username: use 3 to 32 letters, digits, “_”, “.” or “-”, starting and ending with a letter or digit.");
     ok = false;
   }
   const length = [...fields.password.value].length;

@@ -53,7 +53,7 @@ export function mountProfile(root, { playerId, own = false, signedOut }) {
         h(
           "table",
           { class: "history", "aria-labelledby": "history-title" },
-          h("thead", {}, h("tr", {}, ["Date", "Game", "Opponents", "Result", "Record"].map((c) => h("th", { scope: "col" }, c)))),
+          h("thead", {}, h("tr", {}, ["Game", "Opponents", "Result", "Record"].map((c) => h("th", { scope: "col" }, c)))),
           history,
         ),
       ),
@@ -119,7 +119,7 @@ export function mountProfile(root, { playerId, own = false, signedOut }) {
       }
       history.append(...rows.map(gameRow));
       if (!history.children.length)
-        history.replaceChildren(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No finished games yet.")));
+        history.replaceChildren(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No finished games yet.")));
       cursor = data.next_cursor;
       more.hidden = !cursor;
     } catch (error) {
@@ -136,8 +136,7 @@ export function mountProfile(root, { playerId, own = false, signedOut }) {
     return h(
       "tr",
       { "data-testid": "history-row", "data-record": record.id },
-      h("td", {}, when(record.finished_at)),
-      h("td", {}, title),
+      h("td", {}, h("span", { class: "game-title" }, title), " ", h("span", { class: "muted when" }, when(record.finished_at))),
       h("td", { class: "opponents" }, ...opponents.flatMap((s, i) => [i ? ", " : "", playerName(s)])),
       h("td", { "data-testid": "history-result", "data-result": result.toLowerCase() }, result),
       h(
@@ -175,7 +174,7 @@ function accountPanel(me, signedOut) {
         try {
           const data = await api.exportMine();
           downloadJson(data, `meeple-${me.username}.json`);
-          status.textContent = `Downloaded everything Meeple holds about you (${data.games.length} games).`;
+          status.textContent = `Downloaded everything Meeple holds about you (${data.games.length} game${data.games.length === 1 ? "" : "s"}).`;
         } catch (error) {
           status.textContent = `Could not export: ${error.message}`;
         }
