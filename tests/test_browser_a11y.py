@@ -7,6 +7,7 @@ tests/artifacts/boards/ (ignored by git). Each board is played with the keyboard
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -49,15 +50,16 @@ async def axe(page: Page, where: str) -> None:
     assert result["found"] == [], f"{where}: {result['found']}"
 
 
-async def every_look(page: Page, name: str) -> None:
-    """Check and photograph the page in light and dark, on a desktop and a phone."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+async def every_look(page: Page, name: str, shots: Path = SHOTS) -> None:
+    """Check and photograph the page in light and dark, on a desktop and a phone (the
+    pictures go to ``shots``)."""
+    await asyncio.to_thread(shots.mkdir, parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         await page.emulate_media(color_scheme=scheme)
         for screen, size in (("desktop", DESKTOP), ("phone", PHONE)):
             await page.set_viewport_size(size)
             await axe(page, f"{name}, {scheme}, {screen}")
-            path = SHOTS / f"{name}-{scheme}-{screen}.png"
+            path = shots / f"{name}-{scheme}-{screen}.png"
             path.unlink(missing_ok=True)
             await page.screenshot(path=str(path), full_page=True)
             assert_png(path)

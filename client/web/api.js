@@ -10,6 +10,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = problem?.code || String(status);
     this.retryAfter = retryAfter;
+    this.errors = problem?.errors ?? []; // a validation_error's [{loc, msg, type}]
   }
 }
 
@@ -43,9 +44,11 @@ export async function request(method, path, body) {
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    if (response.status === 401 && saved) {
+    // Only a dead token ends the session (a wrong password at log-in is 401 too).
+    if (response.status === 401 && saved && data?.code === "unauthorized") {
+      const account = Boolean(session()?.username);
       forget();
-      window.dispatchEvent(new CustomEvent("meeple:unauthorized"));
+      window.dispatchEvent(new CustomEvent("meeple:unauthorized", { detail: { account } }));
     }
     const retry = Number(response.headers.get("Retry-After")) || null;
     throw new ApiError(response.status, data, retry);
@@ -56,10 +59,43 @@ export async function request(method, path, body) {
 // Lists come as a bare array or as {items}; accept either.
 export const items = (data) => (Array.isArray(data) ? data : (data?.items ?? []));
 
-export async function signIn(name) {
-  const data = await request("POST", "/api/sessions", { name });
+function keep(data) {
   localStorage.setItem(SESSION_KEY, JSON.stringify(data));
   return data;
+}
+
+// A guest session.
+export const signIn = async (name) => keep(await request("POST", "/api/sessions", { name }));
+
+// Accounts (docs/protocol.md "Accounts"). Signing up as a guest (the bearer goes with
+// it) turns that guest into the account: same player id, ratings and history. The
+// answer carries `username`, which is how the client knows the session is an account's.
+export const signUp = async (body) => keep(await request("POST", "/api/accounts", body));
+export async function logIn(username, password) {
+  // Sent without the bearer: logging in is not the current session's business.
+  const previous = session();
+  forget();
+  try {
+    return keep(await request("POST", "/api/login", { username, password }));
+  } catch (error) {
+    if (previous) keep(previous);
+    throw error;
+  }
+}
+// Ending the session on the server; the token is forgotten here whatever it answers.
+async function end(path) {
+  try {
+    await request("POST", path);
+  } finally {
+    forget();
+  }
+}
+export const logOut = () => end("/api/logout");
+export const logOutEverywhere = () => end("/api/logout/everywhere");
+export const exportMine = () => request("GET", "/api/me/export");
+export async function deleteAccount() {
+  await request("DELETE", "/api/me");
+  forget();
 }
 
 // Checks the saved token is still good; null (and forgotten) if it is not.
@@ -106,4 +142,9 @@ export const useInvite = (code) => request("POST", `/api/invites/${encodeURIComp
 export const newTicket = (body) => request("POST", "/api/matchmaking/tickets", body);
 export const getTicket = (id) => request("GET", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
 export const cancelTicket = (id) => request("DELETE", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
-export const leaderboard = (game) => request("GET", `/api/leaderboards/${encodeURIComponent(game)}`);
+export const leaderboard = (game, cursor = null) =>
+  request("GET", `/api/leaderboards/${encodeURIComponent(game)}${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+export const player = (id) => request("GET", `/api/players/${encodeURIComponent(id)}`);
+export const playerGames = (id, cursor = null) =>
+  request("GET", `/api/players/${encodeURIComponent(id)}/games${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+export const record = (id) => request("GET", `/api/records/${encodeURIComponent(id)}`);

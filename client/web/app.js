@@ -1,10 +1,15 @@
-// The app's entry point: the guest sign-in, the header (who you are, the connection
-// indicator) and hash routing: #/lobby, #/room/<id>, #/invite/<code>. A reload of a
-// room page reconnects to it with the saved session token.
+// The app's entry point: signing in (a guest or an account), the header (who you are,
+// the connection indicator) and hash routing: #/lobby, #/room/<id>, #/invite/<code>,
+// #/profile, #/player/<id>, #/record/<id>, #/leaderboard/<game>, #/signup, #/login.
+// A reload of a room page reconnects to it with the saved session token.
 
 import * as api from "./api.js";
-import { h, notify } from "./dom.js";
+import * as account from "./account.js";
+import { notify } from "./dom.js";
+import { mountLeaderboard } from "./leaderboard.js";
 import * as lobby from "./lobby.js";
+import { mountProfile } from "./profile.js";
+import { mountRecord } from "./record.js";
 import * as room from "./room.js";
 
 const main = document.querySelector("main");
@@ -18,17 +23,9 @@ function setConn(text, state) {
   conn.dataset.state = state ?? "";
 }
 
+// The header's account controls and the signed-out welcome (account.js).
 function showMe(session) {
-  me.replaceChildren(
-    h("span", { "data-testid": "my-name" }, session.name),
-    " ",
-    h("button", { type: "button", class: "link", "data-testid": "sign-out", onclick: signOut }, "Sign out"),
-  );
-}
-
-function signOut() {
-  api.forget();
-  signIn();
+  account.renderMe(me, session, { onSignedOut: signIn });
 }
 
 function signIn(message = "") {
@@ -36,37 +33,14 @@ function signIn(message = "") {
   unmount = null;
   setConn(null);
   me.replaceChildren();
-  const name = h("input", {
-    id: "name",
-    name: "name",
-    required: true,
-    maxlength: 32,
-    autocomplete: "nickname",
-    "data-testid": "name-input",
-  });
-  const form = h(
-    "form",
-    {
-      class: "panel sign-in",
-      "aria-labelledby": "sign-in-title",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        try {
-          showMe(await api.signIn(name.value.trim()));
-          route();
-        } catch (error) {
-          notify(`Could not sign in: ${error.message}`, { error: true });
-        }
-      },
+  account.welcome(main, {
+    message,
+    invited: invited(),
+    onDone: (session) => {
+      showMe(session);
+      route();
     },
-    h("h1", { id: "sign-in-title" }, "Welcome to Meeple"),
-    message ? h("p", { role: "alert" }, message) : null,
-    invited() ? h("p", { class: "invited", "data-testid": "invited" }, invited()) : null,
-    h("div", { class: "field" }, h("label", { for: "name" }, "Your name"), name),
-    h("button", { type: "submit", "data-testid": "name-submit" }, "Play"),
-  );
-  main.replaceChildren(form);
-  name.focus();
+  });
 }
 
 // Someone opening an invite link signed out is told what it is before picking a name.
@@ -75,6 +49,16 @@ function invited() {
   if (!code) return "";
   return `You are invited to a private room (invite ${decodeURIComponent(code)}): pick a name and you will join it.`;
 }
+
+// Accounts, profiles, leaderboards and records (account.js, profile.js, leaderboard.js, record.js).
+const screens = {
+  signup: () => account.mountSignUp(main, { onSession: showMe }),
+  login: () => account.mountLogIn(main, { onSession: showMe }),
+  profile: () => mountProfile(main, { own: true, signedOut: signIn }),
+  player: (id) => mountProfile(main, { playerId: id, signedOut: signIn }),
+  record: (id) => mountRecord(main, { recordId: id }),
+  leaderboard: (id) => mountLeaderboard(main, { game: id }),
+};
 
 async function route() {
   if (!api.token()) return signIn();
@@ -94,6 +78,8 @@ async function route() {
       notify(`That invite did not work: ${error.message}`, { error: true });
       location.hash = "#/lobby";
     }
+  } else if (page in screens && (id || page === "profile" || page === "signup" || page === "login")) {
+    unmount = screens[page](id);
   } else if (page === "lobby") {
     unmount = lobby.mount(main);
   } else {
@@ -102,8 +88,12 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
-window.addEventListener("meeple:unauthorized", () =>
-  signIn("Your session has expired: pick a name to play again."),
+window.addEventListener("meeple:unauthorized", (event) =>
+  signIn(
+    event.detail?.account
+      ? "You were logged out: log in again to play."
+      : "Your session has expired: pick a name to play again.",
+  ),
 );
 
 const session = await api.whoAmI();

@@ -9,6 +9,7 @@ import { h, notify } from "./dom.js";
 import { playerEvents } from "./events.js";
 import { createLeaderboard } from "./leaderboard.js";
 import { enablePush, pushSupported } from "./push.js";
+import { isBot } from "./players.js";
 import { createQuickMatch } from "./quickmatch.js";
 import { rememberRoom } from "./room.js";
 
@@ -162,7 +163,7 @@ export function mount(root) {
     const room = game.room;
     const others = (room.seats ?? [])
       .filter((s, i) => i !== game.seat && s.kind !== "empty")
-      .map((s) => s.name);
+      .map((s) => s.name + (isBot(s) ? " (BOT)" : ""));
     const label = `${titles[room.game] ?? room.game}${others.length ? ` vs ${others.join(", ")}` : ""}`;
     const left = game.deadline ? Date.parse(game.deadline) - Date.now() : null;
     const when = left === null ? "" : ` · ${clockText(Math.max(0, left))} left`;
@@ -193,7 +194,7 @@ export function mount(root) {
     const seats = room.seats ?? [];
     const players = seats
       .filter((s) => s.kind !== "empty")
-      .map((s) => s.name + (s.kind === "bot" ? " (bot)" : ""));
+      .map((s) => s.name + (isBot(s) ? " (BOT)" : ""));
     const free = room.free ?? seats.filter((s) => s.kind === "empty").length;
     const label = `${titles[room.game] ?? room.game}: ${players.join(", ") || "nobody yet"}`;
     return h(

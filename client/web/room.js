@@ -14,6 +14,7 @@ import { Connection } from "./connection.js";
 import { clockLeft, clockText, clocksAt } from "./clock.js";
 import { applyDelta } from "./delta.js";
 import { clear, dismissError, h, notify, seatName } from "./dom.js";
+import { botTag, isBot } from "./players.js";
 
 const SAVED = (id) => `meeple.room.${id}`;
 const WS_PATH = (id) => `meeple.ws.${id}`;
@@ -360,7 +361,7 @@ export function mount(root, { roomId, setConn }) {
           { "data-testid": `seat-${i}`, class: s.on ? "on" : "off" },
           h("span", { class: "dot", "aria-hidden": "true" }),
           h("span", {}, s.kind === "empty" ? "empty seat" : s.name || `seat ${i}`),
-          s.kind === "bot" ? h("span", { class: "tag" }, "bot") : null,
+          isBot(s) ? botTag() : null,
           i === state.seat ? h("span", { class: "tag" }, "you") : null,
           state.clocks ? h("span", { class: "clock", "data-testid": `clock-${i}` }) : null,
           Object.values(state.score).some((p) => p > 0) && s.kind !== "empty"

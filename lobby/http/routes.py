@@ -14,6 +14,7 @@ from meeple.lobby.http import (
     games,
     matchmaking,
     mygames,
+    players,
     push,
     results,
     rooms,
@@ -24,5 +25,16 @@ from meeple.lobby.http.problems import install_problem_handlers
 
 def install(app: FastAPI) -> None:
     install_problem_handlers(app)
-    for module in (sessions, accounts, games, rooms, mygames, events, push, matchmaking, results):
+    for module in (
+        sessions,
+        accounts,
+        games,
+        rooms,
+        mygames,
+        events,
+        push,
+        matchmaking,
+        results,
+        players,
+    ):
         app.include_router(module.router)
