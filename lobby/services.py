@@ -186,16 +186,26 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
     database = await open_database(settings)
     if settings.redis_url:
         return await _redis_services(settings, games, database)
+    # Without Redis, what must outlive a restart is in the database when there is one:
+    # correspondence rooms (live ones stay in memory) and the sessions that play them.
     directory = MemoryRoomDirectory()
-    return Services(
+    ttl = settings.session_ttl_seconds
+    services = Services(
         database=database,
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
-        sessions=MemorySessionStore(settings.session_ttl_seconds),
+        sessions=MemorySessionStore(ttl) if database is None else database.sessions(ttl),
         directory=directory,
-        rooms=RoomManager(settings, directory, games=games.registry),
+        rooms=RoomManager(
+            settings,
+            directory,
+            games=games.registry,
+            durable=None if database is None else database.journal,
+        ),
         games=games,
     )
+    await services.rooms.restore_saved()
+    return services
 
 
 async def _redis_services(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
@@ -103,6 +104,8 @@ class Impl:
         return self.client()
 
     def sessions(self, ttl: float = 3600.0) -> SessionStore:
+        if self.database is not None:
+            return self.database.sessions(ttl)
         if self.is_redis:
             return RedisSessionStore(self.redis, self.prefix, ttl)
         return MemorySessionStore(ttl)
@@ -182,6 +185,20 @@ def accounts_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str,
 async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
     """The stores of what must last (records, ratings), in every implementation."""
     async with open_impl(*durable_place) as stores:
+        yield stores
+
+
+@pytest.fixture(params=[*IMPLS, *SQL_IMPLS])
+async def session_impl(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Impl]:
+    """Sessions live in memory or Redis, or (without Redis, so that they outlive a
+    restart) in SQL."""
+    kind: str = request.param
+    where = str(tmp_path / "meeple.db")
+    if kind == "redis":
+        where = request.getfixturevalue("redis_prefix")
+    elif kind == "postgres":
+        where = request.getfixturevalue("pg_schema")
+    async with open_impl(kind, where) as stores:
         yield stores
 
 
@@ -268,8 +285,8 @@ async def redis_client(redis_prefix: str) -> AsyncIterator[Redis]:
 # Sessions ---------------------------------------------------------------------------
 
 
-async def test_session_create_gives_a_strong_token_and_a_player(impl: Impl) -> None:
-    sessions = impl.sessions()
+async def test_session_create_gives_a_strong_token_and_a_player(session_impl: Impl) -> None:
+    sessions = session_impl.sessions()
     before = time.time()
     token, session = await sessions.create("Ada")
     other_token, other = await sessions.create("Ada")
@@ -284,8 +301,8 @@ async def test_session_create_gives_a_strong_token_and_a_player(impl: Impl) -> N
     assert session.expires_at > before
 
 
-async def test_session_get_returns_the_session_and_unknown_is_none(impl: Impl) -> None:
-    sessions = impl.sessions()
+async def test_session_get_returns_the_session_and_unknown_is_none(session_impl: Impl) -> None:
+    sessions = session_impl.sessions()
     token, session = await sessions.create("Ada")
     got = await sessions.get(token)
     assert got is not None
@@ -296,8 +313,8 @@ async def test_session_get_returns_the_session_and_unknown_is_none(impl: Impl) -
     assert await sessions.get("") is None
 
 
-async def test_session_expiry_slides_on_use(impl: Impl) -> None:
-    sessions = impl.sessions(ttl=0.3)
+async def test_session_expiry_slides_on_use(session_impl: Impl) -> None:
+    sessions = session_impl.sessions(ttl=0.3)
     used, _ = await sessions.create("used")
     untouched, _ = await sessions.create("untouched")
     await asyncio.sleep(0.2)
@@ -309,8 +326,8 @@ async def test_session_expiry_slides_on_use(impl: Impl) -> None:
     assert await sessions.get(used) is None
 
 
-async def test_session_revoke(impl: Impl) -> None:
-    sessions = impl.sessions()
+async def test_session_revoke(session_impl: Impl) -> None:
+    sessions = session_impl.sessions()
     token, _ = await sessions.create("Ada")
     keep, kept = await sessions.create("Bob")
     await sessions.revoke(token)
@@ -321,8 +338,8 @@ async def test_session_revoke(impl: Impl) -> None:
     assert got is not None and got.player_id == kept.player_id
 
 
-async def test_sessions_for_an_account_and_revoking_all_of_a_player(impl: Impl) -> None:
-    store = impl.sessions()
+async def test_sessions_for_an_account_and_revoking_all_of_a_player(session_impl: Impl) -> None:
+    store = session_impl.sessions()
     tokens = [(await store.create("Ada", "p_ada"))[0] for _ in range(3)]
     other, _ = await store.create("Bo", "p_bo")
     guest, guest_session = await store.create("Guest")
@@ -378,6 +395,32 @@ async def test_redis_sessions_survive_a_restart(redis_prefix: str) -> None:
     finally:
         await first.aclose()
         await second.aclose()
+
+
+
+@pytest.mark.parametrize("kind", SQL_IMPLS)
+async def test_sql_sessions_survive_a_restart_as_hashes(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A second Database on the same place (the next run of the server) knows the token;
+    the table holds only its hash; a revoke there ends it for the next run too."""
+    where = request.getfixturevalue("pg_schema") if kind == "postgres" else str(tmp_path / "m.db")
+    async with open_impl(kind, where) as first:
+        token, session = await first.sessions(ttl=60).create("Ada", "p_ada")
+        gone, _ = await first.sessions(ttl=60).create("Bo")
+        assert first.database is not None
+        async with first.database.engine.connect() as conn:
+            kept = [tuple(row) for row in await conn.execute(sa.text("SELECT * FROM sessions"))]
+        assert kept and not any(token in str(row) or gone in str(row) for row in kept)
+    async with open_impl(kind, where) as second:
+        sessions = second.sessions(ttl=60)
+        again = await sessions.get(token)
+        assert again is not None and (again.player_id, again.name) == ("p_ada", "Ada")
+        assert again.expires_at >= session.expires_at
+        await sessions.revoke(gone)
+    async with open_impl(kind, where) as third:
+        assert await third.sessions(ttl=60).get(gone) is None
+        assert await third.sessions(ttl=60).get(token) is not None
 
 
 # Room directory ---------------------------------------------------------------------

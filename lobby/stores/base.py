@@ -10,6 +10,8 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import msgpack
+
 
 def new_token() -> str:
     """A session token: 192 random bits, URL-safe."""
@@ -19,6 +21,16 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """Tokens are kept only as hashes: a leaked store leaks no usable token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def pack(value: Any) -> bytes:
+    """What the journals keep (Redis, SQL): MessagePack, bytes as bytes."""
+    data: bytes = msgpack.packb(value, use_bin_type=True)
+    return data
+
+
+def unpack(data: Any) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
 def new_id(prefix: str) -> str:

@@ -38,9 +38,11 @@ from meeple.lobby.stores.base import (
     make_cursor,
     new_id,
     new_token,
+    pack,
     read_cursor,
     renamed,
     seated_players,
+    unpack,
 )
 from meeple.lobby.stores.memory import pick_group, record_key, room_key
 
@@ -50,15 +52,6 @@ except ImportError:  # pragma: no cover - installed with redis[hiredis]
     hiredis = None  # type: ignore[assignment]
 
 STATUSES = ("waiting", "playing", "finished")
-
-
-def pack(value: Any) -> bytes:
-    data: bytes = msgpack.packb(value, use_bin_type=True)
-    return data
-
-
-def unpack(data: Any) -> Any:
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
 def unpacker(data: bytes) -> msgpack.Unpacker:
