@@ -18,6 +18,7 @@ from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
 from meeple.lobby.players.accounts import Accounts
+from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.push import Pusher
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
@@ -25,6 +26,7 @@ from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    PresenceStore,
     PushSubscriptions,
     RatingStore,
     RecordStore,
@@ -35,6 +37,7 @@ from meeple.lobby.stores.base import (
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
     MemoryConnectTickets,
+    MemoryPresence,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -88,8 +91,13 @@ class Services:
     """Per-client limits on creating sessions, rooms and tickets."""
     push_subscriptions: PushSubscriptions = field(default_factory=MemoryPushSubscriptions)
     """Each player's Web Push subscriptions."""
+    presence_store: PresenceStore = field(default_factory=MemoryPresence)
+    """Which players have a connection open on some process."""
+    presence: Presence = field(init=False)
+    """This process's connected players (event streams, room sockets), kept there."""
     pusher: Pusher = field(init=False)
-    """Sends correspondence turns and reminders to those subscriptions."""
+    """Sends correspondence turns and reminders to those subscriptions, for players
+    with no connection open anywhere."""
     accounts: Accounts = field(init=False)
     """Sign-up and log-in: accounts in the database, or in memory without one."""
     matchmaker: Matchmaker = field(init=False)
@@ -111,9 +119,13 @@ class Services:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
-        self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
+        node = "local" if self.cluster is None else self.cluster.node
+        self.presence = Presence(self.presence_store, node)
+        self.matchmaker.events.presence = self.presence
+        self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis, self.presence)
         self.rooms.tell_player = self._tell_player
         self.background.append(self.matchmaker.run)
+        self.background.append(self.presence.run)
 
     def _tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
         """A room's player event: to the player's stream (wherever it is open), and, for
@@ -129,6 +141,7 @@ class Services:
         """Stop: hand the rooms to other processes first (in a cluster), then end. The app
         gives this ``CLOSE_SECONDS`` at most."""
         self.heartbeat.stop()
+        self.presence.stop()
         # Cancelled again until they end: Python 3.11's wait_for swallows a cancellation
         # that lands as its wait completes, and a loop so spared runs on (found by the
         # REST tests on Redis, whose shutdown hung after a quick-match ticket woke the loop).
@@ -216,6 +229,7 @@ async def _redis_services(
         Coalesced,
         RedisConnectTickets,
         RedisJournal,
+        RedisPresence,
         RedisPushSubscriptions,
         RedisRatingStore,
         RedisRecordStore,
@@ -272,6 +286,7 @@ async def _redis_services(
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
+        presence_store=RedisPresence(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

@@ -14,7 +14,7 @@ import pytest
 
 from meeple.lobby.stores.sql import Database
 from meeple.lobby.stores.sql.database import upgrade
-from tests.conftest import DATABASE_URL, acked, of_type, open_peer
+from tests.conftest import DATABASE_URL, of_type, open_peer
 from tests.servers import ServerProcess
 from tests.test_cluster import play, reconnect, session, started
 from tests.test_correspondence import my_games, two_player_room
@@ -75,7 +75,6 @@ async def play_across_a_restart(env: dict[str, str]) -> None:
                     lambda m: m["t"] == "d" and m.get("st") == "finished", timeout=10
                 )
                 assert done["r"]["winners"] == [0]
-                await a2.until(acked(3))
                 await a2.ws.close()
                 await b2.ws.close()
             finally:

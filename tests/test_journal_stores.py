@@ -58,15 +58,19 @@ class Place:
 
 
 @pytest.fixture(params=KINDS)
-async def place(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Place]:
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """A Redis prefix, an SQLite file or a PostgreSQL schema of the test's own."""
     kind: str = request.param
     if kind == "redis":
-        where: str = request.getfixturevalue("redis_prefix")
-    elif kind == "postgres":
-        where = request.getfixturevalue("pg_schema")
-    else:
-        where = str(tmp_path / "meeple.db")
-    found = Place(kind, where)
+        return kind, request.getfixturevalue("redis_prefix")
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture
+async def place(where: tuple[str, str]) -> AsyncIterator[Place]:
+    found = Place(*where)
     try:
         yield found
     finally:
@@ -121,16 +125,9 @@ async def test_rooms_of_one_batch_are_each_their_own_and_delete_forgets_one(plac
     assert await journal.load("r_4") is not None
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def test_the_sql_journal_lists_its_rooms_for_start_up(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    where = request.getfixturevalue("pg_schema") if kind == "postgres" else str(tmp_path / "m.db")
-    place = Place(kind, where)
-    try:
-        journal = await place.open()
-        await journal.save([Changes(r, 0, [], meta(r)) for r in ("r_a", "r_b", "r_c")])
-        await journal.delete("r_b")
-        assert sorted(await (await place.open_sql()).rooms()) == ["r_a", "r_c"]
-    finally:
-        await place.close()
+@pytest.mark.parametrize("where", KINDS[1:], indirect=True)
+async def test_the_sql_journal_lists_its_rooms_for_start_up(place: Place) -> None:
+    journal = await place.open()
+    await journal.save([Changes(r, 0, [], meta(r)) for r in ("r_a", "r_b", "r_c")])
+    await journal.delete("r_b")
+    assert sorted(await (await place.open_sql()).rooms()) == ["r_a", "r_c"]

@@ -189,16 +189,20 @@ async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
 
 
 @pytest.fixture(params=[*IMPLS, *SQL_IMPLS])
-async def session_impl(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Impl]:
+def session_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """Sessions live in memory or Redis, or (without Redis, so that they outlive a
     restart) in SQL."""
     kind: str = request.param
-    where = str(tmp_path / "meeple.db")
     if kind == "redis":
-        where = request.getfixturevalue("redis_prefix")
-    elif kind == "postgres":
-        where = request.getfixturevalue("pg_schema")
-    async with open_impl(kind, where) as stores:
+        return kind, request.getfixturevalue("redis_prefix")
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture
+async def session_impl(session_place: tuple[str, str]) -> AsyncIterator[Impl]:
+    async with open_impl(*session_place) as stores:
         yield stores
 
 
@@ -397,14 +401,11 @@ async def test_redis_sessions_survive_a_restart(redis_prefix: str) -> None:
         await second.aclose()
 
 
-
-@pytest.mark.parametrize("kind", SQL_IMPLS)
-async def test_sql_sessions_survive_a_restart_as_hashes(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
+@pytest.mark.parametrize("session_place", SQL_IMPLS, indirect=True)
+async def test_sql_sessions_survive_a_restart_as_hashes(session_place: tuple[str, str]) -> None:
     """A second Database on the same place (the next run of the server) knows the token;
     the table holds only its hash; a revoke there ends it for the next run too."""
-    where = request.getfixturevalue("pg_schema") if kind == "postgres" else str(tmp_path / "m.db")
+    kind, where = session_place
     async with open_impl(kind, where) as first:
         token, session = await first.sessions(ttl=60).create("Ada", "p_ada")
         gone, _ = await first.sessions(ttl=60).create("Bo")

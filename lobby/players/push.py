@@ -31,6 +31,8 @@ from meeple.lobby.stores.base import PushSubscription, PushSubscriptions
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from meeple.lobby.players.presence import Presence
+
 log = logging.getLogger("meeple.push")
 
 PUSH_TTL = 86_400
@@ -95,14 +97,22 @@ class Pusher:
     """Sends the pushed player events to every subscription of the player."""
 
     def __init__(
-        self, settings: Settings, subscriptions: PushSubscriptions, redis: Redis | None
+        self,
+        settings: Settings,
+        subscriptions: PushSubscriptions,
+        redis: Redis | None,
+        presence: Presence | None = None,
     ) -> None:
         self.settings = settings
         self.subscriptions = subscriptions
+        self.presence = presence
+        """Whether a player has a connection open somewhere: then nothing is pushed."""
         self._redis = redis
         self._key: asyncio.Future[Vapid02] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent = 0
+        self.skipped = 0
+        """Pushes not sent: the player was connected."""
 
     async def key(self) -> Vapid02:
         if self._key is None:
@@ -121,6 +131,14 @@ class Pusher:
             task.add_done_callback(self._tasks.discard)
 
     async def push(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """To each subscription, unless the player is connected (and hears it there)."""
+        if self.presence is not None:
+            try:
+                if await self.presence.present(player_id):
+                    self.skipped += 1
+                    return
+            except Exception as exc:  # unknown: better a push too many than a turn missed
+                log.warning("presence unknown: %s", type(exc).__name__)
         subscriptions = await self.subscriptions.of(player_id)
         if not subscriptions:
             return

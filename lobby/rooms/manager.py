@@ -79,7 +79,9 @@ class RoomManager:
         self.durable = durable if journal is None else None
         """Without a journal for every room (in memory), where correspondence rooms are
         saved all the same (SQL), so that they outlive a restart; live rooms are not."""
-        self.durable_writer = JournalWriter(durable, self.stats) if self.durable else None
+        self.durable_writer = (
+            None if self.durable is None else JournalWriter(self.durable, self.stats)
+        )
         self.cluster = cluster
         self.rooms: dict[str, Room] = {}
         self.game_over_hooks: list[GameOverHook] = []

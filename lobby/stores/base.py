@@ -163,6 +163,27 @@ class PushSubscriptions(Protocol):
     async def remove(self, player_id: str, endpoint: str) -> None: ...
 
 
+# Presence -----------------------------------------------------------------------------
+
+
+class PresenceStore(Protocol):
+    """Which players have an open connection (an event stream, a room socket) on some
+    process: a push is for a player who has none. Each process renews its own players;
+    a process that dies stops renewing, and its players are gone ``ttl`` later."""
+
+    async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
+        """These players are connected to ``node``, for ``ttl`` seconds (unless renewed)."""
+        ...
+
+    async def leave(self, node: str, player_id: str) -> None:
+        """The player has no connection to ``node`` any more."""
+        ...
+
+    async def present(self, player_id: str) -> bool:
+        """Whether the player is connected to any process."""
+        ...
+
+
 # Quick-match tickets ----------------------------------------------------------------
 
 TicketStatus = Literal["waiting", "matching", "matched", "expired", "cancelled"]

@@ -173,6 +173,35 @@ class MemoryRoomDirectory:
         return mine
 
 
+class MemoryPresence:
+    """Player -> node -> until when it is there."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._until: dict[str, dict[str, float]] = {}
+
+    async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
+        until = self._clock() + ttl
+        for player_id in players:
+            self._until.setdefault(player_id, {})[node] = until
+
+    async def leave(self, node: str, player_id: str) -> None:
+        nodes = self._until.get(player_id)
+        if nodes is not None:
+            nodes.pop(node, None)
+            if not nodes:
+                del self._until[player_id]
+
+    async def present(self, player_id: str) -> bool:
+        now = self._clock()
+        nodes = self._until.get(player_id, {})
+        for node in [n for n, until in nodes.items() if until <= now]:
+            del nodes[node]
+        if not nodes:
+            self._until.pop(player_id, None)
+        return bool(nodes)
+
+
 class MemoryPushSubscriptions:
     def __init__(self) -> None:
         self._subs: dict[str, dict[str, PushSubscription]] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Sequence
@@ -782,6 +783,36 @@ class RedisPushSubscriptions:
 
     async def remove(self, player_id: str, endpoint: str) -> None:
         await self._redis.hdel(self._key(player_id), endpoint)
+
+
+class RedisPresence:
+    """Per player a sorted set of nodes, each scored with until when it is there (Unix
+    time): one key per player, so every command touches one slot. The key itself
+    expires with the last renewal, so a player nobody renews leaves nothing behind."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._p = prefix
+
+    def _key(self, player_id: str) -> str:
+        return f"{self._p}presence:{{{player_id}}}"
+
+    async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
+        if not players:
+            return
+        until = time.time() + ttl
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for player_id in players:
+                key = self._key(player_id)
+                pipe.zadd(key, {node: until})
+                pipe.expire(key, math.ceil(ttl))
+            await pipe.execute()
+
+    async def leave(self, node: str, player_id: str) -> None:
+        await self._redis.zrem(self._key(player_id), node)
+
+    async def present(self, player_id: str) -> bool:
+        return bool(await self._redis.zcount(self._key(player_id), f"({time.time()!r}", "+inf"))
 
 
 # Quick-match, records and ratings ---------------------------------------------------
