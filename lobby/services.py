@@ -26,6 +26,7 @@ from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    InvitationStore,
     PresenceStore,
     PushSubscriptions,
     RatingStore,
@@ -37,6 +38,7 @@ from meeple.lobby.stores.base import (
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
     MemoryConnectTickets,
+    MemoryInvitations,
     MemoryPresence,
     MemoryPushSubscriptions,
     MemoryRatingStore,
@@ -91,6 +93,8 @@ class Services:
     """Per-client limits on creating sessions, rooms and tickets."""
     push_subscriptions: PushSubscriptions = field(default_factory=MemoryPushSubscriptions)
     """Each player's Web Push subscriptions."""
+    invitations: InvitationStore = field(default_factory=MemoryInvitations)
+    """Each player's invitations into rooms."""
     presence_store: PresenceStore = field(default_factory=MemoryPresence)
     """Which players have a connection open on some process."""
     presence: Presence = field(init=False)
@@ -123,13 +127,14 @@ class Services:
         self.presence = Presence(self.presence_store, node)
         self.matchmaker.events.presence = self.presence
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis, self.presence)
-        self.rooms.tell_player = self._tell_player
+        self.rooms.tell_player = self.tell_player
         self.background.append(self.matchmaker.run)
         self.background.append(self.presence.run)
 
-    def _tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
-        """A room's player event: to the player's stream (wherever it is open), and, for
-        a correspondence turn or reminder, as a Web Push (sent once, from here)."""
+    def tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """A player event (from a room, or an invitation): to the player's stream
+        (wherever it is open), and, for an invitation or a correspondence turn or
+        reminder, as a Web Push to a player connected nowhere (sent once, from here)."""
         self.matchmaker.events.publish(player_id, name, data)
         self.pusher.event(player_id, name, data)
 
@@ -228,6 +233,7 @@ async def _redis_services(
     from meeple.lobby.stores.redis import (
         Coalesced,
         RedisConnectTickets,
+        RedisInvitations,
         RedisJournal,
         RedisPresence,
         RedisPushSubscriptions,
@@ -287,6 +293,7 @@ async def _redis_services(
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
         presence_store=RedisPresence(redis, prefix),
+        invitations=RedisInvitations(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

@@ -39,6 +39,8 @@ PUSH_TTL = 86_400
 """Seconds a push service keeps a message for a device that is offline."""
 PUSHED = frozenset(("your_turn", "reminder"))
 """The player events that are pushed, for correspondence rooms."""
+PUSHED_ALWAYS = frozenset(("invited",))
+"""The player events that are pushed, from any room."""
 
 
 def endpoint_allowed(endpoint: str, services: tuple[str, ...]) -> bool:
@@ -124,8 +126,9 @@ class Pusher:
             raise
 
     def event(self, player_id: str, name: str, data: dict[str, Any]) -> None:
-        """A player event: pushed if it is a correspondence turn or reminder."""
-        if name in PUSHED and data.get("correspondence"):
+        """A player event: pushed if it is an invitation, or a correspondence turn or
+        reminder (and the player is connected nowhere: ``push``)."""
+        if name in PUSHED_ALWAYS or (name in PUSHED and data.get("correspondence")):
             task = asyncio.get_running_loop().create_task(self.push(player_id, name, data))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

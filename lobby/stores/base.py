@@ -163,6 +163,28 @@ class PushSubscriptions(Protocol):
     async def remove(self, player_id: str, endpoint: str) -> None: ...
 
 
+# Invitations --------------------------------------------------------------------------
+
+Invitation = dict[str, Any]
+"""One player asking another into a room: room, game, from ({player_id, name}), at,
+private, invite (a private room's code), expires_at (Unix time)."""
+MAX_INVITATIONS = 50
+"""Per invitee; a new one beyond that replaces the oldest."""
+
+
+class InvitationStore(Protocol):
+    """Each player's invitations into rooms, by room (one per room: asked again, the
+    newest stands), until they expire."""
+
+    async def add(self, player_id: str, invitation: Invitation) -> None: ...
+
+    async def of(self, player_id: str) -> list[Invitation]:
+        """The player's invitations not yet expired, newest first."""
+        ...
+
+    async def remove(self, player_id: str, room_id: str) -> None: ...
+
+
 # Presence -----------------------------------------------------------------------------
 
 

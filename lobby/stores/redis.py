@@ -26,9 +26,11 @@ from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import (
     LIVE_TICKET,
+    MAX_INVITATIONS,
     MAX_PUSH_SUBSCRIPTIONS,
     Changes,
     GameRecord,
+    Invitation,
     PlayerRating,
     PushSubscription,
     RatingWindow,
@@ -783,6 +785,47 @@ class RedisPushSubscriptions:
 
     async def remove(self, player_id: str, endpoint: str) -> None:
         await self._redis.hdel(self._key(player_id), endpoint)
+
+
+class RedisInvitations:
+    """Per invitee a hash, room -> the invitation; the key lives as long as its newest."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._p = prefix
+
+    def _key(self, player_id: str) -> str:
+        return f"{self._p}invitations:{{{player_id}}}"
+
+    async def add(self, player_id: str, invitation: Invitation) -> None:
+        key = self._key(player_id)
+        ttl = max(1, math.ceil(invitation["expires_at"] - time.time()))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, invitation["room"], pack(invitation))
+            pipe.expire(key, ttl, gt=True)
+            pipe.expire(key, ttl, nx=True)
+            pipe.hlen(key)
+            *_, count = await pipe.execute()
+        if count > MAX_INVITATIONS:
+            kept = await self._invitations(key)
+            await self._redis.hdel(key, *[i["room"] for i in kept[MAX_INVITATIONS:]])
+
+    async def of(self, player_id: str) -> list[Invitation]:
+        key = self._key(player_id)
+        kept = await self._invitations(key)
+        now = time.time()
+        expired = [i["room"] for i in kept if i["expires_at"] <= now]
+        if expired:
+            await self._redis.hdel(key, *expired)
+        return [i for i in kept if i["expires_at"] > now]
+
+    async def remove(self, player_id: str, room_id: str) -> None:
+        await self._redis.hdel(self._key(player_id), room_id)
+
+    async def _invitations(self, key: str) -> list[Invitation]:
+        """Newest first."""
+        kept = [unpack(v) for v in (await self._redis.hgetall(key)).values()]
+        return sorted(kept, key=lambda i: i["at"], reverse=True)
 
 
 class RedisPresence:
