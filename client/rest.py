@@ -259,7 +259,8 @@ class MeepleClient:
     async def player_events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Our event stream (``GET /api/me/events``), as ``(event, data)`` pairs, for as
         long as it stays open: ``your_turn``, ``reminder``, ``game_over``,
-        ``opponent_left``, ``invited``, ``matched``, ``expired``. The first pair, ``("open", {})``, says it is open."""
+        ``opponent_left``, ``invited``, ``matched``, ``expired``. The first pair,
+        ``("open", {})``, says it is open."""
         timeout = httpx.Timeout(10.0, read=45.0)  # keep-alive comments come every 15 s
         async with self._http.stream(
             "GET", "/api/me/events", headers=self._headers(), timeout=timeout
