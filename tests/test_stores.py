@@ -25,11 +25,14 @@ import sqlalchemy as sa
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
+    MAX_INVITATIONS,
     Account,
     AccountStore,
     Changes,
     GameRecord,
+    InvitationStore,
     PlayerRating,
+    PresenceStore,
     PushSubscriptions,
     RatingStore,
     RatingWindow,
@@ -45,6 +48,8 @@ from meeple.lobby.stores.base import (
 )
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
+    MemoryInvitations,
+    MemoryPresence,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -53,8 +58,10 @@ from meeple.lobby.stores.memory import (
     MemoryTicketQueue,
 )
 from meeple.lobby.stores.redis import (
+    RedisInvitations,
     RedisJournal,
     RedisLeases,
+    RedisPresence,
     RedisPushSubscriptions,
     RedisRatingStore,
     RedisRecordStore,
@@ -114,6 +121,14 @@ class Impl:
         return (
             RedisRoomDirectory(self.redis, self.prefix) if self.is_redis else MemoryRoomDirectory()
         )
+
+    def presence(self) -> PresenceStore:
+        return RedisPresence(self.redis, self.prefix) if self.is_redis else MemoryPresence()
+
+    def invitations(self) -> InvitationStore:
+        if self.is_redis:
+            return RedisInvitations(self.redis, self.prefix)
+        return MemoryInvitations()
 
     def push(self) -> PushSubscriptions:
         if self.is_redis:
@@ -649,6 +664,55 @@ async def test_push_subscriptions_by_endpoint_at_most_ten(impl: Impl) -> None:
     await subs.remove("p_1", sub(5)["endpoint"])
     await subs.remove("p_2", sub(5)["endpoint"])  # nothing there: no error
     assert len(await subs.of("p_1")) == 9
+
+
+# Presence and invitations -------------------------------------------------------------
+
+
+async def test_presence_per_node_until_it_lapses(impl: Impl) -> None:
+    """Two processes renew the same player; one leaving keeps them present through the
+    other; a node that stops renewing (it died) lapses after its ttl."""
+    here = impl.presence()
+    assert not await here.present("p_1")
+    await here.renew("n_a", ["p_1", "p_2"], ttl=30)
+    await here.renew("n_b", ["p_1"], ttl=0.4)
+    await here.renew("n_b", [], ttl=0.4)  # nobody: nothing to do
+    assert await here.present("p_1") and await here.present("p_2")
+    await here.leave("n_a", "p_1")
+    assert await here.present("p_1")  # still on n_b
+    await here.leave("n_a", "p_3")  # never there: no error
+    await asyncio.sleep(0.6)
+    assert not await here.present("p_1"), "n_b stopped renewing: p_1 is gone"
+    assert await here.present("p_2")
+    await here.leave("n_a", "p_2")
+    assert not await here.present("p_2")
+
+
+async def test_invitations_one_per_room_newest_first_until_they_expire(impl: Impl) -> None:
+    kept = impl.invitations()
+    now = time.time()
+
+    def invitation(room: str, at: float, ttl: float = 60.0) -> dict[str, Any]:
+        by = {"player_id": "p_a", "name": "Ada"}
+        return {"room": room, "game": "tictactoe", "from": by, "at": at, "expires_at": at + ttl}
+
+    await kept.add("p_1", invitation("r_1", now))
+    await kept.add("p_1", invitation("r_2", now + 1, ttl=0.3))
+    await kept.add("p_1", invitation("r_1", now + 2))  # asked again: the newest stands
+    assert [(i["room"], i["at"]) for i in await kept.of("p_1")] == [
+        ("r_1", now + 2),
+        ("r_2", now + 1),
+    ]
+    assert await kept.of("p_2") == []
+    await asyncio.sleep(1.4)
+    assert [i["room"] for i in await kept.of("p_1")] == ["r_1"]  # r_2's expired
+    await kept.remove("p_1", "r_1")
+    await kept.remove("p_1", "r_9")  # nothing there: no error
+    assert await kept.of("p_1") == []
+    for i in range(MAX_INVITATIONS + 3):
+        await kept.add("p_3", invitation(f"r_{i}", now + i))
+    mine = await kept.of("p_3")
+    assert len(mine) == MAX_INVITATIONS and mine[0]["room"] == f"r_{MAX_INVITATIONS + 2}"
 
 
 # Quick-match tickets ----------------------------------------------------------------
