@@ -32,7 +32,7 @@ async def pair(redis_prefix: str, tmp_path: Path) -> AsyncIterator[list[ServerPr
     procs = [ServerProcess(env), ServerProcess(env)]
     try:
         for proc in procs:  # one after the other: the first migrates the file
-            await proc.start()
+            await proc.start(timeout=60)  # a loaded machine imports slowly
         yield procs
     finally:
         for proc in procs:
