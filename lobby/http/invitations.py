@@ -92,6 +92,8 @@ async def invite(
     me = session.player_id
     if me != creator and not any(s.get("player_id") == me for s in summary.get("seats", ())):
         raise ProblemError(403, "not_a_member", "only the room's creator and players invite")
+    if summary.get("status") != "waiting":
+        raise ProblemError(409, "already_started", "the game has started: no one joins it now")
     if not _open(summary):
         raise ProblemError(409, "room_full", "the room has no free seat to invite anyone to")
     services.limits.check("invitations", me)
