@@ -258,8 +258,9 @@ class MeepleClient:
 
     async def player_events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Our event stream (``GET /api/me/events``), as ``(event, data)`` pairs, for as
-        long as it stays open: ``your_turn``, ``game_over``, ``opponent_left``,
-        ``matched``, ``expired``. The first pair, ``("open", {})``, says it is open."""
+        long as it stays open: ``your_turn``, ``reminder``, ``game_over``,
+        ``opponent_left``, ``invited``, ``matched``, ``expired``. The first pair,
+        ``("open", {})``, says it is open."""
         timeout = httpx.Timeout(10.0, read=45.0)  # keep-alive comments come every 15 s
         async with self._http.stream(
             "GET", "/api/me/events", headers=self._headers(), timeout=timeout
@@ -294,6 +295,34 @@ class MeepleClient:
         """Take a seat in the private room with this invite code."""
         result: Reservation = await self.request("POST", f"/api/invites/{code}")
         return result
+
+    async def invite(
+        self, room_id: str, *, username: str | None = None, player_id: str | None = None
+    ) -> dict[str, Any]:
+        """Invite a player (by ``username`` or ``player_id``) into a room we created or sit
+        in: ``{room, expires_at}``, answered alike whether or not the player exists. They
+        hear ``invited`` on their event stream, or by Web Push."""
+        body = {"username": username} if username is not None else {"player_id": player_id}
+        result: dict[str, Any] = await self.request(
+            "POST", f"/api/rooms/{room_id}/invitations", json=body
+        )
+        return result
+
+    async def invitations(self) -> list[dict[str, Any]]:
+        """Our invitations into rooms still taking players, newest first: ``{room,
+        invited_by, at, expires_at}`` each (a private room with its ``invite`` code)."""
+        answer = await self.request("GET", "/api/me/invitations")
+        items: list[dict[str, Any]] = answer["items"]
+        return items
+
+    async def decline(self, room_id: str) -> None:
+        """Forget our invitation into this room."""
+        await self.request("DELETE", f"/api/me/invitations/{room_id}")
+
+    async def accept(self, invitation: dict[str, Any]) -> Reservation:
+        """Take a seat in the room of one of ``invitations()``."""
+        room = invitation["room"]
+        return await self.take_seat(room["id"], invite=room.get("invite"))
 
     def connect(
         self,

@@ -19,6 +19,7 @@ from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
 from meeple.lobby.players.accounts import Accounts
+from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.push import Pusher
 from meeple.lobby.players.ratings import rate_game
 from meeple.lobby.rooms.manager import RoomManager
@@ -26,7 +27,9 @@ from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    InvitationStore,
     LoginFailures,
+    PresenceStore,
     PushSubscriptions,
     RatingStore,
     RecordStore,
@@ -37,7 +40,9 @@ from meeple.lobby.stores.base import (
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
     MemoryConnectTickets,
+    MemoryInvitations,
     MemoryLoginFailures,
+    MemoryPresence,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -93,8 +98,15 @@ class Services:
     """Each player's Web Push subscriptions."""
     login_failures: LoginFailures = field(default_factory=MemoryLoginFailures)
     """Failed log-ins per account and address, for the slow-down (shared with Redis)."""
+    invitations: InvitationStore = field(default_factory=MemoryInvitations)
+    """Each player's invitations into rooms."""
+    presence_store: PresenceStore = field(default_factory=MemoryPresence)
+    """Which players have a connection open on some process."""
+    presence: Presence = field(init=False)
+    """This process's connected players (event streams, room sockets), kept there."""
     pusher: Pusher = field(init=False)
-    """Sends correspondence turns and reminders to those subscriptions."""
+    """Sends correspondence turns and reminders to those subscriptions, for players
+    with no connection open anywhere."""
     accounts: Accounts = field(init=False)
     """Sign-up and log-in: accounts in the database, or in memory without one."""
     matchmaker: Matchmaker = field(init=False)
@@ -118,13 +130,18 @@ class Services:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
         self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
-        self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
-        self.rooms.tell_player = self._tell_player
+        node = "local" if self.cluster is None else self.cluster.node
+        self.presence = Presence(self.presence_store, node)
+        self.matchmaker.events.presence = self.presence
+        self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis, self.presence)
+        self.rooms.tell_player = self.tell_player
         self.background.append(self.matchmaker.run)
+        self.background.append(self.presence.run)
 
-    def _tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
-        """A room's player event: to the player's stream (wherever it is open), and, for
-        a correspondence turn or reminder, as a Web Push (sent once, from here)."""
+    def tell_player(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """A player event (from a room, or an invitation): to the player's stream
+        (wherever it is open), and, for an invitation or a correspondence turn or
+        reminder, as a Web Push to a player connected nowhere (sent once, from here)."""
         self.matchmaker.events.publish(player_id, name, data)
         self.pusher.event(player_id, name, data)
 
@@ -136,6 +153,7 @@ class Services:
         """Stop: hand the rooms to other processes first (in a cluster), then end. The app
         gives this ``CLOSE_SECONDS`` at most."""
         self.heartbeat.stop()
+        self.presence.stop()
         # Cancelled again until they end: Python 3.11's wait_for swallows a cancellation
         # that lands as its wait completes, and a loop so spared runs on (found by the
         # REST tests on Redis, whose shutdown hung after a quick-match ticket woke the loop).
@@ -202,16 +220,26 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
     database = await open_database(settings)
     if settings.redis_url:
         return await _redis_services(settings, games, database)
+    # Without Redis, what must outlive a restart is in the database when there is one:
+    # correspondence rooms (live ones stay in memory) and the sessions that play them.
     directory = MemoryRoomDirectory()
-    return Services(
+    ttl = settings.session_ttl_seconds
+    services = Services(
         database=database,
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
-        sessions=MemorySessionStore(settings.session_ttl_seconds),
+        sessions=MemorySessionStore(ttl) if database is None else database.sessions(ttl),
         directory=directory,
-        rooms=RoomManager(settings, directory, games=games.registry),
+        rooms=RoomManager(
+            settings,
+            directory,
+            games=games.registry,
+            durable=None if database is None else database.journal,
+        ),
         games=games,
     )
+    await services.rooms.restore_saved()
+    return services
 
 
 async def _redis_services(
@@ -221,8 +249,10 @@ async def _redis_services(
     from meeple.lobby.stores.redis import (
         Coalesced,
         RedisConnectTickets,
+        RedisInvitations,
         RedisJournal,
         RedisLoginFailures,
+        RedisPresence,
         RedisPushSubscriptions,
         RedisRatingStore,
         RedisRecordStore,
@@ -280,6 +310,8 @@ async def _redis_services(
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
         login_failures=RedisLoginFailures(redis, prefix),
+        presence_store=RedisPresence(redis, prefix),
+        invitations=RedisInvitations(redis, prefix),
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

@@ -22,9 +22,9 @@ from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room
 from meeple.lobby.settings import Settings
-from meeple.lobby.stores.base import Changes
+from meeple.lobby.stores.base import Changes, pack
 from meeple.lobby.stores.memory import MemoryRoomDirectory
-from meeple.lobby.stores.redis import RedisJournal, pack, room_part
+from meeple.lobby.stores.redis import RedisJournal, room_part
 from tests.conftest import REDIS_URL
 from tests.games import GAMES
 

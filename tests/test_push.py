@@ -28,7 +28,7 @@ from meeple.lobby.rooms import room as room_module
 from meeple.lobby.settings import Settings
 from tests.conftest import acked, open_peer
 from tests.servers import LiveServer, free_port, live_server
-from tests.test_cluster import session, started
+from tests.test_cluster import next_event, session, started
 from tests.test_correspondence import two_player_room
 
 
@@ -195,3 +195,79 @@ async def test_a_correspondence_turn_is_pushed_encrypted_to_each_subscription(
         assert r.status_code == 204
         assert await srv.services.push_subscriptions.of(bo_id) == []
     assert push_service.received.empty()
+
+
+async def test_a_player_connected_anywhere_gets_no_push_and_an_invitation_is_pushed(
+    srv: LiveServer, push_service: PushService
+) -> None:
+    """Bo's event stream is open: his correspondence turn comes there, and nothing is
+    pushed. Once he is connected nowhere, his next turn and an invitation are pushed."""
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=20)) as http:
+        token_a, auth_a = await session(http, srv.http, "Ada")
+        token_b, auth_b = await session(http, srv.http, "Bo")
+        bo_id = (await http.get(f"{srv.http}/api/session", headers=auth_b)).json()["player_id"]
+        key = (await http.get(f"{srv.http}/api/push/key", headers=auth_b)).json()["public_key"]
+        push_service.server_key = key
+        phone = push_service.devices["phone"] = Device()
+        body = {"endpoint": push_service.origin + "/push/phone", "keys": phone.keys()}
+        r = await http.post(f"{srv.http}/api/push/subscriptions", json=body, headers=auth_b)
+        assert r.status_code == 201, r.text
+        room_id = await two_player_room(http, srv.http, auth_a, auth_b, clock={"days": 1})
+        a = await open_peer(srv.ws, room_id, token_a)
+        b = await open_peer(srv.ws, room_id, token_b)
+        await started(a)
+        await started(b)
+        await b.ws.close()
+        pusher, presence = srv.services.pusher, srv.services.presence
+        async with http.stream("GET", f"{srv.http}/api/me/events", headers=auth_b) as events:
+            lines = events.aiter_lines()
+            async for line in lines:
+                if line == ": connected":
+                    break
+            await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
+            await a.until(acked(1))
+            turn = await asyncio.wait_for(next_event(lines, "your_turn"), 10)
+            assert turn["room"] == room_id
+            await pusher.drain()
+            assert pusher.skipped == 1 and push_service.received.empty()
+        for _ in range(200):  # the server sees the stream end
+            if not await presence.present(bo_id):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("Bo is still present after closing his stream")
+
+        b = await open_peer(srv.ws, room_id, token_b, since=2)
+        await b.send({"t": "move", "id": 1, "m": {"cell": 0}})
+        await b.until(acked(1))
+        await b.ws.close()
+        for _ in range(200):
+            if not await presence.present(bo_id):
+                break
+            await asyncio.sleep(0.05)
+        await a.send({"t": "move", "id": 2, "m": {"cell": 8}})
+        await a.until(acked(2))
+        pushed = await asyncio.wait_for(push_service.received.get(), 10)
+        assert (pushed["event"], pushed["room"]) == ("your_turn", room_id)
+
+        r = await http.post(f"{srv.http}/api/rooms", json={"game": "connect4"}, headers=auth_a)
+        other = r.json()["id"]
+        r = await http.post(
+            f"{srv.http}/api/rooms/{other}/invitations", json={"player_id": bo_id}, headers=auth_a
+        )
+        assert r.status_code == 202, r.text
+        invited = await asyncio.wait_for(push_service.received.get(), 10)
+        ada_id = (await http.get(f"{srv.http}/api/session", headers=auth_a)).json()["player_id"]
+        assert invited == {
+            "device": "phone",
+            "ttl": 86_400,
+            "event": "invited",
+            "room": other,
+            "game": "connect4",
+            "from": {"player_id": ada_id, "name": "Ada"},
+            "private": False,
+            "ws": f"/ws/rooms/{other}",
+        }
+        await a.ws.close()
+    await pusher.drain()
+    assert pusher.skipped == 1 and push_service.received.empty()

@@ -21,16 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.stores.base import (
     LOGIN_FAILURES_KEPT,
+    MAX_INVITATIONS,
     Account,
     AccountStore,
     Changes,
     GameRecord,
+    InvitationStore,
     LoginFailures,
     PlayerRating,
+    PresenceStore,
     PushSubscriptions,
     RatingStore,
     RatingWindow,
@@ -47,7 +51,9 @@ from meeple.lobby.stores.base import (
 )
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
+    MemoryInvitations,
     MemoryLoginFailures,
+    MemoryPresence,
     MemoryPushSubscriptions,
     MemoryRatingStore,
     MemoryRecordStore,
@@ -56,9 +62,11 @@ from meeple.lobby.stores.memory import (
     MemoryTicketQueue,
 )
 from meeple.lobby.stores.redis import (
+    RedisInvitations,
     RedisJournal,
     RedisLeases,
     RedisLoginFailures,
+    RedisPresence,
     RedisPushSubscriptions,
     RedisRatingStore,
     RedisRecordStore,
@@ -108,6 +116,8 @@ class Impl:
         return self.client()
 
     def sessions(self, ttl: float = 3600.0) -> SessionStore:
+        if self.database is not None:
+            return self.database.sessions(ttl)
         if self.is_redis:
             return RedisSessionStore(self.redis, self.prefix, ttl)
         return MemorySessionStore(ttl)
@@ -123,6 +133,14 @@ class Impl:
         return (
             RedisRoomDirectory(self.redis, self.prefix) if self.is_redis else MemoryRoomDirectory()
         )
+
+    def presence(self) -> PresenceStore:
+        return RedisPresence(self.redis, self.prefix) if self.is_redis else MemoryPresence()
+
+    def invitations(self) -> InvitationStore:
+        if self.is_redis:
+            return RedisInvitations(self.redis, self.prefix)
+        return MemoryInvitations()
 
     def push(self) -> PushSubscriptions:
         if self.is_redis:
@@ -194,6 +212,24 @@ def accounts_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str,
 async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
     """The stores of what must last (records, ratings), in every implementation."""
     async with open_impl(*durable_place) as stores:
+        yield stores
+
+
+@pytest.fixture(params=[*IMPLS, *SQL_IMPLS])
+def session_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Sessions live in memory or Redis, or (without Redis, so that they outlive a
+    restart) in SQL."""
+    kind: str = request.param
+    if kind == "redis":
+        return kind, request.getfixturevalue("redis_prefix")
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture
+async def session_impl(session_place: tuple[str, str]) -> AsyncIterator[Impl]:
+    async with open_impl(*session_place) as stores:
         yield stores
 
 
@@ -344,8 +380,8 @@ async def redis_client(redis_prefix: str) -> AsyncIterator[Redis]:
 # Sessions ---------------------------------------------------------------------------
 
 
-async def test_session_create_gives_a_strong_token_and_a_player(impl: Impl) -> None:
-    sessions = impl.sessions()
+async def test_session_create_gives_a_strong_token_and_a_player(session_impl: Impl) -> None:
+    sessions = session_impl.sessions()
     before = time.time()
     token, session = await sessions.create("Ada")
     other_token, other = await sessions.create("Ada")
@@ -360,8 +396,8 @@ async def test_session_create_gives_a_strong_token_and_a_player(impl: Impl) -> N
     assert session.expires_at > before
 
 
-async def test_session_get_returns_the_session_and_unknown_is_none(impl: Impl) -> None:
-    sessions = impl.sessions()
+async def test_session_get_returns_the_session_and_unknown_is_none(session_impl: Impl) -> None:
+    sessions = session_impl.sessions()
     token, session = await sessions.create("Ada")
     got = await sessions.get(token)
     assert got is not None
@@ -372,8 +408,8 @@ async def test_session_get_returns_the_session_and_unknown_is_none(impl: Impl) -
     assert await sessions.get("") is None
 
 
-async def test_session_expiry_slides_on_use(impl: Impl) -> None:
-    sessions = impl.sessions(ttl=0.3)
+async def test_session_expiry_slides_on_use(session_impl: Impl) -> None:
+    sessions = session_impl.sessions(ttl=0.3)
     used, _ = await sessions.create("used")
     untouched, _ = await sessions.create("untouched")
     await asyncio.sleep(0.2)
@@ -385,8 +421,8 @@ async def test_session_expiry_slides_on_use(impl: Impl) -> None:
     assert await sessions.get(used) is None
 
 
-async def test_session_revoke(impl: Impl) -> None:
-    sessions = impl.sessions()
+async def test_session_revoke(session_impl: Impl) -> None:
+    sessions = session_impl.sessions()
     token, _ = await sessions.create("Ada")
     keep, kept = await sessions.create("Bob")
     await sessions.revoke(token)
@@ -397,8 +433,8 @@ async def test_session_revoke(impl: Impl) -> None:
     assert got is not None and got.player_id == kept.player_id
 
 
-async def test_sessions_for_an_account_and_revoking_all_of_a_player(impl: Impl) -> None:
-    store = impl.sessions()
+async def test_sessions_for_an_account_and_revoking_all_of_a_player(session_impl: Impl) -> None:
+    store = session_impl.sessions()
     tokens = [(await store.create("Ada", "p_ada"))[0] for _ in range(3)]
     other, _ = await store.create("Bo", "p_bo")
     guest, guest_session = await store.create("Guest")
@@ -466,6 +502,29 @@ async def test_redis_sessions_survive_a_restart(redis_prefix: str) -> None:
     finally:
         await first.aclose()
         await second.aclose()
+
+
+@pytest.mark.parametrize("session_place", SQL_IMPLS, indirect=True)
+async def test_sql_sessions_survive_a_restart_as_hashes(session_place: tuple[str, str]) -> None:
+    """A second Database on the same place (the next run of the server) knows the token;
+    the table holds only its hash; a revoke there ends it for the next run too."""
+    kind, where = session_place
+    async with open_impl(kind, where) as first:
+        token, session = await first.sessions(ttl=60).create("Ada", "p_ada")
+        gone, _ = await first.sessions(ttl=60).create("Bo")
+        assert first.database is not None
+        async with first.database.engine.connect() as conn:
+            kept = [tuple(row) for row in await conn.execute(sa.text("SELECT * FROM sessions"))]
+        assert kept and not any(token in str(row) or gone in str(row) for row in kept)
+    async with open_impl(kind, where) as second:
+        sessions = second.sessions(ttl=60)
+        again = await sessions.get(token)
+        assert again is not None and (again.player_id, again.name) == ("p_ada", "Ada")
+        assert again.expires_at >= session.expires_at
+        await sessions.revoke(gone)
+    async with open_impl(kind, where) as third:
+        assert await third.sessions(ttl=60).get(gone) is None
+        assert await third.sessions(ttl=60).get(token) is not None
 
 
 # Room directory ---------------------------------------------------------------------
@@ -693,6 +752,55 @@ async def test_push_subscriptions_by_endpoint_at_most_ten(impl: Impl) -> None:
     await subs.remove("p_1", sub(5)["endpoint"])
     await subs.remove("p_2", sub(5)["endpoint"])  # nothing there: no error
     assert len(await subs.of("p_1")) == 9
+
+
+# Presence and invitations -------------------------------------------------------------
+
+
+async def test_presence_per_node_until_it_lapses(impl: Impl) -> None:
+    """Two processes renew the same player; one leaving keeps them present through the
+    other; a node that stops renewing (it died) lapses after its ttl."""
+    here = impl.presence()
+    assert not await here.present("p_1")
+    await here.renew("n_a", ["p_1", "p_2"], ttl=30)
+    await here.renew("n_b", ["p_1"], ttl=0.4)
+    await here.renew("n_b", [], ttl=0.4)  # nobody: nothing to do
+    assert await here.present("p_1") and await here.present("p_2")
+    await here.leave("n_a", "p_1")
+    assert await here.present("p_1")  # still on n_b
+    await here.leave("n_a", "p_3")  # never there: no error
+    await asyncio.sleep(0.6)
+    assert not await here.present("p_1"), "n_b stopped renewing: p_1 is gone"
+    assert await here.present("p_2")
+    await here.leave("n_a", "p_2")
+    assert not await here.present("p_2")
+
+
+async def test_invitations_one_per_room_newest_first_until_they_expire(impl: Impl) -> None:
+    kept = impl.invitations()
+    now = time.time()
+
+    def invitation(room: str, at: float, ttl: float = 60.0) -> dict[str, Any]:
+        by = {"player_id": "p_a", "name": "Ada"}
+        return {"room": room, "game": "tictactoe", "from": by, "at": at, "expires_at": at + ttl}
+
+    await kept.add("p_1", invitation("r_1", now))
+    await kept.add("p_1", invitation("r_2", now + 1, ttl=0.3))
+    await kept.add("p_1", invitation("r_1", now + 2))  # asked again: the newest stands
+    assert [(i["room"], i["at"]) for i in await kept.of("p_1")] == [
+        ("r_1", now + 2),
+        ("r_2", now + 1),
+    ]
+    assert await kept.of("p_2") == []
+    await asyncio.sleep(1.4)
+    assert [i["room"] for i in await kept.of("p_1")] == ["r_1"]  # r_2's expired
+    await kept.remove("p_1", "r_1")
+    await kept.remove("p_1", "r_9")  # nothing there: no error
+    assert await kept.of("p_1") == []
+    for i in range(MAX_INVITATIONS + 3):
+        await kept.add("p_3", invitation(f"r_{i}", now + i))
+    mine = await kept.of("p_3")
+    assert len(mine) == MAX_INVITATIONS and mine[0]["room"] == f"r_{MAX_INVITATIONS + 2}"
 
 
 # Quick-match tickets ----------------------------------------------------------------

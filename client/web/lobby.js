@@ -83,6 +83,13 @@ export function mount(root) {
     },
     game_over: () => refresh(),
     opponent_left: () => refresh(),
+    invited: (data) => {
+      if (!document.hidden) return;
+      if (typeof Notification !== "undefined" && Notification.permission === "granted") {
+        const body = titles[data.game] ?? data.game;
+        new Notification(`${data.from.name} invites you`, { body, tag: `meeple-invite-${data.room}` });
+      }
+    },
   });
 
   api.games().then(

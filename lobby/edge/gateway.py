@@ -301,6 +301,7 @@ class RoomSocket(asyncio.Protocol):
         assert services is not None
         services.heartbeat.discard(self)
         services.rooms.stats.connections -= 1
+        services.presence.closed(conn.player_id)
         conn.closed = True
         try:
             self._detach(conn)
@@ -485,6 +486,7 @@ class RoomSocket(asyncio.Protocol):
         self._handle = handle
         self._detach = detach
         services.rooms.stats.connections += 1
+        services.presence.opened(conn.player_id)
         self.last_heard = self._loop.time()
         services.heartbeat.add(self)
 

@@ -26,6 +26,8 @@ PLAYER_EVENTS = {
     " move's time is left, and you are not in the room",
     "opponent_left": "{room, seat, reason}: another seat resigned, left or was abandoned",
     "game_over": "{room, seat, r}: a game you sat in ended (r: its result)",
+    "invited": "{room, game, from: {player_id, name}, private, ws}: a player invited you"
+    " into a room (GET /api/me/invitations has it, a private room's code too)",
 }
 """Every event of the per-player stream (docs/protocol.md lists the same)."""
 

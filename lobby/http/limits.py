@@ -39,6 +39,8 @@ TICKETS = Limit(rate=1.0, burst=30)
 #: player and per client address: 10 at once, then one every 5 s. A code has 48 random
 #: bits; guessing one at this pace takes longer than the room lives.
 INVITES = Limit(rate=0.2, burst=10)
+#: Invitations sent per player: 20 at once, then one every 3 s.
+INVITATIONS = Limit(rate=1 / 3, burst=20)
 #: Room WebSocket connections per player (the edge closes the rest 1008): 20 at once,
 #: then one a second; reconnecting with backoff never comes near.
 CONNECTIONS = Limit(rate=1.0, burst=20)
@@ -66,6 +68,7 @@ class RateLimits:
             "tickets": TICKETS,
             "connect tickets": CONNECT,
             "invite attempts": INVITES,
+            "invitations": INVITATIONS,
             "connections": CONNECTIONS,
         }
         self.limits.update(limits or {})

@@ -31,12 +31,16 @@ from meeple.lobby.stores.base import PushSubscription, PushSubscriptions
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from meeple.lobby.players.presence import Presence
+
 log = logging.getLogger("meeple.push")
 
 PUSH_TTL = 86_400
 """Seconds a push service keeps a message for a device that is offline."""
 PUSHED = frozenset(("your_turn", "reminder"))
 """The player events that are pushed, for correspondence rooms."""
+PUSHED_ALWAYS = frozenset(("invited",))
+"""The player events that are pushed, from any room."""
 
 
 def endpoint_allowed(endpoint: str, services: tuple[str, ...]) -> bool:
@@ -95,14 +99,22 @@ class Pusher:
     """Sends the pushed player events to every subscription of the player."""
 
     def __init__(
-        self, settings: Settings, subscriptions: PushSubscriptions, redis: Redis | None
+        self,
+        settings: Settings,
+        subscriptions: PushSubscriptions,
+        redis: Redis | None,
+        presence: Presence | None = None,
     ) -> None:
         self.settings = settings
         self.subscriptions = subscriptions
+        self.presence = presence
+        """Whether a player has a connection open somewhere: then nothing is pushed."""
         self._redis = redis
         self._key: asyncio.Future[Vapid02] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.sent = 0
+        self.skipped = 0
+        """Pushes not sent: the player was connected."""
 
     async def key(self) -> Vapid02:
         if self._key is None:
@@ -114,13 +126,22 @@ class Pusher:
             raise
 
     def event(self, player_id: str, name: str, data: dict[str, Any]) -> None:
-        """A player event: pushed if it is a correspondence turn or reminder."""
-        if name in PUSHED and data.get("correspondence"):
+        """A player event: pushed if it is an invitation, or a correspondence turn or
+        reminder (and the player is connected nowhere: ``push``)."""
+        if name in PUSHED_ALWAYS or (name in PUSHED and data.get("correspondence")):
             task = asyncio.get_running_loop().create_task(self.push(player_id, name, data))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def push(self, player_id: str, name: str, data: dict[str, Any]) -> None:
+        """To each subscription, unless the player is connected (and hears it there)."""
+        if self.presence is not None:
+            try:
+                if await self.presence.present(player_id):
+                    self.skipped += 1
+                    return
+            except Exception as exc:  # unknown: better a push too many than a turn missed
+                log.warning("presence unknown: %s", type(exc).__name__)
         subscriptions = await self.subscriptions.of(player_id)
         if not subscriptions:
             return

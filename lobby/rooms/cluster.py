@@ -31,7 +31,8 @@ from meeple.game.protocol import CLOSE_MOVED, CLOSE_TRY_AGAIN
 from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room, RoomError
-from meeple.lobby.stores.redis import RedisJournal, RedisLeases, pack, unpacker
+from meeple.lobby.stores.base import pack
+from meeple.lobby.stores.redis import RedisJournal, RedisLeases, unpacker
 
 if TYPE_CHECKING:
     from meeple.lobby.rooms.manager import RoomManager

@@ -47,6 +47,13 @@ class Ownership(Protocol):
         ...
 
 
+class SavedRooms(Journal, Protocol):
+    """A journal that lists its rooms: where correspondence rooms are kept without Redis
+    (``stores.sql.SqlJournal``), all restored at start-up."""
+
+    async def rooms(self) -> list[str]: ...
+
+
 class RoomManager:
     """Creates and holds this process's rooms; implements ``RoomEvents`` for them."""
 
@@ -59,6 +66,7 @@ class RoomManager:
         stats: Stats | None = None,
         *,
         games: Registry,
+        durable: SavedRooms | None = None,
     ) -> None:
         self.settings = settings
         self.games = games
@@ -68,6 +76,12 @@ class RoomManager:
         self.journal = journal
         self.writer = JournalWriter(journal, self.stats) if journal is not None else None
         """Saves the changes of every room, batched per loop turn (group commit)."""
+        self.durable = durable if journal is None else None
+        """Without a journal for every room (in memory), where correspondence rooms are
+        saved all the same (SQL), so that they outlive a restart; live rooms are not."""
+        self.durable_writer = (
+            None if self.durable is None else JournalWriter(self.durable, self.stats)
+        )
         self.cluster = cluster
         self.rooms: dict[str, Room] = {}
         self.game_over_hooks: list[GameOverHook] = []
@@ -108,6 +122,9 @@ class RoomManager:
             control = None if clock is None else TimeControl.parse(clock)
         except ValueError as exc:
             raise RoomError("bad_clock", str(exc), 422) from None
+        writer = self.writer
+        if writer is None and control is not None and control.correspondence:
+            writer = self.durable_writer
         room = Room(
             new_id("r"),
             match,
@@ -117,7 +134,7 @@ class RoomManager:
             invite=secrets.token_urlsafe(6) if private else None,
             creator=creator,
             abandon=policy,
-            journal=self.writer,
+            journal=writer,
             stats=self.stats,
             clock=control,
         )
@@ -130,9 +147,9 @@ class RoomManager:
             raise RoomError("owner_unavailable", "could not claim the new room", 503)
         self.rooms[room.id] = room
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
-        if self.journal is not None:
+        if writer is not None:
             saved = Changes(room.id, room.match.game_no, [], room.meta())
-            error = (await self.journal.save([saved]))[0]
+            error = (await writer.journal.save([saved]))[0]
             if error is not None:
                 self.rooms.pop(room.id, None)
                 if self.cluster is not None:
@@ -185,17 +202,32 @@ class RoomManager:
 
     async def restore(self, room_id: str) -> Room | None:
         """Take over a room from the journal (the caller holds its lease)."""
-        if self.journal is None:
+        if self.writer is None:
             return None
+        return await self._restore(room_id, self.writer)
+
+    async def restore_saved(self) -> int:
+        """Start-up without Redis: host again every correspondence room the last run of
+        this server saved (``durable``); how many there were."""
+        if self.durable is None or self.durable_writer is None:
+            return 0
+        restored = 0
+        for room_id in await self.durable.rooms():
+            restored += await self._restore(room_id, self.durable_writer) is not None
+        if restored:
+            log.info("restored %s correspondence rooms", restored)
+        return restored
+
+    async def _restore(self, room_id: str, writer: JournalWriter) -> Room | None:
         if room_id in self.rooms:
             return self.rooms[room_id]
-        loaded = await self.journal.load(room_id)
+        loaded = await writer.journal.load(room_id)
         if loaded is None:
             return None
         meta, entries = loaded
         try:
             game = self.games.lookup(meta["game"])
-            room = Room.restore(game, meta, entries, self.settings, self, self.writer, self.stats)
+            room = Room.restore(game, meta, entries, self.settings, self, writer, self.stats)
         except Exception:
             log.exception("room %s could not be restored", room_id)
             return None
@@ -221,8 +253,9 @@ class RoomManager:
             await self.directory.put_many(summaries)
 
     async def close(self) -> None:
-        if self.writer is not None:  # what is being saved is told before the goodbyes
-            await self.writer.drain()
+        for writer in (self.writer, self.durable_writer):
+            if writer is not None:  # what is being saved is told before the goodbyes
+                await writer.drain()
         for room in self.rooms.values():
             room.close_all(1001, "the server is shutting down")
         for handle in self._expiry.values():
@@ -284,6 +317,8 @@ class RoomManager:
         self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
         if self.cluster is not None:  # if Redis cannot take even this, the lease runs out
             self._spawn(self.cluster.release(room.id), room.id)
+        elif room.journal is not None:  # no other process: host it again, as saved
+            self._spawn(self._restored(room.id, room.journal), room.id)
 
     # Internals ----------------------------------------------------------------------
 
@@ -295,10 +330,13 @@ class RoomManager:
         room.close_all(1001, "the room was closed")
         del self.rooms[room_id]
         self._spawn(self.directory.remove(room_id), room_id)
-        if self.journal is not None:
-            self._spawn(self.journal.delete(room_id), room_id)
+        if room.journal is not None:
+            self._spawn(room.journal.journal.delete(room_id), room_id)
         if self.cluster is not None:
             self._spawn(self.cluster.release(room_id), room_id)
+
+    async def _restored(self, room_id: str, writer: JournalWriter) -> None:
+        await self._restore(room_id, writer)
 
     async def _write_summaries(self) -> None:
         await asyncio.sleep(0)  # the rest of this loop turn's changes join in

@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.ratings import DEFAULT_RATING
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.room import RoomError, describe_validation
@@ -69,6 +70,8 @@ class Notifier:
         self._pending: dict[str, deque[Event]] = {}
         self.relay: Callable[[str, str, dict[str, Any]], None] | None = None
         """With several processes: sends an event to every process's ``deliver``."""
+        self.presence: Presence | None = None
+        """Told of every stream that opens and closes (a player with one is present)."""
 
     def publish(self, player_id: str, name: str, data: dict[str, Any]) -> None:
         """Tell a player, whichever process holds their stream."""
@@ -104,14 +107,18 @@ class Notifier:
             if event.at >= cutoff:
                 queue.put_nowait(event)
         self._streams.setdefault(player_id, set()).add(queue)
+        if self.presence is not None:
+            self.presence.opened(player_id)
         return queue
 
     def unsubscribe(self, player_id: str, queue: asyncio.Queue[Event]) -> None:
         streams = self._streams.get(player_id)
-        if streams is not None:
+        if streams is not None and queue in streams:
             streams.discard(queue)
             if not streams:
                 del self._streams[player_id]
+            if self.presence is not None:
+                self.presence.closed(player_id)
 
     def prune(self) -> None:
         cutoff = time.monotonic() - self._keep

@@ -10,6 +10,8 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import msgpack
+
 
 def new_token() -> str:
     """A session token: 192 random bits, URL-safe."""
@@ -19,6 +21,16 @@ def new_token() -> str:
 def hash_token(token: str) -> str:
     """Tokens are kept only as hashes: a leaked store leaks no usable token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def pack(value: Any) -> bytes:
+    """What the journals keep (Redis, SQL): MessagePack, bytes as bytes."""
+    data: bytes = msgpack.packb(value, use_bin_type=True)
+    return data
+
+
+def unpack(data: Any) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
 def new_id(prefix: str) -> str:
@@ -149,6 +161,49 @@ class PushSubscriptions(Protocol):
     async def of(self, player_id: str) -> list[PushSubscription]: ...
 
     async def remove(self, player_id: str, endpoint: str) -> None: ...
+
+
+# Invitations --------------------------------------------------------------------------
+
+Invitation = dict[str, Any]
+"""One player asking another into a room: room, game, from ({player_id, name}), at,
+private, invite (a private room's code), expires_at (Unix time)."""
+MAX_INVITATIONS = 50
+"""Per invitee; a new one beyond that replaces the oldest."""
+
+
+class InvitationStore(Protocol):
+    """Each player's invitations into rooms, by room (one per room: asked again, the
+    newest stands), until they expire."""
+
+    async def add(self, player_id: str, invitation: Invitation) -> None: ...
+
+    async def of(self, player_id: str) -> list[Invitation]:
+        """The player's invitations not yet expired, newest first."""
+        ...
+
+    async def remove(self, player_id: str, room_id: str) -> None: ...
+
+
+# Presence -----------------------------------------------------------------------------
+
+
+class PresenceStore(Protocol):
+    """Which players have an open connection (an event stream, a room socket) on some
+    process: a push is for a player who has none. Each process renews its own players;
+    a process that dies stops renewing, and its players are gone ``ttl`` later."""
+
+    async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
+        """These players are connected to ``node``, for ``ttl`` seconds (unless renewed)."""
+        ...
+
+    async def leave(self, node: str, player_id: str) -> None:
+        """The player has no connection to ``node`` any more."""
+        ...
+
+    async def present(self, player_id: str) -> bool:
+        """Whether the player is connected to any process."""
+        ...
 
 
 # Quick-match tickets ----------------------------------------------------------------

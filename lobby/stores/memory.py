@@ -9,9 +9,11 @@ from dataclasses import replace
 
 from meeple.lobby.stores.base import (
     LOGIN_FAILURES_KEPT,
+    MAX_INVITATIONS,
     MAX_PUSH_SUBSCRIPTIONS,
     Account,
     GameRecord,
+    Invitation,
     PlayerRating,
     PushSubscription,
     RatingWindow,
@@ -173,6 +175,67 @@ class MemoryRoomDirectory:
         if len(mine) < len(ids):  # rooms gone or seats given up: forget them
             self._players[player_id] = {s["id"] for s in mine}
         return mine
+
+
+class MemoryInvitations:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._of: dict[str, OrderedDict[str, Invitation]] = {}
+        """Invitee -> room -> invitation, oldest first."""
+
+    async def add(self, player_id: str, invitation: Invitation) -> None:
+        kept = self._of.setdefault(player_id, OrderedDict())
+        kept.pop(invitation["room"], None)
+        kept[invitation["room"]] = invitation
+        while len(kept) > MAX_INVITATIONS:
+            kept.popitem(last=False)
+
+    async def of(self, player_id: str) -> list[Invitation]:
+        kept = self._of.get(player_id)
+        if kept is None:
+            return []
+        now = self._clock()
+        for room in [r for r, i in kept.items() if i["expires_at"] <= now]:
+            del kept[room]
+        if not kept:
+            del self._of[player_id]
+        return list(reversed(kept.values()))
+
+    async def remove(self, player_id: str, room_id: str) -> None:
+        kept = self._of.get(player_id)
+        if kept is not None:
+            kept.pop(room_id, None)
+            if not kept:
+                del self._of[player_id]
+
+
+class MemoryPresence:
+    """Player -> node -> until when it is there."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._until: dict[str, dict[str, float]] = {}
+
+    async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
+        until = self._clock() + ttl
+        for player_id in players:
+            self._until.setdefault(player_id, {})[node] = until
+
+    async def leave(self, node: str, player_id: str) -> None:
+        nodes = self._until.get(player_id)
+        if nodes is not None:
+            nodes.pop(node, None)
+            if not nodes:
+                del self._until[player_id]
+
+    async def present(self, player_id: str) -> bool:
+        now = self._clock()
+        nodes = self._until.get(player_id, {})
+        for node in [n for n, until in nodes.items() if until <= now]:
+            del nodes[node]
+        if not nodes:
+            self._until.pop(player_id, None)
+        return bool(nodes)
 
 
 class MemoryPushSubscriptions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Container, Sequence
@@ -26,10 +27,12 @@ from redis.exceptions import NoScriptError
 from meeple.lobby.stores.base import (
     LIVE_TICKET,
     LOGIN_FAILURES_KEPT,
+    MAX_INVITATIONS,
     MAX_LOGIN_WAIT,
     MAX_PUSH_SUBSCRIPTIONS,
     Changes,
     GameRecord,
+    Invitation,
     PlayerRating,
     PushSubscription,
     RatingWindow,
@@ -40,9 +43,11 @@ from meeple.lobby.stores.base import (
     make_cursor,
     new_id,
     new_token,
+    pack,
     read_cursor,
     renamed,
     seated_players,
+    unpack,
 )
 from meeple.lobby.stores.memory import pick_group, record_key, room_key
 
@@ -52,15 +57,6 @@ except ImportError:  # pragma: no cover - installed with redis[hiredis]
     hiredis = None  # type: ignore[assignment]
 
 STATUSES = ("waiting", "playing", "finished")
-
-
-def pack(value: Any) -> bytes:
-    data: bytes = msgpack.packb(value, use_bin_type=True)
-    return data
-
-
-def unpack(data: Any) -> Any:
-    return msgpack.unpackb(data, raw=False, strict_map_key=False)
 
 
 def unpacker(data: bytes) -> msgpack.Unpacker:
@@ -798,6 +794,77 @@ class RedisPushSubscriptions:
 
     async def remove(self, player_id: str, endpoint: str) -> None:
         await self._redis.hdel(self._key(player_id), endpoint)
+
+
+class RedisInvitations:
+    """Per invitee a hash, room -> the invitation; the key lives as long as its newest."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._p = prefix
+
+    def _key(self, player_id: str) -> str:
+        return f"{self._p}invitations:{{{player_id}}}"
+
+    async def add(self, player_id: str, invitation: Invitation) -> None:
+        key = self._key(player_id)
+        ttl = max(1, math.ceil(invitation["expires_at"] - time.time()))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, invitation["room"], pack(invitation))
+            pipe.expire(key, ttl, gt=True)
+            pipe.expire(key, ttl, nx=True)
+            pipe.hlen(key)
+            *_, count = await pipe.execute()
+        if count > MAX_INVITATIONS:
+            kept = await self._invitations(key)
+            await self._redis.hdel(key, *[i["room"] for i in kept[MAX_INVITATIONS:]])
+
+    async def of(self, player_id: str) -> list[Invitation]:
+        key = self._key(player_id)
+        kept = await self._invitations(key)
+        now = time.time()
+        expired = [i["room"] for i in kept if i["expires_at"] <= now]
+        if expired:
+            await self._redis.hdel(key, *expired)
+        return [i for i in kept if i["expires_at"] > now]
+
+    async def remove(self, player_id: str, room_id: str) -> None:
+        await self._redis.hdel(self._key(player_id), room_id)
+
+    async def _invitations(self, key: str) -> list[Invitation]:
+        """Newest first."""
+        kept = [unpack(v) for v in (await self._redis.hgetall(key)).values()]
+        return sorted(kept, key=lambda i: i["at"], reverse=True)
+
+
+class RedisPresence:
+    """Per player a sorted set of nodes, each scored with until when it is there (Unix
+    time): one key per player, so every command touches one slot. The key itself
+    expires with the last renewal, so a player nobody renews leaves nothing behind."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._p = prefix
+
+    def _key(self, player_id: str) -> str:
+        return f"{self._p}presence:{{{player_id}}}"
+
+    async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
+        if not players:
+            return
+        until = time.time() + ttl
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for player_id in players:
+                key = self._key(player_id)
+                pipe.zadd(key, {node: until})
+                pipe.expire(key, math.ceil(ttl))
+            await pipe.execute()
+
+    async def leave(self, node: str, player_id: str) -> None:
+        await self._redis.zrem(self._key(player_id), node)
+
+    async def present(self, player_id: str) -> bool:
+        return bool(await self._redis.zcount(self._key(player_id), f"({time.time()!r}", "+inf"))
 
 
 # Quick-match, records and ratings ---------------------------------------------------

@@ -1,8 +1,9 @@
 """Durable state in SQL (SQLAlchemy 2, async): accounts, finished games, ratings.
 
 SQLite through aiosqlite by default, PostgreSQL through asyncpg with ``DATABASE_URL``;
-the schema is Alembic's migrations in ``migrations/``. Hot state (sessions, rooms,
-journals, queues) never comes here: it stays in memory or Redis.
+the schema is Alembic's migrations in ``migrations/``. Hot state (rooms, queues) stays
+in memory or Redis; without Redis, what must outlive a restart besides comes here too:
+the journal of correspondence rooms and the sessions of their players.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from meeple.lobby.stores.base import GameRecord, RatingStore
 from meeple.lobby.stores.sql.accounts import SqlAccountStore
 from meeple.lobby.stores.sql.database import SchemaBehind, make_engine, prepare
 from meeple.lobby.stores.sql.finished import record_finished_game
+from meeple.lobby.stores.sql.journal import SqlJournal
 from meeple.lobby.stores.sql.ratings import SqlRatingStore
 from meeple.lobby.stores.sql.records import SqlRecordStore
+from meeple.lobby.stores.sql.sessions import SqlSessionStore
 
 
 class Database:
@@ -27,6 +30,12 @@ class Database:
         self.accounts = SqlAccountStore(self.engine)
         self.records = SqlRecordStore(self.engine)
         self.ratings = SqlRatingStore(self.engine)
+        self.journal = SqlJournal(self.engine)
+        """Correspondence rooms' journal, when there is no Redis."""
+
+    def sessions(self, ttl: float) -> SqlSessionStore:
+        """The session store, when there is no Redis."""
+        return SqlSessionStore(self.engine, ttl)
 
     async def prepare(self) -> None:
         """Start-up: migrate SQLite, refuse a PostgreSQL schema that is behind."""

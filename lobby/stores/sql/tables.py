@@ -58,3 +58,36 @@ ratings = sa.Table(
     sa.Column("games", sa.Integer, nullable=False),
     sa.Index("ratings_board", "game", "rating", "player_id"),
 )
+
+# Correspondence rooms without Redis: their journal (``SqlJournal``), so that they outlive
+# a restart; and the sessions of their players (``SqlSessionStore``). Both as Redis keeps
+# them: a room's metadata and its current game's log as MessagePack, a session by its
+# token's hash.
+
+journal_rooms = sa.Table(
+    "journal_rooms",
+    metadata,
+    sa.Column("room_id", sa.String(64), primary_key=True),
+    sa.Column("game_no", sa.Integer, nullable=False),
+    sa.Column("meta", sa.LargeBinary, nullable=False),
+)
+
+journal_entries = sa.Table(
+    "journal_entries",
+    metadata,
+    sa.Column("room_id", sa.String(64), primary_key=True),
+    sa.Column("game_no", sa.Integer, primary_key=True),
+    sa.Column("s", sa.Integer, primary_key=True),
+    sa.Column("entry", sa.LargeBinary, nullable=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("player_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("sessions_player", "player_id"),
+    sa.Index("sessions_expiry", "expires_at"),
+)

@@ -1,0 +1,133 @@
+"""The journal's contract, on every store that keeps one: Redis (rooms of a cluster) and
+SQL, SQLite and PostgreSQL (correspondence rooms without Redis). A room's metadata and
+its current game's log come back as saved; entries append; a new game drops the log
+before; each room of a batch is its own; a deleted room is gone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from meeple.lobby.rooms.journal import Journal
+from meeple.lobby.stores.base import Changes
+from meeple.lobby.stores.redis import RedisJournal
+from meeple.lobby.stores.sql import Database
+from meeple.lobby.stores.sql.database import upgrade
+from meeple.lobby.stores.sql.journal import SqlJournal
+from tests.conftest import DATABASE_URL, REDIS_URL
+
+KINDS = [
+    pytest.param("redis", marks=pytest.mark.redis),
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
+
+
+class Place:
+    """Opens journals on one store, each with connections of its own (another run of
+    the server, or another process)."""
+
+    def __init__(self, kind: str, where: str) -> None:
+        self.kind = kind
+        self.where = where
+        self._close: list[Any] = []
+
+    async def open(self) -> Journal:
+        if self.kind == "redis":
+            client = Redis.from_url(REDIS_URL)
+            self._close.append(client.aclose)
+            return RedisJournal(client, self.where)
+        return await self.open_sql()
+
+    async def open_sql(self) -> SqlJournal:
+        if self.kind == "sqlite":
+            db = Database(f"sqlite+aiosqlite:///{self.where}")
+        else:
+            db = Database(DATABASE_URL, self.where)
+        self._close.append(db.close)
+        await upgrade(db.engine)
+        return db.journal
+
+    async def close(self) -> None:
+        for close in self._close:
+            await close()
+
+
+@pytest.fixture(params=KINDS)
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """A Redis prefix, an SQLite file or a PostgreSQL schema of the test's own."""
+    kind: str = request.param
+    if kind == "redis":
+        return kind, request.getfixturevalue("redis_prefix")
+    if kind == "postgres":
+        return kind, request.getfixturevalue("pg_schema")
+    return kind, str(tmp_path / "meeple.db")
+
+
+@pytest.fixture
+async def place(where: tuple[str, str]) -> AsyncIterator[Place]:
+    found = Place(*where)
+    try:
+        yield found
+    finally:
+        await found.close()
+
+
+def meta(room_id: str, game_no: int = 0, status: str = "playing", **more: Any) -> dict[str, Any]:
+    return {"id": room_id, "game": "tictactoe", "game_no": game_no, "status": status, **more}
+
+
+def move(s: int, cell: int) -> dict[str, Any]:
+    return {"s": s, "seat": s % 2, "k": "move", "m": {"cell": cell}, "c": {"ms": [1, 2]}}
+
+
+async def test_a_room_comes_back_as_saved_and_entries_append(place: Place) -> None:
+    journal = await place.open()
+    assert await journal.load("r_1") is None
+    first = Changes("r_1", 0, [move(2, 4)], meta("r_1", seats=[["p_a", "Ada", None]]))
+    assert await journal.save([first]) == [None]
+    assert await journal.save([Changes("r_1", 0, [move(3, 0), move(4, 8)])]) == [None]
+    again = await place.open()
+    assert await again.load("r_1") == (
+        meta("r_1", seats=[["p_a", "Ada", None]]),
+        [move(2, 4), move(3, 0), move(4, 8)],
+    )
+
+
+async def test_metadata_is_replaced_and_a_new_game_drops_the_log_before(place: Place) -> None:
+    journal = await place.open()
+    await journal.save([Changes("r_2", 0, [move(2, 1), move(3, 2)], meta("r_2"))])
+    await journal.save([Changes("r_2", 0, [], meta("r_2", status="finished"))])
+    loaded = await journal.load("r_2")
+    assert loaded is not None and loaded[0]["status"] == "finished" and len(loaded[1]) == 2
+    await journal.save([Changes("r_2", 1, [move(2, 7)], meta("r_2", 1), new_game=True)])
+    assert await journal.load("r_2") == (meta("r_2", 1), [move(2, 7)])
+
+
+async def test_rooms_of_one_batch_are_each_their_own_and_delete_forgets_one(place: Place) -> None:
+    journal = await place.open()
+    batch = [
+        Changes("r_3", 0, [move(2, 4)], meta("r_3")),
+        Changes("r_4", 0, [], meta("r_4", status="waiting")),
+        Changes("r_5", 0, []),  # nothing to save
+    ]
+    assert await journal.save(batch) == [None, None, None]
+    assert await journal.load("r_3") == (meta("r_3"), [move(2, 4)])
+    assert await journal.load("r_4") == (meta("r_4", status="waiting"), [])
+    assert await journal.load("r_5") is None
+    await journal.delete("r_3")
+    await journal.delete("r_3")  # twice is fine
+    assert await journal.load("r_3") is None
+    assert await journal.load("r_4") is not None
+
+
+@pytest.mark.parametrize("where", KINDS[1:], indirect=True)
+async def test_the_sql_journal_lists_its_rooms_for_start_up(place: Place) -> None:
+    journal = await place.open()
+    await journal.save([Changes(r, 0, [], meta(r)) for r in ("r_a", "r_b", "r_c")])
+    await journal.delete("r_b")
+    assert sorted(await (await place.open_sql()).rooms()) == ["r_a", "r_c"]
