@@ -110,7 +110,9 @@ class Services:
         else:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
-        self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
+        self.matchmaker = Matchmaker(
+            self.tickets, self.rooms, self.ratings, ticket_ttl=self.settings.ticket_seconds
+        )
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
         self.rooms.tell_player = self._tell_player
         self.background.append(self.matchmaker.run)
