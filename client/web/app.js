@@ -4,6 +4,7 @@
 
 import * as api from "./api.js";
 import { h, notify } from "./dom.js";
+import { invitedNote } from "./invited.js";
 import * as lobby from "./lobby.js";
 import * as room from "./room.js";
 
@@ -61,19 +62,12 @@ function signIn(message = "") {
     },
     h("h1", { id: "sign-in-title" }, "Welcome to Meeple"),
     message ? h("p", { role: "alert" }, message) : null,
-    invited() ? h("p", { class: "invited", "data-testid": "invited" }, invited()) : null,
+    invitedNote(),
     h("div", { class: "field" }, h("label", { for: "name" }, "Your name"), name),
     h("button", { type: "submit", "data-testid": "name-submit" }, "Play"),
   );
   main.replaceChildren(form);
   name.focus();
-}
-
-// Someone opening an invite link signed out is told what it is before picking a name.
-function invited() {
-  const [, code] = location.hash.match(/^#\/invite\/([^/?]+)/) ?? [];
-  if (!code) return "";
-  return `You are invited to a private room (invite ${decodeURIComponent(code)}): pick a name and you will join it.`;
 }
 
 async function route() {

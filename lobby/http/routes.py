@@ -12,6 +12,7 @@ from meeple.lobby.http import (
     accounts,
     events,
     games,
+    invites,
     matchmaking,
     mygames,
     push,
@@ -24,5 +25,7 @@ from meeple.lobby.http.problems import install_problem_handlers
 
 def install(app: FastAPI) -> None:
     install_problem_handlers(app)
-    for module in (sessions, accounts, games, rooms, mygames, events, push, matchmaking, results):
+    for module in (
+        sessions, accounts, games, rooms, invites, mygames, events, push, matchmaking, results
+    ):  # fmt: skip
         app.include_router(module.router)
