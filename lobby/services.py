@@ -129,7 +129,9 @@ class Services:
         else:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
-        self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
+        self.matchmaker = Matchmaker(
+            self.tickets, self.rooms, self.ratings, ticket_ttl=self.settings.ticket_seconds
+        )
         node = "local" if self.cluster is None else self.cluster.node
         self.presence = Presence(self.presence_store, node)
         self.matchmaker.events.presence = self.presence

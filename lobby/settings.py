@@ -88,6 +88,9 @@ class Settings:
     """How long a finished room with nobody in it stays listed."""
     connect_ticket_seconds: float = 30.0
     """How long a connect ticket (POST /api/session/ticket) stays good, if unused."""
+    ticket_seconds: float = 60.0
+    """How long a quick-match ticket waits for a match before it expires
+    (``MEEPLE_TICKET_SECONDS``)."""
     request_timeout: float = 10.0
     """Seconds a client has to send a whole request (head and body) once its connection
     is open or the request's first byte came; a WebSocket's handshake is one. 0: none."""
@@ -130,6 +133,7 @@ class Settings:
             origins=_env_list("MEEPLE_ORIGINS", ("self", "localhost")),
             grace_seconds=float(env.get("MEEPLE_GRACE_SECONDS", 60)),
             reservation_seconds=float(env.get("MEEPLE_RESERVATION_SECONDS", 30)),
+            ticket_seconds=float(env.get("MEEPLE_TICKET_SECONDS", 60)),
             ping_interval=float(env.get("MEEPLE_PING_INTERVAL", 10)),
             ping_timeout=float(env.get("MEEPLE_PING_TIMEOUT", 10)),
             message_rate=float(env.get("MEEPLE_MESSAGE_RATE", 20)),

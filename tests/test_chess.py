@@ -229,13 +229,17 @@ def test_threefold_repetition_claim() -> None:
     claim = {"kind": "claim_draw"}
     play(match, "g1f3", "g8f6", "f3g1", "f6g8")
     assert refused(match, claim).code == "no_draw_claim"
+    assert all(match.view(a)["c"] is None for a in (0, 1, None))
     play(match, "g1f3", "g8f6", "f3g1")
-    # Black may claim now: f6g8 would repeat the start a third time.
+    # Black may claim now: f6g8 would repeat the start a third time. Every view says so
+    # (a board shows its claim button only then).
     assert {"kind": "claim_draw"} in [m.model_dump() for m in legal(match)]
+    assert all(match.view(a)["c"] == "threefold repetition" for a in (0, 1, None))
     step = submit(match, claim)
     assert isinstance(step, Transition) and step.status == "finished"
     assert match.outcome is not None
     assert match.outcome.draw and match.outcome.reason == "threefold repetition"
+    assert match.view(None)["c"] is None  # over: nothing left to claim
 
 
 def test_threefold_repetition_claim_on_the_position_itself() -> None:
@@ -248,8 +252,10 @@ def test_threefold_repetition_claim_on_the_position_itself() -> None:
 def test_fifty_move_rule_claim() -> None:
     match = new_match("k7/8/8/8/8/8/8/KR6 w - - 98 80")
     assert refused(match, {"kind": "claim_draw"}).code == "no_draw_claim"
+    assert match.view(None)["c"] is None
     play(match, "b1b2")
     assert match.status == "playing"
+    assert match.view(1)["c"] == "fifty-move rule"
     step = submit(match, {"kind": "claim_draw"})
     assert isinstance(step, Transition)
     assert match.outcome is not None

@@ -81,6 +81,7 @@ def test_discs_stack_and_turns_alternate() -> None:
     state = play([3, 3, 4])
     assert GAME.view(state, None)["c"][3] == [0, 1]
     assert GAME.view(state, None)["c"][4] == [0]
+    assert GAME.view(state, None)["l"] == 4  # the last disc: the top of column 4
     assert GAME.to_act(state) == (1,)
 
 

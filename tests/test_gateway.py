@@ -164,8 +164,10 @@ async def test_out_of_turn_and_taken_cells_go_to_the_mover_alone(server: LiveSer
     assert err == {"t": "err", "id": 1, "code": "not_your_turn", "msg": "it is not seat 1's turn"}
     await a.send({"t": "move", "id": 2, "m": {"cell": 0}})
     delta = await a.until(of_type("d"))
-    assert delta == {"t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1], "ack": 2}
-    assert await b.until(of_type("d")) == {"t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1]}
+    assert delta == {"t": "d", "s": 2, "o": [[["b", 0], 0], [["l"], 0]], "a": [1], "ack": 2}
+    assert await b.until(of_type("d")) == {
+        "t": "d", "s": 2, "o": [[["b", 0], 0], [["l"], 0]], "a": [1]
+    }  # fmt: skip
     await b.send({"t": "move", "id": 3, "m": {"cell": 0}})
     assert (await b.until(of_type("err")))["code"] == "cell_taken"
     assert [m for m in await a.drain() if m["t"] != "room"] == []
@@ -205,7 +207,7 @@ async def test_spectators_cannot_play_and_see_the_public_view(server: LiveServer
     await spectator.send({"t": "move", "id": 1, "m": {"cell": 0}})
     assert (await spectator.until(of_type("err")))["code"] == "not_seated"
     await a.send({"t": "move", "id": 1, "m": {"cell": 8}})
-    assert (await spectator.until(of_type("d")))["o"] == [[["b", 8], 0]]
+    assert (await spectator.until(of_type("d")))["o"] == [[["b", 8], 0], [["l"], 8]]
 
 
 # Chat ---------------------------------------------------------------------------------

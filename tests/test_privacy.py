@@ -1,16 +1,23 @@
 """Private rooms stay private (issue 16, item 13): invite codes cannot be guessed at speed
 (429, or 1008 on the WebSocket), and a private room's finished games are readable only
-by its players, its creator and those with its code."""
+by its players, its creator and those with its code. Looking a code up (issue 20, item
+11: the signed-out invitee is told which room) shows no more than joining would, answers
+an unknown code and an expired one alike, and is limited per address like every try."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+from collections.abc import Callable
+from typing import Any
 
 import httpx
+import pytest
 
 from meeple.client.rest import MeepleClient
-from tests.conftest import Peer
-from tests.servers import LiveServer
+from meeple.lobby.settings import Settings
+from tests.conftest import Peer, of_type, open_peer
+from tests.servers import LiveServer, live_server
 
 
 async def guest(client: httpx.AsyncClient, name: str) -> dict[str, str]:
@@ -93,3 +100,82 @@ async def test_a_private_rooms_games_are_for_its_members(server: LiveServer) -> 
                 f"/api/records/{record_id}", params={"invite": room["invite"]}, headers=auth
             )
             assert shown.status_code == 200 and "invite" not in shown.json()
+
+
+async def until_gone(check: Callable[[], Any], tries: int = 100) -> None:
+    for _ in range(tries):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("still there after 5 s")
+
+
+@pytest.mark.both_stores
+async def test_an_invite_lookup_names_the_room_and_nothing_more(
+    stores: Callable[..., Settings],
+) -> None:
+    async with (
+        live_server(stores(finished_room_ttl=0.2)) as server,
+        httpx.AsyncClient(base_url=server.http) as client,
+    ):
+        ada = await guest(client, "Ada")
+        made = await client.post(
+            "/api/rooms",
+            json={"game": "chess", "private": True, "clock": {"bank": 300, "inc": 3}},
+            headers=ada,
+        )
+        room = made.json()
+        code = room["invite"]
+        # 128 random bits: 16 bytes of URL-safe base64, nothing to guess.
+        assert len(base64.urlsafe_b64decode(code + "==")) == 16
+
+        # Signed out (no Authorization at all): what the room is, who invited, the seats.
+        found = await client.get(f"/api/invites/{code}")
+        assert found.status_code == 200, found.text
+        assert found.json() == {
+            "game": "chess",
+            "title": "Chess",
+            "host": "Ada",
+            "status": "waiting",
+            "seat_count": 2,
+            "free": 1,
+            "clock": {"bank": 300.0, "inc": 3.0},
+        }
+        assert found.headers["Cache-Control"] == "no-store"
+        assert room["id"] not in found.text and "player_id" not in found.text
+        # Signed in, the same answer.
+        assert (await client.get(f"/api/invites/{code}", headers=ada)).json() == found.json()
+
+        # A code nobody made, and this room's code once the room has closed: one 404.
+        unknown = await client.get("/api/invites/" + "A" * 22)
+        long = await client.get("/api/invites/" + "A" * 500)
+        peer = await open_peer(server.ws, room["id"], ada["Authorization"].split()[1])
+        await peer.until(of_type("snap"))
+        await peer.ws.close()  # nobody in a room that is not playing: it closes after 0.2 s
+
+        async def gone() -> bool:
+            return await server.services.directory.room_for_invite(code) is None
+
+        await until_gone(gone)
+        expired = await client.get(f"/api/invites/{code}")
+        for answer in (unknown, long, expired):
+            assert answer.status_code == 404
+            assert answer.json() == unknown.json()
+        assert unknown.json()["code"] == "unknown_invite"
+        joined = await client.post(f"/api/invites/{code}", json={}, headers=ada)
+        assert joined.status_code == 404 and joined.json() == unknown.json()
+
+
+async def test_looking_up_invite_codes_is_rate_limited_per_address(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.http) as client:
+        answers = [(await client.get(f"/api/invites/guess{i}")).status_code for i in range(12)]
+        assert answers[:10] == [404] * 10 and answers[10:] == [429, 429]
+        limited = await client.get("/api/invites/guess")
+        assert limited.json()["code"] == "rate_limited" and int(limited.headers["Retry-After"]) >= 1
+        # One budget for every try from this address: joining is limited now too, and a
+        # real code answers 429 like a guess (the limit tells nothing about codes).
+        eve = await guest(client, "Eve")
+        assert (await client.post("/api/invites/guess", json={}, headers=eve)).status_code == 429
+        room = await server.services.rooms.create("tictactoe", private=True)
+        assert room.invite is not None
+        assert (await client.get(f"/api/invites/{room.invite}")).status_code == 429

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from meeple.lobby.rooms.matchmaker import Notifier
+from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import PlayerRating, RatingWindow, Ticket
 from meeple.lobby.stores.memory import MemoryTicketQueue, pick_group
 from tests.conftest import services_of
@@ -89,8 +90,15 @@ async def test_many_players_are_each_matched_once(
     assert len(everyone) == len(set(everyone)) == players
 
 
+def test_the_ticket_lifetime_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().ticket_seconds == 60.0
+    monkeypatch.setenv("MEEPLE_TICKET_SECONDS", "2.5")
+    assert Settings.from_env().ticket_seconds == 2.5
+
+
+@pytest.mark.parametrize("app_settings", [{"ticket_seconds": 1.0}], indirect=True)
 async def test_odd_player_out_waits_then_expires(client: httpx.AsyncClient, app: FastAPI) -> None:
-    services_of(app).matchmaker.ticket_ttl = 1.0
+    assert services_of(app).matchmaker.ticket_ttl == 1.0  # Settings.ticket_seconds
     sessions = [await new_session(client, n) for n in ("Ada", "Bo", "Cy")]
     tickets = []
     for session in sessions:

@@ -86,9 +86,11 @@ def test_redact_blanks_credentials() -> None:
     line = (
         '127.0.0.1:5 - "GET /api/matchmaking/events?ticket=abc&token=s3cr3t HTTP/1.1" 401'
         " Authorization: Bearer s3cr3t token.s3cr3t /ws/rooms/r_1?since=3&invite=c0de"
+        ' "GET /api/invites/inv1te HTTP/1.1" 404'
     )
     cleaned = redact(line)
     assert "s3cr3t" not in cleaned and "abc" not in cleaned and "c0de" not in cleaned
+    assert "inv1te" not in cleaned and "/api/invites/[redacted] HTTP/1.1" in cleaned
     assert "since=3" in cleaned and "/api/matchmaking/events" in cleaned
 
 

@@ -281,7 +281,7 @@ function guestForm({ onDone, invited }) {
       },
     },
     h("h2", { id: "guest-title" }, "Play as a guest"),
-    invited ? h("p", { class: "invited", "data-testid": "invited" }, invited) : null,
+    invited,
     h("p", { class: "muted" }, "No account needed. You can sign up later and keep your games."),
     h("div", { class: "field" }, h("label", { for: "name" }, "Your name"), name),
     message.el,
@@ -291,8 +291,9 @@ function guestForm({ onDone, invited }) {
 }
 
 /** The signed-out screen: play as a guest, log in or sign up (#/login and #/signup open
- * those two). `onDone(session)` once signed in. */
-export function welcome(root, { message = "", invited = "", onDone }) {
+ * those two). `invited`: the invite link's note (invited.js) or null. `onDone(session)`
+ * once signed in. */
+export function welcome(root, { message = "", invited = null, onDone }) {
   const [, page] = location.hash.match(/^#\/(login|signup)\b/) ?? [];
   const done = (session) => {
     if (page) history.replaceState(null, "", "#/lobby");

@@ -139,6 +139,7 @@ export const takeSeat = (id, body = {}) =>
 export const leaveSeat = (id) => request("DELETE", `/api/rooms/${encodeURIComponent(id)}/seats/me`);
 export const watch = (id, body = {}) => request("POST", `/api/rooms/${encodeURIComponent(id)}/watch`, body);
 export const useInvite = (code) => request("POST", `/api/invites/${encodeURIComponent(code)}`);
+export const lookUpInvite = (code) => request("GET", `/api/invites/${encodeURIComponent(code)}`);
 export const newTicket = (body) => request("POST", "/api/matchmaking/tickets", body);
 export const getTicket = (id) => request("GET", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
 export const cancelTicket = (id) => request("DELETE", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);

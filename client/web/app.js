@@ -6,6 +6,7 @@
 import * as api from "./api.js";
 import * as account from "./account.js";
 import { notify } from "./dom.js";
+import { invitedNote } from "./invited.js";
 import { mountLeaderboard } from "./leaderboard.js";
 import * as lobby from "./lobby.js";
 import { mountProfile } from "./profile.js";
@@ -35,19 +36,12 @@ function signIn(message = "") {
   me.replaceChildren();
   account.welcome(main, {
     message,
-    invited: invited(),
+    invited: invitedNote(),
     onDone: (session) => {
       showMe(session);
       route();
     },
   });
-}
-
-// Someone opening an invite link signed out is told what it is before picking a name.
-function invited() {
-  const [, code] = location.hash.match(/^#\/invite\/([^/?]+)/) ?? [];
-  if (!code) return "";
-  return `You are invited to a private room (invite ${decodeURIComponent(code)}): pick a name and you will join it.`;
 }
 
 // Accounts, profiles, leaderboards and records (account.js, profile.js, leaderboard.js, record.js).

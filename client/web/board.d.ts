@@ -99,5 +99,9 @@ export interface Board {
   destroy?(): void;
 }
 
-/** What every board module exports: draw into `root`, return the board. */
+/**
+ * What every board module exports: draw into `root`, return the board. The room centres
+ * its result box on the element inside `root` marked `data-surface` (the squares, say),
+ * or on `root`'s first child.
+ */
 export declare function createBoard(root: HTMLElement, context: BoardContext): Board;

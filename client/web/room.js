@@ -110,6 +110,7 @@ export function mount(root, { roomId, setConn }) {
       h("a", { href: "#/lobby", class: "button" }, "Lobby"),
     ),
   );
+  const boardArea = h("div", { class: "board-area" }, over, boardBox);
   const presence = h("ul", { class: "presence", "data-testid": "presence" });
   const spectators = h("p", { class: "muted", "data-testid": "spectators" });
   const actions = h("div", { class: "actions row" });
@@ -123,7 +124,7 @@ export function mount(root, { roomId, setConn }) {
       h(
         "div",
         { class: "room-body" },
-        h("div", { class: "board-area" }, over, boardBox),
+        boardArea,
         h(
           "aside",
           { class: "side" },
@@ -457,7 +458,25 @@ export function mount(root, { roomId, setConn }) {
     rematchInfo.textContent = state.rematch.length
       ? `${state.rematch.length}/${seatedCount} want a rematch`
       : "";
+    placeOver();
   }
+
+  // The result box sits over the board itself (the board's [data-surface] element, else
+  // its first), centred on it and kept inside the board area: a board narrower than the
+  // area (or with a move list beside it) would otherwise have it off to one side.
+  function placeOver() {
+    const surface = boardBox.querySelector("[data-surface]") ?? boardBox.firstElementChild;
+    if (over.hidden || !surface) return;
+    const area = boardArea.getBoundingClientRect();
+    const box = surface.getBoundingClientRect();
+    const width = over.offsetWidth;
+    const centre = box.left - area.left + box.width / 2;
+    const left = Math.max(0, Math.min(centre - width / 2, area.width - width));
+    over.style.left = `${Math.round(left)}px`;
+    over.style.top = `${Math.round(box.top - area.top + Math.min(32, box.height / 6))}px`;
+    over.classList.add("placed");
+  }
+  window.addEventListener("resize", placeOver);
 
   function resign() {
     if (conn?.send({ t: "resign" }) === null) return;
@@ -554,6 +573,7 @@ export function mount(root, { roomId, setConn }) {
 
   return () => {
     clearInterval(clock);
+    window.removeEventListener("resize", placeOver);
     document.title = plainTitle;
     board?.destroy?.();
     conn?.stop();

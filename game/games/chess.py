@@ -289,7 +289,10 @@ class Chess(Game[State, ChessMove, ChessOptions]):
         #   "b": the 64 squares, a1 = 0, b1 = 1, ... h8 = 63: "P", "n", ... or "" if
         #        empty, so a client without chess rules can draw the board,
         #   "k": whether the side to move is in check,
-        #   "d": the seat with a standing draw offer, or None.
+        #   "d": the seat with a standing draw offer, or None,
+        #   "c": the draw the side to move may claim now ("threefold repetition" or
+        #        "fifty-move rule"; python-chess's test, as claim_draw checks it), or
+        #        None: a client shows its claim button only then.
         # Castling rights, the en passant square and the two move counters are left
         # out: all follow from "s" and "m", and the counters change on nearly every
         # move, which would make each move's delta larger for nothing.
@@ -304,6 +307,7 @@ class Chess(Game[State, ChessMove, ChessOptions]):
             "b": cells,
             "k": board.is_check(),
             "d": state.draw_offer,
+            "c": None if state.outcome else state.claim,
         }
 
     def max_moves(self, seats: int, options: ChessOptions) -> int:

@@ -35,9 +35,9 @@ ROOMS = Limit(rate=1 / 6, burst=10)
 #: New quick-match tickets per player: 30 at once, then one a second.
 TICKETS = Limit(rate=1.0, burst=30)
 
-#: Attempts with an invite code (joining, watching, reading a private room's games), per
-#: player and per client address: 10 at once, then one every 5 s. A code has 48 random
-#: bits; guessing one at this pace takes longer than the room lives.
+#: Attempts with an invite code (looking one up, joining, watching, reading a private
+#: room's games), per player and per client address: 10 at once, then one every 5 s. A
+#: code has 128 random bits (``rooms.manager.INVITE_BYTES``): not found by trying.
 INVITES = Limit(rate=0.2, burst=10)
 #: Invitations sent per player: 20 at once, then one every 3 s.
 INVITATIONS = Limit(rate=1 / 3, burst=20)

@@ -66,7 +66,8 @@ async def create_ticket(
 ) -> TicketOut:
     """Ask for a match. One live ticket per player and game: asking again for the same
     match answers 200 with the ticket there is; for a different one, 409 until that
-    ticket is cancelled. A ticket expires after 60 s without a match."""
+    ticket is cancelled. A ticket expires after 60 s without a match
+    (``MEEPLE_TICKET_SECONDS``)."""
     services.limits.check("tickets", session.player_id)
     try:
         ticket, created = await services.matchmaker.submit(

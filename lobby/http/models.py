@@ -293,6 +293,25 @@ class WatchRequest(Request):
     invite: str | None = None
 
 
+class InvitePreview(BaseModel):
+    """Where an invite code leads, for whoever holds it (signed in or not): what joining
+    would show anyway, and nothing else (not the room's id, not the other players)."""
+
+    game: str = Field(examples=["chess"])
+    title: str = Field(description="The game's title: what the room is called.", examples=["Chess"])
+    host: str | None = Field(
+        description="Who invited you: the room's creator, by the name on their seat"
+        " (null if they took none)."
+    )
+    status: Status
+    seat_count: int
+    free: int = Field(description="Seats nobody has taken.")
+    clock: dict[str, float] | None = Field(
+        default=None,
+        description='The time control: {"bank", "inc"} (seconds), {"move"} or {"days"}.',
+    )
+
+
 class Watch(BaseModel):
     room: str
     ws: str

@@ -1,4 +1,5 @@
-"""Rooms: list, create, take and give up seats, watch, join by invite."""
+"""Rooms: list, create, take and give up seats, watch (joining by invite code is
+``invites``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from meeple.lobby.http.models import (
     DEFAULT_PAGE,
     MAX_PAGE,
     TIME_CURSOR,
-    InviteRequest,
     NewRoom,
     Reservation,
     RoomCreated,
@@ -82,8 +82,10 @@ def check_invite(
         raise ProblemError(403, "bad_invite", "that is not this room's invite code")
 
 
-def limit_invites(services: Services, request: Request, player_id: str) -> None:
-    services.limits.check("invite attempts", player_id, client_address(request))
+def limit_invites(services: Services, request: Request, player_id: str | None = None) -> None:
+    """One try at an invite code: counted per player (if signed in) and per address."""
+    keys = (client_address(request),) if player_id is None else (player_id, client_address(request))
+    services.limits.check("invite attempts", *keys)
 
 
 async def reserve(
@@ -237,24 +239,3 @@ async def watch(
     if summary.get("private"):
         return Watch(room=room_id, ws=ws_path(room_id), invite=summary.get("invite"))
     return Watch(room=room_id, ws=ws_path(room_id))
-
-
-@router.post(
-    "/invites/{code}",
-    response_model=Reservation,
-    responses=problem_responses(401, 404, 409, 422, 429),
-)
-async def join_by_invite(
-    code: str,
-    request: Request,
-    services: ServicesDep,
-    session: CurrentSession,
-    body: InviteRequest | None = None,
-) -> Reservation:
-    """Take a seat in the private room this invite code belongs to (tries are rate
-    limited: 429 past ten, then one every 5 s)."""
-    limit_invites(services, request, session.player_id)
-    room_id = await services.directory.room_for_invite(code)
-    if room_id is None:
-        raise ProblemError(404, "unknown_invite", "no room has that invite code")
-    return await reserve(services, session, room_id, (body or InviteRequest()).seat)

@@ -20,14 +20,16 @@ CONTEXT_FIELDS = ("room", "seat", "conn", "player", "node", "code")
 SECRET_PARAMS = ("token", "ticket", "invite")
 _PARAMS = "|".join(SECRET_PARAMS)
 _SECRETS = re.compile(
-    rf"(?P<keep>(?:[?&](?:{_PARAMS})=)|(?:\bBearer\s+)|(?:\btoken\.))[^\s&\"',;]+",
+    rf"(?P<keep>(?:[?&](?:{_PARAMS})=)|(?:\bBearer\s+)|(?:\btoken\.)|(?:/api/invites/))"
+    r"[^\s&\"',;?]+",
     re.IGNORECASE,
 )
 
 
 def redact(text: str) -> str:
     """``text`` with the values of credentials blanked: ``?token=``, ``?ticket=`` and
-    ``?invite=`` parameters, bearer tokens and ``token.…`` subprotocols."""
+    ``?invite=`` parameters, invite codes in ``/api/invites/<code>``, bearer tokens and
+    ``token.…`` subprotocols."""
     return _SECRETS.sub(r"\g<keep>[redacted]", text)
 
 

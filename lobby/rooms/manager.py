@@ -27,6 +27,14 @@ log = logging.getLogger("meeple.rooms")
 
 GameOverHook = Callable[[dict[str, Any]], Awaitable[None]]
 
+INVITE_BYTES = 16
+"""A private room's invite code is 128 random bits (22 URL-safe characters): the only key
+to the room, so nobody finds one by trying, even at many addresses' rate limits."""
+
+
+def new_invite() -> str:
+    return secrets.token_urlsafe(INVITE_BYTES)
+
 
 class Ownership(Protocol):
     """Which process hosts which room, when several share Redis (``cluster.Cluster``)."""
@@ -131,7 +139,7 @@ class RoomManager:
             self.settings,
             self,
             private=private,
-            invite=secrets.token_urlsafe(6) if private else None,
+            invite=new_invite() if private else None,
             creator=creator,
             abandon=policy,
             journal=writer,

@@ -10,7 +10,8 @@ room with a seat reserved for every player, who hears of it by server-sent event
 
 Rules: one live ticket per player and game (asking again for the same thing gives
 the same ticket; asking for something else in that game is refused until the first
-is cancelled). A ticket lasts ``ticket_ttl`` seconds (60) and then expires.
+is cancelled). A ticket lasts ``ticket_ttl`` seconds (``Settings.ticket_seconds``, 60 by
+default) and then expires.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 // Chess board. View (game/games/chess.py): "b" 64 squares a1=0 … h8=63 holding "P",
 // "n", … or ""; "m" the moves so far in UCI; "k" side to move in check; "d" the seat
-// with a standing draw offer; "s" the starting FEN. Click (or Enter on) a piece of
+// with a standing draw offer; "s" the starting FEN; "c" the draw the side to move may
+// claim now (null: none, and no claim button). Click (or Enter on) a piece of
 // yours, then its target square; a pawn reaching the last rank asks for its piece.
 // Moves: {kind: "move", uci}, {kind: "offer_draw"}, {kind: "accept_draw"}, {kind: "claim_draw"}.
 
@@ -48,7 +49,8 @@ export function createBoard(root, { move }) {
       onclick: () => clickSquare(i),
     }),
   );
-  const grid = h("div", { class: "chess", role: "group", "aria-label": "Chess board" });
+  // data-surface: the room centres its result box on the squares, not the move list.
+  const grid = h("div", { class: "chess", role: "group", "aria-label": "Chess board", "data-surface": "" });
   gridKeys(grid, 8);
   grid.addEventListener("keydown", (e) => e.key === "Escape" && select(null));
   const promo = h("div", { class: "promo row", role: "group", "aria-label": "Promote to", hidden: true });
@@ -201,7 +203,8 @@ export function createBoard(root, { move }) {
     const playing = next.status === "playing" && next.seat !== null;
     offer.hidden = !playing || !next.myTurn || view.d !== null;
     accept.hidden = !playing || !next.myTurn || view.d !== 1 - next.seat;
-    claim.hidden = !playing || !next.myTurn;
+    claim.hidden = !playing || !next.myTurn || !view.c;
+    claim.textContent = view.c ? `Claim draw (${view.c})` : "Claim draw";
     const side = whiteToMove ? "White" : "Black";
     const moves = view.m?.length ?? 0;
     const parts = [];

@@ -1,5 +1,5 @@
 // Connect Four board. View: {"c": 7 columns, each the seats' discs bottom first,
-// "w"?: the winning cells as [column, row]}. Move: {"col": 0..6}.
+// "l"?: the column of the last disc, "w"?: the winning cells as [column, row]}. Move: {"col": 0..6}.
 // Each column is one button (data-col) that drops a disc; left/right arrows move along.
 
 import { gridKeys, h } from "/board-kit.js";
@@ -10,8 +10,6 @@ const COLOURS = ["red", "yellow"];
 
 export function createBoard(root, { move }) {
   let playable = false;
-  let before = null; // disc counts per column last shown: the one that grew is the last move
-  let last = null; // "column-row"
   const columns = Array.from({ length: COLS }, (_, c) => {
     const holes = Array.from({ length: ROWS }, (_, r) =>
       h("span", { class: "hole", "data-cell": `${c}-${r}` }),
@@ -39,12 +37,8 @@ export function createBoard(root, { move }) {
     you.textContent = seat === null ? "" : `You play ${COLOURS[seat]}.`;
     const cols = view?.c ?? Array(COLS).fill([]);
     const wins = new Set((view?.w ?? []).map(([c, r]) => `${c}-${r}`));
-    if (before) {
-      const grew = cols.findIndex((discs, c) => discs.length > before[c]);
-      if (grew >= 0) last = `${grew}-${cols[grew].length - 1}`;
-    }
-    if (cols.every((discs) => discs.length === 0)) last = null; // a new game
-    before = cols.map((discs) => discs.length);
+    // The last disc is the top of the view's "l" column (a reload still shows it).
+    const last = Number.isInteger(view?.l) ? `${view.l}-${cols[view.l].length - 1}` : null;
     cols.forEach((discs, c) => {
       const column = columns[c];
       for (let r = 0; r < ROWS; r++) {

@@ -1,5 +1,5 @@
-// Tic-tac-toe board. View: {"b": [9 cells]}, -1 empty, 0 X (seat 0), 1 O (seat 1).
-// Move: {"cell": 0..8}. Nine real buttons, data-cell="0".."8", arrow keys move between them.
+// Tic-tac-toe board. View: {"b": [9 cells], "l"?: the cell marked last}, -1 empty, 0 X
+// (seat 0), 1 O (seat 1). Move: {"cell": 0..8}. Nine real buttons, data-cell="0".."8", arrow keys move between them.
 
 import { gridKeys, h } from "/board-kit.js";
 
@@ -12,8 +12,6 @@ const winningLine = (b) => LINES.find(([a, c, d]) => b[a] !== -1 && b[a] === b[c
 
 export function createBoard(root, { move }) {
   let playable = false;
-  let before = null; // the board last shown: the cell that changed is the last move
-  let last = null;
   const cells = Array.from({ length: 9 }, (_, i) =>
     h("button", {
       type: "button",
@@ -33,12 +31,7 @@ export function createBoard(root, { move }) {
     playable = myTurn;
     you.textContent = seat === null ? "" : `You play ${MARKS[seat]}.`;
     const board = view?.b ?? Array(9).fill(-1);
-    if (before) {
-      const changed = board.findIndex((v, i) => v !== -1 && before[i] === -1);
-      if (changed >= 0) last = changed;
-    }
-    if (!board.some((v) => v !== -1)) last = null; // a new game
-    before = board;
+    const last = view?.l ?? null; // from the view: a reload still shows it
     const line = status === "finished" ? winningLine(board) : [];
     board.forEach((v, i) => {
       const mark = MARKS[v] ?? "";
