@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -97,6 +98,8 @@ class Services:
     """Room sockets' frames, written once per connection per batch (meeple.lobby.edge.gateway)."""
     heartbeat: Heartbeat = field(init=False)
     """Pings for every room socket of this app, from one timer."""
+    clock: Callable[[], float] = time.time
+    """The wall clock sessions, tickets and the matchmaker read (tests pass one they move)."""
 
     def __post_init__(self) -> None:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
@@ -110,7 +113,7 @@ class Services:
         else:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
-        self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings)
+        self.matchmaker = Matchmaker(self.tickets, self.rooms, self.ratings, clock=self.clock)
         self.pusher = Pusher(self.settings, self.push_subscriptions, self.redis)
         self.rooms.tell_player = self._tell_player
         self.background.append(self.matchmaker.run)
@@ -180,26 +183,31 @@ async def open_database(settings: Settings) -> Database | None:
     return database
 
 
-async def build_services(settings: Settings, games: GameSet) -> Services:
+async def build_services(
+    settings: Settings, games: GameSet, clock: Callable[[], float] = time.time
+) -> Services:
     """In-memory stores by default; Redis ones when ``settings.redis_url`` is set; what
-    must last in SQL when ``settings.database_url`` is set."""
+    must last in SQL when ``settings.database_url`` is set. ``clock``: see ``Services.clock``
+    (Redis expires its keys by its own clock, whatever this says)."""
     database = await open_database(settings)
     if settings.redis_url:
-        return await _redis_services(settings, games, database)
+        return await _redis_services(settings, games, database, clock)
     directory = MemoryRoomDirectory()
     return Services(
         database=database,
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
-        sessions=MemorySessionStore(settings.session_ttl_seconds),
+        sessions=MemorySessionStore(settings.session_ttl_seconds, clock),
+        connect_tickets=MemoryConnectTickets(clock),
         directory=directory,
         rooms=RoomManager(settings, directory, games=games.registry),
         games=games,
+        clock=clock,
     )
 
 
 async def _redis_services(
-    settings: Settings, games: GameSet, database: Database | None
+    settings: Settings, games: GameSet, database: Database | None, clock: Callable[[], float]
 ) -> Services:
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
@@ -249,7 +257,7 @@ async def _redis_services(
     services = Services(
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
-        sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
+        sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds, clock),
         directory=directory,
         rooms=rooms,
         games=games,
@@ -262,6 +270,7 @@ async def _redis_services(
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),
+        clock=clock,
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

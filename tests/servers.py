@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import signal
@@ -17,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -34,6 +35,7 @@ from meeple.lobby.cli import uvicorn_options
 from meeple.lobby.games import GameSpec
 from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
+from meeple.lobby.stores.base import hash_token
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +55,59 @@ REDIS_OUTAGE_ERRORS = (
 
 REDIS_STARTED: list[str] = []
 """The private Redis servers the running test started: it must carry the ``redis`` marker."""
+
+
+T = TypeVar("T")
+
+
+async def until(
+    check: Callable[[], T | Awaitable[T]], within: float = 10, what: str = "the condition"
+) -> T:
+    """Wait for an event, not for a time: ``check`` (plain or async) polled until it
+    answers truthily, which is returned; ``TimeoutError`` after ``within`` seconds. The
+    bound is generous on purpose: it is only reached when the event never comes, so a
+    loaded machine makes the test slower, never wrong."""
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if inspect.isawaitable(found):
+            found = await found
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not so within {within} s")
+        await asyncio.sleep(0.02)
+
+
+class ManualClock:
+    """The wall clock (``time.time``) moved on by the test: passed to ``create_app`` or a
+    store, it makes expiry a step of the test (``advance`` past a TTL) instead of a race
+    between a short TTL and a sleep. It runs on with real time between steps, so what
+    reads it meanwhile (matchmaking windows, creation times) sees time pass as usual."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+async def run_out_session(services: Services, token: str, clock: ManualClock) -> None:
+    """Let the session of ``token`` run out: ``clock`` moved past its TTL ends it at once
+    in memory. Redis ends it by its own clock, so there this waits (bounded) until Redis
+    has dropped the key, without reading the session, which would extend it."""
+    clock.advance(services.settings.session_ttl_seconds + 1)
+    redis = services.redis
+    if redis is not None:
+        key = f"{services.settings.redis_prefix}session:{hash_token(token)}"
+
+        async def gone() -> bool:
+            return not await redis.exists(key)
+
+        await until(gone, services.settings.session_ttl_seconds + 20, "the session's expiry")
 
 
 def metric(text: str, name: str) -> float:
@@ -94,12 +149,14 @@ async def live_server(
     *,
     plain_websockets: bool = False,
     games: Iterable[GameSpec] = (),
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[LiveServer]:
     """uvicorn serving a fresh app in the running loop, configured as ``meeple serve`` does
     (``plain_websockets``: with uvicorn's own WebSocket protocol, as a misconfigured
-    deployment would be; ``games``: served besides the installed ones)."""
+    deployment would be; ``games``: served besides the installed ones; ``clock``: the
+    app's wall clock, a ``ManualClock`` for tests of expiry)."""
     settings = settings or Settings()
-    app = create_app(settings, games)
+    app = create_app(settings, games, clock=clock)
     port = free_port()
     options = uvicorn_options()
     if plain_websockets:

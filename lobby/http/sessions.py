@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from fastapi import APIRouter, Request
 
@@ -53,4 +52,4 @@ async def connect_ticket(services: ServicesDep, session: CurrentSession) -> Conn
     services.limits.check("connect tickets", session.player_id)
     ttl = services.settings.connect_ticket_seconds
     ticket = await services.connect_tickets.issue(session, ttl)
-    return ConnectTicketOut(ticket=ticket, expires_at=iso(time.time() + ttl))
+    return ConnectTicketOut(ticket=ticket, expires_at=iso(services.clock() + ttl))
