@@ -7,7 +7,6 @@ error, keeps the connection where the protocol says so, and changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
