@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 import uvicorn
@@ -60,9 +60,13 @@ REDIS_STARTED: list[str] = []
 T = TypeVar("T")
 
 
+@overload
 async def until(
-    check: Callable[[], T | Awaitable[T]], within: float = 10, what: str = "the condition"
-) -> T:
+    check: Callable[[], Awaitable[T]], within: float = 10, what: str = "the condition"
+) -> T: ...
+@overload
+async def until(check: Callable[[], T], within: float = 10, what: str = "the condition") -> T: ...
+async def until(check: Callable[[], Any], within: float = 10, what: str = "the condition") -> Any:
     """Wait for an event, not for a time: ``check`` (plain or async) polled until it
     answers truthily, which is returned; ``TimeoutError`` after ``within`` seconds. The
     bound is generous on purpose: it is only reached when the event never comes, so a
@@ -282,6 +286,21 @@ class ServerProcess:
                 continue
             if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
                 SERVER_ERRORS.append(f"server on port {self.port}: {line}")
+
+
+@contextlib.asynccontextmanager
+async def server_processes(
+    env: Mapping[str, str], count: int = 2
+) -> AsyncIterator[list[ServerProcess]]:
+    """``count`` processes of ``meeple serve`` on the same settings (a cluster, when they
+    share a Redis), started together and stopped by their PIDs after."""
+    procs = [ServerProcess(env) for _ in range(count)]
+    try:
+        await asyncio.gather(*(p.start() for p in procs))
+        yield procs
+    finally:
+        for p in procs:
+            p.stop()
 
 
 @contextlib.asynccontextmanager
