@@ -59,14 +59,18 @@ REDIS_STARTED: list[str] = []
 
 T = TypeVar("T")
 
+STARTUP_SECONDS = 60.0
+"""How long a server may take to come up: seconds when idle, but on a machine with
+both cores busy importing and opening the stores has taken more than 10 s."""
+
 
 @overload
 async def until(
-    check: Callable[[], Awaitable[T]], within: float = 10, what: str = "the condition"
+    check: Callable[[], Awaitable[T]], within: float = 30, what: str = "the condition"
 ) -> T: ...
 @overload
-async def until(check: Callable[[], T], within: float = 10, what: str = "the condition") -> T: ...
-async def until(check: Callable[[], Any], within: float = 10, what: str = "the condition") -> Any:
+async def until(check: Callable[[], T], within: float = 30, what: str = "the condition") -> T: ...
+async def until(check: Callable[[], Any], within: float = 30, what: str = "the condition") -> Any:
     """Wait for an event, not for a time: ``check`` (plain or async) polled until it
     answers truthily, which is returned; ``TimeoutError`` after ``within`` seconds. The
     bound is generous on purpose: it is only reached when the event never comes, so a
@@ -168,12 +172,12 @@ async def live_server(
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + STARTUP_SECONDS
     while not server.started:
         if task.done():
             task.result()
         if time.monotonic() > deadline:
-            raise TimeoutError("uvicorn did not start within 10 s")
+            raise TimeoutError(f"uvicorn did not start within {STARTUP_SECONDS} s")
         await asyncio.sleep(0.01)
     live = LiveServer(app, port)
     try:
@@ -223,7 +227,7 @@ class ServerProcess:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 20) -> None:
+    async def start(self, timeout: float = STARTUP_SECONDS) -> None:
         self._log_from = self.log_file.stat().st_size if self.log_file.exists() else 0
         with contextlib.ExitStack() as files:
             stderr = files.enter_context(self.log_file.open("ab"))
