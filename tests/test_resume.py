@@ -3,6 +3,9 @@ the grace period and its policies, and turn timers, against a real uvicorn."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from meeple.lobby.rooms.room import Room
@@ -143,6 +146,11 @@ async def test_after_the_grace_period_the_seat_forfeits(stores: MakeSettings) ->
         assert room.match.log[-1]["k"] == "forfeit"
 
 
+def answered(msg_id: int) -> Callable[[dict[str, Any]], bool]:
+    """The answer to our message ``msg_id``: its acknowledgement, or any error."""
+    return lambda m: acked(msg_id)(m) or m["t"] == "err"
+
+
 async def test_skip_policy_applies_the_timeout_rule_on_each_turn(stores: MakeSettings) -> None:
     async with live_server(stores(grace_seconds=0.2)) as srv:
         room, _, peers = await seat_players(srv, "liarsdice", 3, abandon="skip")
@@ -159,12 +167,16 @@ async def test_skip_policy_applies_the_timeout_rule_on_each_turn(stores: MakeSet
             seat = room.match.to_act[0]
             if seat == 2:
                 before = room.match.seq
-                await until(lambda s=before: room.match.seq != s, what="seat 2's turn applied")
+
+                def applied(before: int = before) -> bool:
+                    return room.match.seq != before
+
+                await until(applied, what="seat 2's turn applied")
                 continue
             move = room.match.legal_moves(seat)[0]
             payload = room.match.game.move_adapter().dump_python(move, mode="json")
             await peers[seat].send({"t": "move", "id": msg_id, "m": payload})
-            answer = await peers[seat].until(lambda m, i=msg_id: acked(i)(m) or m["t"] == "err", 10)
+            answer = await peers[seat].until(answered(msg_id), 10)
             assert answer["t"] != "err", answer
         assert skipped()
 
