@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -33,19 +34,25 @@ WEB_ROOT = Path(__file__).resolve().parent.parent / "client" / "web"
 mimetypes.add_type("text/plain", ".ts")  # the browser API's .d.ts files, not MPEG streams
 
 
-def create_app(settings: Settings | None = None, games: Iterable[GameSpec] = ()) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    games: Iterable[GameSpec] = (),
+    *,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
     """A Meeple server. Settings default to the environment's (``Settings.from_env``).
 
     It serves the installed games (the ``meeple.games`` entry points), those named in
     ``settings.games`` and ``games``: classes, instances or ``"package.module:Class"``.
     A game that cannot be served raises ``GameError`` here, before anything starts.
+    ``clock`` is the wall clock of sessions, tickets and matchmaking (``Services.clock``).
     """
     settings = settings or Settings.from_env()
     offered = build_games(settings.games, games, entry_points=settings.entry_point_games)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        services = await build_services(settings, offered)
+        services = await build_services(settings, offered, clock)
         logging.getLogger("meeple.games").info(
             "serving %s", ", ".join(f"{n} ({offered.registry.source(n)})" for n in offered.registry)
         )

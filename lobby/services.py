@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -114,6 +115,8 @@ class Services:
     """Room sockets' frames, written once per connection per batch (meeple.lobby.edge.gateway)."""
     heartbeat: Heartbeat = field(init=False)
     """Pings for every room socket of this app, from one timer."""
+    clock: Callable[[], float] = time.time
+    """The wall clock sessions, tickets and the matchmaker read (tests pass one they move)."""
 
     def __post_init__(self) -> None:
         """Wire the lobby's parts: the matchmaking loop, and what a finished game updates."""
@@ -130,7 +133,11 @@ class Services:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
         self.matchmaker = Matchmaker(
-            self.tickets, self.rooms, self.ratings, ticket_ttl=self.settings.ticket_seconds
+            self.tickets,
+            self.rooms,
+            self.ratings,
+            ticket_ttl=self.settings.ticket_seconds,
+            clock=self.clock,
         )
         node = "local" if self.cluster is None else self.cluster.node
         self.presence = Presence(self.presence_store, node)
@@ -216,12 +223,15 @@ async def open_database(settings: Settings) -> Database | None:
     return database
 
 
-async def build_services(settings: Settings, games: GameSet) -> Services:
+async def build_services(
+    settings: Settings, games: GameSet, clock: Callable[[], float] = time.time
+) -> Services:
     """In-memory stores by default; Redis ones when ``settings.redis_url`` is set; what
-    must last in SQL when ``settings.database_url`` is set."""
+    must last in SQL when ``settings.database_url`` is set. ``clock``: see ``Services.clock``
+    (Redis expires its keys by its own clock, whatever this says)."""
     database = await open_database(settings)
     if settings.redis_url:
-        return await _redis_services(settings, games, database)
+        return await _redis_services(settings, games, database, clock)
     # Without Redis, what must outlive a restart is in the database when there is one:
     # correspondence rooms (live ones stay in memory) and the sessions that play them.
     directory = MemoryRoomDirectory()
@@ -230,7 +240,8 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
         database=database,
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
-        sessions=MemorySessionStore(ttl) if database is None else database.sessions(ttl),
+        sessions=MemorySessionStore(ttl, clock) if database is None else database.sessions(ttl),
+        connect_tickets=MemoryConnectTickets(clock),
         directory=directory,
         rooms=RoomManager(
             settings,
@@ -239,13 +250,14 @@ async def build_services(settings: Settings, games: GameSet) -> Services:
             durable=None if database is None else database.journal,
         ),
         games=games,
+        clock=clock,
     )
     await services.rooms.restore_saved()
     return services
 
 
 async def _redis_services(
-    settings: Settings, games: GameSet, database: Database | None
+    settings: Settings, games: GameSet, database: Database | None, clock: Callable[[], float]
 ) -> Services:
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.redis import (
@@ -298,7 +310,7 @@ async def _redis_services(
     services = Services(
         settings=settings,
         limits=RateLimits(enabled=settings.create_limits),
-        sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds),
+        sessions=RedisSessionStore(redis, prefix, settings.session_ttl_seconds, clock),
         directory=directory,
         rooms=rooms,
         games=games,
@@ -314,6 +326,7 @@ async def _redis_services(
         login_failures=RedisLoginFailures(redis, prefix),
         presence_store=RedisPresence(redis, prefix),
         invitations=RedisInvitations(redis, prefix),
+        clock=clock,
     )
     events = services.matchmaker.events
     events.relay = cluster.broadcast_event

@@ -20,7 +20,7 @@ from meeple.game.codec import decode, encode
 from meeple.lobby.app import create_app
 from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
-from tests.servers import REDIS_STARTED, SERVER_ERRORS, LiveServer, live_server
+from tests.servers import REDIS_STARTED, SERVER_ERRORS, LiveServer, ManualClock, live_server
 
 REDIS_URL = os.environ.get("MEEPLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE_URL = os.environ.get(
@@ -112,9 +112,15 @@ def app_settings(request: pytest.FixtureRequest, stores: MakeSettings) -> Settin
 
 
 @pytest.fixture
-async def app(app_settings: Settings) -> AsyncIterator[FastAPI]:
+def clock() -> ManualClock:
+    """The wall clock of the ``app`` fixture's sessions, tickets and matchmaking."""
+    return ManualClock()
+
+
+@pytest.fixture
+async def app(app_settings: Settings, clock: ManualClock) -> AsyncIterator[FastAPI]:
     """An app with its lifespan running, for in-process (ASGI) tests of the REST API."""
-    app = create_app(app_settings)
+    app = create_app(app_settings, clock=clock)
     async with app.router.lifespan_context(app):
         yield app
 

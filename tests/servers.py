@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import inspect
 import json
 import os
 import signal
@@ -18,10 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx
 import uvicorn
@@ -35,6 +36,7 @@ from meeple.lobby.cli import uvicorn_options
 from meeple.lobby.games import GameSpec
 from meeple.lobby.services import Services
 from meeple.lobby.settings import Settings
+from meeple.lobby.stores.base import hash_token
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +56,68 @@ REDIS_OUTAGE_ERRORS = (
 
 REDIS_STARTED: list[str] = []
 """The private Redis servers the running test started: it must carry the ``redis`` marker."""
+
+
+T = TypeVar("T")
+
+STARTUP_SECONDS = 180.0
+"""How long a server may take to come up: seconds when idle, but at load average 20
+(a test process getting a few % of a core) uvicorn's start took more than 10 s in this
+process and ``meeple serve`` more than 60 s."""
+
+
+@overload
+async def until(
+    check: Callable[[], Awaitable[T]], within: float = 30, what: str = "the condition"
+) -> T: ...
+@overload
+async def until(check: Callable[[], T], within: float = 30, what: str = "the condition") -> T: ...
+async def until(check: Callable[[], Any], within: float = 30, what: str = "the condition") -> Any:
+    """Wait for an event, not for a time: ``check`` (plain or async) polled until it
+    answers truthily, which is returned; ``TimeoutError`` after ``within`` seconds. The
+    bound is generous on purpose: it is only reached when the event never comes, so a
+    loaded machine makes the test slower, never wrong."""
+    deadline = time.monotonic() + within
+    while True:
+        found = check()
+        if inspect.isawaitable(found):
+            found = await found
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not so within {within} s")
+        await asyncio.sleep(0.02)
+
+
+class ManualClock:
+    """The wall clock (``time.time``) moved on by the test: passed to ``create_app`` or a
+    store, it makes expiry a step of the test (``advance`` past a TTL) instead of a race
+    between a short TTL and a sleep. It runs on with real time between steps, so what
+    reads it meanwhile (matchmaking windows, creation times) sees time pass as usual."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+async def run_out_session(services: Services, token: str, clock: ManualClock) -> None:
+    """Let the session of ``token`` run out: ``clock`` moved past its TTL ends it at once
+    in memory. Redis ends it by its own clock, so there this waits (bounded) until Redis
+    has dropped the key, without reading the session, which would extend it."""
+    clock.advance(services.settings.session_ttl_seconds + 1)
+    redis = services.redis
+    if redis is not None:
+        key = f"{services.settings.redis_prefix}session:{hash_token(token)}"
+
+        async def gone() -> bool:
+            return not await redis.exists(key)
+
+        await until(gone, services.settings.session_ttl_seconds + 20, "the session's expiry")
 
 
 def metric(text: str, name: str) -> float:
@@ -95,12 +159,14 @@ async def live_server(
     *,
     plain_websockets: bool = False,
     games: Iterable[GameSpec] = (),
+    clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[LiveServer]:
     """uvicorn serving a fresh app in the running loop, configured as ``meeple serve`` does
     (``plain_websockets``: with uvicorn's own WebSocket protocol, as a misconfigured
-    deployment would be; ``games``: served besides the installed ones)."""
+    deployment would be; ``games``: served besides the installed ones; ``clock``: the
+    app's wall clock, a ``ManualClock`` for tests of expiry)."""
     settings = settings or Settings()
-    app = create_app(settings, games)
+    app = create_app(settings, games, clock=clock)
     port = free_port()
     options = uvicorn_options()
     if plain_websockets:
@@ -108,12 +174,12 @@ async def live_server(
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + STARTUP_SECONDS
     while not server.started:
         if task.done():
             task.result()
         if time.monotonic() > deadline:
-            raise TimeoutError("uvicorn did not start within 10 s")
+            raise TimeoutError(f"uvicorn did not start within {STARTUP_SECONDS} s")
         await asyncio.sleep(0.01)
     live = LiveServer(app, port)
     try:
@@ -176,7 +242,7 @@ class ServerProcess:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 20) -> None:
+    async def start(self, timeout: float = STARTUP_SECONDS) -> None:
         self._log_from = self.log_file.stat().st_size if self.log_file.exists() else 0
         with contextlib.ExitStack() as files:
             stderr = files.enter_context(self.log_file.open("ab"))
@@ -194,7 +260,7 @@ class ServerProcess:
                     if self.proc.poll() is not None:
                         raise RuntimeError(f"server exited with {self.proc.returncode}")
                     with contextlib.suppress(httpx.HTTPError):
-                        response = await client.get(f"{self.http}/healthz", timeout=1)
+                        response = await client.get(f"{self.http}/healthz", timeout=5)
                         if response.status_code == 200:
                             return
                     if time.monotonic() > deadline:
@@ -239,6 +305,21 @@ class ServerProcess:
                 continue
             if isinstance(entry, dict) and entry.get("level") in ("error", "critical"):
                 SERVER_ERRORS.append(f"server on port {self.port}: {line}")
+
+
+@contextlib.asynccontextmanager
+async def server_processes(
+    env: Mapping[str, str], count: int = 2
+) -> AsyncIterator[list[ServerProcess]]:
+    """``count`` processes of ``meeple serve`` on the same settings (a cluster, when they
+    share a Redis), started together and stopped by their PIDs after."""
+    procs = [ServerProcess(env) for _ in range(count)]
+    try:
+        await asyncio.gather(*(p.start() for p in procs))
+        yield procs
+    finally:
+        for p in procs:
+            p.stop()
 
 
 @contextlib.asynccontextmanager
@@ -304,16 +385,6 @@ async def play_top_row(a: MeepleClient, b: MeepleClient) -> str:
             await conn.move({"cell": cell})
         await cb.wait_for(lambda c: c.finished, timeout=10)
         return room
-
-
-async def until(check: Any, tries: int = 200) -> Any:
-    """Poll a REST read until it answers truthily: a finished game is written in the
-    background, after the players are told."""
-    for _ in range(tries):
-        if found := await check():
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError("the finished game was never written")
 
 
 async def meeple_bot(

@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL, Peer, acked, of_type, open_peer
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, server_processes, until
 
 pytestmark = pytest.mark.redis
 
@@ -29,13 +29,8 @@ async def cluster(redis_prefix: str) -> AsyncIterator[list[ServerProcess]]:
         "MEEPLE_LEASE_SECONDS": "2",
         "MEEPLE_GRACE_SECONDS": "30",
     }
-    procs = [ServerProcess(env), ServerProcess(env)]
-    try:
-        await asyncio.gather(*(p.start() for p in procs))
+    async with server_processes(env) as procs:
         yield procs
-    finally:
-        for p in procs:
-            p.stop()
 
 
 async def session(http: httpx.AsyncClient, base: str, name: str) -> tuple[str, dict[str, str]]:
@@ -64,6 +59,15 @@ async def started(peer: Peer) -> dict[str, Any]:
     return await peer.until(lambda m: m["t"] == "snap" and m["st"] == "playing", timeout=10)
 
 
+async def playing(room_id: str, seated: list[tuple[str, str]]) -> tuple[Peer, ...]:
+    """The players of ``room_id``, each connected with its token to its server (the
+    WebSocket base URL), once each has seen the game start."""
+    peers = [await open_peer(ws, room_id, token) for ws, token in seated]
+    for peer in peers:
+        await started(peer)
+    return tuple(peers)
+
+
 async def play(peer: Peer, msg_id: int, cell: int) -> int:
     await peer.send({"t": "move", "id": msg_id, "m": {"cell": cell}})
     refused = of_type("err", id=msg_id)
@@ -76,10 +80,8 @@ async def test_players_on_two_processes_finish_a_game(cluster: list[ServerProces
     one, two = cluster
     async with httpx.AsyncClient(timeout=10) as http:
         room_id, token_a, token_b = await room_for_two(http, one, two)
-    a = await open_peer(one.ws, room_id, token_a)
-    b = await open_peer(two.ws, room_id, token_b)  # relayed: the room is owned by `one`
-    await started(a)
-    await started(b)
+    # b's is relayed: the room is owned by `one`
+    a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
     for i, (peer, cell) in enumerate([(a, 0), (b, 3), (a, 1), (b, 4), (a, 2)]):
         await play(peer, i, cell)
     for peer in (a, b):
@@ -97,16 +99,15 @@ async def test_both_processes_list_the_same_rooms(cluster: list[ServerProcess]) 
         for proc, game in ((one, "tictactoe"), (two, "connect4"), (two, "chess")):
             r = await http.post(f"{proc.http}/api/rooms", json={"game": game}, headers=auth)
             made.add(r.json()["id"])
-        # Listed once the directory has them: waited for, not slept on.
-        listed: list[set[str]] = []
-        async with asyncio.timeout(10):
-            while listed != [made, made]:
-                listed = []
-                for proc in cluster:
-                    r = await http.get(f"{proc.http}/api/rooms", headers=auth)
-                    listed.append({room["id"] for room in r.json()["items"]})
-                await asyncio.sleep(0.05)
-        assert listed[0] == listed[1] == made
+
+        async def listed() -> list[set[str]] | None:  # once the directory has them
+            seen = []
+            for proc in cluster:
+                r = await http.get(f"{proc.http}/api/rooms", headers=auth)
+                seen.append({room["id"] for room in r.json()["items"]})
+            return seen if seen == [made, made] else None
+
+        assert await until(listed, what="both listings") == [made, made]
         r = await http.get(f"{two.http}/api/rooms?game=chess", headers=auth)
         assert [room["game"] for room in r.json()["items"]] == ["chess"]
 
@@ -117,10 +118,7 @@ async def test_kill_9_the_owner_and_the_game_finishes_on_the_other(
     one, two = cluster
     async with httpx.AsyncClient(timeout=10) as http:
         room_id, token_a, token_b = await room_for_two(http, one, two)
-    a = await open_peer(one.ws, room_id, token_a)
-    b = await open_peer(two.ws, room_id, token_b)
-    await started(a)
-    await started(b)
+    a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
     acked = [await play(a, 1, 0), await play(b, 2, 4)]
     await b.saw(of_type("d", s=3))
 
@@ -167,10 +165,7 @@ async def test_restart_the_only_server_and_both_players_finish(redis_prefix: str
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             room_id, token_a, token_b = await room_for_two(http, server, server)
-        a = await open_peer(server.ws, room_id, token_a)
-        b = await open_peer(server.ws, room_id, token_b)
-        await started(a)
-        await started(b)
+        a, b = await playing(room_id, [(server.ws, token_a), (server.ws, token_b)])
         assert await play(a, 1, 4) == 2
         await b.saw(of_type("d", s=2))
 
@@ -268,21 +263,28 @@ async def test_processes_with_different_games_never_lose_a_room(redis_prefix: st
             ).json()["id"]
             seat = await http.post(f"{two.http}/api/rooms/{room_id}/seats", headers=auth_b)
             assert seat.status_code == 200, seat.text  # the call runs on nim's process
-        a = await open_peer(one.ws, room_id, token_a)
-        b = await open_peer(two.ws, room_id, token_b)  # relayed: two needs no nim for that
-        await started(a)
-        await started(b)
+        # b's is relayed: two needs no nim for that
+        a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
         await a.send({"t": "move", "id": 1, "m": {"n": 2}})
         await b.until(of_type("d", s=2))
 
         one.kill()
         code, _ = await b.closed(timeout=15)
         assert code == 1012
-        await asyncio.sleep(3)  # three lease periods: two would have claimed it by now
+        lease, epoch = (
+            f"{redis_prefix}room:{{{room_id}}}:lease",
+            f"{redis_prefix}room:{{{room_id}}}:epoch",
+        )
         async with Redis.from_url(REDIS_URL) as redis:
-            assert not await redis.exists(f"{redis_prefix}room:{room_id}:lease")
-        code, reason = await (await open_peer(two.ws, room_id, token_b)).closed()
-        assert code == 1013 and reason is not None and "nim" in reason
+            # The dead owner's lease runs out: from then on anyone could take the room.
+            async def lapsed() -> bool:
+                return not await redis.exists(lease)
+
+            await until(lapsed, what="the dead owner's lease")
+            # Two is asked for the room and must decide now: it refuses, claiming nothing.
+            code, reason = await (await open_peer(two.ws, room_id, token_b)).closed()
+            assert code == 1013 and reason is not None and "nim" in reason
+            assert not await redis.exists(lease) and await redis.get(epoch) == b"1"
 
         three = ServerProcess(with_nim)
         await three.start()
@@ -310,10 +312,7 @@ async def test_sigterm_hands_the_rooms_over_at_once(redis_prefix: str) -> None:
         await asyncio.gather(one.start(), two.start())
         async with httpx.AsyncClient(timeout=10) as http:
             room_id, token_a, token_b = await room_for_two(http, one, two)  # owned by `one`
-        a = await open_peer(two.ws, room_id, token_a)
-        b = await open_peer(two.ws, room_id, token_b)
-        await started(a)
-        await started(b)
+        a, b = await playing(room_id, [(two.ws, token_a), (two.ws, token_b)])
         assert await play(a, 1, 0) == 2
         await b.saw(of_type("d", s=2))
 
@@ -343,19 +342,25 @@ async def test_a_one_second_stall_of_the_owner_is_no_takeover(
     one, two = cluster
     async with httpx.AsyncClient(timeout=10) as http:
         room_id, token_a, token_b = await room_for_two(http, one, two)
-    a = await open_peer(one.ws, room_id, token_a)
-    b = await open_peer(two.ws, room_id, token_b)
-    await started(a)
-    await started(b)
+    a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
     assert await play(a, 1, 0) == 2
 
     assert one.proc is not None
     one.proc.send_signal(signal.SIGSTOP)
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # the stall itself, not a wait for something
     finally:
         one.proc.send_signal(signal.SIGCONT)
-    await asyncio.sleep(1.0)  # two's upkeep ran meanwhile, and would have taken it by now
+    async with Redis.from_url(REDIS_URL) as redis:
+        # Only an `alive` key run out would let two take the room. Once one beats again
+        # (its key is fresh, ALIVE_SECONDS 2) the stall is over and could not have.
+        keys = [k async for k in redis.scan_iter(f"{redis_prefix}node:*:alive")]
+        assert len(keys) == 2
+
+        async def both_beat() -> bool:
+            return all([await redis.pttl(k) > 1500 for k in keys])
+
+        await until(both_beat, what="one's next beat")
 
     assert await play(b, 2, 4) == 3  # relayed to the same owner: b was never closed
     assert await play(a, 3, 8) == 4

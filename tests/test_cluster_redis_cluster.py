@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import of_type, open_peer
+from tests.conftest import of_type
 from tests.redis_cluster import redis_cluster
-from tests.servers import ServerProcess
-from tests.test_cluster import play, reconnect, room_for_two, session, started
+from tests.servers import ServerProcess, server_processes
+from tests.test_cluster import play, playing, reconnect, room_for_two, session
 
 pytestmark = pytest.mark.redis
 
@@ -23,13 +23,8 @@ pytestmark = pytest.mark.redis
 async def processes(tmp_path: Path) -> AsyncIterator[list[ServerProcess]]:
     async with redis_cluster(tmp_path) as url:
         env = {"REDIS_URL": url, "MEEPLE_REDIS_PREFIX": "t:", "MEEPLE_LEASE_SECONDS": "10"}
-        procs = [ServerProcess(env), ServerProcess(env)]
-        try:
-            await asyncio.gather(*(p.start() for p in procs))
+        async with server_processes(env) as procs:
             yield procs
-        finally:
-            for p in procs:
-                p.stop()
 
 
 async def test_a_game_across_two_processes_and_a_kill_9(processes: list[ServerProcess]) -> None:
@@ -38,10 +33,7 @@ async def test_a_game_across_two_processes_and_a_kill_9(processes: list[ServerPr
         room_id, token_a, token_b = await room_for_two(http, one, two)
         r = await http.get(f"{two.http}/api/rooms", headers=(await session(http, two.http, "C"))[1])
         assert room_id in [room["id"] for room in r.json()["items"]]
-    a = await open_peer(one.ws, room_id, token_a)
-    b = await open_peer(two.ws, room_id, token_b)  # relayed
-    await started(a)
-    await started(b)
+    a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])  # b's relayed
     assert [await play(a, 1, 0), await play(b, 2, 4)] == [2, 3]
     await b.saw(of_type("d", s=3))
 
@@ -64,10 +56,7 @@ async def test_sigterm_hands_over_on_a_redis_cluster(processes: list[ServerProce
     one, two = processes
     async with httpx.AsyncClient(timeout=10) as http:
         room_id, token_a, token_b = await room_for_two(http, one, two)
-    a = await open_peer(two.ws, room_id, token_a)
-    b = await open_peer(two.ws, room_id, token_b)
-    await started(a)
-    await started(b)
+    a, b = await playing(room_id, [(two.ws, token_a), (two.ws, token_b)])
     assert await play(a, 1, 0) == 2
     assert one.proc is not None
     one.proc.send_signal(signal.SIGTERM)

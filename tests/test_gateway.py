@@ -7,7 +7,6 @@ error, keeps the connection where the protocol says so, and changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -21,7 +20,7 @@ from meeple.game.codec import encode
 from meeple.game.protocol import MAX_FRAME, client_message, json_schema, server_message
 from meeple.lobby.rooms.room import Room
 from tests.conftest import MakeSettings, Peer, acked, of_type, open_peer
-from tests.servers import LiveServer, live_server
+from tests.servers import LiveServer, ManualClock, live_server, run_out_session
 
 pytestmark = pytest.mark.both_stores
 """On the in-memory stores and on Redis: the two forms users deploy."""
@@ -69,10 +68,11 @@ async def test_missing_or_unknown_token_is_closed_4401(
 
 
 async def test_expired_token_is_closed_4401(stores: MakeSettings) -> None:
-    async with live_server(stores(session_ttl_seconds=0.2)) as srv:
+    clock = ManualClock()
+    async with live_server(stores(session_ttl_seconds=2), clock=clock) as srv:
         token, _ = await srv.services.sessions.create("Ada")
         room = await srv.services.rooms.create("tictactoe")
-        await asyncio.sleep(0.3)
+        await run_out_session(srv.services, token, clock)
         code, _ = await (await open_peer(srv.ws, room.id, token)).closed()
         assert code == 4401
 

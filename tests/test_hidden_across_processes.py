@@ -6,7 +6,6 @@ everything else every audience sees is the same."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +15,7 @@ import pytest
 
 from meeple.game.delta import apply_delta
 from tests.conftest import REDIS_URL, Peer, of_type, open_peer
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, server_processes
 
 pytestmark = pytest.mark.redis
 
@@ -27,13 +26,8 @@ MAX_MOVES = 300
 @pytest.fixture
 async def two_processes(redis_prefix: str) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix}
-    procs = (ServerProcess(env), ServerProcess(env))
-    try:
-        await asyncio.gather(*(p.start() for p in procs))
-        yield procs
-    finally:
-        for p in procs:
-            p.stop()
+    async with server_processes(env) as (one, two):
+        yield one, two
 
 
 async def post(http: httpx.AsyncClient, url: str, token: str | None, body: Any) -> Any:

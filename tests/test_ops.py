@@ -20,6 +20,7 @@ from tests.servers import (
     metric,
     private_redis,
     tictactoe_pair,
+    until,
 )
 
 
@@ -115,7 +116,14 @@ async def test_the_server_logs_json_lines_with_room_seat_and_connection(tmp_path
         async with tictactoe_pair(server.http) as (ca, cb, room_id):
             ca.resign()
             await cb.wait_for(lambda c: c.finished, timeout=10)
-        await asyncio.sleep(0.2)  # the server notices both closes
+
+        def both_logged_off() -> bool:  # the server notices both closes
+            text = log_file.read_text()
+            done = text[: text.rfind("\n") + 1]  # whole lines: one may be half written
+            logged = [json.loads(line) for line in done.splitlines()]
+            return [e.get("room") for e in logged if e["msg"] == "disconnected"].count(room_id) == 2
+
+        await until(both_logged_off, what="both disconnections in the log")
     finally:
         server.stop()
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]

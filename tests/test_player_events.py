@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from meeple.lobby.settings import Settings
-from tests.conftest import acked, open_peer
+from tests.conftest import acked
 from tests.servers import LiveServer, ServerProcess, live_server
-from tests.test_cluster import cluster, next_event, session, started
+from tests.test_cluster import cluster, next_event, playing, session
 from tests.test_correspondence import two_player_room
 
 __all__ = ["cluster"]  # the fixture, used here by name
@@ -38,10 +38,7 @@ async def test_your_turn_and_game_over_reach_a_player_away_from_the_room(
         token_a, auth_a = await session(http, srv.http, "Ada")
         token_b, auth_b = await session(http, srv.http, "Bo")
         room_id = await two_player_room(http, srv.http, auth_a, auth_b, clock={"days": 1})
-        a = await open_peer(srv.ws, room_id, token_a)
-        b = await open_peer(srv.ws, room_id, token_b)
-        await started(a)
-        await started(b)
+        a, b = await playing(room_id, [(srv.ws, token_a), (srv.ws, token_b)])
         await b.ws.close()  # Bo goes away; correspondence keeps his seat
         ticket = (await http.post(f"{srv.http}/api/session/ticket", headers=auth_b)).json()
         url = f"{srv.http}/api/me/events?ticket={ticket['ticket']}"  # as EventSource does
@@ -77,10 +74,7 @@ async def test_your_turn_crosses_processes(cluster: list[ServerProcess]) -> None
         token_a, auth_a = await session(http, one.http, "Ada")
         token_b, auth_b = await session(http, two.http, "Bo")
         room_id = await two_player_room(http, one.http, auth_a, auth_b, clock={"days": 2})
-        a = await open_peer(one.ws, room_id, token_a)
-        b = await open_peer(two.ws, room_id, token_b)
-        await started(a)
-        await started(b)
+        a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
         await b.ws.close()
         async with http.stream("GET", f"{two.http}/api/me/events", headers=auth_b) as events:
             lines = events.aiter_lines()

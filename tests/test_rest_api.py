@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import services_of
+from tests.servers import ManualClock, run_out_session, until
 
 pytestmark = pytest.mark.both_stores
 """On the in-memory stores and on Redis: the two forms users deploy."""
@@ -118,11 +119,13 @@ async def test_unknown_token_is_401(client: httpx.AsyncClient) -> None:
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-@pytest.mark.parametrize("app_settings", [{"session_ttl_seconds": 0.1}], indirect=True)
-async def test_expired_token_is_401(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("app_settings", [{"session_ttl_seconds": 2}], indirect=True)
+async def test_expired_token_is_401(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
     ada = await player(client)
     assert (await ada.get("/api/session")).status_code == 200
-    await asyncio.sleep(0.2)
+    await run_out_session(services_of(app), ada.session["token"], clock)
     assert_problem(await ada.get("/api/session"), 401, "unauthorized")
 
 
@@ -427,7 +430,7 @@ async def test_limit_of_100_is_fine(client: httpx.AsyncClient) -> None:
     assert (await ada.get("/api/rooms", params={"limit": 100})).status_code == 200
 
 
-@pytest.mark.parametrize("app_settings", [{"reservation_seconds": 0.2}], indirect=True)
+@pytest.mark.parametrize("app_settings", [{"reservation_seconds": 1.5}], indirect=True)
 async def test_unused_reservation_frees_the_seat(client: httpx.AsyncClient, app: FastAPI) -> None:
     ada, bo = await player(client, "Ada"), await player(client, "Bo")
     room_id = (await ada.post("/api/rooms", {"game": "tictactoe", "join": False})).json()["id"]
@@ -435,9 +438,13 @@ async def test_unused_reservation_frees_the_seat(client: httpx.AsyncClient, app:
     assert reservation.status_code == 200
     room = (await bo.get(f"/api/rooms/{room_id}")).json()
     assert room["free"] == 1 and room["seats"][1]["player_id"] == bo.id
-    await asyncio.sleep(0.5)
-    room = (await bo.get(f"/api/rooms/{room_id}")).json()
-    assert room["free"] == 2 and room["seats"][1]["kind"] == "empty"
+
+    async def freed() -> dict[str, Any] | None:  # the room's timer: the loop's own clock
+        room: dict[str, Any] = (await bo.get(f"/api/rooms/{room_id}")).json()
+        return room if room["free"] == 2 else None
+
+    room = await until(freed, what="the reservation's lapse")
+    assert room["seats"][1]["kind"] == "empty"
     await services_of(app).rooms.flush()
     listed = (await bo.get("/api/rooms")).json()["items"]
     assert listed[0]["free"] == 2
@@ -500,13 +507,16 @@ async def test_bad_tickets_are_422(
     assert_problem(await ada.post("/api/matchmaking/tickets", body), 422, code)
 
 
-async def test_tickets_expire(client: httpx.AsyncClient, app: FastAPI) -> None:
-    services_of(app).matchmaker.ticket_ttl = 0.2
+async def test_tickets_expire(client: httpx.AsyncClient, app: FastAPI, clock: ManualClock) -> None:
     ada = await player(client)
     ticket = (await ada.post("/api/matchmaking/tickets", {"game": "chess"})).json()
-    await asyncio.sleep(0.6)
-    expired = (await ada.get(f"/api/matchmaking/tickets/{ticket['id']}")).json()
-    assert expired["status"] == "expired"
+    clock.advance(services_of(app).matchmaker.ticket_ttl + 1)
+
+    async def expired() -> bool:  # at the matchmaker's next round
+        got = (await ada.get(f"/api/matchmaking/tickets/{ticket['id']}")).json()
+        return bool(got["status"] == "expired")
+
+    await until(expired, what="the ticket's expiry")
     # an expired ticket no longer holds the player's place: a new one may be made
     assert (await ada.post("/api/matchmaking/tickets", {"game": "chess"})).status_code == 201
 

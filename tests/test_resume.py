@@ -3,13 +3,14 @@ the grace period and its policies, and turn timers, against a real uvicorn."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from meeple.lobby.rooms.room import Room
 from tests.conftest import MakeSettings, Peer, acked, of_type, open_peer
-from tests.servers import LiveServer, live_server
+from tests.servers import LiveServer, live_server, until
 
 pytestmark = pytest.mark.both_stores
 """Every test here runs twice: in-memory stores, and Redis (sessions, rooms, journal)."""
@@ -107,11 +108,12 @@ async def test_a_second_connection_replaces_the_first(stores: MakeSettings) -> N
         assert snap["seat"] == 0
         code, reason = await a.closed()
         assert code == 4409 and reason and "replaced" in reason
-        await asyncio.sleep(0.1)
-        presence = [m for m in await b.drain() if m["t"] == "room"]
-        assert presence and presence[-1]["seats"][0]["on"] is True
         await again.send({"t": "move", "id": 1, "m": {"cell": 4}})
         assert (await again.until(acked()))["s"] == 2
+        # The room tells b in order: whatever it said of the replacement came before this.
+        await b.until(of_type("d", s=2))
+        presence = [m for m in b.seen if m["t"] == "room"]
+        assert presence and presence[-1]["seats"][0]["on"] is True
 
 
 async def test_a_silent_connection_is_dropped_by_heartbeat_and_resumes(
@@ -144,28 +146,39 @@ async def test_after_the_grace_period_the_seat_forfeits(stores: MakeSettings) ->
         assert room.match.log[-1]["k"] == "forfeit"
 
 
+def answered(msg_id: int) -> Callable[[dict[str, Any]], bool]:
+    """The answer to our message ``msg_id``: its acknowledgement, or any error."""
+    return lambda m: acked(msg_id)(m) or m["t"] == "err"
+
+
 async def test_skip_policy_applies_the_timeout_rule_on_each_turn(stores: MakeSettings) -> None:
     async with live_server(stores(grace_seconds=0.2)) as srv:
         room, _, peers = await seat_players(srv, "liarsdice", 3, abandon="skip")
-        gone = peers[2]
-        await gone.ws.close()
-        await asyncio.sleep(0.4)
-        # Play on: whenever seat 2 is to act, the server applies the timeout rule for it.
-        for _ in range(30):
-            if room.match.status != "playing" or (
-                room.match.log
-                and any(e["k"] == "timeout" and e["seat"] == 2 for e in room.match.log)
-            ):
+        await peers[2].ws.close()
+
+        def skipped() -> bool:
+            return any(e["k"] == "timeout" and e["seat"] == 2 for e in room.match.log)
+
+        # Play on, each move waited for: when seat 2 is to act (its grace run out), the
+        # server applies the timeout rule for it.
+        for msg_id in range(1, 31):
+            if skipped() or room.match.status != "playing":
                 break
             seat = room.match.to_act[0]
             if seat == 2:
-                await asyncio.sleep(0.05)
+                before = room.match.seq
+
+                def applied(before: int = before) -> bool:
+                    return room.match.seq != before
+
+                await until(applied, what="seat 2's turn applied")
                 continue
             move = room.match.legal_moves(seat)[0]
             payload = room.match.game.move_adapter().dump_python(move, mode="json")
-            await peers[seat].send({"t": "move", "m": payload})
-            await asyncio.sleep(0.05)
-        assert any(e["k"] == "timeout" and e["seat"] == 2 for e in room.match.log)
+            await peers[seat].send({"t": "move", "id": msg_id, "m": payload})
+            answer = await peers[seat].until(answered(msg_id), 10)
+            assert answer["t"] != "err", answer
+        assert skipped()
 
 
 async def test_turn_timer_fires_and_the_deadline_is_in_the_view(stores: MakeSettings) -> None:

@@ -78,7 +78,7 @@ from meeple.lobby.stores.redis import (
 from meeple.lobby.stores.sql import Database
 from meeple.lobby.stores.sql.database import upgrade
 from tests.conftest import DATABASE_URL, REDIS_URL
-from tests.servers import private_redis
+from tests.servers import private_redis, until
 
 T0 = 1_700_000_000.0
 """A Unix time for stored timestamps (cursors compare them as fixed-width text)."""
@@ -1408,25 +1408,32 @@ async def test_journal_live_and_delete(redis_client: Redis, redis_prefix: str) -
 async def test_leases(redis_prefix: str) -> None:
     clients = [Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)]
     try:
-        a = RedisLeases(clients[0], redis_prefix, "node-a", ttl=0.3)
-        b = RedisLeases(clients[1], redis_prefix, "node-b", ttl=0.3)
+        a = RedisLeases(clients[0], redis_prefix, "node-a", ttl=5)
+        b = RedisLeases(clients[1], redis_prefix, "node-b", ttl=5)
+        key = f"{redis_prefix}room:{{r_1}}:lease"
         assert await a.owner("r_1") is None
         assert await a.claim("r_1")
         assert not await b.claim("r_1")
         assert await a.claim("r_1"), "claiming one's own lease again succeeds"
         assert await b.owner("r_1") == "node-a"
         assert await b.owners(["r_1", "r_2"]) == ["node-a", None]
-        assert await clients[0].get(f"{redis_prefix}room:{{r_1}}:lease") == b"node-a"
+        assert await clients[0].get(key) == b"node-a"
         assert await a.owners([]) == []
         assert await a.renew([]) == []
 
-        await asyncio.sleep(0.2)
+        # Time is Redis's: a lease about to lapse is made so (its TTL cut to 0.1 s), and
+        # a lapse is waited for, so no margin depends on how busy the machine is.
+        async def lapsed() -> bool:
+            return not await clients[0].exists(key)
+
+        await clients[0].pexpire(key, 100)
         assert await a.renew(["r_1"]) == [True]
-        await asyncio.sleep(0.2)  # 0.4 s after the claim, 0.2 s after the renewal
+        assert await clients[0].pttl(key) > 4000, "a renewal gives the lease its full time"
         assert not await b.claim("r_1"), "a renewed lease is still held"
         assert await b.owner("r_1") == "node-a"
 
-        await asyncio.sleep(0.35)  # no renewal: the lease lapses
+        await clients[0].pexpire(key, 100)  # no renewal: the lease lapses
+        await until(lapsed, what="the lease's lapse")
         assert await b.claim("r_1")
         assert await a.owner("r_1") == "node-b"
         assert await a.renew(["r_1", "r_2"]) == [False, False]
@@ -1440,9 +1447,9 @@ async def test_leases(redis_prefix: str) -> None:
         assert await a.owner("r_1") is None
         assert await a.claim("r_1")
 
-        await asyncio.sleep(0.2)
+        await clients[0].pexpire(key, 100)
         assert await a.claim("r_1"), "claiming one's own lease renews it"
-        await asyncio.sleep(0.2)  # 0.4 s after the first claim, 0.2 s after the second
+        assert await clients[0].pttl(key) > 4000
         assert await b.owner("r_1") == "node-a"
     finally:
         for client in clients:

@@ -75,6 +75,15 @@ class Heartbeat:
         loop = self._loop
         assert loop is not None
         now = loop.time()
+        self.step(now)
+        # Drift-free: the next tick is due a tick after this one was, not after now.
+        due = max(scheduled + self.tick, now)
+        self._timer = loop.call_at(due, self._tick, due)
+
+    def step(self, now: float) -> None:
+        """One look at the wheel at loop time ``now``: close the sockets whose ping went
+        unanswered, ping the silent ones of the next slot. The timer calls it every tick;
+        a test calls it with times of its own."""
         waiting = self._waiting
         while waiting and waiting[0][0] <= now:
             _, sent, sock = waiting.popleft()
@@ -91,6 +100,3 @@ class Heartbeat:
                 sock.pinged_at = now
                 waiting.append((deadline, now, sock))
                 sock.ping()
-        # Drift-free: the next tick is due a tick after this one was, not after now.
-        due = max(scheduled + self.tick, now)
-        self._timer = loop.call_at(due, self._tick, due)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter, Request
 
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
@@ -53,4 +51,4 @@ async def connect_ticket(services: ServicesDep, session: CurrentSession) -> Conn
     services.limits.check("connect tickets", session.player_id)
     ttl = services.settings.connect_ticket_seconds
     ticket = await services.connect_tickets.issue(session, ttl)
-    return ConnectTicketOut(ticket=ticket, expires_at=iso(time.time() + ttl))
+    return ConnectTicketOut(ticket=ticket, expires_at=iso(services.clock() + ttl))
