@@ -73,13 +73,24 @@ def check_games() -> None:
         sys.exit(f"meeple serve: {exc}")
 
 
+WORKERS_NEED_REDIS = (
+    "meeple serve: --workers N needs REDIS_URL (the workers share rooms, sessions and "
+    "quick-match through Redis); without it run one worker"
+)
+
+
 def serve(argv: list[str]) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(prog="meeple serve", description="Run a Meeple server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run N processes on one port as one server (needs REDIS_URL; default 1)",
+    )
     parser.add_argument("--log-level", default="info")
     parser.add_argument(
         "--game",
@@ -89,6 +100,8 @@ def serve(argv: list[str]) -> None:
         help="serve this game too, besides the installed ones (repeatable; also MEEPLE_GAMES)",
     )
     args = parser.parse_args(argv)
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        sys.exit(WORKERS_NEED_REDIS)
     if args.game:  # the app factory (and every worker) reads them from the environment
         listed = [g for g in os.environ.get("MEEPLE_GAMES", "").split(",") if g.strip()]
         os.environ["MEEPLE_GAMES"] = ",".join([*listed, *args.game])
