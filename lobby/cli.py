@@ -73,6 +73,12 @@ def check_games() -> None:
         sys.exit(f"meeple serve: {exc}")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+"""With ``--workers``, how long the parent waits for a worker to answer its ping before
+it kills the worker as hung and starts another. A worker is a new interpreter that
+imports the app before it can answer its first ping: on a busy machine that takes more
+than uvicorn's 5 s, and the parent would kill every worker as it starts, for ever."""
+
 WORKERS_NEED_REDIS = (
     "meeple serve: --workers N needs REDIS_URL (the workers share rooms, sessions and "
     "quick-match through Redis); without it run one worker"
@@ -117,6 +123,7 @@ def serve(argv: list[str]) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level=args.log_level,
         log_config=log_config(args.log_level),
         **uvicorn_options(),

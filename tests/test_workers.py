@@ -60,7 +60,7 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
     env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix}
     server = ServerProcess(env)
     server.extra_args = ["--workers", "2"]
-    await server.start()
+    await server.start(timeout=120)  # a parent and two workers, each importing the app
     workers: dict[int, float] = {}
     try:
         async with Redis.from_url(REDIS_URL) as redis:  # both workers joined the cluster
@@ -99,7 +99,7 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
         assert server.proc is not None
         server.proc.send_signal(signal.SIGTERM)  # the parent alone
         try:
-            server.proc.wait(15)
+            server.proc.wait(30)
         finally:
             server.kill()
     # SIGTERM to the parent ended every worker, in bounded time.
