@@ -9,15 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from meeple.lobby.cli import WORKERS_NEED_REDIS
-from tests.conftest import REDIS_URL, Peer, of_type, open_peer
+from tests.conftest import REDIS_URL, Peer, of_type
 from tests.servers import ROOT, ServerProcess, metric
-from tests.test_cluster import play, room_for_two, started
+from tests.test_cluster import play, playing
 
 
 def test_workers_without_redis_say_they_need_it() -> None:
@@ -55,16 +56,24 @@ def running(pid: int) -> bool:
     return True
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (the workers, and multiprocessing's tracker)."""
+    listed = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in listed.read_text().split()] if listed.exists() else []
+
+
 @pytest.mark.redis
+@pytest.mark.timeout(300)  # three interpreters start (on a busy machine, a minute or more)
 async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: str) -> None:
     env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix}
     server = ServerProcess(env)
     server.extra_args = ["--workers", "2"]
-    await server.start(timeout=120)  # a parent and two workers, each importing the app
-    workers: dict[int, float] = {}
+    await server.start(timeout=150)  # a parent and two workers, each importing the app
+    assert server.proc is not None
+    spawned = children(server.proc.pid)
     try:
         async with Redis.from_url(REDIS_URL) as redis:  # both workers joined the cluster
-            for _ in range(100):
+            for _ in range(300):
                 alive = [k async for k in redis.scan_iter(f"{redis_prefix}node:*:alive")]
                 if len(alive) == 2:
                     break
@@ -74,19 +83,16 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
         # Players land on both workers: rooms are made and joined until each worker
         # holds some of their connections.
         peers: list[Peer] = []
-        async with httpx.AsyncClient(timeout=10) as http:
-            for _ in range(10):
-                room_id, token_a, token_b = await room_for_two(http, server, server)
-                a = await open_peer(server.ws, room_id, token_a)
-                b = await open_peer(server.ws, room_id, token_b)
-                await started(a)
-                await started(b)
-                peers += [a, b]
-                workers = await connections_by_worker(server.http)
-                if len(workers) == 2 and all(workers.values()):
-                    break
+        workers: dict[int, float] = {}
+        for _ in range(10):
+            _, a, b, _, _ = await playing(server, server)
+            peers += [a, b]
+            workers = await connections_by_worker(server.http)
+            if len(workers) == 2 and all(workers.values()):
+                break
         assert len(workers) == 2 and all(workers.values()), workers
         assert sum(workers.values()) == len(peers)
+        assert set(workers) <= set(spawned)
 
         # A game plays through (its players wherever the kernel put them).
         for i, (peer, cell) in enumerate([(a, 0), (b, 4), (a, 8), (b, 2), (a, 6), (b, 3)], 1):
@@ -96,12 +102,14 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
         assert end["r"]["winners"] == [0]
         await a.saw(of_type("d", s=8))
     finally:
-        assert server.proc is not None
         server.proc.send_signal(signal.SIGTERM)  # the parent alone
         try:
             server.proc.wait(30)
         finally:
             server.kill()
+            left = [pid for pid in spawned if running(pid)]
+            for pid in left:  # not to outlive the test, whatever happened
+                os.kill(pid, signal.SIGKILL)
     # SIGTERM to the parent ended every worker, in bounded time.
     assert server.proc.returncode == 0
-    assert not [pid for pid in workers if running(pid)]
+    assert left == []
