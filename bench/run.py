@@ -34,9 +34,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from importlib import metadata
@@ -74,7 +75,18 @@ TARGET_REDIS_RATE = 2 / 3
 TARGET_REDIS_P99 = 1.5
 
 MEMORY, REDIS, REDIS_TWO = "memory", "redis", "redis, 2 servers"
-MODES = {"memory": MEMORY, "redis": REDIS}
+# Durability and --workers (issue 15): Redis fsyncing every write, moves waiting for a
+# replica, and one ``meeple serve --workers 2``.
+REDIS_FSYNC = "redis, appendfsync always"
+REDIS_WAIT = "redis, WAIT 1 (a replica)"
+REDIS_WORKERS = "redis, --workers 2"
+MODES = {
+    "memory": MEMORY,
+    "redis": REDIS,
+    "fsync": REDIS_FSYNC,
+    "wait1": REDIS_WAIT,
+    "workers2": REDIS_WORKERS,
+}
 
 SERVER_ENV = {
     "MEEPLE_CREATE_LIMITS": "off",  # 1,000 sessions from one address would take minutes
@@ -105,26 +117,35 @@ def pinned(core: str, argv: list[str]) -> list[str]:
 class Server:
     proc: subprocess.Popen[bytes]
     port: int
+    workers: list[int] = field(default_factory=list)
+    """With ``--workers``: the workers' PIDs (they do the work; the parent only waits)."""
 
     @property
     def pid(self) -> int:
         return self.proc.pid
 
     @property
+    def busy_pids(self) -> list[int]:
+        """The processes whose CPU and memory are the server's."""
+        return self.workers or [self.pid]
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
 
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+
+
 @contextlib.contextmanager
-def redis_server(core: str) -> Iterator[tuple[str, int]]:
-    """A fresh Redis of our own on a free port (no persistence), pinned to ``core``;
-    its URL and PID. Stopped by its PID when the block ends."""
+def redis_server(core: str, options: Sequence[str] = NO_PERSISTENCE) -> Iterator[tuple[str, int]]:
+    """A fresh Redis of our own on a free port (by default keeping nothing on disk),
+    pinned to ``core``; its URL and PID. Stopped by its PID when the block ends."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("the Redis cases need redis-server (apt-get install redis-server)")
     port = free_port()
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no"]  # fmt: skip
+    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", *options]
     proc = subprocess.Popen(pinned(core, argv), stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:
@@ -160,7 +181,8 @@ class Servers:
         """Where the load goes, and whose CPU it reads."""
         argv = [srv.url for srv in self.servers]
         for srv in self.servers:
-            argv += ["--server-pid", str(srv.pid)]
+            for pid in srv.busy_pids:
+                argv += ["--server-pid", str(pid)]
         if self.redis_pid is not None:
             argv += ["--redis-pid", str(self.redis_pid)]
         return argv
@@ -172,26 +194,74 @@ def servers(mode: str, env: dict[str, str], args: argparse.Namespace) -> Iterato
     with contextlib.ExitStack() as stack:
         redis_pid = None
         if mode != MEMORY:
-            url, redis_pid = stack.enter_context(redis_server(args.redis_core))
+            options: Sequence[str] = NO_PERSISTENCE
+            if mode == REDIS_FSYNC:
+                disk = stack.enter_context(tempfile.TemporaryDirectory(prefix="meeple-aof-"))
+                options = ("--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                           "--dir", disk)  # fmt: skip
+            url, redis_pid = stack.enter_context(redis_server(args.redis_core, options))
             env = {**env, "REDIS_URL": url}
+            if mode == REDIS_WAIT:
+                stack.enter_context(replica_of(url, args.redis_core))
+                env["MEEPLE_REDIS_WAIT_REPLICAS"] = "1"
         count = 2 if mode == REDIS_TWO else 1
-        procs = [stack.enter_context(server(env)) for _ in range(count)]
+        workers = 2 if mode == REDIS_WORKERS else 1
+        procs = [stack.enter_context(server(env, workers)) for _ in range(count)]
         yield Servers(procs, redis_pid)
 
 
 @contextlib.contextmanager
-def server(env: dict[str, str]) -> Iterator[Server]:
-    """A fresh server on core 0, stopped by its PID when the block ends."""
+def replica_of(url: str, core: str) -> Iterator[int]:
+    """A replica of the Redis at ``url`` (its own Redis, pinned to ``core``), in step
+    before the block starts; its PID."""
+    primary = redis.Redis.from_url(url, socket_timeout=1)
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    with (
+        tempfile.TemporaryDirectory(prefix="meeple-replica-") as disk,
+        redis_server(core, (*NO_PERSISTENCE, "--dir", disk, "--replicaof", "127.0.0.1", port)) as (
+            _,
+            pid,
+        ),
+    ):
+        deadline = time.monotonic() + 10
+        while primary.info("replication").get("slave0", {}).get("state") != "online":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the replica did not get in step in 10 s")
+            time.sleep(0.05)
+        primary.close()
+        yield pid
+
+
+def worker_pids(parent: int, count: int, within: float = 30) -> list[int]:
+    """The PIDs of ``meeple serve --workers``'s workers: the parent's children that are
+    not multiprocessing's resource tracker."""
+    deadline = time.monotonic() + within
+    while True:
+        found = []
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        for pid in children.read_text().split() if children.exists() else []:
+            with contextlib.suppress(OSError):
+                if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def server(env: dict[str, str], workers: int = 1) -> Iterator[Server]:
+    """A fresh server on core 0 (``--workers``: that many processes, all on core 0),
+    stopped by its PID when the block ends."""
     port = free_port()
     argv = [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(port),
-            "--log-level", "warning"]  # fmt: skip
+            "--log-level", "warning", "--workers", str(workers)]  # fmt: skip
     # taskset execs the server, so the PID is the server's own.
     proc = subprocess.Popen(
         pinned(SERVER_CORE, argv), cwd=ROOT, env={**os.environ, **SERVER_ENV, **env}
     )
     srv = Server(proc, port)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a busy machine: workers took 62 s
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {proc.returncode}")
@@ -199,8 +269,10 @@ def server(env: dict[str, str]) -> Iterator[Server]:
                 if httpx.get(f"{srv.url}/healthz", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise TimeoutError("the server did not start in 30 s")
+                raise TimeoutError("the server did not start in 120 s")
             time.sleep(0.1)
+        if workers > 1:
+            srv.workers = worker_pids(proc.pid, workers)
         time.sleep(1)  # let start-up work finish before anything is measured
         yield srv
     finally:
@@ -602,7 +674,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rooms", default="1,10,100,500,2000", help="R values, or '' for none")
     parser.add_argument("--modes", default="memory,redis",
-                        help="each load case in memory and/or on Redis (memory,redis)")  # fmt: skip
+                        help="each load case in memory and/or on Redis (memory,redis); also "
+                        "fsync (Redis with appendfsync always), wait1 (a replica, "
+                        "MEEPLE_REDIS_WAIT_REPLICAS=1), workers2 (--workers 2)")  # fmt: skip
     parser.add_argument("--cluster-rooms", default="100,500",
                         help="R values for two server processes on one Redis, or '' for "
                         "none")  # fmt: skip

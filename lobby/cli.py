@@ -73,13 +73,30 @@ def check_games() -> None:
         sys.exit(f"meeple serve: {exc}")
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+"""With ``--workers``, how long the parent waits for a worker to answer its ping before
+it kills the worker as hung and starts another. A worker is a new interpreter that
+imports the app before it can answer its first ping: on a busy machine that takes more
+than uvicorn's 5 s, and the parent would kill every worker as it starts, for ever."""
+
+WORKERS_NEED_REDIS = (
+    "meeple serve: --workers N needs REDIS_URL (the workers share rooms, sessions and "
+    "quick-match through Redis); without it run one worker"
+)
+
+
 def serve(argv: list[str]) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(prog="meeple serve", description="Run a Meeple server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run N processes on one port as one server (needs REDIS_URL; default 1)",
+    )
     parser.add_argument("--log-level", default="info")
     parser.add_argument(
         "--game",
@@ -89,6 +106,8 @@ def serve(argv: list[str]) -> None:
         help="serve this game too, besides the installed ones (repeatable; also MEEPLE_GAMES)",
     )
     args = parser.parse_args(argv)
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        sys.exit(WORKERS_NEED_REDIS)
     if args.game:  # the app factory (and every worker) reads them from the environment
         listed = [g for g in os.environ.get("MEEPLE_GAMES", "").split(",") if g.strip()]
         os.environ["MEEPLE_GAMES"] = ",".join([*listed, *args.game])
@@ -104,6 +123,7 @@ def serve(argv: list[str]) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level=args.log_level,
         log_config=log_config(args.log_level),
         **uvicorn_options(),

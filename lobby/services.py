@@ -274,12 +274,18 @@ async def _redis_services(
         RedisSessionStore,
         RedisTicketQueue,
         connect,
+        is_cluster_url,
         prepare,
         shared_prefix,
     )
 
     assert settings.redis_url
     url = settings.redis_url
+    if settings.redis_wait_replicas and is_cluster_url(url):
+        raise ValueError(
+            "MEEPLE_REDIS_WAIT_REPLICAS works with one primary (redis:// or "
+            "redis+sentinel://), not with redis+cluster://"
+        )
     # Requests share one pool; a request finding every connection busy waits for one.
     redis = connect(url, settings.redis_connections, wait=30)
     # The process's own traffic has connections of its own: the journal writer, the
@@ -293,7 +299,13 @@ async def _redis_services(
     batch = Coalesced(moves)
     prefix = settings.redis_prefix
     shared = shared_prefix(prefix, url)  # the keys no one room owns (one slot on a cluster)
-    journal = RedisJournal(moves, prefix, shared)
+    journal = RedisJournal(
+        moves,
+        prefix,
+        shared,
+        replicas=settings.redis_wait_replicas,
+        replica_wait_ms=settings.redis_wait_ms,
+    )
     cluster = Cluster(
         redis,
         prefix,

@@ -56,6 +56,11 @@ class Settings:
     redis_connections: int = 64
     """Connections to Redis that requests (REST calls, connects) share; when all are busy
     a request waits for one. Moves and leases have connections of their own."""
+    redis_wait_replicas: int = 0
+    """Acknowledge a move only once this many Redis replicas have it (``WAIT``, one per
+    journal batch); 0: once the primary has it. Not on a Redis Cluster."""
+    redis_wait_ms: int = 1000
+    """How long a batch waits for those replicas before its moves fail (``not_saved``)."""
     origins: tuple[str, ...] = ("self", "localhost")
     """Allowed browser origins. ``self`` is the server's own origin as the request's Host
     header names it (for development: see ``edge.origins``); ``localhost`` is any port on
@@ -130,6 +135,8 @@ class Settings:
             database_schema=env.get("MEEPLE_DATABASE_SCHEMA") or None,
             redis_prefix=env.get("MEEPLE_REDIS_PREFIX", "meeple:"),
             redis_connections=int(env.get("MEEPLE_REDIS_CONNECTIONS", 64)),
+            redis_wait_replicas=int(env.get("MEEPLE_REDIS_WAIT_REPLICAS", 0)),
+            redis_wait_ms=int(env.get("MEEPLE_REDIS_WAIT_MS", 1000)),
             origins=_env_list("MEEPLE_ORIGINS", ("self", "localhost")),
             grace_seconds=float(env.get("MEEPLE_GRACE_SECONDS", 60)),
             reservation_seconds=float(env.get("MEEPLE_RESERVATION_SECONDS", 30)),

@@ -55,6 +55,18 @@ async def room_for_two(
     return room_id, token_a, token_b
 
 
+async def game_across(one: ServerProcess, two: ServerProcess) -> tuple[str, Peer, Peer, str, str]:
+    """A tic-tac-toe room made on ``one`` and joined from ``two``, Ada connected through
+    ``one`` and Bo through ``two``, the game on: the room's id, their peers and tokens."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        room_id, token_a, token_b = await room_for_two(http, one, two)
+    a = await open_peer(one.ws, room_id, token_a)
+    b = await open_peer(two.ws, room_id, token_b)
+    await started(a)
+    await started(b)
+    return room_id, a, b, token_a, token_b
+
+
 async def started(peer: Peer) -> dict[str, Any]:
     return await peer.until(lambda m: m["t"] == "snap" and m["st"] == "playing", timeout=10)
 
@@ -116,9 +128,7 @@ async def test_kill_9_the_owner_and_the_game_finishes_on_the_other(
     cluster: list[ServerProcess],
 ) -> None:
     one, two = cluster
-    async with httpx.AsyncClient(timeout=10) as http:
-        room_id, token_a, token_b = await room_for_two(http, one, two)
-    a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
+    room_id, a, b, token_a, token_b = await game_across(one, two)
     acked = [await play(a, 1, 0), await play(b, 2, 4)]
     await b.saw(of_type("d", s=3))
 
@@ -163,9 +173,7 @@ async def test_restart_the_only_server_and_both_players_finish(redis_prefix: str
     server = ServerProcess(env)
     await server.start()
     try:
-        async with httpx.AsyncClient(timeout=10) as http:
-            room_id, token_a, token_b = await room_for_two(http, server, server)
-        a, b = await playing(room_id, [(server.ws, token_a), (server.ws, token_b)])
+        room_id, a, b, token_a, token_b = await game_across(server, server)
         assert await play(a, 1, 4) == 2
         await b.saw(of_type("d", s=2))
 
@@ -206,7 +214,12 @@ async def next_event(lines: Any, name: str) -> dict[str, Any]:
 async def test_quick_match_pairs_players_on_different_processes(
     cluster: list[ServerProcess],
 ) -> None:
-    one, two = cluster
+    await quick_match_across(*cluster)
+
+
+async def quick_match_across(one: ServerProcess, two: ServerProcess) -> None:
+    """Ada's ticket on ``one`` and Bo's on ``two`` are matched into one room, and each
+    plays there through its own process."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=20)) as http:
         token_a, auth_a = await session(http, one.http, "Ada")
         token_b, auth_b = await session(http, two.http, "Bo")
@@ -340,9 +353,7 @@ async def test_a_one_second_stall_of_the_owner_is_no_takeover(
     """The owner's process frozen for 1 s (SIGSTOP, SIGCONT): nobody takes its room (its
     epoch stays 1), the relayed player is not moved, and the game goes on."""
     one, two = cluster
-    async with httpx.AsyncClient(timeout=10) as http:
-        room_id, token_a, token_b = await room_for_two(http, one, two)
-    a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])
+    room_id, a, b, _, _ = await game_across(one, two)
     assert await play(a, 1, 0) == 2
 
     assert one.proc is not None

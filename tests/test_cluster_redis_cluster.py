@@ -14,7 +14,14 @@ import pytest
 from tests.conftest import of_type
 from tests.redis_cluster import redis_cluster
 from tests.servers import ServerProcess, server_processes
-from tests.test_cluster import play, playing, reconnect, room_for_two, session
+from tests.test_cluster import (
+    play,
+    playing,
+    quick_match_across,
+    reconnect,
+    room_for_two,
+    session,
+)
 
 pytestmark = pytest.mark.redis
 
@@ -66,3 +73,9 @@ async def test_sigterm_hands_over_on_a_redis_cluster(processes: list[ServerProce
     b2 = await reconnect(two, room_id, token_b, since=2)
     assert await play(b2, 2, 4) == 3  # long before the 10 s lease would have run out
     await asyncio.to_thread(one.proc.wait, 8)
+
+
+async def test_quick_match_across_two_processes_on_a_redis_cluster(
+    processes: list[ServerProcess],
+) -> None:
+    await quick_match_across(*processes)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import of_type, open_peer
+from meeple.lobby.stores.redis import connect
+from tests.conftest import of_type
 from tests.redis_sentinel import redis_sentinels
 from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess
-from tests.test_cluster import play, reconnect, room_for_two, started
+from tests.test_cluster import game_across, play, reconnect
 
 pytestmark = pytest.mark.redis
 
@@ -25,12 +25,7 @@ async def test_the_game_goes_on_after_the_primary_dies(tmp_path: Path) -> None:
         one, two = ServerProcess(env), ServerProcess(env)
         try:
             await asyncio.gather(one.start(), two.start())
-            async with httpx.AsyncClient(timeout=10) as http:
-                room_id, token_a, token_b = await room_for_two(http, one, two)
-            a = await open_peer(one.ws, room_id, token_a)
-            b = await open_peer(two.ws, room_id, token_b)
-            await started(a)
-            await started(b)
+            room_id, a, b, token_a, token_b = await game_across(one, two)
             assert [await play(a, 1, 0), await play(b, 2, 4)] == [2, 3]
             await a.saw(of_type("d", s=3))
             async with Redis(port=redis.primary_port) as primary:  # the replica has it all
@@ -57,3 +52,18 @@ async def test_the_game_goes_on_after_the_primary_dies(tmp_path: Path) -> None:
         finally:
             one.stop()
             two.stop()
+
+
+async def test_requests_wait_for_a_connection_under_sentinel(tmp_path: Path) -> None:
+    """MEEPLE_REDIS_CONNECTIONS caps the pool under Sentinel too, and a request finding
+    every connection busy waits for one instead of failing (as on a plain Redis)."""
+    async with redis_sentinels(tmp_path) as redis:
+        client = connect(redis.url, 2, wait=10)
+        try:
+            # Five commands that each hold a connection for 0.3 s, on a pool of two.
+            replies = await asyncio.gather(*(client.blpop(["t:nothing"], 0.3) for _ in range(5)))
+            assert replies == [None] * 5
+            pool = client.connection_pool
+            assert len(pool._available_connections) + len(pool._in_use_connections) == 2
+        finally:
+            await client.aclose()

@@ -8,6 +8,7 @@ Each app has its own registry, so several apps in one process (tests) stay apart
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -57,6 +58,11 @@ class _Collector:
 
     def collect(self) -> Iterator[Metric]:
         s = self.stats
+        yield GaugeMetricFamily(
+            "meeple_process_id",
+            "This process's PID (each worker of --workers N has one)",
+            os.getpid(),
+        )
         yield GaugeMetricFamily("meeple_connections", "Open WebSocket connections", s.connections)
         by_status = GaugeMetricFamily(
             "meeple_rooms", "Rooms hosted by this process", labels=["status"]

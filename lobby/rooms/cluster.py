@@ -32,7 +32,7 @@ from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room, RoomError
 from meeple.lobby.stores.base import pack
-from meeple.lobby.stores.redis import RedisJournal, RedisLeases, unpacker
+from meeple.lobby.stores.redis import NotReplicated, RedisJournal, RedisLeases, unpacker
 
 if TYPE_CHECKING:
     from meeple.lobby.rooms.manager import RoomManager
@@ -286,10 +286,10 @@ class Cluster:
         assert self.manager is not None
         game = self._foreign.get(room_id)
         if game is None:
-            loaded = await self.journal.load(room_id)
-            if loaded is None or loaded[0]["game"] in self.manager.games:
+            meta = await self.journal.meta(room_id)
+            if meta is None or meta["game"] in self.manager.games:
                 return None
-            game = self._foreign[room_id] = loaded[0]["game"]
+            game = self._foreign[room_id] = meta["game"]
         return game
 
     async def _restore_once(self, room_id: str) -> Room | None:
@@ -300,7 +300,11 @@ class Cluster:
             pending = asyncio.ensure_future(self.manager.restore(room_id))
             self._restoring[room_id] = pending
             pending.add_done_callback(lambda _: self._restoring.pop(room_id, None))
-        room = await asyncio.shield(pending)
+        try:
+            room = await asyncio.shield(pending)
+        except NotReplicated as exc:  # shown only once on the replicas moves wait for
+            await self.release(room_id)
+            raise RoomError("unavailable", f"{exc}; try again shortly", 503) from exc
         if room is None:
             await self.release(room_id)
         return room

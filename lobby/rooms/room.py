@@ -108,6 +108,13 @@ class RoomEvents(Protocol):
         """An event for the player's own stream (``GET /api/me/events``), wherever it is."""
 
 
+NOT_SAVED = (
+    "the server could not save this change where it must before acknowledging it; "
+    "the room closes (1011): reconnect with since to see the room as it was saved"
+)
+"""The ``not_saved`` error's text (docs/protocol.md says what it means for the move)."""
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -601,6 +608,12 @@ class Room:
         if self._closed:
             return
         if error is not None:
+            for _, conn, msg_id in batch:  # each mover hears why before the room closes
+                if conn is not None:
+                    conn.send_message(
+                        {"t": "err", "id": msg_id if type(msg_id) is int else None,
+                         "code": "not_saved", "msg": NOT_SAVED}
+                    )  # fmt: skip
             self.events.unsaved(self)
             return
         for transition, conn, msg_id in batch:

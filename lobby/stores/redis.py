@@ -20,6 +20,7 @@ import msgpack
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
@@ -85,7 +86,7 @@ def connect(
     if is_cluster_url(url):
         return _cluster_client(url, connections, reply_timeout)
     if url.startswith(SENTINEL_SCHEME):
-        return _sentinel_client(url, reply_timeout)
+        return _sentinel_client(url, connections, wait, reply_timeout)
     pool = BlockingConnectionPool.from_url(
         url,
         max_connections=connections,
@@ -110,9 +111,17 @@ SENTINEL_SCHEME = "redis+sentinel://"
 client asks them for the primary, and again after a failover)."""
 
 
-def _sentinel_client(url: str, reply_timeout: float | None) -> Redis:
-    """A client of the primary that the sentinels name. Its pool is redis-py's sentinel
-    pool: not capped (a capped one would fail, not wait, when every connection is busy)."""
+class WaitingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+    """The sentinel pool (which primary to connect to) with the blocking pool's cap and
+    wait (``connect``)."""
+
+
+def _sentinel_client(
+    url: str, connections: int, wait: float | None, reply_timeout: float | None
+) -> Redis:
+    """A client of the primary that the sentinels name, its pool capped as ``connect``'s:
+    a caller finding every connection busy waits for one (redis-py's sentinel pool alone
+    would open connections without end, and a capped one fails instead of waiting)."""
     from redis.asyncio.sentinel import Sentinel
 
     hosts, _, rest = url.removeprefix(SENTINEL_SCHEME).partition("/")
@@ -126,6 +135,9 @@ def _sentinel_client(url: str, reply_timeout: float | None) -> Redis:
     sentinel = Sentinel(sentinels, socket_timeout=1.0)  # type: ignore[no-untyped-call]
     client: Redis = sentinel.master_for(
         service,
+        connection_pool_class=WaitingSentinelPool,
+        max_connections=connections,
+        timeout=wait,
         db=int(db or 0),
         socket_timeout=reply_timeout,
         retry=Retry(NoBackoff(), 1),
@@ -537,15 +549,29 @@ if ARGV[3] ~= '' and (redis.call('GET', KEYS[3]) or '0') ~= ARGV[3] then
   return redis.error_reply('FENCED the room has a newer owner (epoch ' ..
     (redis.call('GET', KEYS[3]) or '0') .. '); this save is from epoch ' .. ARGV[3])
 end
-local n = #ARGV - 3
+local need = tonumber(ARGV[4])
+if need > 0 then
+  local fresh = 0
+  local info = redis.call('INFO', 'replication')
+  for lag in string.gmatch(info, 'state=online,offset=%d+,lag=(%d+)') do
+    if tonumber(lag) <= tonumber(ARGV[5]) then
+      fresh = fresh + 1
+    end
+  end
+  if fresh < need then
+    return redis.error_reply('NOREPLICAS the primary has ' .. fresh ..
+      ' replicas in step, the journal needs ' .. need .. '; nothing was written')
+  end
+end
+local n = #ARGV - 5
 if n > 0 then
   local have = redis.call('LLEN', KEYS[2])
   local before = tonumber(ARGV[2])
   if have == before then
-    for i = 4, #ARGV, 4000 do
+    for i = 6, #ARGV, 4000 do
       redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
     end
-  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[4] then
+  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[6] then
     return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
       ' entries, the owner thinks ' .. before)
   end
@@ -559,13 +585,32 @@ end
 return n
 """
 """One room's changes: refuse them unless they come from the room's owner of now (the
-fencing epoch its lease was claimed with, or '' where nothing is fenced), append the
+fencing epoch its lease was claimed with, or '' where nothing is fenced), and, where
+moves must reach replicas (``RedisJournal(replicas=n)``), unless the primary has n
+replicas online whose last acknowledgement is at most ARGV[5] s old (so that a batch
+WAIT would refuse is, as far as the primary can tell, not written at all); append the
 new log entries (unless the log ends with them already: a batch sent again after a
 lost reply; anything else out of step is refused), then the metadata when it changed,
 and drop the previous game's log when a game started. KEYS: meta, this game's log,
 the room's epoch[, the previous game's log]; ARGV: the metadata or '', how many entries
-the log held before these, the epoch, the entries. Check and writes are one script: a
-save from an owner that lost the room cannot land between them."""
+the log held before these, the epoch, the replicas needed (0: none), their greatest
+lag in s, the entries. Check and writes are one script: a save from an owner that lost
+the room cannot land between them."""
+
+_TOUCH = """
+local meta = redis.call('GET', KEYS[1])
+if meta then
+  redis.call('SET', KEYS[1], meta)
+end
+return meta
+"""
+"""The room's metadata, written again as it is: the write makes this connection's WAIT
+wait for everything the primary had written before, the room's log included."""
+
+
+class NotReplicated(Exception):
+    """WAIT came back with fewer replicas than the journal needs: the batch is on the
+    primary, not acknowledged, and reaches the replicas (or not) when they answer."""
 
 
 class RedisJournal:
@@ -578,12 +623,31 @@ class RedisJournal:
     hash slot), and an update of ``rooms:live`` for the rooms whose status changed.
     """
 
-    def __init__(self, redis: Redis, prefix: str, shared: str | None = None) -> None:
-        """``shared``: the prefix of ``rooms:live`` (``shared_prefix``), ``prefix`` if None."""
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        shared: str | None = None,
+        *,
+        replicas: int = 0,
+        replica_wait_ms: int = 1000,
+    ) -> None:
+        """``shared``: the prefix of ``rooms:live`` (``shared_prefix``), ``prefix`` if None.
+
+        ``replicas``: a batch counts as saved only once that many replicas have it
+        (``WAIT replicas replica_wait_ms`` after its pipeline, one per batch), and the
+        save script writes nothing while the primary has fewer replicas in step. A
+        room loaded with ``replicas`` is shown only once its state is on them too.
+        """
         self._redis = redis
         self._p = prefix
         self._live = f"{prefix if shared is None else shared}rooms:live"
         self._script = redis.register_script(_SAVE)
+        self.replicas = replicas
+        self.replica_wait_ms = replica_wait_ms
+        self._max_lag = b"%d" % (-(-replica_wait_ms // 1000) + 1)
+        """A replica whose last acknowledgement (sent every second) is older than this
+        many seconds is not counted as in step."""
         self.epochs: dict[str, int] | None = None
         """With leases (``cluster.Cluster`` sets it): the fencing epoch of each room this
         process holds. A save is refused unless its epoch is the room's latest (a room
@@ -611,6 +675,7 @@ class RedisJournal:
         """One round trip: a script call per room, and ``rooms:live`` where a status changed.
         The replies of the script calls, in order (errors as exceptions)."""
         p, sha, live, epochs = self._p, self._script.sha, self._live, self.epochs
+        need, lag = self.replicas, self._max_lag
         async with self._redis.pipeline(transaction=False) as pipe:
             for c in changes:
                 room_id, game_no, meta = c.room_id, c.game_no, c.meta
@@ -623,7 +688,7 @@ class RedisJournal:
                 before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
                 pipe.execute_command(
                     "EVALSHA", sha, len(keys), *keys,
-                    b"" if meta is None else pack(meta), before, epoch,
+                    b"" if meta is None else pack(meta), before, epoch, need, lag,
                     *[pack(e) for e in entries],
                 )  # fmt: skip
             for c in changes:
@@ -632,16 +697,44 @@ class RedisJournal:
                         pipe.execute_command("SREM", live, c.room_id)
                     else:
                         pipe.execute_command("SADD", live, c.room_id)
+            if need:
+                pipe.execute_command("WAIT", need, self.replica_wait_ms)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
-        return replies[: len(changes)]
+        saved = replies[: len(changes)]
+        if need and not (isinstance(replies[-1], int) and replies[-1] >= need):
+            short = NotReplicated(
+                f"WAIT: {replies[-1]} of {need} replicas had the batch within "
+                f"{self.replica_wait_ms} ms; the moves were not acknowledged"
+            )
+            saved = [r if isinstance(r, Exception) else short for r in saved]
+        return saved
 
     async def load(self, room_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-        blob = await self._redis.get(room_part(self._p, room_id, "meta"))
+        blob = await self._load_meta(room_part(self._p, room_id, "meta"))
         if blob is None:
             return None
         meta = unpack(blob)
         raw = await self._redis.lrange(room_part(self._p, room_id, f"log:{meta['game_no']}"), 0, -1)
         return meta, [unpack(r) for r in raw]
+
+    async def meta(self, room_id: str) -> dict[str, Any] | None:
+        """The room's saved metadata, read as it is (for a look, not to show a room)."""
+        blob = await self._redis.get(room_part(self._p, room_id, "meta"))
+        return None if blob is None else cast(dict[str, Any], unpack(blob))
+
+    async def _load_meta(self, key: str) -> bytes | None:
+        """The room's metadata; with ``replicas``, only once the primary's writes so far
+        (a batch whose WAIT fell short among them) are on that many replicas: what a
+        room shows is never less safe than what it acknowledges."""
+        if not self.replicas:
+            return cast(bytes | None, await self._redis.get(key))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.eval(_TOUCH, 1, key)
+            pipe.execute_command("WAIT", self.replicas, self.replica_wait_ms)
+            blob, acked = await pipe.execute()
+        if blob is not None and acked < self.replicas:
+            raise NotReplicated(f"WAIT: {acked} of {self.replicas} replicas have the room")
+        return cast(bytes | None, blob)
 
     async def live(self) -> list[str]:
         return [text(m) for m in await self._redis.smembers(self._live)]
