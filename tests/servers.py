@@ -176,7 +176,7 @@ class ServerProcess:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 20) -> None:
+    async def start(self, timeout: float = 60) -> None:
         self._log_from = self.log_file.stat().st_size if self.log_file.exists() else 0
         with contextlib.ExitStack() as files:
             stderr = files.enter_context(self.log_file.open("ab"))
