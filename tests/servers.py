@@ -176,7 +176,7 @@ class ServerProcess:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    async def start(self, timeout: float = 60) -> None:
+    async def start(self, timeout: float = 120) -> None:
         self._log_from = self.log_file.stat().st_size if self.log_file.exists() else 0
         with contextlib.ExitStack() as files:
             stderr = files.enter_context(self.log_file.open("ab"))
@@ -331,3 +331,18 @@ async def meeple_bot(
     out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, out.decode()
     return json.loads(out)
+
+
+PASSWORD = "correct horse battery"
+"""The password of the accounts tests sign up."""
+
+
+async def db_upgrade(env: dict[str, str]) -> None:
+    """``meeple db upgrade``, as the operator runs it before starting a new version."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meeple.lobby.cli", "db", "upgrade",
+        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out.decode()

@@ -6,8 +6,6 @@ leaderboard, histories and records are all still there."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 
 from meeple.client.rest import MeepleClient
 from tests.conftest import DATABASE_URL, REDIS_URL
-from tests.servers import TOP_ROW, ServerProcess, play_top_row, until
+from tests.servers import PASSWORD, TOP_ROW, ServerProcess, db_upgrade, play_top_row, until
 
 
 async def play_guests_top_row(http: str) -> str:
@@ -69,20 +67,6 @@ async def _items(answer: Any, want: int) -> Any:
     return board if len(board["items"]) >= want else None
 
 
-PASSWORD = "correct horse battery"
-
-
-async def db_upgrade(env: dict[str, str]) -> None:
-    """``meeple db upgrade``, as the operator runs it before starting a new version."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "meeple.lobby.cli", "db", "upgrade",
-        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0, out.decode()
-
-
 def servers_for(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[ServerProcess]:
     """The SQLite default (one process), or two processes on Redis and PostgreSQL."""
     common = {"MEEPLE_CREATE_LIMITS": "off"}
@@ -99,7 +83,7 @@ def servers_for(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> li
 
 
 async def start_all(servers: list[ServerProcess]) -> None:
-    await asyncio.gather(*(s.start(timeout=60) for s in servers))
+    await asyncio.gather(*(s.start() for s in servers))
 
 
 def stop_all(servers: list[ServerProcess]) -> None:
