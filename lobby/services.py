@@ -50,10 +50,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from meeple.lobby.rooms.cluster import Cluster
-    import sqlalchemy as sa
-
     from meeple.lobby.stores.sql import Database
-    from meeple.lobby.stores.sql.database import is_sqlite
 
 
 CLOSE_SECONDS = 6.0
