@@ -74,7 +74,10 @@ TARGET_REDIS_CPU = 1.5
 TARGET_REDIS_RATE = 2 / 3
 TARGET_REDIS_P99 = 1.5
 
-MEMORY, REDIS, REDIS_TWO = "memory", "redis", "redis, 2 servers"
+# Issue 18: the SQLite default (what must last, in a file) beside all in memory.
+TARGET_SQLITE_CPU = 1.05
+
+MEMORY, SQLITE, REDIS, REDIS_TWO = "memory", "sqlite", "redis", "redis, 2 servers"
 # Durability and --workers (issue 15): Redis fsyncing every write, moves waiting for a
 # replica, and one ``meeple serve --workers 2``.
 REDIS_FSYNC = "redis, appendfsync always"
@@ -82,6 +85,7 @@ REDIS_WAIT = "redis, WAIT 1 (a replica)"
 REDIS_WORKERS = "redis, --workers 2"
 MODES = {
     "memory": MEMORY,
+    "sqlite": SQLITE,
     "redis": REDIS,
     "fsync": REDIS_FSYNC,
     "wait1": REDIS_WAIT,
@@ -193,7 +197,12 @@ def servers(mode: str, env: dict[str, str], args: argparse.Namespace) -> Iterato
     """The servers of a case: one in memory, one on a Redis of its own, or two on one."""
     with contextlib.ExitStack() as stack:
         redis_pid = None
-        if mode != MEMORY:
+        if mode == MEMORY:  # nothing lasts: accounts, ratings and records in memory too
+            env = {**env, "DATABASE_URL": "memory"}
+        else:  # ``meeple serve``'s SQLite default, in a folder of the case's own
+            data = stack.enter_context(tempfile.TemporaryDirectory(prefix="meeple-bench-"))
+            env = {**env, "MEEPLE_DATA_DIR": data}
+        if mode not in (MEMORY, SQLITE):
             options: Sequence[str] = NO_PERSISTENCE
             if mode == REDIS_FSYNC:
                 disk = stack.enter_context(tempfile.TemporaryDirectory(prefix="meeple-aof-"))
@@ -580,6 +589,7 @@ def verdicts(results: dict[str, Any]) -> list[str]:
     }
     paced = {r["rooms"]: r for r in every if r.get("max_rate") and r.get("mode", MEMORY) == MEMORY}
     on_redis = {r["rooms"]: r for r in every if not r.get("max_rate") and r.get("mode") == REDIS}
+    on_sqlite = {r["rooms"]: r for r in every if not r.get("max_rate") and r.get("mode") == SQLITE}
     for rooms in (100, 500):
         if rooms in load:
             r = load[rooms]
@@ -609,6 +619,12 @@ def verdicts(results: dict[str, Any]) -> list[str]:
                 line(f"Redis mode p99 <= {TARGET_REDIS_P99}x in-memory's at R=100",
                      red["latency_p99_ms"] / mem["latency_p99_ms"], TARGET_REDIS_P99, False,
                      "x")  # fmt: skip
+    for rooms in sorted(set(load) & set(on_sqlite)):  # the SQLite default (issue 18)
+        mem, lite = load[rooms], on_sqlite[rooms]
+        if mem["server_us_per_move"] and lite["server_us_per_move"]:
+            line(f"SQLite default <= {TARGET_SQLITE_CPU}x in-memory server CPU per move at "
+                 f"R={rooms}", lite["server_us_per_move"] / mem["server_us_per_move"],
+                 TARGET_SQLITE_CPU, False, "x")  # fmt: skip
     sizes = {s["game"]: s for s in results.get("sizes", [])}
     if load:
         worst = max(r["d_move_bytes_max"] for r in load.values())
@@ -673,10 +689,11 @@ def table_sizes(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rooms", default="1,10,100,500,2000", help="R values, or '' for none")
-    parser.add_argument("--modes", default="memory,redis",
-                        help="each load case in memory and/or on Redis (memory,redis); also "
-                        "fsync (Redis with appendfsync always), wait1 (a replica, "
-                        "MEEPLE_REDIS_WAIT_REPLICAS=1), workers2 (--workers 2)")  # fmt: skip
+    parser.add_argument("--modes", default="memory,sqlite,redis",
+                        help="each load case all in memory, on the SQLite default and/or on "
+                        "Redis (memory,sqlite,redis); also fsync (Redis with appendfsync "
+                        "always), wait1 (a replica, MEEPLE_REDIS_WAIT_REPLICAS=1), workers2 "
+                        "(--workers 2)")  # fmt: skip
     parser.add_argument("--cluster-rooms", default="100,500",
                         help="R values for two server processes on one Redis, or '' for "
                         "none")  # fmt: skip

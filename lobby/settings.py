@@ -39,6 +39,11 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{os.path.abspath(os.path.join(data, 'meeple.db'))}"
 
 
+IN_MEMORY = "memory"
+"""``DATABASE_URL=memory``: nothing lasts, accounts, ratings and records are kept in
+memory (a throwaway server; the benchmark's in-memory case)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a deployment may tune. Defaults suit one process on a laptop."""
@@ -128,7 +133,9 @@ class Settings:
         redis_url = env.get("REDIS_URL") or None
         # What must last is always in SQL: with REDIS_URL too, the SQLite file is shared by
         # the processes of one machine; several machines need DATABASE_URL.
-        database_url = env.get("DATABASE_URL") or default_database_url()
+        database_url: str | None = env.get("DATABASE_URL") or default_database_url()
+        if database_url == IN_MEMORY:
+            database_url = None
         return cls(
             redis_url=redis_url,
             database_url=database_url,

@@ -402,3 +402,18 @@ async def meeple_bot(
     out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, out.decode()
     return json.loads(out)
+
+
+PASSWORD = "correct horse battery"
+"""The password of the accounts tests sign up."""
+
+
+async def db_upgrade(env: dict[str, str]) -> None:
+    """``meeple db upgrade``, as the operator runs it before starting a new version."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meeple.lobby.cli", "db", "upgrade",
+        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, out.decode()

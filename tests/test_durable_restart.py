@@ -1,14 +1,19 @@
 """What players earn outlasts the server: a plain ``meeple serve`` (its SQLite default, a
-file in MEEPLE_DATA_DIR) plays rated games, is stopped, and is started again; ratings,
-the leaderboard, histories and records are all still there."""
+file in MEEPLE_DATA_DIR), or two processes on Redis and PostgreSQL, play rated games, are
+stopped, and are started again; players log in with their passwords, and ratings, the
+leaderboard, histories and records are all still there."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from meeple.client.rest import MeepleClient
-from tests.servers import TOP_ROW, ServerProcess, play_top_row, until
+from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.servers import PASSWORD, TOP_ROW, ServerProcess, db_upgrade, play_top_row, until
 
 
 async def play_guests_top_row(http: str) -> str:
@@ -60,3 +65,110 @@ async def test_ratings_leaderboard_history_and_records_survive_a_restart(tmp_pat
 async def _items(answer: Any, want: int) -> Any:
     board = await answer
     return board if len(board["items"]) >= want else None
+
+
+def servers_for(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[ServerProcess]:
+    """The SQLite default (one process), or two processes on Redis and PostgreSQL."""
+    common = {"MEEPLE_CREATE_LIMITS": "off"}
+    if kind == "sqlite":
+        return [ServerProcess({**common, "MEEPLE_DATA_DIR": str(tmp_path)})]
+    env = {
+        **common,
+        "REDIS_URL": REDIS_URL,
+        "MEEPLE_REDIS_PREFIX": request.getfixturevalue("redis_prefix"),
+        "DATABASE_URL": DATABASE_URL,
+        "MEEPLE_DATABASE_SCHEMA": request.getfixturevalue("pg_schema"),
+    }
+    return [ServerProcess(env), ServerProcess(env)]
+
+
+async def start_all(servers: list[ServerProcess]) -> None:
+    await asyncio.gather(*(s.start() for s in servers))
+
+
+def stop_all(servers: list[ServerProcess]) -> None:
+    for server in servers:
+        server.stop()
+
+
+async def everything_seen_by(
+    http: str, username: str, rival: str
+) -> tuple[str, Any, Any, Any, Any]:
+    """Log in with the password and read what a player would: their player id, the
+    leaderboard, their history, a rival's history and their newest game's record."""
+    async with MeepleClient(http) as me:
+        logged_in = await me.login(username, PASSWORD)
+        board = await me.leaderboard("tictactoe")
+        mine = await me.player_games(logged_in["player_id"])
+        theirs = await me.player_games(rival)
+        record = await me.record(mine["items"][0]["id"])
+        return logged_in["player_id"], board, mine, theirs, record
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sqlite",
+        pytest.param("redis+postgres", marks=[pytest.mark.redis, pytest.mark.postgres]),
+    ],
+)
+async def test_accounts_play_rated_games_and_find_them_all_after_a_restart(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """What a user does: sign up, play rated games (on both processes, when there are
+    two), stop the server, start it again, log in with the password: ratings, the
+    leaderboard, history and records are all there."""
+    servers = servers_for(kind, tmp_path, request)
+    if kind != "sqlite":
+        await db_upgrade(servers[0].env)
+    await start_all(servers)
+    try:
+        async with (
+            MeepleClient(servers[0].http) as ada,
+            MeepleClient(servers[-1].http) as bob,
+        ):
+            await ada.register("ada", PASSWORD, "Ada")
+            await bob.register("bob", PASSWORD, "Bob")
+            rooms = [await play_top_row(ada, bob), await play_top_row(bob, ada)]
+            assert bob.player_id is not None
+            bob_id = bob.player_id
+            await until(lambda: _rated(ada, games=2))
+            before = await everything_seen_by(servers[-1].http, "ada", bob_id)
+    finally:
+        stop_all(servers)
+
+    await start_all(servers)  # the same ports, files and schema, new processes
+    try:
+        for server in servers:
+            after = await everything_seen_by(server.http, "ada", bob_id)
+            assert after == before
+            player_id, board, mine, theirs, record = after
+            assert {r["name"]: r["games"] for r in board["items"]} == {"Ada": 2, "Bob": 2}
+            assert (
+                player_id == board["items"][0]["player_id"]
+                or player_id == board["items"][1]["player_id"]
+            )
+            assert (
+                {g["room"] for g in mine["items"]}
+                == set(rooms)
+                == {g["room"] for g in theirs["items"]}
+            )
+            assert [e["m"]["cell"] for e in record["log"]] == [cell for _, cell in TOP_ROW]
+        # Rated play goes on from the ratings kept.
+        async with (
+            MeepleClient(servers[0].http) as ada,
+            MeepleClient(servers[-1].http) as bob,
+        ):
+            await ada.login("ada", PASSWORD)
+            await bob.login("bob", PASSWORD)
+            await play_top_row(ada, bob)
+            await until(lambda: _rated(ada, games=3))
+    finally:
+        stop_all(servers)
+
+
+async def _rated(reader: MeepleClient, games: int) -> Any:
+    """The leaderboard once every player on it has ``games`` games."""
+    board = await reader.leaderboard("tictactoe")
+    items = board["items"]
+    return board if items and all(r["games"] >= games for r in items) else None
