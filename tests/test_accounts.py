@@ -166,6 +166,31 @@ async def finish_a_game(app: FastAPI, winner: dict[str, Any], loser: dict[str, A
         await hook(record)
 
 
+async def test_a_profile_has_the_name_and_a_rating_per_game(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """GET /api/players/{id}: what a profile page shows, for anyone to read."""
+    ada = await sign_up(client, "Ada")
+    guest = (await client.post("/api/sessions", json={"name": "Gil"})).json()
+    await finish_a_game(app, ada, guest)
+    reader = bearer(guest["token"])
+    profile = (await client.get(f"/api/players/{ada['player_id']}", headers=reader)).json()
+    assert (profile["name"], profile["account"], profile["bot"]) == ("Ada", True, False)
+    [rating] = profile["ratings"]
+    assert rating["game"] == "tictactoe" and rating["games"] == 1 and rating["rating"] > 1500
+    gil = (await client.get(f"/api/players/{guest['player_id']}", headers=reader)).json()
+    assert (gil["name"], gil["account"]) == ("Gil", False)
+    assert gil["ratings"][0]["rating"] < 1500
+    nobody = (await client.get("/api/players/p_nobody", headers=reader)).json()
+    assert nobody == {
+        "player_id": "p_nobody", "name": None, "account": False, "bot": False, "ratings": []
+    }  # fmt: skip
+    assert (await client.get(f"/api/players/{ada['player_id']}")).status_code == 401
+    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    gone = (await client.get(f"/api/players/{ada['player_id']}", headers=reader)).json()
+    assert (gone["name"], gone["account"]) == ("deleted player", False)
+
+
 async def test_export_holds_everything_and_deletion_anonymises(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:

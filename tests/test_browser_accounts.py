@@ -274,13 +274,14 @@ async def test_other_players_profiles_and_the_bot_label(
         room = await win_against(fay, bot)
         bot_id = bot.player_id
 
-    # From the lobby's leaderboard to Bo's profile, from Bo's game to Fay's, and from
-    # Fay's game against the bot to the bot's (its profile says BOT: GET /api/players/{id}
-    # has the account's flag; leaderboards and records carry it once issue 18's bot
-    # work lands, and the same label shows there: players.js).
+    # From the lobby's leaderboard (the bot marked BOT there) to Bo's profile, from Bo's
+    # game to Fay's, and from Fay's game against the bot (BOT again) to the bot's.
     await page.goto(server.http + "/#/lobby")
     await page.get_by_test_id("lb-game").select_option("tictactoe")
+    bot_row = page.locator(f"[data-testid=lb-row][data-player='{bot_id}']")
+    await expect(bot_row.get_by_test_id("bot-tag")).to_have_text(re.compile("BOT$"))
     row = page.locator(f"[data-testid=lb-row][data-player='{bo_id}']")
+    await expect(row.get_by_test_id("bot-tag")).to_have_count(0)
     await row.get_by_test_id("player-link").click()
     await expect(page).to_have_url(re.compile(rf"#/player/{re.escape(str(bo_id))}$"))
     await expect(page.get_by_test_id("profile-name")).to_have_text("Bo")
@@ -291,7 +292,7 @@ async def test_other_players_profiles_and_the_bot_label(
     await expect(page.get_by_test_id("profile-name")).to_have_text("Fay")
     await expect(page.get_by_test_id("history-row")).to_have_count(2)
     against_bot = page.locator(f"[data-testid=history-row][data-record='{room}-0']")
-    await expect(against_bot.locator(".opponents")).to_contain_text("Beep")
+    await expect(against_bot.locator(".opponents")).to_have_text(re.compile(r"^Beep.*BOT$"))
     await against_bot.get_by_test_id("player-link").click()
     await expect(page).to_have_url(re.compile(rf"#/player/{re.escape(str(bot_id))}$"))
     await expect(page.get_by_test_id("profile-name")).to_have_text(re.compile(r"^Beep.*BOT$"))

@@ -84,7 +84,7 @@ async def test_two_games_ending_at_once_on_two_processes_lose_no_rating_update(
                     found = await games_of(ada_one)
                     return found if found == want else None
 
-                assert await until(counted, tries=400) == want
+                assert await until(lambda: counted(), within=60, what="both games counted") == want
                 ratings.append(await _rating(ada_one, "Ada"))
             assert ratings == sorted(ratings), "every win raised Ada's rating"
     finally:

@@ -366,10 +366,8 @@ export function renderMe(el, session, { onSignedOut }) {
               type: "button",
               class: "link",
               "data-testid": "sign-out",
-              onclick: () => {
-                api.forget();
-                onSignedOut("");
-              },
+              title: "Leave this guest for good (sign up first to keep it)",
+              onclick: () => out(api.logOut),
             },
             "Sign out",
           ),

@@ -31,9 +31,10 @@ export function forget() {
   localStorage.removeItem(SESSION_KEY);
 }
 
-export async function request(method, path, body) {
+// `auth: false` sends no bearer (logging in is not the current session's business).
+export async function request(method, path, body, { auth = true } = {}) {
   const headers = { Accept: "application/json" };
-  const saved = token();
+  const saved = auth ? token() : null;
   if (saved) headers.Authorization = `Bearer ${saved}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
@@ -71,17 +72,8 @@ export const signIn = async (name) => keep(await request("POST", "/api/sessions"
 // it) turns that guest into the account: same player id, ratings and history. The
 // answer carries `username`, which is how the client knows the session is an account's.
 export const signUp = async (body) => keep(await request("POST", "/api/accounts", body));
-export async function logIn(username, password) {
-  // Sent without the bearer: logging in is not the current session's business.
-  const previous = session();
-  forget();
-  try {
-    return keep(await request("POST", "/api/login", { username, password }));
-  } catch (error) {
-    if (previous) keep(previous);
-    throw error;
-  }
-}
+export const logIn = async (username, password) =>
+  keep(await request("POST", "/api/login", { username, password }, { auth: false }));
 // Ending the session on the server; the token is forgotten here whatever it answers.
 async function end(path) {
   try {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from meeple.game.match import is_bot_player
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.problems import problem_responses
 
@@ -56,6 +57,6 @@ async def player_profile(
         player_id=player_id,
         name=account.display_name if account is not None else name,
         account=account is not None and account.deleted_at is None,
-        bot=account is not None and account.is_bot,
+        bot=is_bot_player(player_id) or (account is not None and account.is_bot),
         ratings=ratings,
     )
