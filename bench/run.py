@@ -282,6 +282,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
+def be_nice(nice: int) -> None:
+    """This run and everything it starts at ``nice``. With the kernel's autogroups (each
+    session one group, shared fairly), a process's own niceness counts only against the
+    rest of its session: on a machine shared with other sessions it is the session's
+    group that must be given the weight."""
+    os.setpriority(os.PRIO_PROCESS, 0, nice)
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as f:
+        f.write(str(nice))
+    log(f"niceness {nice} (this session's autogroup too, if the kernel has them)")
+
+
 def wait_quiet(threshold: float, timeout: float) -> float | None:
     """Wait until the machine's CPU use over 2 s is below ``threshold`` (cores); returns
     the last measurement, in % of one core (None with no ``timeout``: not measured)."""
@@ -709,6 +720,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
                         help="run the modes of one R in turn, A/B/A/B, rather than each "
                         "mode's repeats back to back")  # fmt: skip
+    parser.add_argument("--nice", type=int, default=0,
+                        help="run servers and generators at this niceness: on a machine "
+                        "shared with other work, -10 keeps most of their cores for them "
+                        "(needs root)")  # fmt: skip
     parser.add_argument("--redis-core", default=LOAD_CORE, help="the core Redis runs on")
     parser.add_argument("--sizes", action=argparse.BooleanOptionalAction, default=True,
                         help="measure message sizes offline")  # fmt: skip
@@ -735,6 +750,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="re-runs of a case disturbed by other processes")  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     args = parser.parse_args(argv)
+    if args.nice:
+        be_nice(args.nice)
     rooms = [int(x) for x in args.rooms.split(",") if x.strip()]
     cluster_rooms = [int(x) for x in args.cluster_rooms.split(",") if x.strip()]
     profile_rooms = [int(x) for x in args.profile_rooms.split(",") if x.strip()]
@@ -754,6 +771,7 @@ def main(argv: list[str] | None = None) -> None:
             "procs": args.procs,
             "repeat": args.repeat,
             "interleave": args.interleave,
+            "nice": args.nice,
             "idle_seconds": args.idle_seconds,
             "server_core": SERVER_CORE,
             "load_core": LOAD_CORE,
