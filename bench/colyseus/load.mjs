@@ -208,6 +208,7 @@ async function main() {
     redis_pid: null, redis_cpu_s: null, redis_cpu_pct: null, redis_us_per_move: null,
     other_cpu_pct: (100 * Math.max(0, machine - (pid ? cpu : 0) - genCpu)) / window,
   };
+  await new Promise((r) => setTimeout(r, 300)); // the moves in flight land before anyone leaves
   await Promise.all(players.map((p) => p.room.leave(true).catch(() => {})));
   const text = JSON.stringify(result, null, 2) + "\n";
   if (out) writeFileSync(out, text);
