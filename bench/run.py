@@ -355,8 +355,6 @@ def load_case(
                 str(rooms), "--seconds", str(args.seconds), "--warmup", str(args.warmup),
                 "--procs", str(args.procs)]  # fmt: skip
         if mode == COLYSEUS:  # the same load, with the Colyseus client
-            if max_rate:
-                raise ValueError("the Colyseus generator has no --max-rate")
             argv = [node(), str(COLYSEUS_DIR / "load.mjs"), *case.load_argv(), "--rooms",
                     str(rooms), "--seconds", str(args.seconds), "--warmup",
                     str(args.warmup)]  # fmt: skip
@@ -637,16 +635,19 @@ def verdicts(results: dict[str, Any]) -> list[str]:
                 line(f"Redis mode p99 <= {TARGET_REDIS_P99}x in-memory's at R=100",
                      red["latency_p99_ms"] / mem["latency_p99_ms"], TARGET_REDIS_P99, False,
                      "x")  # fmt: skip
-    colyseus = {r["rooms"]: r for r in every if r.get("mode") == COLYSEUS}
-    for rooms in (100, 500):  # in memory at most Colyseus' CPU per move (issue 14)
-        if rooms in load and rooms in colyseus:
-            mem, col = load[rooms], colyseus[rooms]
-            if mem["server_us_per_move"] and col["server_us_per_move"]:
-                line(f"in-memory server CPU per move <= Colyseus' at R={rooms} "
-                     f"({mem['server_us_per_move']:.1f} µs against "
-                     f"{col['server_us_per_move']:.1f})",
-                     mem["server_us_per_move"] / col["server_us_per_move"], 1.0, False,
-                     "x")  # fmt: skip
+    # In memory at most Colyseus' CPU per move (issue 14), as fast as each goes and paced
+    colyseus = {(r["rooms"], r.get("max_rate")): r for r in every if r.get("mode") == COLYSEUS}
+    mine = {(r["rooms"], r.get("max_rate")): r for r in every if r.get("mode", MEMORY) == MEMORY}
+    for key, col in colyseus.items():
+        mem = mine.get(key)
+        if mem and mem["server_us_per_move"] and col["server_us_per_move"]:
+            rooms, rate = key
+            paced_at = f" paced to {rate:g} moves/s per player" if rate else ""
+            line(f"in-memory server CPU per move <= Colyseus' at R={rooms}{paced_at} "
+                 f"({mem['server_us_per_move']:.1f} µs against {col['server_us_per_move']:.1f}; "
+                 f"{mem['moves_per_s']:,.0f} and {col['moves_per_s']:,.0f} moves/s)",
+                 mem["server_us_per_move"] / col["server_us_per_move"], 1.0, False,
+                 "x")  # fmt: skip
     sizes = {s["game"]: s for s in results.get("sizes", [])}
     if load:
         worst = max(r["d_move_bytes_max"] for r in load.values())
@@ -803,10 +804,10 @@ def main(argv: list[str] | None = None) -> None:
     tmp = RESULTS / f".case-{os.getpid()}.json"
     if COLYSEUS in modes:
         colyseus_ready()
-    paced_modes = [m for m in modes if m != COLYSEUS]  # its generator has no --max-rate
+    python_modes = [m for m in modes if m != COLYSEUS]
     groups: list[list[tuple[int, float | None, str]]] = [[(r, None, m) for m in modes]
                                                          for r in rooms]  # fmt: skip
-    groups += [[(r, rate, m) for m in paced_modes] for r, rate in paced]  # side by side, per R
+    groups += [[(r, rate, m) for m in modes] for r, rate in paced]  # side by side, per R
     groups += [[(r, None, REDIS_TWO)] for r in cluster_rooms]
     for group in groups:
         cases = [partial(load_case, r, args, env, tmp, rate, mode) for r, rate, mode in group]
@@ -822,7 +823,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.profile and Path(py_spy).exists():
         results["profiles"] = []
         for r in profile_rooms:
-            for mode in paced_modes:  # py-spy samples Python: not Colyseus
+            for mode in python_modes:  # py-spy samples Python: not Colyseus
                 try:
                     results["profiles"].append(profile_case(r, args, env, py_spy, mode))
                 except (subprocess.SubprocessError, OSError) as exc:

@@ -8,7 +8,7 @@
 // bench/load.py's LoadResult, so bench/run.py tabulates both alike.
 //
 //     node bench/colyseus/load.mjs http://127.0.0.1:2567 --rooms 100 --seconds 20 \
-//         --warmup 3 --server-pid <pid> [--json out.json]
+//         --warmup 3 --server-pid <pid> [--json out.json] [--max-rate 20]
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -83,8 +83,9 @@ class Table {
 }
 
 class Player {
-  constructor(room, table, random) {
+  constructor(room, table, random, maxRate) {
     this.room = room; this.table = table; this.random = random;
+    this.interval = maxRate ? 1000 / maxRate : 0; this.nextSend = 0; this.deferred = false;
     this.acted = ""; this.voted = 0; this.lastFrame = 0;
     const events = room.connection.events;
     const deliver = events.onmessage;
@@ -116,8 +117,30 @@ class Player {
     if (counters.running) this.act(state, seat);
   }
 
+  resume() {
+    const state = this.room.state;
+    if (state?.seats) this.act(state, state.seats.indexOf(this.room.sessionId));
+  }
+
+  /** Whether act() would send something now (a paced player spends its turn only then). */
+  wouldSend(state, seat) {
+    if (state.over) return this.voted !== state.game;
+    return state.turn === seat && this.acted !== `${state.game}:${state.moves}`;
+  }
+
   act(state, seat) {
     if (seat === -1) return;
+    if (this.interval) { // paced: at most one move or vote per interval, as bench/load.py
+      const now = performance.now();
+      if (now < this.nextSend) {
+        if (!this.deferred) {
+          this.deferred = true;
+          setTimeout(() => { this.deferred = false; if (counters.running) this.resume(); }, this.nextSend - now);
+        }
+        return;
+      }
+      if (this.wouldSend(state, seat)) this.nextSend = now + this.interval;
+    }
     if (state.over) {
       if (this.voted !== state.game) { this.voted = state.game; this.room.send("rematch"); }
       return;
@@ -151,17 +174,22 @@ async function main() {
   const pid = option("server-pid", null);
   const out = option("json", null);
   const seed = Number(option("seed", "1"));
+  const maxRate = option("max-rate", null) === null ? null : Number(option("max-rate", null));
   const client = new Client(url);
   const began = performance.now();
   const players = (await limited(rooms, 50, async (i) => {
     const table = new Table();
     const first = await client.create("tictactoe");
     const second = await client.joinById(first.roomId);
-    return [new Player(first, table, rng(seed * 100003 + 2 * i)), new Player(second, table, rng(seed * 100003 + 2 * i + 1))];
+    return [new Player(first, table, rng(seed * 100003 + 2 * i), maxRate),
+      new Player(second, table, rng(seed * 100003 + 2 * i + 1), maxRate)];
   })).flat();
   const tables = [...new Set(players.map((p) => p.table))];
   console.error(`load: playing: ${rooms} rooms set up in ${((performance.now() - began) / 1000).toFixed(1)} s`);
   counters.running = true;
+  for (const p of players) { // paced players start at a random point of their interval
+    if (p.interval) p.nextSend = performance.now() + p.random() * p.interval;
+  }
   for (const p of players) {  // a state still on its way is acted on when it comes
     if (p.room.state?.seats) p.act(p.room.state, p.room.state.seats.indexOf(p.room.sessionId));
   }
@@ -199,7 +227,7 @@ async function main() {
     rooms_stalled: roomMoves.filter((n) => n === 0).length,
     room_moves_min: Math.min(...roomMoves), room_moves_max: Math.max(...roomMoves),
     room_gap_max_s: Math.round(Math.max(...tables.map((t) => Math.max(t.gap, closedAt - t.last)))) / 1000,
-    servers: 1, max_rate: null, server_pids: pid ? [Number(pid)] : [],
+    servers: 1, max_rate: maxRate, server_pids: pid ? [Number(pid)] : [],
     server_cpu_s: pid ? cpu : null, server_cpu_pct: pid ? (100 * cpu) / window : null,
     server_us_per_move: pid && counters.moves ? (1e6 * cpu) / counters.moves : null,
     server_rss_start: pid ? samples[0].rss : null, server_rss_max: pid ? Math.max(...samples.map((s) => s.rss)) : null,
