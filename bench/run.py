@@ -35,7 +35,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -472,7 +472,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def interleaved(
-    cases: list[Callable[[], dict[str, Any]]], args: argparse.Namespace
+    cases: Sequence[Callable[[], dict[str, Any]]], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     """The cases of one R side by side, A/B/A/B (``--repeat`` rounds): on a shared machine
     a slow minute then falls on every mode alike instead of on one; the median of each."""

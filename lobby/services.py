@@ -17,6 +17,7 @@ from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
+from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.players.accounts import Accounts
 from meeple.lobby.players.push import Pusher
 from meeple.lobby.players.ratings import rate_game
@@ -106,7 +107,7 @@ class Services:
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings
-            self.rooms.game_over_hooks.append(partial(_finish, self.database))
+            self.rooms.game_over_hooks.append(partial(_finish, self.database, self.rooms.stats))
         else:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings))
@@ -160,9 +161,14 @@ async def _rate(ratings: RatingStore, record: dict[str, Any]) -> None:
     await rate_game(record, ratings)
 
 
-async def _finish(database: Database, record: dict[str, Any]) -> None:
-    """A finished game's record and ratings, in one transaction, once."""
-    await database.finish_game(record, partial(rate_game, record))
+async def _finish(database: Database, stats: Stats, record: dict[str, Any]) -> None:
+    """A finished game's record and ratings, in one transaction, once: written in the
+    background with the other games that finish meanwhile (``Database.finish_later``)."""
+    database.finish_later(record, partial(rate_game, record), partial(_write_failed, stats))
+
+
+def _write_failed(stats: Stats) -> None:
+    stats.redis_errors += 1  # counted with the other failed background writes (manager)
 
 
 async def open_database(settings: Settings) -> Database | None:
