@@ -34,6 +34,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -195,10 +196,14 @@ def server(env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     argv = [sys.executable, "-m", "meeple.lobby.cli", "serve", "--port", str(port),
             "--log-level", "warning"]  # fmt: skip
+    # Its own SQLite file (records, ratings), not the one every `meeple serve` of the
+    # user shares, grown by every earlier run.
+    data = Path(tempfile.mkdtemp(prefix="meeple-bench-"))
     # taskset execs the server, so the PID is the server's own.
     proc = subprocess.Popen(
-        pinned(SERVER_CORE, argv), cwd=ROOT, env={**os.environ, **SERVER_ENV, **env}
-    )
+        pinned(SERVER_CORE, argv), cwd=ROOT,
+        env={**os.environ, **SERVER_ENV, "MEEPLE_DATA_DIR": str(data), **env},
+    )  # fmt: skip
     srv = Server(proc, port)
     try:
         deadline = time.monotonic() + 30
@@ -215,6 +220,7 @@ def server(env: dict[str, str]) -> Iterator[Server]:
         yield srv
     finally:
         stop(proc)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def node() -> str:
