@@ -19,6 +19,7 @@ from meeple.lobby.edge.connection import Outbox
 from meeple.lobby.edge.heartbeat import Heartbeat
 from meeple.lobby.games import GameSet
 from meeple.lobby.http.limits import RateLimits
+from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.players.accounts import Accounts
 from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.push import Pusher
@@ -127,7 +128,7 @@ class Services:
             self.records = self.database.records
             self.ratings = self.database.ratings
             self.rooms.game_over_hooks.append(
-                partial(_finish, self.database, self.settings.rate_bots)
+                partial(_finish, self.database, self.settings.rate_bots, self.rooms.stats)
             )
         else:
             self.rooms.game_over_hooks.append(self.records.put)
@@ -194,9 +195,18 @@ async def _rate(ratings: RatingStore, rate_bots: bool, record: dict[str, Any]) -
     await rate_game(record, ratings, rate_bots)
 
 
-async def _finish(database: Database, rate_bots: bool, record: dict[str, Any]) -> None:
-    """A finished game's record and ratings, in one transaction, once."""
-    await database.finish_game(record, partial(_rate, rate_bots=rate_bots, record=record))
+async def _finish(
+    database: Database, rate_bots: bool, stats: Stats, record: dict[str, Any]
+) -> None:
+    """A finished game's record and ratings, in one transaction, once: written in the
+    background with the other games that finish meanwhile (``Database.finish_later``)."""
+    database.finish_later(
+        record, partial(_rate, rate_bots=rate_bots, record=record), partial(_write_failed, stats)
+    )
+
+
+def _write_failed(stats: Stats) -> None:
+    stats.redis_errors += 1  # counted with the other failed background writes (manager)
 
 
 async def open_database(settings: Settings) -> Database | None:

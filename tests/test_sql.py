@@ -161,3 +161,42 @@ async def test_games_ending_at_once_for_one_player_lose_no_update(place: Place) 
     assert ada is not None and ada.games == 6
     items, _ = await first.records.for_player("p_ada", cursor=None, limit=10)
     assert len(items) == 6
+
+
+@pytest.mark.server_errors("background store write failed")
+async def test_games_finished_together_are_written_as_one_at_a_time(place: Place) -> None:
+    """A busy server writes the games that finish meanwhile in one transaction
+    (``Database.finish_later``): the same records and ratings as one game at a time, a
+    game already written is skipped, and a game that fails fails alone."""
+    alone, batched = place.open(), place.open()
+    await upgrade(alone.engine)
+    games = [record(f"r_{i}", 0, "p_ada", f"p_{i % 3}") for i in range(7)]
+    games[3] = record("r_3", 0, "p_2", "p_ada")  # Ada loses one: ratings move both ways
+    for game in games[:5]:
+        assert await alone.finish_game(game, partial(rate, game=game)) is True
+    expected = {p: await alone.ratings.get("tictactoe", p) for p in ("p_ada", "p_0", "p_2")}
+    for table in ("record_players", "records", "ratings"):  # start again, batched
+        async with alone.engine.begin() as conn:
+            await conn.execute(sa.text(f"DELETE FROM {table}"))
+    failures: list[int] = []
+
+    async def broken(ratings: RatingStore) -> None:
+        raise RuntimeError("this game's update fails")
+
+    for game in [*games[:5], games[0]]:  # the last one again: written once
+        batched.finish_later(game, partial(rate, game=game), lambda: failures.append(1))
+    assert batched.finished is not None
+    await batched.finished.drain()
+    assert failures == []
+    assert {p: await batched.ratings.get("tictactoe", p) for p in expected} == expected
+    items, _ = await batched.records.for_player("p_ada", cursor=None, limit=10)
+    assert sorted(r["id"] for r in items) == sorted(g["id"] for g in games[:5])
+    late = record("r_late", 0, "p_bo", "p_cy")
+    batched.finish_later(late, broken, lambda: failures.append(1))
+    batched.finish_later(games[5], partial(rate, game=games[5]), lambda: failures.append(1))
+    await batched.finished.drain()
+    assert failures == [1]
+    assert await batched.records.get("r_late-0") is None
+    assert await batched.records.get(games[5]["id"]) == games[5]
+    ada = await batched.ratings.get("tictactoe", "p_ada")
+    assert ada is not None and ada.games == 6

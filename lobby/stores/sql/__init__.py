@@ -14,7 +14,7 @@ from typing import Any
 from meeple.lobby.stores.base import GameRecord, RatingStore
 from meeple.lobby.stores.sql.accounts import SqlAccountStore
 from meeple.lobby.stores.sql.database import SchemaBehind, make_engine, prepare
-from meeple.lobby.stores.sql.finished import record_finished_game
+from meeple.lobby.stores.sql.finished import FinishedGames, record_finished_game
 from meeple.lobby.stores.sql.journal import SqlJournal
 from meeple.lobby.stores.sql.ratings import SqlRatingStore
 from meeple.lobby.stores.sql.records import SqlRecordStore
@@ -30,6 +30,8 @@ class Database:
         self.accounts = SqlAccountStore(self.engine)
         self.records = SqlRecordStore(self.engine)
         self.ratings = SqlRatingStore(self.engine)
+        self.finished: FinishedGames | None = None
+        """Finished games written in batches (``finish_later``), made on first use."""
         self.journal = SqlJournal(self.engine)
         """Correspondence rooms' journal, when there is no Redis."""
 
@@ -47,7 +49,21 @@ class Database:
         """The record and ``then`` (its rating update) in one transaction, once."""
         return await record_finished_game(self.engine, record, then)
 
+    def finish_later(
+        self,
+        record: GameRecord,
+        then: Callable[[RatingStore], Awaitable[Any]],
+        failed: Callable[[], None],
+    ) -> None:
+        """``finish_game`` in the background, in a batch with the games that finish
+        meanwhile; ``failed`` is called for each game that could not be written."""
+        if self.finished is None:
+            self.finished = FinishedGames(self.engine, failed)
+        self.finished.add(record, then)
+
     async def close(self) -> None:
+        if self.finished is not None:  # the games handed over are written first
+            await self.finished.drain()
         await self.engine.dispose()
 
 

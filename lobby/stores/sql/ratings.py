@@ -137,3 +137,58 @@ class TransactionRatings:
         self, game: str, *, cursor: str | None, limit: int
     ) -> tuple[list[PlayerRating], str | None]:
         return await page_ratings(self._conn, game, cursor, limit)
+
+
+class BatchRatings:
+    """A RatingStore for a batch of finished games in one transaction: the ratings they
+    touch are read in one query (``load``), updated here game after game, and written in
+    one upsert per game kind (``write``), instead of a read and a write per game."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self._known: dict[tuple[str, str], PlayerRating | None] = {}
+        self._changed: dict[tuple[str, str], PlayerRating] = {}
+
+    async def load(self, wanted: Sequence[tuple[str, str]]) -> None:
+        """Read the ratings of these (game, player) pairs at once."""
+        games = sorted({game for game, _ in wanted})
+        players = sorted({player for _, player in wanted})
+        for game, player in wanted:
+            self._known[(game, player)] = None
+        if not wanted:
+            return
+        c = ratings.c
+        query = sa.select(c.game, *_select().selected_columns).where(
+            c.game.in_(games), c.player_id.in_(players)
+        )
+        for row in await self._conn.execute(query):
+            key = (row._mapping["game"], row._mapping["player_id"])
+            if key in self._known:
+                self._known[key] = PlayerRating(*row[1:])
+
+    async def get(self, game: str, player_id: str) -> PlayerRating | None:
+        key = (game, player_id)
+        if key not in self._known:  # not loaded: read it
+            self._known[key] = await TransactionRatings(self._conn).get(game, player_id)
+        return self._known[key]
+
+    async def put_many(self, game: str, items: Sequence[PlayerRating]) -> None:
+        for item in items:
+            self._known[(game, item.player_id)] = self._changed[(game, item.player_id)] = item
+
+    async def write(self) -> None:
+        """Write what the batch changed."""
+        by_game: dict[str, list[PlayerRating]] = {}
+        for (game, _), item in self._changed.items():
+            by_game.setdefault(game, []).append(item)
+        for game, items in by_game.items():
+            await write_ratings(self._conn, game, items)
+        self._changed.clear()
+
+    async def rename_player(self, player_id: str, name: str) -> None:
+        raise NotImplementedError("a batch of finished games renames nobody")
+
+    async def page(
+        self, game: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[PlayerRating], str | None]:
+        raise NotImplementedError("a batch of finished games pages nothing")

@@ -64,6 +64,41 @@ async def insert_record(conn: AsyncConnection, record: GameRecord) -> bool:
     return True
 
 
+async def insert_records(conn: AsyncConnection, batch: list[GameRecord]) -> list[bool]:
+    """``insert_record`` for several records in three statements, whatever their number:
+    for each, False if it was already there (or earlier in ``batch``)."""
+    ids = [record["id"] for record in batch]
+    there = set(await conn.scalars(sa.select(records.c.id).where(records.c.id.in_(ids))))
+    new: list[bool] = []
+    for record_id in ids:
+        new.append(record_id not in there)
+        there.add(record_id)
+    fresh = [record for record, is_new in zip(batch, new, strict=True) if is_new]
+    if fresh:
+        await conn.execute(
+            _insert_ignoring_conflict(conn, records),
+            [
+                {
+                    "id": record["id"],
+                    "room": record.get("room", record["id"]),
+                    "game_no": record.get("game_no", 0),
+                    "game": record.get("game", ""),
+                    "finished_at": record["finished_at"],
+                    "body": record,
+                }
+                for record in fresh
+            ],
+        )
+        players = [
+            {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
+            for record in fresh
+            for p in human_players(record)
+        ]
+        if players:
+            await conn.execute(record_players.insert(), players)
+    return new
+
+
 class SqlRecordStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
