@@ -33,8 +33,9 @@ BATCH_SECONDS = 0.05
 """How long the first game of a batch waits for others: at 150 games a second, 8 share
 a transaction; a record is readable this much later."""
 
-DRAIN_SECONDS = 5
-"""How long a closing server waits for the finished games still being written."""
+DRAIN_SECONDS = 2
+"""How long a closing server waits for the finished games still being written (within
+the app's ``CLOSE_SECONDS``, after the rooms' own writes)."""
 
 log = logging.getLogger("meeple.lobby.rooms.manager")  # with the other background writes
 
