@@ -53,20 +53,24 @@ def deployment(mode: str, core: str) -> Iterator[tuple[str, int]]:
         yield url, replicas
 
 
-async def batches(url: str, replicas: int, rooms: int, count: int) -> float:
-    """Wall-clock seconds for ``count`` batches of ``rooms`` rooms, one move each."""
+async def batches(url: str, replicas: int, rooms: int, count: int) -> tuple[float, int]:
+    """Wall-clock seconds for ``count`` batches of ``rooms`` rooms, one move each, and how
+    many rooms' saves were refused (with WAIT: a replica out of step, e.g. on a machine
+    too busy for it to acknowledge within 2 s)."""
     client = connect(url, 3, reply_timeout=None)
     journal = RedisJournal(client, "meeple-bench:", replicas=replicas)
     meta = {"id": "r", "game": "tictactoe", "game_no": 0, "status": "playing"}
     await journal.save([Changes(f"r{i}", 0, [], dict(meta, id=f"r{i}")) for i in range(rooms)])
+    refused = 0
     started = time.perf_counter()
     for n in range(count):
         entry = {"s": n + 2, "m": {"cell": n % 9}, "by": n % 2}
-        errors = await journal.save([Changes(f"r{i}", 0, [entry]) for i in range(rooms)])
-        assert not any(errors), errors
+        changes = [Changes(f"r{i}", 0, [entry]) for i in range(rooms)]
+        refused += sum(error is not None for error in await journal.save(changes))
+        # a refused room stays behind: the next entry is out of step for it, refused too
     elapsed = time.perf_counter() - started
     await client.aclose()
-    return elapsed
+    return elapsed, refused
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,10 +82,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
+    refused: dict[str, int] = dict.fromkeys(MODES, 0)
     for _ in range(args.rounds):
         for mode in MODES:
             with deployment(mode, args.redis_core) as (url, replicas):
-                seconds[mode].append(asyncio.run(batches(url, replicas, args.rooms, args.batches)))
+                elapsed, failed = asyncio.run(batches(url, replicas, args.rooms, args.batches))
+                seconds[mode].append(elapsed)
+                refused[mode] += failed
                 redis.Redis.from_url(url).flushall()
     result: dict[str, Any] = {"rooms": args.rooms, "batches": args.batches, "modes": {}}
     for mode, runs in seconds.items():
@@ -91,12 +98,13 @@ def main(argv: list[str] | None = None) -> None:
             "us_per_batch": round(per_batch),
             "us_per_move": round(per_batch / args.rooms, 1),
             "runs_s": [round(s, 3) for s in runs],
+            "refused_saves": refused[mode],
         }
         print(
             f"{mode:>20}: {per_batch:8.0f} µs per batch of {args.rooms}, "
             f"{per_batch / args.rooms:6.1f} µs per move (rounds: "
             + ", ".join(f"{s:.2f} s" for s in runs)
-            + ")"
+            + f"; {refused[mode]} saves refused)"
         )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
