@@ -105,6 +105,7 @@ async def everything_seen_by(
         return logged_in["player_id"], board, mine, theirs, record
 
 
+@pytest.mark.timeout(300)  # servers start twice: on a loaded machine that takes minutes
 @pytest.mark.parametrize(
     "kind",
     [

@@ -258,7 +258,12 @@ def test_sit_stand_free_seats_and_seat_of() -> None:
     assert match.free_seats() == [0, 2]
     assert match.seat_of("ada") == 1
     assert match.seat_of("bo") is None
-    assert match.seats[1].as_view() == {"kind": "human", "player_id": "ada", "name": "Ada"}
+    assert match.seats[1].as_view() == {
+        "kind": "human",
+        "player_id": "ada",
+        "name": "Ada",
+        "bot": False,
+    }
     with pytest.raises(ValueError, match="taken"):
         match.sit(1, "bo", "Bo")
     match.sit(1, "ada", "Ada L.")  # the same player may sit again (a new name)

@@ -21,7 +21,8 @@ from meeple.client.rest import MeepleClient
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import PASSWORD, TOP_ROW, ServerProcess, db_upgrade, tictactoe_room, until
 
-pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(300)]
+"""Four processes start and stop: on a loaded machine that takes minutes."""
 
 ROUNDS = 4
 

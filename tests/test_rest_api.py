@@ -219,7 +219,13 @@ async def test_create_room_seats_the_creator(client: httpx.AsyncClient) -> None:
     assert room["private"] is False and room["abandon"] == "forfeit"
     assert room["ws"] == f"/ws/rooms/{room['id']}"
     assert ISO.match(room["created_at"])
-    assert room["seats"][0] == {"kind": "human", "player_id": ada.id, "name": "Ada", "on": False}
+    assert room["seats"][0] == {
+        "kind": "human",
+        "player_id": ada.id,
+        "name": "Ada",
+        "bot": False,
+        "on": False,
+    }
     reservation = room["reservation"]
     assert reservation["room"] == room["id"] and reservation["seat"] == 0
     assert reservation["ws"] == room["ws"] and ISO.match(reservation["expires_at"])
@@ -575,6 +581,7 @@ async def test_leaderboard_pages_best_first(client: httpx.AsyncClient, app: Fast
         "rd",
         "volatility",
         "games",
+        "bot",
     }
     second = (
         await ada.get(
