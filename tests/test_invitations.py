@@ -13,13 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
+from meeple.lobby.settings import Settings
 from tests.conftest import REDIS_URL
-from tests.servers import ServerProcess
+from tests.servers import LiveServer, ServerProcess, live_server
 from tests.test_cluster import session
 from tests.test_correspondence_durable import account
 from tests.test_player_events import STREAM, event
-
-pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
@@ -45,13 +44,14 @@ async def invite(
     return await http.post(f"{base}/api/rooms/{room_id}/invitations", json=who, headers=auth)
 
 
+@pytest.mark.redis
 async def test_an_invitation_crosses_processes_and_seats_the_invitee(
     pair: list[ServerProcess],
 ) -> None:
     one, two = pair
     async with httpx.AsyncClient(timeout=STREAM) as http:
         _, auth_a = await account(http, one.http, "ada")
-        _, auth_b = await account(http, two.http, "bo")
+        _, auth_b = await account(http, two.http, "bob")
         bo = (await http.get(f"{two.http}/api/session", headers=auth_b)).json()["player_id"]
         _, auth_c = await session(http, two.http, "Cy")
         r = await http.post(
@@ -64,7 +64,7 @@ async def test_an_invitation_crosses_processes_and_seats_the_invitee(
             async for line in lines:  # open on two before the invitation on one
                 if line == ": connected":
                     break
-            sent = await invite(http, one.http, room_id, auth_a, username="BO")  # any case
+            sent = await invite(http, one.http, room_id, auth_a, username="BOB")  # any case
             assert sent.status_code == 202, sent.text
             heard = await event(lines, "invited")
             ada = heard["from"]["player_id"]
@@ -96,17 +96,24 @@ async def test_an_invitation_crosses_processes_and_seats_the_invitee(
         assert r.status_code == 409 and r.json()["code"] == "room_full"
 
 
-async def test_invitations_tell_nobody_who_exists(pair: list[ServerProcess]) -> None:
-    one, two = pair
+@pytest.fixture
+async def srv() -> AsyncIterator[LiveServer]:
+    async with live_server(Settings()) as server:
+        yield server
+
+
+async def test_invitations_tell_nobody_who_exists(srv: LiveServer) -> None:
+    """In memory, one process (the same answers on any)."""
+    one = two = srv
     async with httpx.AsyncClient(timeout=10) as http:
         _, auth_a = await account(http, one.http, "ada")
-        _, auth_b = await account(http, two.http, "bo")
+        _, auth_b = await account(http, two.http, "bob")
         _, auth_c = await session(http, two.http, "Cy")
         r = await http.post(f"{one.http}/api/rooms", json={"game": "tictactoe"}, headers=auth_a)
         room_id = r.json()["id"]
         answers: list[dict[str, Any]] = []
         for who in (
-            {"username": "bo"},
+            {"username": "bob"},
             {"username": "nobody-of-that-name"},
             {"player_id": "p_0123456789abcdef"},
         ):
@@ -116,16 +123,16 @@ async def test_invitations_tell_nobody_who_exists(pair: list[ServerProcess]) -> 
         assert {tuple(sorted(a)) for a in answers} == {("expires_at", "room")}
         assert {a["room"] for a in answers} == {room_id}
 
-        r = await invite(http, two.http, room_id, auth_c, username="bo")
+        r = await invite(http, two.http, room_id, auth_c, username="bob")
         assert r.status_code == 403 and r.json()["code"] == "not_a_member"
         r = await invite(http, one.http, room_id, auth_a, username="ada")
         assert r.status_code == 422 and r.json()["code"] == "invite_yourself"
-        for bad in ({}, {"username": "bo", "player_id": "p_0123456789abcdef"}, {"player_id": "x"}):
+        for bad in ({}, {"username": "bob", "player_id": "p_0123456789abcdef"}, {"player_id": "x"}):
             r = await http.post(
                 f"{one.http}/api/rooms/{room_id}/invitations", json=bad, headers=auth_a
             )
             assert r.status_code == 422, (bad, r.text)
-        r = await invite(http, one.http, "r_0000000000000000", auth_a, username="bo")
+        r = await invite(http, one.http, "r_0000000000000000", auth_a, username="bob")
         assert r.status_code == 404
 
         statuses = [
@@ -135,7 +142,7 @@ async def test_invitations_tell_nobody_who_exists(pair: list[ServerProcess]) -> 
         assert 429 in statuses and statuses.count(202) <= 20, statuses
         listed = (await http.get(f"{two.http}/api/me/invitations", headers=auth_b)).json()
         assert [i["room"]["id"] for i in listed["items"]] == [room_id]
-        assert "invite" not in listed["items"][0]["room"]  # a public room has no code
+        assert listed["items"][0]["room"]["invite"] is None  # a public room has no code
         r = await http.delete(f"{two.http}/api/me/invitations/{room_id}", headers=auth_b)
         assert r.status_code == 204
         assert (await http.get(f"{two.http}/api/me/invitations", headers=auth_b)).json() == {

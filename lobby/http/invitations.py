@@ -100,7 +100,7 @@ async def invite(
     invitee = await _invitee(services, body)
     if invitee == me:
         raise ProblemError(422, "invite_yourself", "you cannot invite yourself")
-    if any(s.get("player_id") == invitee for s in summary.get("seats", ())):
+    if invitee is not None and any(s.get("player_id") == invitee for s in summary["seats"]):
         raise ProblemError(409, "already_seated", "that player already has a seat here")
     now = time.time()
     expires_at = now + INVITATION_SECONDS
