@@ -111,6 +111,41 @@ async def new_player(browser: Browser, name: str, viewport: ViewportSize | None 
     return Player(name, context, await context.new_page())
 
 
+async def goto_room(player: Player, base: str, room_id: str) -> None:
+    """Open a room's page by its address, as a shared link or a reload would."""
+    await player.page.goto(f"{base}/#/room/{room_id}")
+    await expect(player.page.get_by_test_id("conn")).to_have_text("connected")
+
+
+async def sit_down_together(host: Player, guest: Player, base: str, game: str) -> str:
+    """``host`` makes a room of ``game`` from the lobby (seat 0); ``guest`` opens it by its
+    address and takes seat 1. The room's id."""
+    room_id = await host.create_room(game)
+    await goto_room(guest, base, room_id)
+    await guest.page.get_by_test_id("take-seat").click()
+    await expect(guest.page.get_by_test_id("seat-1")).to_contain_text("you")
+    return room_id
+
+
+async def two_players_in_a_room(
+    browser: Browser, base: str, game: str = "tictactoe"
+) -> tuple[Player, Player, str]:
+    """Ada and Bo signed in and seated in a new room of ``game`` (Ada made it: seat 0).
+    Returns them and the room's id."""
+    ada = await new_player(browser, "Ada")
+    bo = await new_player(browser, "Bo")
+    await ada.sign_in(base)
+    await bo.sign_in(base)
+    return ada, bo, await sit_down_together(ada, bo, base, game)
+
+
+async def close_players(*players: Player) -> None:
+    """Every page stayed free of console errors and uncaught exceptions; then close them."""
+    for player in players:
+        assert player.errors == [], f"{player.name}'s page: {player.errors}"
+        await player.context.close()
+
+
 def assert_png(path: Path) -> None:
     assert path.is_file(), f"{path} was not written"
     data = path.read_bytes()
@@ -248,9 +283,7 @@ async def test_two_players_play_tictactoe_to_a_win(server: LiveServer, browser: 
     for path in shots:
         assert_png(path)
 
-    for player in players:
-        assert player.errors == [], f"{player.name}'s page: {player.errors}"
-        await player.context.close()
+    await close_players(*players)
 
 
 async def test_phone_no_sideways_scroll_and_keyboard_play(
@@ -317,8 +350,7 @@ async def test_phone_no_sideways_scroll_and_keyboard_play(
     await page.screenshot(path=str(shot), full_page=True)
     assert_png(shot)
 
-    assert cy.errors == [], f"page errors: {cy.errors}"
-    await cy.context.close()
+    await close_players(cy)
 
 
 async def test_room_screen_buttons_and_inputs_are_labelled(
@@ -359,6 +391,4 @@ async def test_room_screen_buttons_and_inputs_are_labelled(
         await assert_labelled(player.page, f"room, finished ({player.name})")
     await expect(bo.page.get_by_test_id("result")).to_have_text(re.compile(r"^You won\b"))
 
-    for player in (ada, bo):
-        assert player.errors == [], f"{player.name}'s page: {player.errors}"
-        await player.context.close()
+    await close_players(ada, bo)

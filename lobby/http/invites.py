@@ -29,11 +29,17 @@ def unknown_invite() -> ProblemError:
     return ProblemError(404, "unknown_invite", "no room has that invite code")
 
 
-async def room_of(services: Services, code: str) -> tuple[RoomSummary, str | None]:
-    """The private room ``code`` opens and its creator, or the one 404 for every miss."""
+async def room_id_of(services: Services, code: str) -> str:
+    """The id of the room ``code`` opens, or the one 404 for every miss."""
     room_id = await services.directory.room_for_invite(code) if len(code) <= MAX_CODE else None
     if room_id is None:
         raise unknown_invite()
+    return room_id
+
+
+async def room_of(services: Services, code: str) -> tuple[RoomSummary, str | None]:
+    """The private room ``code`` opens and its creator, or the one 404 for every miss."""
+    room_id = await room_id_of(services, code)
     try:
         summary, creator = await find_room(services, room_id)
     except ProblemError:
@@ -97,7 +103,5 @@ async def join_by_invite(
     """Take a seat in the private room this invite code belongs to (tries are rate
     limited: 429 past ten, then one every 5 s)."""
     limit_invites(services, request, session.player_id)
-    room_id = await services.directory.room_for_invite(code) if len(code) <= MAX_CODE else None
-    if room_id is None:
-        raise unknown_invite()
+    room_id = await room_id_of(services, code)
     return await reserve(services, session, room_id, (body or InviteRequest()).seat)
