@@ -182,6 +182,8 @@ class Cluster:
             return
         rooms = list(manager.rooms.values())
         manager.rooms.clear()
+        for room in rooms:  # nor do their timers and bots change them any more: a change
+            room.freeze()  # after the drain would be saved without an epoch, and fenced
         # (the epochs stay until the writer has drained: what is being saved is saved)
         if manager.writer is not None:
             await manager.writer.drain(within=2)

@@ -498,12 +498,17 @@ class Room:
             self.stats.moves_accepted += 1
         self._apply(result, conn, msg_id, now)
 
+    def freeze(self) -> None:
+        """No more changes of the room's own (timers: turn clocks, grace periods, the skip
+        policy; bots): it is being handed over, and what changed now could not be saved."""
+        self._timers.close()
+        self._auto.clear()
+
     def close_all(self, code: int, reason: str) -> None:
         """This process stops hosting the room: its connections, timers and bots end,
         and no change is made or saved here any more (another copy may be the room now)."""
         self._closed = True
-        self._timers.close()
-        self._auto.clear()
+        self.freeze()
         self._unsaved.clear()
         self._then.clear()
         conns = list(self._conns.values())
