@@ -4,8 +4,8 @@ Each bot logs in as a bot account of its own (signed up on its first run, its
 credentials kept by ``BotAccounts``, so it keeps its rating from run to run), or plays as
 a guest (``accounts=None``, ``meeple bot --guests``), quick-matches, plays the game out
 with its strategy, leaves, and asks for the next match, until told to stop or until
-``games`` games are
-done. ``meeple bot --server URL --game GAME --count N`` is the command-line form.
+``games`` games are done. ``meeple bot --server URL --game GAME --count N`` is the
+command-line form.
 
 A game no installed strategy plays (a package game on a server, not installed here)
 is played all the same: the bot asks the server for its legal moves and picks one.

@@ -67,10 +67,16 @@ async def _items(answer: Any, want: int) -> Any:
     return board if len(board["items"]) >= want else None
 
 
-def servers_for(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[ServerProcess]:
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis+postgres", marks=[pytest.mark.redis, pytest.mark.postgres]),
+    ]
+)
+def servers(request: pytest.FixtureRequest, tmp_path: Path) -> list[ServerProcess]:
     """The SQLite default (one process), or two processes on Redis and PostgreSQL."""
     common = {"MEEPLE_CREATE_LIMITS": "off"}
-    if kind == "sqlite":
+    if request.param == "sqlite":
         return [ServerProcess({**common, "MEEPLE_DATA_DIR": str(tmp_path)})]
     env = {
         **common,
@@ -106,21 +112,13 @@ async def everything_seen_by(
 
 
 @pytest.mark.timeout(300)  # servers start twice: on a loaded machine that takes minutes
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "sqlite",
-        pytest.param("redis+postgres", marks=[pytest.mark.redis, pytest.mark.postgres]),
-    ],
-)
 async def test_accounts_play_rated_games_and_find_them_all_after_a_restart(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+    servers: list[ServerProcess],
 ) -> None:
     """What a user does: sign up, play rated games (on both processes, when there are
     two), stop the server, start it again, log in with the password: ratings, the
     leaderboard, history and records are all there."""
-    servers = servers_for(kind, tmp_path, request)
-    if kind != "sqlite":
+    if len(servers) > 1:  # PostgreSQL: the operator upgrades the schema first
         await db_upgrade(servers[0].env)
     await start_all(servers)
     try:
