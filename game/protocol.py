@@ -96,6 +96,8 @@ ERROR_CODES: dict[str, str] = {
     "not_a_seat": "there is no such seat",
     "game_error": "the game's code failed on this move (nothing changed)",
     "time_up": "the mover's clock ran out before the move arrived (the timeout rule applied)",
+    "not_saved": "the change could not be saved where it must be before it is acknowledged"
+    " (Redis, or its replicas); the room closes (1011): resume to see it as saved",
 }
 """The ``code`` of every ``err`` the server itself sends; each game adds its own
 (docs/protocol.md lists those of the games Meeple ships)."""
