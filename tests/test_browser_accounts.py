@@ -300,7 +300,7 @@ async def test_other_players_profiles_and_the_bot_label(
 
     # The whole leaderboard, from a rating on Fay's profile.
     await page.goto(server.http + "/#/profile")
-    await page.get_by_role("link", name="Tic-tac-toe").click()
+    await page.get_by_role("link", name="Tic-tac-toe", exact=True).click()
     await expect(page).to_have_url(re.compile(r"#/leaderboard/tictactoe$"))
     await expect(page.locator(f"[data-testid=lb-row][data-player='{bo_id}']")).to_be_visible()
     assert fay.errors == [], fay.errors

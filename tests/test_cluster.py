@@ -246,8 +246,10 @@ async def quick_match_across(one: ServerProcess, two: ServerProcess) -> None:
     await started(b)
     mover, other = (a, b) if first["a"] == [first["seat"]] else (b, a)
     assert await play(mover, 1, 4) == 2
+    # The mover's mark in cell 4, and the view's last move ("l") now cell 4 too.
     assert (await other.saw(of_type("d", s=2)))["o"] == [
-        [["b", 4], (await mover.saw(of_type("snap")))["seat"]]
+        [["b", 4], (await mover.saw(of_type("snap")))["seat"]],
+        [["l"], 4],
     ]
 
 
