@@ -132,6 +132,11 @@ export const leaveSeat = (id) => request("DELETE", `/api/rooms/${encodeURICompon
 export const watch = (id, body = {}) => request("POST", `/api/rooms/${encodeURIComponent(id)}/watch`, body);
 export const useInvite = (code) => request("POST", `/api/invites/${encodeURIComponent(code)}`);
 export const lookUpInvite = (code) => request("GET", `/api/invites/${encodeURIComponent(code)}`);
+// Invitations by name: send one, list yours (newest first), decline one.
+export const invitePlayer = (id, body) =>
+  request("POST", `/api/rooms/${encodeURIComponent(id)}/invitations`, body);
+export const myInvitations = () => request("GET", "/api/me/invitations");
+export const declineInvitation = (id) => request("DELETE", `/api/me/invitations/${encodeURIComponent(id)}`);
 export const newTicket = (body) => request("POST", "/api/matchmaking/tickets", body);
 export const getTicket = (id) => request("GET", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);
 export const cancelTicket = (id) => request("DELETE", `/api/matchmaking/tickets/${encodeURIComponent(id)}`);

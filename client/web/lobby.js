@@ -8,6 +8,7 @@ import { createRoomForm } from "./createroom.js";
 import { h, notify } from "./dom.js";
 import { playerEvents } from "./events.js";
 import { createLeaderboard } from "./leaderboard.js";
+import { invitationsPanel } from "./invitations.js";
 import { enablePush, pushSupported } from "./push.js";
 import { isBot } from "./players.js";
 import { createQuickMatch } from "./quickmatch.js";
@@ -61,6 +62,7 @@ export function mount(root) {
     onchange: refresh,
   });
   let titles = {};
+  const invitations = invitationsPanel(() => titles);
 
   const page = h("div", { class: "lobby" }, h("p", { class: "muted" }, "Loading the games…"));
   root.append(page);
@@ -84,6 +86,7 @@ export function mount(root) {
     game_over: () => refresh(),
     opponent_left: () => refresh(),
     invited: (data) => {
+      invitations.refresh();
       if (!document.hidden) return;
       if (typeof Notification !== "undefined" && Notification.permission === "granted") {
         const body = titles[data.game] ?? data.game;
@@ -101,9 +104,10 @@ export function mount(root) {
       // Two columns on wide screens; on a phone, app.css orders the panels rooms-second.
       page.replaceChildren(
         h("div", { class: "lobby-side" }, quick.el, createRoomForm(catalog), inviteForm()),
-        h("div", { class: "lobby-main" }, minePanel, roomsPanel(), createLeaderboard(catalog)),
+        h("div", { class: "lobby-main" }, invitations.el, minePanel, roomsPanel(), createLeaderboard(catalog)),
       );
       refresh();
+      invitations.refresh(); // then again on each `invited` event
     },
     (error) =>
       page.replaceChildren(h("p", { role: "alert" }, `The server is not answering: ${error.message}`)),

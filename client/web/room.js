@@ -14,6 +14,7 @@ import { Connection } from "./connection.js";
 import { clockLeft, clockText, clocksAt } from "./clock.js";
 import { applyDelta } from "./delta.js";
 import { clear, dismissError, h, notify, seatName } from "./dom.js";
+import { invitePlayerForm } from "./inviteplayer.js";
 import { botTag, isBot } from "./players.js";
 
 const SAVED = (id) => `meeple.room.${id}`;
@@ -114,6 +115,7 @@ export function mount(root, { roomId, setConn }) {
   const presence = h("ul", { class: "presence", "data-testid": "presence" });
   const spectators = h("p", { class: "muted", "data-testid": "spectators" });
   const actions = h("div", { class: "actions row" });
+  const invitePlayer = invitePlayerForm(roomId); // outside `actions`: a re-render keeps what is typed
   const chat = createChat((msg) => conn?.send(msg) ?? null);
 
   root.append(
@@ -136,6 +138,7 @@ export function mount(root, { roomId, setConn }) {
             away,
             spectators,
             actions,
+            invitePlayer,
           ),
           chat.el,
         ),
@@ -415,6 +418,7 @@ export function mount(root, { roomId, setConn }) {
       );
     }
     actions.replaceChildren(...buttons);
+    invitePlayer.hidden = !(seated && state.status === "waiting" && state.seats.some((s) => s.kind === "empty"));
   }
 
   // A button that asks "are you sure?" inline first (no window.confirm: tests dismiss dialogs).
