@@ -148,3 +148,26 @@ async def test_invitations_tell_nobody_who_exists(srv: LiveServer) -> None:
         assert (await http.get(f"{two.http}/api/me/invitations", headers=auth_b)).json() == {
             "items": []
         }
+
+
+async def test_an_invitation_taken_up_is_forgotten(srv: LiveServer) -> None:
+    """Once the invitee sits in the room, the invitation is gone from their list, though
+    the room still has a free seat for somebody else."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        _, auth_a = await account(http, srv.http, "ada")
+        _, auth_b = await account(http, srv.http, "bob")
+        r = await http.post(
+            f"{srv.http}/api/rooms", json={"game": "liarsdice", "seats": 3}, headers=auth_a
+        )
+        assert r.status_code == 201, r.text
+        room_id = r.json()["id"]
+        assert (await invite(http, srv.http, room_id, auth_a, username="bob")).status_code == 202
+        listed = (await http.get(f"{srv.http}/api/me/invitations", headers=auth_b)).json()
+        assert [item["room"]["id"] for item in listed["items"]] == [room_id]
+        r = await http.post(f"{srv.http}/api/rooms/{room_id}/seats", json={}, headers=auth_b)
+        assert r.status_code == 200, r.text
+        assert r.json()["room"] == room_id
+        room = (await http.get(f"{srv.http}/api/rooms/{room_id}", headers=auth_b)).json()
+        assert room["free"] == 1  # still open to somebody else
+        listed = (await http.get(f"{srv.http}/api/me/invitations", headers=auth_b)).json()
+        assert listed == {"items": []}

@@ -129,6 +129,10 @@ async def my_invitations(services: ServicesDep, session: CurrentSession) -> Invi
         if found is None or not _open(found[0]):
             continue
         summary, creator = found
+        if any(s.get("player_id") == session.player_id for s in summary["seats"]):
+            # Taken up: the invitee sits there now (by this invitation or otherwise).
+            await services.invitations.remove(session.player_id, invitation["room"])
+            continue
         room = room_view(summary, session.player_id, creator)
         if summary.get("private"):
             room["invite"] = summary.get("invite")
