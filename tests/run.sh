@@ -100,4 +100,5 @@ echo "ruff"
 .venv/bin/ruff format --check .
 echo "mypy"
 .venv/bin/mypy
-echo "pytest"; .venv/bin/python -m pytest "$@"
+# --durations: the slowest tests in every run's log, to keep the whole run within its budget.
+echo "pytest"; .venv/bin/python -m pytest --durations=30 "$@"
