@@ -726,6 +726,19 @@ def verdicts(results: dict[str, Any]) -> list[str]:
                 line(f"Redis mode p99 <= {TARGET_REDIS_P99}x in-memory's at R=100",
                      red["latency_p99_ms"] / mem["latency_p99_ms"], TARGET_REDIS_P99, False,
                      "x")  # fmt: skip
+    # In memory at most Colyseus' CPU per move (issue 14), as fast as each goes and paced
+    colyseus = {(r["rooms"], r.get("max_rate")): r for r in every if r.get("mode") == COLYSEUS}
+    mine = {(r["rooms"], r.get("max_rate")): r for r in every if r.get("mode", MEMORY) == MEMORY}
+    for key, col in colyseus.items():
+        mem = mine.get(key)
+        if mem and mem["server_us_per_move"] and col["server_us_per_move"]:
+            rooms, rate = key
+            paced_at = f" paced to {rate:g} moves/s per player" if rate else ""
+            line(f"in-memory server CPU per move <= Colyseus' at R={rooms}{paced_at} "
+                 f"({mem['server_us_per_move']:.1f} µs against {col['server_us_per_move']:.1f}; "
+                 f"{mem['moves_per_s']:,.0f} and {col['moves_per_s']:,.0f} moves/s)",
+                 mem["server_us_per_move"] / col["server_us_per_move"], 1.0, False,
+                 "x")  # fmt: skip
     for rooms in sorted(set(load) & set(on_sqlite)):  # the SQLite default (issue 18)
         mem, lite = load[rooms], on_sqlite[rooms]
         if mem["server_us_per_move"] and lite["server_us_per_move"]:
@@ -796,6 +809,11 @@ def table_sizes(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rooms", default="1,10,100,500,2000", help="R values, or '' for none")
+    parser.add_argument("--modes", default="memory,sqlite,redis",
+                        help="each load case all in memory, on the SQLite default and/or on "
+                        "Redis (memory,sqlite,redis); also fsync (Redis with appendfsync "
+                        "always), wait1 (a replica, MEEPLE_REDIS_WAIT_REPLICAS=1), workers2 "
+                        "(--workers 2), colyseus (Colyseus beside Meeple)")  # fmt: skip
     parser.add_argument("--cluster-rooms", default="100,500",
                         help="R values for two server processes on one Redis, or '' for "
                         "none")  # fmt: skip
