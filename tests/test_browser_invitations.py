@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 __all__ = ["browser"]  # the fixture, used here by name
 
 SHOTS = ARTIFACTS / "invitations"
-SELF_REFUSED = re.compile(r"Failed to load resource: the server responded with a status of 422")
+SELF_REFUSED = re.compile(r"Failed to load resource: the server responded with a status of 409")
 """What Chromium logs for the refusal the first test provokes (inviting yourself)."""
 
 

@@ -126,7 +126,7 @@ async def test_invitations_tell_nobody_who_exists(srv: LiveServer) -> None:
         r = await invite(http, two.http, room_id, auth_c, username="bob")
         assert r.status_code == 403 and r.json()["code"] == "not_a_member"
         r = await invite(http, one.http, room_id, auth_a, username="ada")
-        assert r.status_code == 422 and r.json()["code"] == "invite_yourself"
+        assert r.status_code == 409 and r.json()["code"] == "invite_yourself"
         for bad in ({}, {"username": "bob", "player_id": "p_0123456789abcdef"}, {"player_id": "x"}):
             r = await http.post(
                 f"{one.http}/api/rooms/{room_id}/invitations", json=bad, headers=auth_a

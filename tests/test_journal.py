@@ -197,7 +197,9 @@ async def test_the_start_is_announced_only_once_it_is_saved(
     assert [f["st"] for f in b.frames if f["t"] == "room"][-1] == "playing"
 
 
-@pytest.mark.server_errors("saving room")
+# Without a cluster the manager hosts the dropped room again from its journal, which
+# this test made unreadable on purpose: that restore fails, and says so.
+@pytest.mark.server_errors("saving room", "could not be restored")
 async def test_a_room_that_cannot_be_saved_is_dropped_alone(
     manager: RoomManager, recorded: Recorded, redis: Redis, redis_prefix: str
 ) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from meeple.client.connection import ConnectionLost, MoveRejected
+from meeple.client.connection import MoveRejected
 from meeple.lobby.settings import Settings
 from tests.servers import (
     LiveServer,
@@ -83,7 +83,8 @@ async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
         assert seq is not None
         await redis.config_set("maxmemory", 1)  # noeviction: writes fail with OOM
         try:
-            with pytest.raises(ConnectionLost):
+            # Refused as not saved (docs/protocol.md, `not_saved`), then the room closes.
+            with pytest.raises(MoveRejected, match="not_saved"):
                 await asyncio.wait_for(ca.move({"cell": 4}), 10)
             dropped_at = time.monotonic()
             text = (await http.get(f"{srv.http}/metrics")).text

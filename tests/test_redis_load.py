@@ -88,7 +88,14 @@ async def test_500_rooms_on_redis_under_full_load_for_30_s(
     batches = metric(metrics, "meeple_journal_batches_total")
     assert metric(metrics, "meeple_journal_saves_total") > 2 * batches > 0  # rooms share
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
-    troubles = [line for line in lines if line["level"] in ("warning", "error", "critical")]
+    # One machine's shape: the SQLite default beside Redis, which the server warns of once
+    # at start (several machines need DATABASE_URL); anything else is trouble.
+    troubles = [
+        line
+        for line in lines
+        if line["level"] in ("warning", "error", "critical")
+        and "only processes on this machine share" not in line.get("msg", "")
+    ]
     assert troubles == []
 
 

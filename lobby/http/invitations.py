@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import Request, RoomOut, iso
@@ -31,7 +31,20 @@ INVITATION_SECONDS = 7 * 86_400.0
 PLAYER_ID = r"^p_[0-9a-f]{16}$"
 
 
+def _just(field: str, other: str) -> dict[str, Any]:
+    given = {"required": [field], "properties": {field: {"type": "string"}}}
+    return {**given, "not": {"required": [other], "properties": {other: {"type": "string"}}}}
+
+
 class InvitationRequest(Request):
+    # The schema says what the validator below does: exactly one of the two, so that a
+    # client (or schemathesis) reading the OpenAPI document sends what is accepted.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [_just("username", "player_id"), _just("player_id", "username")]
+        }
+    )
+
     username: str | None = Field(default=None, min_length=1, max_length=64, examples=["bo"])
     player_id: str | None = Field(default=None, pattern=PLAYER_ID)
 
@@ -99,7 +112,7 @@ async def invite(
     services.limits.check("invitations", me)
     invitee = await _invitee(services, body)
     if invitee == me:
-        raise ProblemError(422, "invite_yourself", "you cannot invite yourself")
+        raise ProblemError(409, "invite_yourself", "you cannot invite yourself")
     if invitee is not None and any(s.get("player_id") == invitee for s in summary["seats"]):
         raise ProblemError(409, "already_seated", "that player already has a seat here")
     now = time.time()

@@ -86,7 +86,7 @@ PROBLEM_CODES: dict[str, str] = {
     "already_started": "409: the game has started; watch instead",
     "not_a_member": "403: only the room's creator and players invite others into it",
     "already_seated": "409: that player has a seat in the room already",
-    "invite_yourself": "422: an invitation is for another player",
+    "invite_yourself": "409: an invitation is for another player",
     "not_seated": "404: you hold no seat in that room",
     "invite_required": "403: a private room needs its invite code",
     "bad_invite": "403: that is not the room's invite code",
