@@ -34,21 +34,24 @@ def human_players(record: GameRecord) -> list[str]:
     )
 
 
+def _row(record: GameRecord) -> dict[str, Any]:
+    """A record's row in ``records``: its keys, and the whole record as the body."""
+    return {
+        "id": record["id"],
+        "room": record.get("room", record["id"]),
+        "game_no": record.get("game_no", 0),
+        "game": record.get("game", ""),
+        "finished_at": record["finished_at"],
+        "body": record,
+    }
+
+
 async def insert_record(conn: AsyncConnection, record: GameRecord) -> bool:
     """Write the record in the connection's transaction; False if it was already there
     (a room that failed over finishing the same game again)."""
     inserted = await conn.execute(
         _insert_ignoring_conflict(conn, records),
-        [
-            {
-                "id": record["id"],
-                "room": record.get("room", record["id"]),
-                "game_no": record.get("game_no", 0),
-                "game": record.get("game", ""),
-                "finished_at": record["finished_at"],
-                "body": record,
-            }
-        ],
+        [_row(record)],
     )
     if inserted.rowcount == 0:
         return False
@@ -77,17 +80,7 @@ async def insert_records(conn: AsyncConnection, batch: list[GameRecord]) -> list
     if fresh:
         await conn.execute(
             _insert_ignoring_conflict(conn, records),
-            [
-                {
-                    "id": record["id"],
-                    "room": record.get("room", record["id"]),
-                    "game_no": record.get("game_no", 0),
-                    "game": record.get("game", ""),
-                    "finished_at": record["finished_at"],
-                    "body": record,
-                }
-                for record in fresh
-            ],
+            [_row(record) for record in fresh],
         )
         players = [
             {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
