@@ -10,10 +10,13 @@ import math
 import os
 import resource
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meeple.game.registry import GameError
 from meeple.lobby.ops.logs import log_config
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -85,6 +88,20 @@ WORKERS_NEED_REDIS = (
 )
 
 
+def worker_app() -> FastAPI:
+    """The app of a ``--workers`` worker (uvicorn's factory, run in the worker): the
+    worker ends when its parent does (``ops.parent``), even by kill -9."""
+    import multiprocessing
+
+    from meeple.lobby.app import create_app
+    from meeple.lobby.ops.parent import end_with_parent
+
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        end_with_parent(parent.pid)
+    return create_app()
+
+
 def serve(argv: list[str]) -> None:
     import uvicorn
 
@@ -118,7 +135,7 @@ def serve(argv: list[str]) -> None:
     raise_open_files()
     tune_gc()
     uvicorn.run(
-        "meeple.lobby.app:create_app",
+        "meeple.lobby.cli:worker_app" if args.workers > 1 else "meeple.lobby.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,

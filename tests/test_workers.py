@@ -1,6 +1,6 @@
 """``meeple serve --workers N``: N processes on one port, one server on the configured
-Redis (each worker a member of the cluster), ended together by SIGTERM to the parent;
-and without REDIS_URL, one line saying it needs it."""
+Redis (each worker a member of the cluster), ended together by SIGTERM to the parent
+and by its death (kill -9); and without REDIS_URL, one line saying it needs it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from meeple.lobby.cli import WORKERS_NEED_REDIS
 from tests.conftest import REDIS_URL, Peer, of_type
-from tests.servers import ROOT, ServerProcess, metric
+from tests.servers import ROOT, ServerProcess, metric, until
 from tests.test_cluster import game_across, play
 
 
@@ -49,11 +49,29 @@ async def connections_by_worker(base: str, scrapes: int = 40) -> dict[int, float
 
 
 def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its new parent, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def kill_left(pids: list[int]) -> None:
+    """Not to outlive the test, whatever happened."""
+    for pid in pids:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def both_joined(redis_prefix: str) -> None:
+    """Wait until both workers have joined the cluster (each says it is alive in Redis)."""
+
+    async def joined() -> bool:
+        return len([k async for k in redis.scan_iter(f"{redis_prefix}node:*:alive")]) == 2
+
+    async with Redis.from_url(REDIS_URL) as redis:
+        await until(joined, 60, "both workers joining the cluster")
 
 
 def children(pid: int) -> list[int]:
@@ -72,13 +90,7 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
     assert server.proc is not None
     spawned = children(server.proc.pid)
     try:
-        async with Redis.from_url(REDIS_URL) as redis:  # both workers joined the cluster
-            for _ in range(300):
-                alive = [k async for k in redis.scan_iter(f"{redis_prefix}node:*:alive")]
-                if len(alive) == 2:
-                    break
-                await asyncio.sleep(0.1)
-            assert len(alive) == 2
+        await both_joined(redis_prefix)
 
         # Players land on both workers: rooms are made and joined until each worker
         # holds some of their connections.
@@ -112,8 +124,59 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
                 if not left:
                     break
                 await asyncio.sleep(0.1)
-            for pid in left:  # not to outlive the test, whatever happened
-                os.kill(pid, signal.SIGKILL)
+            kill_left(left)
     # SIGTERM to the parent ended every worker, in bounded time.
     assert server.proc.returncode == 0
     assert left == []
+
+
+@pytest.mark.redis
+@pytest.mark.timeout(300)
+async def test_workers_end_when_their_parent_is_killed(redis_prefix: str) -> None:
+    env = {"REDIS_URL": REDIS_URL, "MEEPLE_REDIS_PREFIX": redis_prefix}
+    server = ServerProcess(env)
+    server.extra_args = ["--workers", "2"]
+    await server.start(timeout=150)
+    assert server.proc is not None
+    spawned = children(server.proc.pid)
+    try:
+        await both_joined(redis_prefix)  # both workers are up and serving
+        server.kill()  # kill -9 of the parent: it cannot stop its workers
+        # Each worker hears of it and stops as on a deploy, in bounded time (its graceful
+        # stop, at most GRACEFUL_SECONDS + CLOSE_SECONDS, on a busy machine).
+        await until(lambda: not any(running(pid) for pid in spawned), 60, "the workers ending")
+        with pytest.raises(httpx.ConnectError):  # nobody holds the port any more
+            async with httpx.AsyncClient(timeout=5) as http:
+                await http.get(f"{server.http}/healthz")
+    finally:
+        server.kill()
+        kill_left(spawned)
+
+
+WATCHER = """
+import os, sys
+from meeple.lobby.ops.parent import watch_parent
+watch_parent(int(sys.argv[1]), lambda: os._exit(0), every=0.05)
+"""
+MIDDLE = f"""
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", {WATCHER!r}, str(os.getpid())])
+print(child.pid, flush=True)
+time.sleep(300)
+"""
+
+
+async def test_where_linux_sends_no_signal_a_worker_sees_its_parent_go() -> None:
+    """The portable way (``ops.parent.watch_parent``): a process whose parent is killed
+    with -9 notices within its polling period and ends."""
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE], stdout=subprocess.PIPE, cwd=ROOT)
+    assert middle.stdout is not None
+    watcher = int(await asyncio.to_thread(middle.stdout.readline))
+    try:
+        assert running(watcher)
+        middle.kill()
+        middle.wait(10)
+        await until(lambda: not running(watcher), 30, "the orphan ending")
+    finally:
+        middle.kill()
+        kill_left([watcher])
