@@ -155,6 +155,13 @@ class Services:
         self.matchmaker.events.publish(player_id, name, data)
         self.pusher.event(player_id, name, data)
 
+    async def redis_answers(self) -> None:
+        """Raise unless Redis (every master of a Redis Cluster) answers a ping: /readyz."""
+        from meeple.lobby.stores.redis import ping
+
+        if self.redis is not None:
+            await ping(self.redis)
+
     def start_background(self) -> None:
         self._tasks = [asyncio.create_task(loop()) for loop in self.background]  # type: ignore[arg-type]
         self.heartbeat.start()

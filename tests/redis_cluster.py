@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 
@@ -37,44 +38,102 @@ async def _cluster_ok(port: int) -> bool:
     return b"cluster_state:ok" in out
 
 
-@contextlib.asynccontextmanager
-async def redis_cluster(directory: Path, masters: int = 3) -> AsyncIterator[str]:
-    """Start the cluster; yield its ``redis+cluster://`` URL (one node; clients find the rest)."""
-    ports = [cluster_port() for _ in range(masters)]
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        for port in ports:
-            node = directory / str(port)
-            node.mkdir()
-            argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
-            argv += ["--cluster-enabled", "yes", "--dir", str(node), "--save", ""]
-            argv += ["--appendonly", "no", "--cluster-node-timeout", "2000"]
-            procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL))
-        for port in ports:
-            for _ in range(100):
-                ping = await asyncio.create_subprocess_exec(
-                    "redis-cli", "-p", str(port), "ping", stdout=subprocess.PIPE
-                )
-                if (await ping.communicate())[0].strip() == b"PONG":
-                    break
-                await asyncio.sleep(0.05)
+async def _answers(port: int) -> bool:
+    ping = await asyncio.create_subprocess_exec(
+        "redis-cli", "-p", str(port), "ping", stdout=subprocess.PIPE
+    )
+    return (await ping.communicate())[0].strip() == b"PONG"
+
+
+async def _wait(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(200):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{what} within 10 s")
+
+
+class ClusterNodes:
+    """The cluster's redis-server processes, each stopped and started again by its PID
+    (on its port and directory: its ``nodes.conf`` brings it back into the cluster with
+    its slots, and with ``durable`` its append-only file brings back its keys)."""
+
+    def __init__(self, directory: Path, masters: int, durable: bool) -> None:
+        self.dir = directory
+        self.ports = [cluster_port() for _ in range(masters)]
+        self.durable = durable
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        """The ``redis+cluster://`` URL (one node; clients find the rest)."""
+        return f"redis+cluster://127.0.0.1:{self.ports[0]}/0"
+
+    def _launch(self, port: int) -> None:
+        node = self.dir / str(port)
+        node.mkdir(exist_ok=True)
+        argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
+        argv += ["--cluster-enabled", "yes", "--dir", str(node), "--save", ""]
+        argv += ["--cluster-node-timeout", "2000"]
+        if self.durable:
+            argv += ["--appendonly", "yes", "--appendfsync", "always"]
+        else:
+            argv += ["--appendonly", "no"]
+        self.procs[port] = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+
+    async def create(self) -> None:
+        for port in self.ports:
+            self._launch(port)
+        for port in self.ports:
+            await _wait(functools.partial(_answers, port), f"redis-server on {port} did not answer")
         create = await asyncio.create_subprocess_exec(
-            "redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+            "redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
             "--cluster-replicas", "0", "--cluster-yes",
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip
         out, _ = await create.communicate()
         if create.returncode != 0:
             raise RuntimeError(f"redis-cli --cluster create failed: {out.decode()}")
-        for _ in range(200):
-            if all([await _cluster_ok(p) for p in ports]):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError("the Redis Cluster did not become ok within 10 s")
-        yield f"redis+cluster://127.0.0.1:{ports[0]}/0"
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
+        await self.until_ok()
+
+    async def until_ok(self) -> None:
+        """Wait until every node says the cluster is ok (all slots served)."""
+
+        async def ok() -> bool:
+            return all([await _cluster_ok(p) for p in self.ports])
+
+        await _wait(ok, "the Redis Cluster did not become ok")
+
+    def kill(self, *ports: int) -> None:
+        """kill -9 of these nodes (all of them when none are named), waited for."""
+        for port in ports or self.ports:
+            proc = self.procs.get(port)
+            if proc is not None and proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
+
+    async def restart(self, *ports: int) -> None:
+        """Start these nodes (all when none are named) again, and wait for a cluster that is ok."""
+        for port in ports or self.ports:
+            self._launch(port)
+        await self.until_ok()
+
+
+@contextlib.asynccontextmanager
+async def cluster_nodes(
+    directory: Path, masters: int = 3, *, durable: bool = False
+) -> AsyncIterator[ClusterNodes]:
+    """Start a cluster; yield its nodes; kill them all at the end."""
+    nodes = ClusterNodes(directory, masters, durable)
+    try:
+        await nodes.create()
+        yield nodes
+    finally:
+        nodes.kill()
+
+
+@contextlib.asynccontextmanager
+async def redis_cluster(directory: Path, masters: int = 3) -> AsyncIterator[str]:
+    """Start the cluster; yield its ``redis+cluster://`` URL (one node; clients find the rest)."""
+    async with cluster_nodes(directory, masters) as nodes:
+        yield nodes.url

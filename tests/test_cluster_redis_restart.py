@@ -1,7 +1,9 @@
 """Redis restarts under a running cluster: the processes subscribe again and go on.
 
 A Redis of the test's own (appending every write to disk, so a restart keeps the
-sessions and rooms) on a port of its own, killed and started again by its PID.
+sessions and rooms) on a port of its own, killed and started again by its PID; and
+the same for a 3-master Redis Cluster of the test's own, one node at a time and all
+of them at once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port
+from tests.redis_cluster import cluster_nodes
+from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port, server_processes
 from tests.test_cluster import session
 
 pytestmark = pytest.mark.redis
@@ -104,13 +107,34 @@ async def test_processes_subscribe_again_after_redis_restarts(tmp_path: Path) ->
                 await redis.start()  # same port, same disk
                 await until_ready(http, [one, two])  # both heard their channels again
 
-                # Every request answers (a stale pooled connection is retried, not a 500),
-                # and calls between the processes work again.
-                for server in (one, two, one, two):
-                    r = await http.post(f"{server.http}/api/sessions", json={"name": "Cy"})
-                    assert r.status_code == 201, r.text
-                assert await seat_across(http, one, two) == 200
-                assert await seat_across(http, two, one) == 200
+                await across_both_ways(http, one, two)
         finally:
             one.stop()
             two.stop()
+
+
+async def across_both_ways(http: httpx.AsyncClient, one: ServerProcess, two: ServerProcess) -> None:
+    """Every request answers (a stale pooled connection is retried, not a 500), and calls
+    between the processes work, either way."""
+    for server in (one, two, one, two):
+        r = await http.post(f"{server.http}/api/sessions", json={"name": "Cy"})
+        assert r.status_code == 201, r.text
+    assert await seat_across(http, one, two) == 200
+    assert await seat_across(http, two, one) == 200
+
+
+@pytest.mark.server_errors(*REDIS_OUTAGE_ERRORS)  # Redis goes away on purpose
+@pytest.mark.timeout(300)
+async def test_processes_subscribe_again_after_a_redis_cluster_restarts(tmp_path: Path) -> None:
+    """Each master is killed and started again in turn (one of them serves each process's
+    subscription, whichever its channel's slot names), then all three at once."""
+    async with cluster_nodes(tmp_path, durable=True) as nodes:
+        env = {"REDIS_URL": nodes.url, "MEEPLE_REDIS_PREFIX": "t:", "MEEPLE_LEASE_SECONDS": "5"}
+        async with server_processes(env) as (one, two), httpx.AsyncClient(timeout=10) as http:
+            assert await seat_across(http, one, two) == 200
+            for down in [[port] for port in nodes.ports] + [nodes.ports]:
+                nodes.kill(*down)
+                assert await readiness(http, one) == 503  # a master is gone: not ready
+                await nodes.restart(*down)  # same port, same disk, same slots
+                await until_ready(http, [one, two])
+                await across_both_ways(http, one, two)

@@ -31,15 +31,14 @@ async def metrics(request: Request) -> Response:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready to take players: Redis, when configured, answers, and this process hears its
-    cluster channel (after Redis restarts, not until it has subscribed again)."""
+    """Ready to take players: Redis, when configured, answers (every master of a Redis
+    Cluster), and this process hears its cluster channel (after Redis restarts, not
+    until it has subscribed again)."""
     services = request.app.state.services
-    redis = services.redis
-    if redis is not None:
-        try:
-            await redis.ping()
-        except Exception as exc:
-            return JSONResponse({"status": "unavailable", "redis": repr(exc)}, status_code=503)
+    try:
+        await services.redis_answers()
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "redis": repr(exc)}, status_code=503)
     cluster = services.cluster
     if cluster is not None and not cluster.subscribed:
         return JSONResponse(

@@ -158,6 +158,17 @@ def shared_prefix(prefix: str, url: str) -> str:
     return f"{prefix}{{lobby}}:" if is_cluster_url(url) else prefix
 
 
+async def ping(client: Any) -> None:
+    """Check that Redis answers: on a Redis Cluster, every master (a plain PING goes to
+    one node, and a cluster with a master down serves none of that master's slots)."""
+    from redis.asyncio.cluster import RedisCluster
+
+    if isinstance(client, RedisCluster):
+        await client.ping(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await client.ping()
+
+
 async def prepare(client: Any) -> None:
     """Ready a client from ``connect`` before its first use: a cluster client learns
     which node serves which slots (its pub/sub needs that map before it subscribes)."""
@@ -201,6 +212,42 @@ def _packed_by_hiredis(base: type[AbstractConnection]) -> type[AbstractConnectio
             f"Hiredis{base.__name__}", (base,), {"pack_command": pack_command}
         )
     return packed
+
+
+async def pipelined(redis: Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """Send these commands in one round trip (no MULTI); their replies, errors as
+    exceptions. A command whose connection broke is sent again once, on a fresh one:
+    a pooled connection to a Redis that restarted fails on first use, and redis-py's
+    retry does not cover a pipeline's replies returned as errors on a Redis Cluster (a
+    plain client has already retried it, and the second try then costs nothing)."""
+    replies = await _pipeline(redis, commands)
+    broken = [i for i, r in enumerate(replies) if isinstance(r, RedisConnectionError)]
+    if broken:  # the second try: only the commands that broke, in their places
+        await _drop_stale(redis)
+        again = await _pipeline(redis, [commands[i] for i in broken])
+        for i, reply in zip(broken, again, strict=True):
+            replies[i] = reply
+    return replies
+
+
+async def _drop_stale(redis: Any) -> None:
+    """On a Redis Cluster, after a broken connection: its nodes' idle connections are
+    closed (each may be as stale: the next use opens it again) and those in use are
+    closed once their callers are done. A plain client reconnects by itself."""
+    from redis.asyncio.cluster import RedisCluster
+
+    if isinstance(redis, RedisCluster):
+        for node in redis.get_nodes():
+            node.update_active_connections_for_reconnect()
+            await node.disconnect_free_connections()
+
+
+async def _pipeline(redis: Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    async with redis.pipeline(transaction=False) as pipe:
+        for args in commands:
+            pipe.execute_command(*args)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+    return replies
 
 
 def text(value: Any) -> str:
@@ -250,11 +297,8 @@ class Coalesced:
                 batch, self._queued = self._queued, []
                 count = sum(len(commands) for commands, _, _ in batch)
                 try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for commands, _, _ in batch:
-                            for args in commands:
-                                pipe.execute_command(*args)
-                        replies: list[Any] = await pipe.execute(raise_on_error=False)
+                    queued = [args for commands, _, _ in batch for args in commands]
+                    replies = await pipelined(self._redis, queued)
                 except Exception as exc:
                     replies = [exc] * count
                 at = 0
@@ -676,30 +720,30 @@ class RedisJournal:
         The replies of the script calls, in order (errors as exceptions)."""
         p, sha, live, epochs = self._p, self._script.sha, self._live, self.epochs
         need, lag = self.replicas, self._max_lag
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for c in changes:
-                room_id, game_no, meta = c.room_id, c.game_no, c.meta
-                log_key = f"{p}room:{{{room_id}}}:log:{game_no}"
-                keys = [f"{p}room:{{{room_id}}}:meta", log_key, f"{p}room:{{{room_id}}}:epoch"]
-                epoch = b"" if epochs is None else epochs.get(room_id, 0)
-                if c.new_game and game_no > 0:
-                    keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
-                entries = c.entries
-                before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
-                pipe.execute_command(
-                    "EVALSHA", sha, len(keys), *keys,
-                    b"" if meta is None else pack(meta), before, epoch, need, lag,
-                    *[pack(e) for e in entries],
-                )  # fmt: skip
-            for c in changes:
-                if c.meta is not None:
-                    if c.meta["status"] == "finished":
-                        pipe.execute_command("SREM", live, c.room_id)
-                    else:
-                        pipe.execute_command("SADD", live, c.room_id)
-            if need:
-                pipe.execute_command("WAIT", need, self.replica_wait_ms)
-            replies: list[Any] = await pipe.execute(raise_on_error=False)
+        commands: list[tuple[Any, ...]] = []
+        for c in changes:
+            room_id, game_no, meta = c.room_id, c.game_no, c.meta
+            log_key = f"{p}room:{{{room_id}}}:log:{game_no}"
+            keys = [f"{p}room:{{{room_id}}}:meta", log_key, f"{p}room:{{{room_id}}}:epoch"]
+            epoch = b"" if epochs is None else epochs.get(room_id, 0)
+            if c.new_game and game_no > 0:
+                keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
+            entries = c.entries
+            before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
+            commands.append((
+                "EVALSHA", sha, len(keys), *keys,
+                b"" if meta is None else pack(meta), before, epoch, need, lag,
+                *[pack(e) for e in entries],
+            ))  # fmt: skip
+        for c in changes:
+            if c.meta is not None:
+                if c.meta["status"] == "finished":
+                    commands.append(("SREM", live, c.room_id))
+                else:
+                    commands.append(("SADD", live, c.room_id))
+        if need:
+            commands.append(("WAIT", need, self.replica_wait_ms))
+        replies = await pipelined(self._redis, commands)
         saved = replies[: len(changes)]
         if need and not (isinstance(replies[-1], int) and replies[-1] >= need):
             short = NotReplicated(
@@ -848,10 +892,8 @@ class RedisLeases:
     async def _each(self, script: str, sha: str, room_ids: Sequence[str], *args: Any) -> list[Any]:
         """A script per room's lease in one pipeline (loading it once if Redis lost it)."""
         for attempt in range(2):
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for room_id in room_ids:
-                    pipe.execute_command("EVALSHA", sha, 1, self._key(room_id), *args)
-                replies: list[Any] = await pipe.execute(raise_on_error=False)
+            commands = [("EVALSHA", sha, 1, self._key(room_id), *args) for room_id in room_ids]
+            replies = await pipelined(self._redis, commands)
             if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
                 await self._redis.script_load(script)
                 continue
