@@ -18,9 +18,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from tests.conftest import of_type
 from tests.redis_cluster import cluster_nodes
 from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port, server_processes
-from tests.test_cluster import session
+from tests.test_cluster import play, playing, reconnect, room_for_two, session
 
 pytestmark = pytest.mark.redis
 
@@ -138,3 +139,33 @@ async def test_processes_subscribe_again_after_a_redis_cluster_restarts(tmp_path
                 await nodes.restart(*down)  # same port, same disk, same slots
                 await until_ready(http, [one, two])
                 await across_both_ways(http, one, two)
+
+
+@pytest.mark.server_errors(*REDIS_OUTAGE_ERRORS)  # Redis goes away on purpose
+async def test_a_move_redis_lost_leaves_the_room_reachable_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    """A move made while Redis is down is refused (``not_saved``) and changes nothing;
+    once Redis is back, the room's owner hosts it again for its players on any process
+    at once, not when its lease (60 s here) would have run out."""
+    async with disk_redis(tmp_path) as redis:
+        env = {"REDIS_URL": redis.url, "MEEPLE_REDIS_PREFIX": "t:", "MEEPLE_LEASE_SECONDS": "60"}
+        async with server_processes(env) as (one, two), httpx.AsyncClient(timeout=10) as http:
+            room_id, token_a, token_b = await room_for_two(http, one, two)  # one owns it
+            a, b = await playing(room_id, [(one.ws, token_a), (two.ws, token_b)])  # b relayed
+            assert [await play(a, 1, 0), await play(b, 2, 4)] == [2, 3]
+
+            redis.kill()
+            await a.send({"t": "move", "id": 3, "m": {"cell": 8}})
+            refused = await a.until(of_type("err", id=3), 15)
+            assert refused["code"] == "not_saved"
+            assert (await a.closed(timeout=10))[0] == 1011
+            await b.closed(timeout=15)
+            assert not [m for m in b.seen if m.get("t") == "d" and m.get("s") == 4]
+
+            await redis.start()  # same port, same disk: the lease still names one
+            await until_ready(http, [one, two])
+            b2 = await reconnect(two, room_id, token_b, since=3)  # through two, to one
+            a2 = await reconnect(one, room_id, token_a, since=3)
+            assert await play(a2, 4, 8) == 4  # the refused move left no trace
+            await b2.saw(of_type("d", s=4))

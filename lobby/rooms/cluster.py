@@ -294,6 +294,28 @@ class Cluster:
             game = self._foreign[room_id] = meta["game"]
         return game
 
+    async def rehost(self, room_id: str) -> None:
+        """Host again, from its journal, a room whose change could not be saved, as soon
+        as Redis answers: its lease still names us, so its players (relayed from any
+        process) would otherwise find no room here until the lease ran out. Tried with
+        backoff (0.1 s doubling to 2 s) for as long as the lease could still be ours;
+        not if another process holds it (it hosts the room)."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.lease_seconds, 0.1
+        while True:
+            try:
+                if await self.claim(room_id):
+                    await self._restore_once(room_id)
+                return
+            except Exception as exc:
+                if loop.time() > deadline:
+                    log.warning(
+                        "room %s could not be hosted again (%r); left to others", room_id, exc
+                    )
+                    return
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
+
     async def _restore_once(self, room_id: str) -> Room | None:
         """Restore a room we hold the lease of; concurrent callers share one restore."""
         assert self.manager is not None

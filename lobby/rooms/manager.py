@@ -45,6 +45,8 @@ class Ownership(Protocol):
 
     async def release(self, room_id: str) -> None: ...
 
+    async def rehost(self, room_id: str) -> None: ...
+
     async def locate(self, room_id: str) -> Room | str | None:
         """The room if it is (or can now be) hosted here; else its owner's node id.
         RoomError (503) when nobody hosts it and its game is not served here."""
@@ -318,13 +320,16 @@ class RoomManager:
             self.tell_player(player_id, name, data)
 
     def unsaved(self, room: Room) -> None:
-        """Forget the room here and give up its lease: whoever reconnects gets it as its
-        journal has it (from this process or another), without the change nobody heard of."""
+        """Forget this copy of the room and host it again as its journal has it, without
+        the change nobody heard of: whoever reconnects (to any process) finds it. With
+        Redis out of reach that waits until Redis answers (``Cluster.rehost``)."""
         if self.rooms.get(room.id) is not room:
             return
         self.drop(room.id, 1011, "the room could not be saved; reconnect to resume")
-        if self.cluster is not None:  # if Redis cannot take even this, the lease runs out
-            self._spawn(self.cluster.release(room.id), room.id)
+        if self.cluster is not None:
+            task = asyncio.get_running_loop().create_task(self.cluster.rehost(room.id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         elif room.journal is not None:  # no other process: host it again, as saved
             self._spawn(self._restored(room.id, room.journal), room.id)
 
