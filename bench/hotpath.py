@@ -11,6 +11,15 @@ batch per turn, as under saturation. A finished game is followed by both players
 rematch votes. The services are the server's own (``build_services``): records,
 ratings and summaries are written as in ``meeple serve``.
 
+``--socket`` gives each player a ``RoomSocket`` (the gateway's protocol class) on a
+transport that counts writes, and feeds it the frame's bytes through
+``data_received``: the gateway's own work (the pong check, heartbeat bookkeeping,
+the rate limit, the move's latency histogram) is counted too. ``--paced`` sends one
+message a loop turn instead of one a room, as a server below saturation sees them:
+every move has its own outbox flush (a ``call_soon``) and its own loop turn.
+``--no-records`` leaves out the game-over writes (records and ratings, written in
+batches by time, which makes instruction counts vary from run to run).
+
 It prints this process's CPU per accepted move. That excludes the kernel's and the
 event loop's work for real sockets, so it is a floor, not what a server costs; its
 use is comparing two versions or two modes. On a shared machine, count instructions
@@ -26,6 +35,7 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from redis.asyncio import Redis
 
@@ -36,11 +46,18 @@ from bench.common import run
 from meeple.game.codec import decode, encode
 from meeple.lobby.edge.connection import Connection
 from meeple.lobby.edge.frames import OP_BINARY, FrameReader, encode_frame
+from meeple.lobby.edge.gateway import RoomSocket
 from meeple.lobby.games import build_games
 from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.room import Room
 from meeple.lobby.services import build_services
 from meeple.lobby.settings import Settings
+
+if TYPE_CHECKING:
+    from uvicorn import Config
+    from uvicorn.server import ServerState
+
+    from meeple.lobby.services import Services
 
 
 class Transport(asyncio.Transport):
@@ -56,6 +73,15 @@ class Transport(asyncio.Transport):
     def is_closing(self) -> bool:
         return False
 
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
 
 class Sock:
     def __init__(self) -> None:
@@ -65,12 +91,42 @@ class Sock:
         pass
 
 
+class FakeServerState:
+    """What ``RoomSocket`` needs of uvicorn's server state."""
+
+    def __init__(self) -> None:
+        self.connections: set[object] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+
+def open_socket(services: Services, room: Room, player_id: str, name: str) -> RoomSocket:
+    """A ``RoomSocket`` as the gateway leaves it after admitting a player to ``room``,
+    on a transport that counts writes (the handshake is not what is measured)."""
+    state = cast("ServerState", FakeServerState())
+    sock = RoomSocket(cast("Config", None), state, {"services": services})
+    sock.connection_made(Transport())
+    sock._reader = FrameReader(masked=True, max_size=services.settings.max_frame)
+    conn = Connection(
+        sock, services.outbox, player_id, name, max_queue=1 << 20,
+        messages=TokenBucket(1e9, 10**9), chat=TokenBucket(1, 1),
+        refusals=TokenBucket(1, 100), stats=services.rooms.stats,
+    )  # fmt: skip
+    room.reserve(player_id, name)
+    room.attach(conn, None, None)
+    sock._start(services, conn, room.handle, room.detach)
+    return sock
+
+
 class Table:
     """One room, its two players' connections and frame readers, and its board."""
 
-    def __init__(self, room: Room, conns: list[Connection], seed: int) -> None:
+    def __init__(
+        self, room: Room, conns: list[Connection], seed: int, socks: list[RoomSocket] | None = None
+    ) -> None:
         self.room = room
         self.conns = conns
+        self.socks = socks
+        """With ``--socket``: each player's ``RoomSocket``, which does the reading."""
         self.readers = [FrameReader(masked=True, max_size=1 << 20) for _ in conns]
         self.board = [-1] * 9
         self.rng = random.Random(seed)
@@ -79,7 +135,11 @@ class Table:
     def send(self, seat: int, message: dict[str, object]) -> None:
         """As the player in ``seat`` (a rematch moves every player one seat on)."""
         i = next(i for i, conn in enumerate(self.conns) if conn.seat == seat)
-        for _, payload in self.readers[i].feed(encode_frame(OP_BINARY, encode(message), mask=True)):
+        data = encode_frame(OP_BINARY, encode(message), mask=True)
+        if self.socks is not None:
+            self.socks[i].data_received(data)
+            return
+        for _, payload in self.readers[i].feed(data):
             self.room.handle(self.conns[i], decode(payload, len(payload)))
 
     def step(self) -> None:
@@ -98,16 +158,30 @@ class Table:
 
 
 async def measure(
-    rooms: int, turns: int, redis_url: str | None, prefix: str = "meeple-hotpath:"
+    rooms: int,
+    turns: int,
+    redis_url: str | None,
+    prefix: str = "meeple-hotpath:",
+    *,
+    socket: bool = False,
+    paced: bool = False,
+    records: bool = True,
 ) -> tuple[int, float]:
     """Accepted moves, and CPU seconds of this process for them."""
     settings = Settings(redis_url=redis_url, redis_prefix=prefix)
     services = await build_services(settings, build_games())
     manager = services.rooms
+    if not records:
+        manager.game_over_hooks.clear()
     try:
         tables = []
         for i in range(rooms):
             room = await manager.create("tictactoe")
+            if socket:
+                socks = [open_socket(services, room, f"p_{i}_{s}", f"P{s}") for s in range(2)]
+                conns = [cast(Connection, sock.conn) for sock in socks]
+                tables.append(Table(room, conns, i, socks))
+                continue
             conns = []
             for seat in range(2):
                 conn = Connection(
@@ -126,6 +200,8 @@ async def measure(
         for _ in range(turns):
             for table in tables:
                 table.step()
+                if paced:
+                    await asyncio.sleep(0)  # a loop turn for each room's message
             await asyncio.sleep(0)  # the outbox writes; the writer takes the turn's batch
             if writer is not None:
                 await writer.drain()  # saved and told
@@ -146,8 +222,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--redis", help="a Redis URL: the Redis mode, with a journal")
     parser.add_argument("--prefix", default="meeple-hotpath:", help="its keys (removed after)")
+    parser.add_argument("--socket", action="store_true", help="through RoomSocket.data_received")
+    parser.add_argument("--paced", action="store_true", help="one message a loop turn")
+    parser.add_argument("--no-records", action="store_true", help="no game-over writes")
     args = parser.parse_args(argv)
-    moves, cpu = run(measure(args.rooms, args.turns, args.redis, args.prefix))
+    moves, cpu = run(
+        measure(
+            args.rooms, args.turns, args.redis, args.prefix,
+            socket=args.socket, paced=args.paced, records=not args.no_records,
+        )
+    )  # fmt: skip
     mode = "redis" if args.redis else "memory"
     print(f"{mode} R={args.rooms}: {moves} moves, {1e6 * cpu / max(moves, 1):.1f} µs per move")
 

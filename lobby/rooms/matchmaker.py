@@ -88,8 +88,11 @@ class Notifier:
         if streams:
             for queue in streams:
                 queue.put_nowait(event)
-        else:
-            self._pending.setdefault(player_id, deque(maxlen=self._max_pending)).append(event)
+        else:  # held: a new deque only for the first (every game over comes here in a bench)
+            pending = self._pending.get(player_id)
+            if pending is None:
+                pending = self._pending[player_id] = deque(maxlen=self._max_pending)
+            pending.append(event)
 
     def seen(self, player_id: str, ticket_id: str) -> None:
         """The player learned how a ticket ended (by polling it): drop its waiting events."""

@@ -14,7 +14,6 @@ seats the server plays (``autoplay``), what it keeps for resuming clients
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
@@ -51,6 +50,7 @@ from meeple.lobby.rooms.autoplay import Autoplay, Moment, moment_of
 from meeple.lobby.rooms.backlog import Backlog
 from meeple.lobby.rooms.journal import JournalWriter
 from meeple.lobby.rooms.member import Member
+from meeple.lobby.rooms.seeds import new_seed
 from meeple.lobby.rooms.timers import Timers, now_ms
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import Changes, RoomSummary
@@ -704,10 +704,13 @@ class Room:
             for i, seat in enumerate(seats):
                 if i != t.seat and seat.kind == "human" and seat.player_id is not None:
                     tell(seat.player_id, "opponent_left", gone)
+        here = self._seat_conns
         for i in t.to_act:
+            if i in here or i == t.seat:  # the usual move: the next to act is here
+                continue  # (or still to act): the ``d`` tells them
             seat = seats[i]
-            if i == t.seat or i in self._seat_conns or seat.kind != "human":
-                continue  # still their turn, they are here, or nobody to tell
+            if seat.kind != "human":
+                continue  # nobody to tell
             assert seat.player_id is not None
             tell(seat.player_id, "your_turn", self._turn_event(i))
 
@@ -725,8 +728,17 @@ class Room:
         self._rematch.clear()
         self._backlog.clear()
         seats = self._seats_view(grace=True)
-        for conn in self._conns.values():
-            conn.send_message(self._snap(conn.seat, seats))
+        if self._hidden:
+            for conn in self._conns.values():
+                conn.send_message(self._snap(conn.seat, seats))
+        else:
+            # Every seat sees the same view: the snapshot is encoded once, and each
+            # connection's ``seat`` is added to its bytes (as a mover's ``ack`` is to a ``d``).
+            public = self._snap(None, seats)
+            del public["seat"]
+            frame = encode(public)
+            for conn in self._conns.values():
+                conn.send(with_field(frame, "seat", conn.seat))
         if mover is not None and type(msg_id) is int:
             mover.send_message({"t": "ack", "id": msg_id, "s": t.seq})
         self.events.changed(self)
@@ -752,7 +764,7 @@ class Room:
         humans = {i for i, s in enumerate(self.match.seats) if s.kind == "human"}
         if humans <= self._rematch:
             # The new game's snapshots carry the seats and status; no room message needed.
-            started = self.match.rematch(secrets.randbits(52), rotate=True)
+            started = self.match.rematch(new_seed(), rotate=True)
             self._seats_rotated()
             self._apply(started, conn, msg_id)
             return
