@@ -15,6 +15,7 @@ export function createQuickMatch(catalog) {
   let events = null;
   let poll = 0;
   let searching = false; // from "Find a game" until matched, expired or cancelled
+  let run = 0; // counts searches begun and ended: an answer for an ended one is stale
   const game = h(
     "select",
     { id: "qm-game", "data-testid": "qm-game" },
@@ -71,39 +72,51 @@ export function createQuickMatch(catalog) {
     event.preventDefault();
     if (searching) return;
     searching = true;
+    const mine = ++run;
+    let found = null; // the ticket of a `matched` event that came before the answer
     start.disabled = true;
     info.textContent = "Looking for opponents…";
+    let key = null;
     try {
-      const ticket = await api.connectTicket();
-      events = new EventSource(`/api/me/events?ticket=${encodeURIComponent(ticket)}`);
+      key = await api.connectTicket();
     } catch {
-      events = null; // polling the ticket (below) still finds the match
+      // no event stream: polling the ticket (below) still finds the match
     }
-    events?.addEventListener("matched", (e) => {
-      const data = JSON.parse(e.data);
-      if (!ticket || !data.ticket || data.ticket === ticket.id) matched(data.room, data.ws);
-    });
-    events?.addEventListener("expired", (e) => {
-      const data = JSON.parse(e.data);
-      if (ticket && data.ticket === ticket.id) {
-        stop(false);
-        info.textContent = "Nobody turned up in time: try again, or play the computer.";
-        vsBot.querySelector("button")?.focus();
-      }
-    });
+    if (mine !== run) return; // stopped meanwhile: no ticket filed, nothing to withdraw
+    if (key) {
+      events = new EventSource(`/api/me/events?ticket=${encodeURIComponent(key)}`);
+      events.addEventListener("matched", (e) => {
+        const data = JSON.parse(e.data);
+        if (ticket && data.ticket !== ticket.id) return;
+        found = data.ticket;
+        matched(data.room, data.ws);
+      });
+      events.addEventListener("expired", (e) => {
+        const data = JSON.parse(e.data);
+        if (ticket && data.ticket === ticket.id) {
+          stop(false);
+          info.textContent = "Nobody turned up in time: try again, or play the computer.";
+          vsBot.querySelector("button")?.focus();
+        }
+      });
+    }
     try {
       const filed = await api.newTicket({ game: game.value });
-      // The `matched` event can beat the answer (the ticket that completes a match is
-      // matched as it is filed): then the search is over and there is nothing to keep.
+      // The `matched` event can beat the answer (the matchmaker runs as soon as the
+      // ticket is filed; the answer still says "waiting"): then the search is over and
+      // there is nothing to withdraw (DELETE would be refused: 409, already matched).
       // Leaving the lobby meanwhile withdraws a ticket that still waits.
-      if (!searching) {
-        if (filed.status === "waiting") api.cancelTicket(filed.id).catch(() => {});
+      if (mine !== run) {
+        if (filed.status === "waiting" && filed.id !== found) {
+          api.cancelTicket(filed.id).catch(() => {});
+        }
         return;
       }
       ticket = filed;
       cancel.hidden = false;
       poll = setInterval(check, POLL_MS);
     } catch (error) {
+      if (mine !== run) return;
       stop(false);
       info.textContent = "";
       notify(`Quick match failed: ${error.message}`, { error: true });
@@ -112,15 +125,17 @@ export function createQuickMatch(catalog) {
 
   async function check() {
     if (!ticket) return;
+    const id = ticket.id;
     try {
-      const now = await api.getTicket(ticket.id);
+      const now = await api.getTicket(id);
+      if (ticket?.id !== id) return; // the search ended meanwhile
       if (now.status === "matched") matched(now.room, now.ws);
       else if (now.status !== "waiting") {
         stop(false);
         info.textContent = `The ticket ${now.status}.`;
       }
     } catch (error) {
-      if (error.status === 404) {
+      if (error.status === 404 && ticket?.id === id) {
         stop(false);
         info.textContent = "The ticket expired.";
       }
@@ -132,6 +147,7 @@ export function createQuickMatch(catalog) {
     if (withdraw) info.textContent = "";
     ticket = null;
     searching = false;
+    run += 1;
     events?.close();
     events = null;
     clearInterval(poll);
