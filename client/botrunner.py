@@ -229,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, interrupt)
+        accounts = None if args.guests else BotAccounts(args.credentials)
         if args.days is not None:
             return await run_correspondence_bot(
                 args.server,
@@ -239,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stop,
                 seed=args.seed,
                 rooms=args.count,
+                accounts=accounts,
             )
         return await run_bots(
             args.server,
@@ -248,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.games,
             stop,
             seed=args.seed,
-            accounts=None if args.guests else BotAccounts(args.credentials),
+            accounts=accounts,
         )
 
     try:

@@ -5,6 +5,8 @@ then waits on its player event stream (``GET /api/me/events``). Told it is its t
 it connects to that room, makes one move and leaves again (closes: by correspondence
 being away is normal and costs nothing). On (re)opening the stream it first looks at
 "my games" (``GET /api/me/games``) for turns it was told of while away.
+It plays as a bot account (``accounts``, as ``meeple bot`` does: signed up once, logged
+in on later runs, so it keeps its player, its rating and its games), or as a guest.
 ``meeple bot --days N --game GAME`` is the command-line form.
 """
 
@@ -16,6 +18,7 @@ import logging
 import random
 from typing import Any
 
+from meeple.client.botaccounts import BotAccounts
 from meeple.client.bots import Strategy, get_strategy
 from meeple.client.botstats import RECOVERABLE, BotStats, record_game
 from meeple.client.connection import MoveRejected
@@ -25,6 +28,8 @@ log = logging.getLogger("meeple.bots")
 
 RETRY_SECONDS = 2.0
 """Wait before opening the event stream again after it failed."""
+VISITS = 3
+"""Visits in a row to a room whose turn began while we were there, before waiting to be told."""
 
 
 async def run_correspondence_bot(
@@ -38,15 +43,23 @@ async def run_correspondence_bot(
     seed: int | None = None,
     name: str = "bot",
     rooms: int = 1,
+    accounts: BotAccounts | None = None,
 ) -> BotStats:
     """Sit in ``rooms`` correspondence rooms of ``game`` at ``days`` per move and play
-    them, taking a new one as each ends, until ``stop`` or ``games`` games are done."""
+    them, taking a new one as each ends, until ``stop`` or ``games`` games are done.
+
+    With ``accounts`` it plays as its own bot account: a slot apart from the live bots'
+    (``meeple bot`` without ``--days``), so neither takes the other's rooms for its own."""
     chosen = get_strategy(strategy) if isinstance(strategy, str) else strategy
     stop = stop or asyncio.Event()
     stats = BotStats()
     rng = random.Random(seed)
     async with MeepleClient(server_url) as api:
-        await api.create_session(f"{name}-{chosen.name}")
+        me = f"{name}-{chosen.name}"
+        if accounts is None:
+            await api.create_session(me)
+        else:
+            await accounts.log_in(api, server_url, f"{me}-correspondence", me)
 
         async def play() -> None:
             while not stop.is_set():
@@ -88,20 +101,28 @@ async def _serve(
                     await _visit(api, entry["room"]["id"], strategy, rng, stats)
         elif event == "your_turn":
             await _visit(api, data["room"], strategy, rng, stats)
-        elif event == "game_over" and data["room"] not in stats.rooms:
-            stats.rooms.add(data["room"])
-            stats.games += 1
-            result = data.get("r") or {}
-            if result.get("draw"):
-                stats.draws += 1
-            elif data["seat"] in result.get("winners", ()):
-                stats.wins += 1
-            else:
-                stats.losses += 1
-            if games is not None and stats.games >= games:
-                stop.set()
-                return
-            await _sit(api, game, days)
+        elif event == "game_over":
+            if data["room"] not in stats.rooms:  # else a visit saw the end first
+                stats.rooms.add(data["room"])
+                stats.games += 1
+                result = data.get("r") or {}
+                if result.get("draw"):
+                    stats.draws += 1
+                elif data["seat"] in result.get("winners", ()):
+                    stats.wins += 1
+                else:
+                    stats.losses += 1
+            if not _done(stats, games, stop):
+                await _sit(api, game, days)
+        if _done(stats, games, stop):
+            return
+
+
+def _done(stats: BotStats, games: int | None, stop: asyncio.Event) -> bool:
+    """Whether ``games`` games are done (counted by an event or by a visit): then stop."""
+    if games is not None and stats.games >= games:
+        stop.set()
+    return stop.is_set()
 
 
 async def _sit(api: MeepleClient, game: str, days: int) -> None:
@@ -121,12 +142,29 @@ async def _seated(api: MeepleClient, room_id: str) -> bool:
 async def _visit(
     api: MeepleClient, room_id: str, strategy: Strategy, rng: random.Random, stats: BotStats
 ) -> None:
-    """Connect, move if it is our turn, and go (the seat stays ours)."""
+    """Connect, move if it is our turn, and go (the seat stays ours).
+
+    A turn that begins while we are connected is not told on the event stream (the room
+    shows it): so having left without moving, look once more, and come back if it began
+    meanwhile (the game starting as we confirmed our seat, an opponent's quick move)."""
+    for _ in range(VISITS):
+        if await _visit_once(api, room_id, strategy, rng, stats):
+            return
+        if not any(g["room"]["id"] == room_id and g["your_turn"] for g in await api.my_games()):
+            return
+
+
+async def _visit_once(
+    api: MeepleClient, room_id: str, strategy: Strategy, rng: random.Random, stats: BotStats
+) -> bool:
+    """One visit; True when there was nothing left to do (we moved, or the game is over)."""
     async with api.connect(room_id) as conn:
         if conn.finished:
-            record_game(conn, stats)
+            if room_id not in stats.rooms:  # its game_over may have come first
+                record_game(conn, stats)
+            return True
         if not conn.my_turn or conn.seat is None:
-            return  # a seat confirmed (the game starts once all have come), or not ours now
+            return False  # a seat confirmed (the game starts once all have come), or not ours
         view, seat, playing = conn.view, conn.seat, conn.game or ""
         move: dict[str, Any]
         if strategy.supports(playing):
@@ -138,3 +176,4 @@ async def _visit(
             stats.moves += 1
         except MoveRejected as exc:
             stats.error(f"room {room_id}: {exc}")
+        return True

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -388,18 +388,30 @@ async def play_top_row(a: MeepleClient, b: MeepleClient) -> str:
 
 
 async def meeple_bot(
-    server: str, game: str, count: int, games: int, timeout: float = 60, data: Path | None = None
+    server: str,
+    game: str,
+    count: int,
+    games: int,
+    timeout: float = 60,
+    data: Path | None = None,
+    options: Sequence[str] = (),
 ) -> Any:
     """``meeple bot`` run as a user would, to its end: the stats it prints, as JSON. Its
-    bot accounts are kept in ``data`` (its MEEPLE_DATA_DIR; by default one of its own)."""
+    bot accounts are kept in ``data`` (its MEEPLE_DATA_DIR; by default one of its own);
+    ``options``: more of its command line (``--days 2``)."""
     data = data or Path(tempfile.mkdtemp(dir=DATA.name))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "meeple.lobby.cli", "bot", "--server", server, "--game", game,
-        "--count", str(count), "--games", str(games),
+        "--count", str(count), "--games", str(games), *options,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "MEEPLE_DATA_DIR": str(data)},
     )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    finally:  # timed out or cancelled: no bot left behind to play on the next test's port
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
     assert proc.returncode == 0, out.decode()
     return json.loads(out)
 
