@@ -23,7 +23,7 @@ from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.players.accounts import Accounts
 from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.push import Pusher
-from meeple.lobby.players.ratings import rate_game
+from meeple.lobby.players.ratings import rate_game, rate_record
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.sql import Database
+    from meeple.lobby.stores.sql.finished import FinishedGames
 
 
 CLOSE_SECONDS = 6.0
@@ -127,9 +128,11 @@ class Services:
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings
-            self.rooms.game_over_hooks.append(
-                partial(_finish, self.database, self.settings.rate_bots, self.rooms.stats)
+            finished = self.database.finished_games(
+                partial(rate_record, rate_bots=self.settings.rate_bots),
+                partial(_write_failed, self.rooms.stats),
             )
+            self.rooms.game_over_hooks.append(partial(_finish, finished))
         else:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
@@ -202,14 +205,10 @@ async def _rate(ratings: RatingStore, rate_bots: bool, record: dict[str, Any]) -
     await rate_game(record, ratings, rate_bots)
 
 
-async def _finish(
-    database: Database, rate_bots: bool, stats: Stats, record: dict[str, Any]
-) -> None:
+async def _finish(finished: FinishedGames, record: dict[str, Any]) -> None:
     """A finished game's record and ratings, in one transaction, once: written in the
-    background with the other games that finish meanwhile (``Database.finish_later``)."""
-    database.finish_later(
-        record, partial(_rate, rate_bots=rate_bots, record=record), partial(_write_failed, stats)
-    )
+    background with the other games that finish meanwhile (``Database.finished_games``)."""
+    finished.add(record)
 
 
 def _write_failed(stats: Stats) -> None:

@@ -5,18 +5,18 @@ schema of the test's own); the stores' contract is in test_stores.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from functools import partial
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from meeple.lobby.players.ratings import rate_game
-from meeple.lobby.stores.base import RatingStore
+from meeple.lobby.players.ratings import rate_record
+from meeple.lobby.stores.base import PlayerRating
 from meeple.lobby.stores.sql import Database, SchemaBehind
 from meeple.lobby.stores.sql.database import check, current, head, upgrade
+from meeple.lobby.stores.sql.finished import write_games
 from tests.conftest import DATABASE_URL
 
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -109,21 +109,17 @@ async def test_start_up_migrates_sqlite_and_refuses_a_postgresql_schema_behind(
         await db.prepare()
 
 
-async def rate(ratings: RatingStore, game: dict[str, Any]) -> None:
-    await rate_game(game, ratings)
-
-
 async def test_a_finished_game_is_written_once_with_its_ratings(place: Place) -> None:
     db = place.open()
     await upgrade(db.engine)
     game = record("r_1", 0, "p_a", "p_b")
-    assert await db.finish_game(game, lambda ratings: rate(ratings, game)) is True
+    assert await db.finish_game(game, rate_record) is True
     a = await db.ratings.get("tictactoe", "p_a")
     b = await db.ratings.get("tictactoe", "p_b")
     assert a is not None and b is not None and a.rating > 1500 > b.rating and a.games == 1
     # The room failed over and its new owner finishes the same game again: nothing changes.
     again = {**game, "finished_at": game["finished_at"] + 5}
-    assert await db.finish_game(again, lambda ratings: rate(ratings, again)) is False
+    assert await db.finish_game(again, rate_record) is False
     assert await db.ratings.get("tictactoe", "p_a") == a
     assert await db.records.get("r_1-0") == game
     items, _ = await db.records.for_player("p_a", cursor=None, limit=10)
@@ -135,15 +131,15 @@ async def test_a_failed_rating_update_leaves_no_record(place: Place) -> None:
     await upgrade(db.engine)
     game = record("r_1", 0, "p_a", "p_b")
 
-    async def broken(ratings: RatingStore) -> None:
-        await rate_game(game, ratings)
+    def broken(game: dict[str, Any], before: Mapping[str, PlayerRating | None]) -> Any:
+        rate_record(game, before)
         raise RuntimeError("the process died half-way")
 
     with pytest.raises(RuntimeError):
         await db.finish_game(game, broken)
     assert await db.records.get("r_1-0") is None
     assert await db.ratings.get("tictactoe", "p_a") is None
-    assert await db.finish_game(game, lambda ratings: rate(ratings, game)) is True
+    assert await db.finish_game(game, rate_record) is True
 
 
 async def test_games_ending_at_once_for_one_player_lose_no_update(place: Place) -> None:
@@ -154,7 +150,7 @@ async def test_games_ending_at_once_for_one_player_lose_no_update(place: Place) 
     dbs = [first, place.open(), place.open()]
     games = [record(f"r_{i}", 0, "p_ada", f"p_{i}") for i in range(6)]
     done = await asyncio.gather(
-        *(dbs[i % 3].finish_game(g, partial(rate, game=g)) for i, g in enumerate(games))
+        *(dbs[i % 3].finish_game(g, rate_record) for i, g in enumerate(games))
     )
     assert done == [True] * 6
     ada = await first.ratings.get("tictactoe", "p_ada")
@@ -163,40 +159,107 @@ async def test_games_ending_at_once_for_one_player_lose_no_update(place: Place) 
     assert len(items) == 6
 
 
+async def test_one_game_finished_by_two_processes_at_once_counts_once(place: Place) -> None:
+    """A room that failed over mid-write: its old and new owner write the same game at
+    the same moment. One of them writes it; the other learns it was there, and changes
+    no rating (the insert says which records it wrote, even while the other's
+    transaction is still open)."""
+    first = place.open()
+    await upgrade(first.engine)
+    game = record("r_1", 0, "p_a", "p_b")
+    done = await asyncio.gather(
+        first.finish_game(game, rate_record), place.open().finish_game(dict(game), rate_record)
+    )
+    assert sorted(done) == [False, True]
+    a = await first.ratings.get("tictactoe", "p_a")
+    assert a is not None and a.games == 1
+    items, _ = await first.records.for_player("p_b", cursor=None, limit=10)
+    assert [r["id"] for r in items] == ["r_1-0"]
+
+
+async def test_a_batch_skips_its_duplicates_and_what_is_written(place: Place) -> None:
+    """One transaction of several games (``write_games``): a game twice in the batch,
+    and a game written before, count once each; a player in two of its games gets
+    both, in order, as if they were written one at a time."""
+    db = place.open()
+    await upgrade(db.engine)
+    written = record("r_0", 0, "p_ada", "p_bo")
+    assert await db.finish_game(written, rate_record) is True
+    one, two = record("r_1", 0, "p_ada", "p_cy"), record("r_2", 0, "p_dee", "p_ada", winner=0)
+    batch = [one, two, dict(one), {**written, "finished_at": 1.0}]
+    done = await db.transactions.run(write_games, batch, rate_record)
+    assert done == [True, True, False, False]
+    # The same three games rated one after another, in memory: the same ratings.
+    expected: dict[str, PlayerRating | None] = {}
+    for game in (written, one, two):
+        players = [seat["player_id"] for seat in game["seats"]]
+        for item in rate_record(game, {p: expected.get(p) for p in players}):
+            expected[item.player_id] = item
+    got = {p: await db.ratings.get("tictactoe", p) for p in expected}
+    assert got == expected
+    ada = got["p_ada"]
+    assert ada is not None and ada.games == 3
+    items, _ = await db.records.for_player("p_ada", cursor=None, limit=10)
+    assert sorted(r["id"] for r in items) == ["r_0-0", "r_1-0", "r_2-0"]
+    assert await db.records.get("r_0-0") == written  # the one there before is kept
+
+
 @pytest.mark.server_errors("background store write failed")
 async def test_games_finished_together_are_written_as_one_at_a_time(place: Place) -> None:
     """A busy server writes the games that finish meanwhile in one transaction
-    (``Database.finish_later``): the same records and ratings as one game at a time, a
+    (``Database.finished_games``): the same records and ratings as one game at a time, a
     game already written is skipped, and a game that fails fails alone."""
     alone, batched = place.open(), place.open()
     await upgrade(alone.engine)
     games = [record(f"r_{i}", 0, "p_ada", f"p_{i % 3}") for i in range(7)]
     games[3] = record("r_3", 0, "p_2", "p_ada")  # Ada loses one: ratings move both ways
     for game in games[:5]:
-        assert await alone.finish_game(game, partial(rate, game=game)) is True
+        assert await alone.finish_game(game, rate_record) is True
     expected = {p: await alone.ratings.get("tictactoe", p) for p in ("p_ada", "p_0", "p_2")}
     for table in ("record_players", "records", "ratings"):  # start again, batched
         async with alone.engine.begin() as conn:
             await conn.execute(sa.text(f"DELETE FROM {table}"))
     failures: list[int] = []
 
-    async def broken(ratings: RatingStore) -> None:
-        raise RuntimeError("this game's update fails")
+    def rate(game: dict[str, Any], before: Mapping[str, PlayerRating | None]) -> Any:
+        if game["id"] == "r_late-0":
+            raise RuntimeError("this game's update fails")
+        return rate_record(game, before)
 
+    finished = batched.finished_games(rate, lambda: failures.append(1))
     for game in [*games[:5], games[0]]:  # the last one again: written once
-        batched.finish_later(game, partial(rate, game=game), lambda: failures.append(1))
-    assert batched.finished is not None
-    await batched.finished.drain()
+        finished.add(game)
+    await finished.drain()
     assert failures == []
     assert {p: await batched.ratings.get("tictactoe", p) for p in expected} == expected
     items, _ = await batched.records.for_player("p_ada", cursor=None, limit=10)
     assert sorted(r["id"] for r in items) == sorted(g["id"] for g in games[:5])
     late = record("r_late", 0, "p_bo", "p_cy")
-    batched.finish_later(late, broken, lambda: failures.append(1))
-    batched.finish_later(games[5], partial(rate, game=games[5]), lambda: failures.append(1))
-    await batched.finished.drain()
+    finished.add(late)  # its batch fails, and is written again game by game
+    finished.add(games[5])
+    await finished.drain()
     assert failures == [1]
     assert await batched.records.get("r_late-0") is None
     assert await batched.records.get(games[5]["id"]) == games[5]
     ada = await batched.ratings.get("tictactoe", "p_ada")
     assert ada is not None and ada.games == 6
+
+
+async def test_batches_on_two_processes_for_one_player_lose_no_update(place: Place) -> None:
+    """Two servers each write a batch of Ada's games at the same moment (SQLite: one
+    file, each server's own thread and connection; PostgreSQL: the ratings' locks):
+    all six count."""
+    first = place.open()
+    await upgrade(first.engine)
+    failures: list[int] = []
+    servers = [
+        db.finished_games(rate_record, lambda: failures.append(1)) for db in (first, place.open())
+    ]
+    for i in range(6):
+        servers[i % 2].add(record(f"r_{i}", 0, "p_ada", f"p_{i}", winner=i % 2))
+    await asyncio.gather(*(server.drain() for server in servers))
+    assert failures == []
+    ada = await first.ratings.get("tictactoe", "p_ada")
+    assert ada is not None and ada.games == 6
+    items, _ = await first.records.for_player("p_ada", cursor=None, limit=10)
+    assert len(items) == 6

@@ -5,13 +5,14 @@ system" (2013), step by step. Each finished game is one rating period for the hu
 who played it: every other human seat is an opponent, scored 1, ½ or 0 by comparing
 the two seats' returns. Bots are neither rated nor rating opponents.
 
-``rate_game`` is the game-over hook that applies it to a finished game's record.
+``rate_record`` applies it to a finished game's record, given its players' ratings before;
+``rate_game`` does so in a rating store.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,35 +149,49 @@ def expected_score(a: Rating, b: Rating) -> float:
 # The game-over hook ----------------------------------------------------------------
 
 
-async def rate_game(
-    record: dict[str, Any], store: RatingStore, rate_bots: bool = True
-) -> list[PlayerRating]:
-    """Update the ratings of a finished game's players (seats of kind ``human``: people
-    and, unless ``rate_bots`` is off, bot accounts; never the server's own bots);
-    returns the new ratings."""
-    outcome = record.get("outcome")
-    if not outcome:
+def _rated_seats(record: Mapping[str, Any], rate_bots: bool) -> list[int]:
+    """The seats a finished game rates: of kind ``human`` (people and, unless
+    ``rate_bots`` is off, bot accounts; never the server's own bots); none unless it has
+    an outcome and two of them."""
+    if not record.get("outcome"):
         return []
-    game = record["game"]
-    seats = record["seats"]
-    humans = [
+    seats = [
         i
-        for i, seat in enumerate(seats)
+        for i, seat in enumerate(record["seats"])
         if seat.get("kind") == "human"
         and seat.get("player_id")
         and (rate_bots or not is_bot_player(seat["player_id"]))
     ]
-    if len(humans) < 2:
+    return seats if len(seats) >= 2 else []
+
+
+def rated_players(record: Mapping[str, Any], rate_bots: bool = True) -> list[str]:
+    """Whose ratings a finished game's record changes, in seat order."""
+    seats = record.get("seats", ())
+    return [seats[i]["player_id"] for i in _rated_seats(record, rate_bots)]
+
+
+def rate_record(
+    record: Mapping[str, Any],
+    before: Mapping[str, PlayerRating | None],
+    rate_bots: bool = True,
+) -> list[PlayerRating]:
+    """The new ratings of a finished game's ``rated_players``, from ``before`` (each
+    one's rating in this game before it, None for a first game). Pure: a batch of games
+    computes them from ratings it read at once (``stores.sql.finished``)."""
+    humans = _rated_seats(record, rate_bots)
+    if not humans:
         return []
-    returns = [float(r) for r in outcome["returns"]]
-    before: dict[int, PlayerRating | None] = {}
-    ratings: dict[int, Rating] = {}
-    for i in humans:
-        entry = before[i] = await store.get(game, seats[i]["player_id"])
-        ratings[i] = NEW if entry is None else Rating(entry.rating, entry.rd, entry.volatility)
+    seats = record["seats"]
+    returns = [float(r) for r in record["outcome"]["returns"]]
+    prev = {i: before[seats[i]["player_id"]] for i in humans}
+    ratings = {
+        i: NEW if entry is None else Rating(entry.rating, entry.rd, entry.volatility)
+        for i, entry in prev.items()
+    }
     updated = []
     for i, row in pairwise_scores(returns, humans).items():
-        prev = before[i]
+        old = prev[i]
         new = update(ratings[i], [(ratings[j], s) for j, s in row])
         updated.append(
             PlayerRating(
@@ -185,8 +200,22 @@ async def rate_game(
                 rating=new.rating,
                 rd=max(MIN_RD, new.rd),
                 volatility=new.volatility,
-                games=(prev.games if prev is not None else 0) + 1,
+                games=(old.games if old is not None else 0) + 1,
             )
         )
+    return updated
+
+
+async def rate_game(
+    record: dict[str, Any], store: RatingStore, rate_bots: bool = True
+) -> list[PlayerRating]:
+    """Update the ratings of a finished game's ``rated_players`` in ``store``; returns
+    the new ratings."""
+    players = rated_players(record, rate_bots)
+    if not players:
+        return []
+    game = record["game"]
+    before = {player: await store.get(game, player) for player in players}
+    updated = rate_record(record, before, rate_bots)
     await store.put_many(game, updated)
     return updated

@@ -8,13 +8,12 @@ the journal of correspondence rooms and the sessions of their players.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
-from meeple.lobby.stores.base import GameRecord, RatingStore
+from meeple.lobby.stores.base import GameRecord
 from meeple.lobby.stores.sql.accounts import SqlAccountStore
-from meeple.lobby.stores.sql.database import SchemaBehind, make_engine, prepare
-from meeple.lobby.stores.sql.finished import FinishedGames, record_finished_game
+from meeple.lobby.stores.sql.database import SchemaBehind, Transactions, make_engine, prepare
+from meeple.lobby.stores.sql.finished import FinishedGames, Rate, record_finished_games
 from meeple.lobby.stores.sql.journal import SqlJournal
 from meeple.lobby.stores.sql.ratings import SqlRatingStore
 from meeple.lobby.stores.sql.records import SqlRecordStore
@@ -27,11 +26,13 @@ class Database:
     def __init__(self, url: str, schema: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, schema)
+        self.transactions = Transactions(self.engine, url)
+        """Batches of writes in one transaction (finished games)."""
         self.accounts = SqlAccountStore(self.engine)
         self.records = SqlRecordStore(self.engine)
         self.ratings = SqlRatingStore(self.engine)
         self.finished: FinishedGames | None = None
-        """Finished games written in batches (``finish_later``), made on first use."""
+        """Finished games written in batches (``finished_games``)."""
         self.journal = SqlJournal(self.engine)
         """Correspondence rooms' journal, when there is no Redis."""
 
@@ -43,27 +44,22 @@ class Database:
         """Start-up: migrate SQLite, refuse a PostgreSQL schema that is behind."""
         await prepare(self.engine, self.url)
 
-    async def finish_game(
-        self, record: GameRecord, then: Callable[[RatingStore], Awaitable[Any]]
-    ) -> bool:
-        """The record and ``then`` (its rating update) in one transaction, once."""
-        return await record_finished_game(self.engine, record, then)
+    async def finish_game(self, record: GameRecord, rate: Rate) -> bool:
+        """The record, its players' history and their new ratings (``rate``) in one
+        transaction, once: False when the record was already written (nothing changed)."""
+        return (await record_finished_games(self.transactions, [record], rate))[0]
 
-    def finish_later(
-        self,
-        record: GameRecord,
-        then: Callable[[RatingStore], Awaitable[Any]],
-        failed: Callable[[], None],
-    ) -> None:
-        """``finish_game`` in the background, in a batch with the games that finish
-        meanwhile; ``failed`` is called for each game that could not be written."""
-        if self.finished is None:
-            self.finished = FinishedGames(self.engine, failed)
-        self.finished.add(record, then)
+    def finished_games(self, rate: Rate, failed: Callable[[], None]) -> FinishedGames:
+        """Where the game-over hook hands finished games over: ``finish_game`` in the
+        background, in a batch with the games that finish meanwhile; ``failed`` is
+        called for each game that could not be written."""
+        self.finished = FinishedGames(self.transactions, rate, failed)
+        return self.finished
 
     async def close(self) -> None:
         if self.finished is not None:  # the games handed over are written first
             await self.finished.drain()
+        await self.transactions.close()
         await self.engine.dispose()
 
 

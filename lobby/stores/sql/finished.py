@@ -1,28 +1,32 @@
-"""A finished game, durably: its record and what it changes, in one transaction.
+"""Finished games, durably: each one's record, history rows and rating updates in one
+transaction, and a batch of them in one transaction together.
 
 The record's id is its room and game number, so a room that failed over between
-processes and finishes the same game again writes nothing twice: the second insert
-finds the record there and nothing else runs.
+processes and finishes the same game again writes nothing twice: the insert returns
+the records it wrote, and a game whose record was there changes nothing else.
 
-A server writes the games that finish while its last write is under way together, in
-one transaction (``FinishedGames``): a transaction per game cost a busy server more than
-the game's moves (with SQLite, each statement is a hand-over to aiosqlite's thread and
-back, and a begin and commit are several; at 150 games a second that was 3.7 ms of CPU
-a game, bench/README.md)."""
+A server writes the games that finish while its last write is under way together
+(``FinishedGames``), in a fixed number of statements whatever their number: the records
+(one multi-row insert that says which are new), their players' history rows, a lock on
+the ratings they change (PostgreSQL), one read of those ratings, and one upsert of the
+new ones, computed here game after game in the order the games finished
+(``write_games``). On an SQLite file the whole transaction runs in a thread of its own
+in one hand-over (``database.Transactions``). A transaction per game, each statement
+handed to aiosqlite's thread and back, cost a busy server more than the game's moves
+(3.7 ms of CPU a game at 150 games a second; bench/README.md)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meeple.lobby.stores.base import GameRecord, RatingStore
-from meeple.lobby.stores.sql.ratings import BatchRatings, TransactionRatings, lock_ratings
-from meeple.lobby.stores.sql.records import human_players, insert_record, insert_records
+from meeple.lobby.stores.base import GameRecord, PlayerRating
+from meeple.lobby.stores.sql.database import Transactions
+from meeple.lobby.stores.sql.ratings import Key, lock_ratings, read_ratings, write_ratings
+from meeple.lobby.stores.sql.records import human_players, insert_records
 
 ATTEMPTS = 5
 """PostgreSQL may abort one of two transactions that wait on each other (a deadlock)
@@ -39,50 +43,42 @@ the app's ``CLOSE_SECONDS``, after the rooms' own writes)."""
 
 log = logging.getLogger("meeple.lobby.rooms.manager")  # with the other background writes
 
-Then = Callable[[RatingStore], Awaitable[Any]]
-"""What a finished game changes besides its record (its rating update), on the same
-transaction."""
+Rate = Callable[[GameRecord, Mapping[str, PlayerRating | None]], Sequence[PlayerRating]]
+"""A finished game's new ratings, from those of its human players in its game before
+it (None for a first game): ``players.ratings.rate_record``. Called in the transaction;
+if it raises, the transaction writes nothing."""
 
 
-async def record_finished_game(engine: AsyncEngine, record: GameRecord, then: Then) -> bool:
-    """Write the record and run ``then`` (the rating update) on the same transaction;
-    False when the record was already written, and ``then`` did not run."""
-    return (await record_finished_games(engine, [(record, then)]))[0]
+def write_games(conn: sa.Connection, games: Sequence[GameRecord], rate: Rate) -> list[bool]:
+    """Write these finished games in the connection's transaction, in order; for each,
+    False when its record was already written (or earlier in ``games``): then it
+    changed nothing."""
+    written = insert_records(conn, games)
+    fresh = [
+        (record, record.get("game", ""), human_players(record))
+        for record, new in zip(games, written, strict=True)
+        if new
+    ]
+    keys = sorted({(game, player) for _, game, players in fresh for player in players})
+    lock_ratings(conn, keys)
+    known: dict[Key, PlayerRating | None] = dict.fromkeys(keys)
+    known.update(read_ratings(conn, keys))
+    changed: dict[Key, PlayerRating] = {}
+    for record, game, players in fresh:  # in order: a player's games follow each other
+        for item in rate(record, {player: known[(game, player)] for player in players}):
+            known[(game, item.player_id)] = changed[(game, item.player_id)] = item
+    write_ratings(conn, ((game, item) for (game, _), item in changed.items()))
+    return written
 
 
 async def record_finished_games(
-    engine: AsyncEngine, games: list[tuple[GameRecord, Then]]
+    transactions: Transactions, games: Sequence[GameRecord], rate: Rate
 ) -> list[bool]:
-    """``record_finished_game`` for several games, in order, in one transaction: all of
-    them or none. For each, False when its record was already written."""
+    """``write_games`` in one transaction of its own: all of them or none (run again
+    when PostgreSQL ends it for a deadlock or a serialization failure)."""
     for attempt in range(ATTEMPTS):
         try:
-            async with engine.begin() as conn:
-                if len(games) == 1:
-                    record, then = games[0]
-                    if not await insert_record(conn, record):
-                        return [False]
-                    await lock_ratings(conn, record.get("game", ""), human_players(record))
-                    await then(TransactionRatings(conn))
-                    return [True]
-                written = await insert_records(conn, [record for record, _ in games])
-                touched = sorted(
-                    {
-                        (record.get("game", ""), player)
-                        for (record, _), new in zip(games, written, strict=True)
-                        if new
-                        for player in human_players(record)
-                    }
-                )
-                for game in sorted({game for game, _ in touched}):  # in one order: no circle
-                    await lock_ratings(conn, game, [p for g, p in touched if g == game])
-                store = BatchRatings(conn)
-                await store.load(touched)
-                for (_, then), new in zip(games, written, strict=True):
-                    if new:
-                        await then(store)
-                await store.write()
-                return written
+            return await transactions.run(write_games, games, rate)
         except sa.exc.DBAPIError as exc:
             if attempt == ATTEMPTS - 1 or not _retryable(exc):
                 raise
@@ -92,18 +88,19 @@ async def record_finished_games(
 class FinishedGames:
     """The finished games of a server, written in batches: one transaction for all that
     finished while the one before was being written, in the order they finished (so a
-    player's ratings follow their games). The game-over hook only hands a game over;
-    a batch that fails is written again one game at a time, so that one bad game costs
-    only its own record, and each failure is logged and counted (``failed``)."""
+    player's ratings follow their games). The game-over hook only hands a game over
+    (``add``); a batch that fails is written again one game at a time, so that one bad
+    game costs only its own record, and each failure is logged and counted (``failed``)."""
 
-    def __init__(self, engine: AsyncEngine, failed: Callable[[], None]) -> None:
-        self._engine = engine
+    def __init__(self, transactions: Transactions, rate: Rate, failed: Callable[[], None]) -> None:
+        self._transactions = transactions
+        self._rate = rate
         self._failed = failed
-        self._pending: list[tuple[GameRecord, Then]] = []
+        self._pending: list[GameRecord] = []
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, record: GameRecord, then: Then) -> None:
-        self._pending.append((record, then))
+    def add(self, record: GameRecord) -> None:
+        self._pending.append(record)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._write())
 
@@ -117,7 +114,7 @@ class FinishedGames:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await record_finished_games(self._engine, batch)
+                await record_finished_games(self._transactions, batch, self._rate)
                 continue
             except Exception:
                 if len(batch) == 1:
@@ -126,7 +123,7 @@ class FinishedGames:
                     continue
             for game in batch:  # one at a time: the bad one fails alone
                 try:
-                    await record_finished_games(self._engine, [game])
+                    await record_finished_games(self._transactions, [game], self._rate)
                 except Exception:
                     self._failed()
                     log.exception("background store write failed")

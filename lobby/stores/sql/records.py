@@ -3,24 +3,31 @@ per player newest first by (finishing time, id), as every record store does."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor, renamed
 from meeple.lobby.stores.sql.tables import record_players, records
 
 
-def _insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect."""
-    if conn.dialect.name == "postgresql":
+@cache
+def _insert_new(dialect: str) -> Any:
+    """``INSERT INTO records … ON CONFLICT DO NOTHING RETURNING id`` in ``dialect``:
+    made once (building a statement costs more than running it)."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing()
+        return pg_insert(records).on_conflict_do_nothing().returning(records.c.id)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(records).on_conflict_do_nothing().returning(records.c.id)
+
+
+_INSERT_PLAYERS = record_players.insert()
 
 
 def human_players(record: GameRecord) -> list[str]:
@@ -46,49 +53,28 @@ def _row(record: GameRecord) -> dict[str, Any]:
     }
 
 
-async def insert_record(conn: AsyncConnection, record: GameRecord) -> bool:
-    """Write the record in the connection's transaction; False if it was already there
-    (a room that failed over finishing the same game again)."""
-    inserted = await conn.execute(
-        _insert_ignoring_conflict(conn, records),
-        [_row(record)],
-    )
-    if inserted.rowcount == 0:
-        return False
-    players = human_players(record)
+def insert_records(conn: sa.Connection, batch: Sequence[GameRecord]) -> list[bool]:
+    """Write these records and their players' history rows in the connection's
+    transaction, in two statements whatever their number; for each, False if it was
+    already there (a room that failed over finishing the same game again) or earlier
+    in ``batch``. Which are new is what the insert returns, so two processes writing one
+    record at once cannot both count it (PostgreSQL's second waits for the first)."""
+    if not batch:
+        return []
+    first: dict[str, GameRecord] = {}
+    for record in batch:
+        first.setdefault(record["id"], record)
+    rows = [_row(record) for record in first.values()]
+    inserted = set(conn.scalars(_insert_new(conn.dialect.name), rows))
+    new = [record["id"] in inserted and first[record["id"]] is record for record in batch]
+    players = [
+        {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
+        for record, is_new in zip(batch, new, strict=True)
+        if is_new
+        for p in human_players(record)
+    ]
     if players:
-        await conn.execute(
-            record_players.insert(),
-            [
-                {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
-                for p in players
-            ],
-        )
-    return True
-
-
-async def insert_records(conn: AsyncConnection, batch: list[GameRecord]) -> list[bool]:
-    """``insert_record`` for several records in three statements, whatever their number:
-    for each, False if it was already there (or earlier in ``batch``)."""
-    ids = [record["id"] for record in batch]
-    there = set(await conn.scalars(sa.select(records.c.id).where(records.c.id.in_(ids))))
-    new: list[bool] = []
-    for record_id in ids:
-        new.append(record_id not in there)
-        there.add(record_id)
-    fresh = [record for record, is_new in zip(batch, new, strict=True) if is_new]
-    if fresh:
-        await conn.execute(
-            _insert_ignoring_conflict(conn, records),
-            [_row(record) for record in fresh],
-        )
-        players = [
-            {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
-            for record in fresh
-            for p in human_players(record)
-        ]
-        if players:
-            await conn.execute(record_players.insert(), players)
+        conn.execute(_INSERT_PLAYERS, players)
     return new
 
 
@@ -98,7 +84,7 @@ class SqlRecordStore:
 
     async def put(self, record: GameRecord) -> None:
         async with self._engine.begin() as conn:
-            await insert_record(conn, record)
+            await conn.run_sync(insert_records, [record])
 
     async def get(self, record_id: str) -> GameRecord | None:
         async with self._engine.connect() as conn:
