@@ -49,7 +49,9 @@ async def _the_bots_room(me: MeepleClient) -> str:
         rooms = [r for r in page["items"] if r["clock"] == {"days": 2}]
         return str(rooms[0]["id"]) if rooms else None
 
-    return await until(opened, what="the bot's room")
+    room = await until(opened, what="the bot's room")
+    assert room is not None  # until returns only a truthy answer
+    return room
 
 
 async def _play_it_out(me: MeepleClient, room_id: str) -> None:
