@@ -20,6 +20,7 @@ from meeple.game.registry import Registry
 from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.rooms.journal import Journal, JournalWriter
 from meeple.lobby.rooms.room import Room, RoomError, abandon_policy
+from meeple.lobby.rooms.seeds import new_seed
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import Changes, RoomDirectory, new_id
 
@@ -123,9 +124,7 @@ class RoomManager:
             raise RoomError("unknown_game", str(exc.args[0]), 422) from None
         policy = abandon_policy(abandon or definition.default_abandon_policy)
         try:
-            match = Match.create(
-                definition, seats or definition.min_seats, options, secrets.randbits(52)
-            )
+            match = Match.create(definition, seats or definition.min_seats, options, new_seed())
         except ValueError as exc:
             raise RoomError("bad_options", str(exc), 422) from None
         try:
