@@ -29,6 +29,7 @@ from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import (
     ConnectTickets,
+    GameRecord,
     InvitationStore,
     LoginFailures,
     PresenceStore,
@@ -157,6 +158,14 @@ class Services:
         reminder, as a Web Push to a player connected nowhere (sent once, from here)."""
         self.matchmaker.events.publish(player_id, name, data)
         self.pusher.event(player_id, name, data)
+
+    async def record(self, record_id: str) -> GameRecord | None:
+        """A finished game's record. One this process is still writing (games are
+        written in batches, ``Database.finished_games``) is waited for: whoever saw the
+        game end here can read its record at once."""
+        if self.database is not None and self.database.finished is not None:
+            await self.database.finished.written(record_id)
+        return await self.records.get(record_id)
 
     async def redis_answers(self) -> None:
         """Raise unless Redis (every master of a Redis Cluster) answers a ping: /readyz."""

@@ -263,3 +263,18 @@ async def test_batches_on_two_processes_for_one_player_lose_no_update(place: Pla
     assert ada is not None and ada.games == 6
     items, _ = await first.records.for_player("p_ada", cursor=None, limit=10)
     assert len(items) == 6
+
+
+async def test_a_game_being_written_is_read_once_written(place: Place) -> None:
+    """Whoever saw a game end reads its record at once, though it is written in a batch a
+    moment later (``FinishedGames.written``); a game nobody is writing answers at once."""
+    db = place.open()
+    await upgrade(db.engine)
+    finished = db.finished_games(rate_record, lambda: None)
+    game = record("r_now", 0, "p_ada", "p_bo")
+    finished.add(game)
+    assert await db.records.get(game["id"]) is None  # the batch waits for others to join
+    await finished.written(game["id"])
+    assert await db.records.get(game["id"]) == game
+    await finished.written("r_nobody-0")
+    await finished.written(game["id"])  # written: nothing to wait for

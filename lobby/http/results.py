@@ -129,7 +129,7 @@ async def game_record(
     room's are for its members, and for whoever passes its invite code."""
     if invite is not None:
         limit_invites(services, request, session.player_id)
-    record = await services.records.get(record_id)
+    record = await services.record(record_id)
     if record is None or not readable(record, session.player_id, invite):
         raise ProblemError(404, "no_such_record", f"no finished game {record_id}")
     return GameRecordOut.model_validate(_record_view(record))

@@ -58,7 +58,12 @@ export function renderValue(value) {
 }
 
 export function createBoard(root, { move, legalMoves }) {
-  const view = h("div", { class: "generic-view", "data-testid": "generic-view", "aria-label": "What you see" });
+  const view = h("div", {
+    class: "generic-view",
+    role: "region",
+    "data-testid": "generic-view",
+    "aria-label": "What you see",
+  });
   const note = h("p", { class: "muted", "data-testid": "generic-note" });
   const moves = h("div", {
     class: "generic-moves row",

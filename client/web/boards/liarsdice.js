@@ -151,6 +151,7 @@ function revealLines(x, names, wild) {
             "span",
             {
               class: "dice-row",
+              role: "img",
               "aria-label": `${d.join(", ")}; ${d.filter((v) => counts(v, f, wild)).length} counted`,
             },
             d.map((v) =>

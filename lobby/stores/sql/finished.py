@@ -98,11 +98,26 @@ class FinishedGames:
         self._failed = failed
         self._pending: list[GameRecord] = []
         self._task: asyncio.Task[None] | None = None
+        self._batch: asyncio.Future[None] | None = None
+        """Done when the pending games' batch is written (or failed)."""
+        self._unwritten: dict[str, asyncio.Future[None]] = {}
+        """The batch each game handed over and not yet written is in, by record id."""
 
     def add(self, record: GameRecord) -> None:
+        loop = asyncio.get_running_loop()
+        if self._batch is None:
+            self._batch = loop.create_future()
         self._pending.append(record)
+        self._unwritten[record["id"]] = self._batch
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._write())
+            self._task = loop.create_task(self._write())
+
+    async def written(self, record_id: str) -> None:
+        """Wait (``DRAIN_SECONDS`` at most) until a game this server is writing is in
+        the database: a player who saw their game end here reads its record at once."""
+        batch = self._unwritten.get(record_id)
+        if batch is not None:
+            await asyncio.wait([batch], timeout=DRAIN_SECONDS)
 
     async def drain(self) -> None:
         """Shutting down: wait (``DRAIN_SECONDS`` at most) for the games handed over."""
@@ -113,20 +128,31 @@ class FinishedGames:
         await asyncio.sleep(BATCH_SECONDS)  # the games that finish meanwhile join in
         while self._pending:
             batch, self._pending = self._pending, []
+            done, self._batch = self._batch, None
             try:
-                await record_finished_games(self._transactions, batch, self._rate)
-                continue
+                await self._write_batch(batch)
+            finally:
+                for game in batch:
+                    if self._unwritten.get(game["id"]) is done:
+                        del self._unwritten[game["id"]]
+                if done is not None:
+                    done.set_result(None)
+
+    async def _write_batch(self, batch: list[GameRecord]) -> None:
+        try:
+            await record_finished_games(self._transactions, batch, self._rate)
+            return
+        except Exception:
+            if len(batch) == 1:
+                self._failed()
+                log.exception("background store write failed")
+                return
+        for game in batch:  # one at a time: the bad one fails alone
+            try:
+                await record_finished_games(self._transactions, [game], self._rate)
             except Exception:
-                if len(batch) == 1:
-                    self._failed()
-                    log.exception("background store write failed")
-                    continue
-            for game in batch:  # one at a time: the bad one fails alone
-                try:
-                    await record_finished_games(self._transactions, [game], self._rate)
-                except Exception:
-                    self._failed()
-                    log.exception("background store write failed")
+                self._failed()
+                log.exception("background store write failed")
 
 
 def _retryable(exc: sa.exc.DBAPIError) -> bool:
