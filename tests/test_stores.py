@@ -1097,6 +1097,25 @@ async def test_two_redis_queues_on_two_clients_take_every_ticket_once(redis_pref
             await client.aclose()
 
 
+@pytest.mark.redis
+async def test_a_lock_left_by_a_dead_process_delays_the_queue_and_fails_nothing(
+    redis_prefix: str,
+) -> None:
+    client = Redis.from_url(REDIS_URL)
+    try:
+        # A process killed inside a critical section leaves the lock for its whole TTL.
+        await client.set(f"{redis_prefix}mm:lock", "dead-process", px=1000)
+        queue = RedisTicketQueue(client, redis_prefix, lock_ttl=1.0)
+        started = time.monotonic()
+        mine = ticket("p1")
+        stored, created = await queue.add(mine)
+        assert created and stored == mine
+        assert time.monotonic() - started >= 0.5
+        assert await queue.expire(time.time()) == []
+    finally:
+        await client.aclose()
+
+
 # Finished games ---------------------------------------------------------------------
 
 

@@ -1018,21 +1018,29 @@ class RedisTicketQueue:
     (their process died before settling them) expire like waiting ones.
     """
 
-    def __init__(self, redis: Redis, prefix: str, keep_settled: float = 600.0) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, keep_settled: float = 600.0, lock_ttl: float = 3.0
+    ) -> None:
         self._redis = redis
         self._p = f"{prefix}mm:"
         self._keep_ms = int(keep_settled * 1000)
+        self._lock_ms = int(lock_ttl * 1000)
 
     @contextlib.asynccontextmanager
     async def _locked(self) -> AsyncIterator[None]:
+        # A lock left by a process that died inside a critical section expires after
+        # lock_ttl, and waiting a little longer than that means a dead holder delays a
+        # round instead of failing it. Only live processes holding it back to back can
+        # keep us out that long.
         token = secrets.token_hex(8)
         key = f"{self._p}lock"
-        for _ in range(400):
-            if await self._redis.set(key, token, nx=True, px=5000):
-                break
-            await asyncio.sleep(0.005)
-        else:
-            raise TimeoutError("the quick-match queue stayed locked")
+        deadline = time.monotonic() + self._lock_ms / 1000 + 0.5
+        pause = 0.002
+        while not await self._redis.set(key, token, nx=True, px=self._lock_ms):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the quick-match queue stayed locked")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
         try:
             yield
         finally:
