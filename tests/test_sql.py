@@ -5,6 +5,7 @@ schema of the test's own); the stores' contract is in test_stores.py."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from meeple.lobby.players.ratings import rate_record
 from meeple.lobby.stores.base import PlayerRating
 from meeple.lobby.stores.sql import Database, SchemaBehind
 from meeple.lobby.stores.sql.database import check, current, head, upgrade
-from meeple.lobby.stores.sql.finished import write_games
+from meeple.lobby.stores.sql.finished import TRANSACTION_GAMES, write_games
 from tests.conftest import DATABASE_URL
 
 KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -278,3 +279,52 @@ async def test_a_game_being_written_is_read_once_written(place: Place) -> None:
     assert await db.records.get(game["id"]) == game
     await finished.written("r_nobody-0")
     await finished.written(game["id"])  # written: nothing to wait for
+
+
+async def test_a_locked_sqlite_file_is_waited_for_off_the_event_loop(tmp_path: Path) -> None:
+    """Finished games are written on the event loop, which must never wait for a lock:
+    while another connection (another process, a sign-up on aiosqlite's thread) holds
+    the file's write lock, the batch waits in the thread, the loop goes on serving, and
+    the batch lands once the lock is free."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'meeple.db'}")
+    try:
+        await upgrade(db.engine)
+        other = sqlite3.connect(tmp_path / "meeple.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # holds the write lock
+        game = record("r_1", 0, "p_a", "p_b")
+        writing = asyncio.ensure_future(db.transactions.run(write_games, [game], rate_record))
+        turns = 0
+        while turns < 20:  # the loop turns while the batch waits for the lock
+            await asyncio.sleep(0.01)
+            turns += 1
+        assert not writing.done()
+        other.execute("COMMIT")
+        other.close()
+        assert await asyncio.wait_for(writing, 10) == [True]
+        assert await db.records.get("r_1-0") == game
+    finally:
+        await db.close()
+
+
+async def test_a_batch_larger_than_a_transaction_is_written_in_order(place: Place) -> None:
+    """A busy server's batch of more games than one transaction holds
+    (``TRANSACTION_GAMES``) is written in several, in the order the games finished: a
+    player in all of them ends with the ratings of those games rated one after another."""
+    db = place.open()
+    await upgrade(db.engine)
+    games = [
+        record(f"r_{i}", 0, "p_ada", f"p_{i % 4}", winner=int(i % 3 == 0))
+        for i in range(TRANSACTION_GAMES * 2 + 5)
+    ]
+    finished = db.finished_games(rate_record, lambda: pytest.fail("a write failed"))
+    for game in games:
+        finished.add(game)
+    await finished.drain()
+    expected: dict[str, PlayerRating | None] = {}
+    for game in games:
+        players = [seat["player_id"] for seat in game["seats"]]
+        for item in rate_record(game, {p: expected.get(p) for p in players}):
+            expected[item.player_id] = item
+    assert {p: await db.ratings.get("tictactoe", p) for p in expected} == expected
+    items, _ = await db.records.for_player("p_ada", cursor=None, limit=100)
+    assert len(items) == len(games)

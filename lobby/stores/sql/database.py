@@ -9,6 +9,7 @@ processes finishing games for one player then queue instead of losing an update.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
+
+log = logging.getLogger("meeple.lobby.stores.sql")
 
 CLOSE_SECONDS = 2
 """How long closing waits for a transaction under way in the SQLite thread."""
@@ -54,16 +57,17 @@ def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
     return create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 
-def _sqlite_transactions(engine: sa.Engine) -> None:
+def _sqlite_transactions(engine: sa.Engine, *pragmas: str) -> None:
     """SQLAlchemy's documented recipe for pysqlite/aiosqlite: the driver begins no
-    transactions of its own, and every one SQLAlchemy begins is IMMEDIATE."""
+    transactions of its own, and every one SQLAlchemy begins is IMMEDIATE. ``pragmas``:
+    more settings of each connection."""
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", *pragmas):
+            cursor.execute(pragma)
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -71,48 +75,108 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+CHECKPOINT_SECONDS = 1.0
+"""How often, at most, the thread copies the write-ahead log into the SQLite file after
+transactions run on the event loop (which never checkpoints: that is what fsyncs)."""
+
+
 class Transactions:
     """Runs a function of a synchronous connection as one transaction (``run``): what
-    writes a batch in a few statements. On an SQLite file it runs in a thread of its own
-    on a synchronous engine of the same file, one hand-over to that thread and back per
-    transaction; aiosqlite's engine hands every statement over (its cursor, execute,
-    fetch, close: some 180 µs of CPU a statement, bench/README.md). Elsewhere it runs
-    on the async engine's connection (``AsyncConnection.run_sync``)."""
+    writes a batch in a few statements.
+
+    On an SQLite file it runs right on the event loop, on a synchronous connection that
+    never waits for a lock (busy timeout 0) and never fsyncs: ``synchronous=NORMAL`` in
+    WAL mode syncs only at checkpoints, which run in a thread of their own
+    (``CHECKPOINT_SECONDS``). When another connection holds the write lock (a sign-up
+    on aiosqlite's, another process's), the transaction runs instead in that thread,
+    which waits for the lock; the loop never blocks on one. A thread for every
+    transaction cost a busy server more than the writes (its Python contends with the
+    loop's for the GIL: 60% more CPU per tic-tac-toe move, bench/README.md), and
+    aiosqlite's engine hands every statement over (some 180 µs of CPU a statement).
+
+    The trade: a committed game survives the process's death (kill -9) but an operating
+    system crash or power cut may take the last second's games with it, as SQLite's
+    documentation says of WAL with NORMAL, and as Redis's ``appendfsync everysec`` does.
+    Elsewhere (PostgreSQL) it runs on the async engine's connection
+    (``AsyncConnection.run_sync``)."""
 
     def __init__(self, engine: AsyncEngine, url: str) -> None:
         self._engine = engine
+        self._here: sa.Engine | None = None
+        """The event loop's connection: no busy wait, no fsync, no checkpoint."""
         self._sync: sa.Engine | None = None
+        """The thread's: waits for the lock (30 s), checkpoints."""
         self._thread: ThreadPoolExecutor | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpointed = 0.0
         path = sa.make_url(url).database if is_sqlite(url) else None
         if path and path != ":memory:":
-            self._sync = sa.create_engine(
-                sa.make_url(url).set(drivername="sqlite"), connect_args={"timeout": 30.0}
-            )
+            file_url = sa.make_url(url).set(drivername="sqlite")
+            self._sync = sa.create_engine(file_url, connect_args={"timeout": 30.0})
             _sqlite_transactions(self._sync)
+            self._here = sa.create_engine(file_url, connect_args={"timeout": 0.0})
+            _sqlite_transactions(
+                self._here, "PRAGMA synchronous=NORMAL", "PRAGMA wal_autocheckpoint=0"
+            )
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="meeple-sqlite")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(connection, *args)`` in one transaction, committed if it returns."""
-        if self._sync is None or self._thread is None:
+        """``fn(connection, *args)`` in one transaction, committed if it returns; run
+        again, whole, in the thread when the lock was taken (so ``fn`` must be a
+        function of the connection alone)."""
+        if self._here is None or self._sync is None or self._thread is None:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
-        engine = self._sync
+        try:
+            result = _transaction(self._here, fn, args)
+        except sa.exc.OperationalError as exc:
+            if "locked" not in str(exc.orig):
+                raise
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self._thread, _transaction, self._sync, fn, args)
+        self._checkpoint_soon()
+        return result
 
-        def transaction() -> T:
-            with engine.begin() as conn:
-                return fn(conn, *args)
+    def _checkpoint_soon(self) -> None:
+        """A passive checkpoint in the thread, unless one ran within ``CHECKPOINT_SECONDS``
+        or is under way (it copies what no reader needs; it never blocks a writer)."""
+        loop = asyncio.get_running_loop()
+        if self._checkpoint is not None and not self._checkpoint.done():
+            return
+        if loop.time() - self._checkpointed < CHECKPOINT_SECONDS:
+            return
+        self._checkpointed = loop.time()
+        self._checkpoint = loop.run_in_executor(self._thread, self._run_checkpoint)
 
-        return await asyncio.get_running_loop().run_in_executor(self._thread, transaction)
+    def _run_checkpoint(self) -> None:
+        """Outside any transaction (a checkpoint cannot run inside one); a failure is
+        logged, and the next one copies what this one did not."""
+        assert self._sync is not None
+        try:
+            raw = self._sync.raw_connection()
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                raw.close()
+        except Exception:
+            log.warning("the SQLite checkpoint failed", exc_info=True)
 
     async def close(self) -> None:
-        """Close the thread's connections, in the thread, after the transaction under
-        way there if any (waiting ``CLOSE_SECONDS`` at most: a process that stops does
-        not wait on a locked file)."""
+        """Close the connections; the thread's in the thread, after the transaction or
+        checkpoint under way there if any (waiting ``CLOSE_SECONDS`` at most: a process
+        that stops does not wait on a locked file)."""
+        if self._here is not None:
+            self._here.dispose()
         if self._sync is not None and self._thread is not None:
             loop = asyncio.get_running_loop()
             closing = loop.run_in_executor(self._thread, self._sync.dispose)
             await asyncio.wait([closing], timeout=CLOSE_SECONDS)
             self._thread.shutdown(wait=False)
+
+
+def _transaction(engine: sa.Engine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with engine.begin() as conn:
+        return fn(conn, *args)
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
@@ -166,7 +230,6 @@ async def check(engine: AsyncEngine) -> None:
 @contextmanager
 def _quiet_alembic() -> Iterator[None]:
     """Alembic logs each migration at INFO through the root logger's handlers."""
-    import logging
 
     logger = logging.getLogger("alembic")
     level = logger.level

@@ -10,10 +10,11 @@ A server writes the games that finish while its last write is under way together
 (one multi-row insert that says which are new), their players' history rows, a lock on
 the ratings they change (PostgreSQL), one read of those ratings, and one upsert of the
 new ones, computed here game after game in the order the games finished
-(``write_games``). On an SQLite file the whole transaction runs in a thread of its own
-in one hand-over (``database.Transactions``). A transaction per game, each statement
-handed to aiosqlite's thread and back, cost a busy server more than the game's moves
-(3.7 ms of CPU a game at 150 games a second; bench/README.md)."""
+(``write_games``), ``TRANSACTION_GAMES`` at most a transaction. On an SQLite file a
+transaction runs on the event loop, and in a thread only while another connection holds
+the lock (``database.Transactions``). A transaction per game, each statement handed to
+aiosqlite's thread and back, cost a busy server more than the game's moves (3.7 ms of
+CPU a game at 150 games a second; bench/README.md)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ or find a serialization failure; the loser is run again."""
 BATCH_SECONDS = 0.05
 """How long the first game of a batch waits for others: at 150 games a second, 8 share
 a transaction; a record is readable this much later."""
+
+TRANSACTION_GAMES = 20
+"""The most games one transaction writes: on SQLite a transaction runs on the event
+loop (``database.Transactions``), about 100 µs of CPU a tic-tac-toe game, so a batch of
+more is written in several, with a loop turn between them, and no move waits more than
+about 2 ms for a write."""
 
 DRAIN_SECONDS = 2
 """How long a closing server waits for the finished games still being written (within
@@ -139,6 +146,12 @@ class FinishedGames:
                     done.set_result(None)
 
     async def _write_batch(self, batch: list[GameRecord]) -> None:
+        for at in range(0, len(batch), TRANSACTION_GAMES):
+            if at:
+                await asyncio.sleep(0)  # the moves that came meanwhile go first
+            await self._write_transaction(batch[at : at + TRANSACTION_GAMES])
+
+    async def _write_transaction(self, batch: list[GameRecord]) -> None:
         try:
             await record_finished_games(self._transactions, batch, self._rate)
             return

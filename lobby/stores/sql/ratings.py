@@ -7,6 +7,7 @@ transaction, so that its updates are read, computed and written as one."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from functools import cache
 from typing import Any
@@ -55,20 +56,32 @@ def _upsert(dialect: str) -> Any:
 def write_ratings(conn: sa.Connection, items: Iterable[tuple[str, PlayerRating]]) -> None:
     """Upsert these (game, rating) pairs in the connection's transaction, in one
     statement."""
-    values = [
-        {
-            "game": game,
-            "player_id": r.player_id,
-            "name": r.name,
-            "rating": r.rating,
-            "rd": r.rd,
-            "volatility": r.volatility,
-            "games": r.games,
-        }
-        for game, r in items
-    ]
-    if values:
-        conn.execute(_upsert(conn.dialect.name), values)
+    rows = [(game, r.player_id, r.name, r.rating, r.rd, r.volatility, r.games) for game, r in items]
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_SQLITE_UPSERT, rows)
+        return
+    keys = ("game", *_COLUMNS)
+    conn.execute(_upsert(conn.dialect.name), [dict(zip(keys, row, strict=True)) for row in rows])
+
+
+_SQLITE_UPSERT = (
+    "INSERT INTO ratings (game, player_id, name, rating, rd, volatility, games) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (game, player_id) DO UPDATE SET "
+    "name = excluded.name, rating = excluded.rating, rd = excluded.rd, "
+    "volatility = excluded.volatility, games = excluded.games"
+)
+"""``_upsert`` as SQLite's text, for the DB-API's executemany: SQLAlchemy's per-row
+work for a batch of games cost more than SQLite's (``records._insert_new_sqlite``)."""
+
+_SQLITE_READ = (
+    "SELECT r.game, r.player_id, r.name, r.rating, r.rd, r.volatility, r.games "
+    "FROM json_each(?) AS k JOIN ratings AS r "
+    "ON r.game = json_extract(k.value, '$[0]') AND r.player_id = json_extract(k.value, '$[1]')"
+)
+"""``_READ`` with the keys as one JSON array: one statement text whatever their number
+(an expanded IN is made again for each), looked up on the primary key."""
 
 
 _READ = sa.select(ratings.c.game, *_select().selected_columns).where(
@@ -85,7 +98,10 @@ def read_ratings(conn: sa.Connection, keys: Collection[Key]) -> dict[Key, Player
     """The ratings there are of these (game, player) pairs, in one query."""
     if not keys:
         return {}
-    rows = conn.execute(_READ, {"keys": sorted(keys)})
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(_SQLITE_READ, (json.dumps(sorted(keys)),))
+    else:
+        rows = conn.execute(_READ, {"keys": sorted(keys)})
     return {(row[0], row[1]): PlayerRating(*row[1:]) for row in rows}
 
 

@@ -3,6 +3,7 @@ per player newest first by (finishing time, id), as every record store does."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -55,27 +56,69 @@ def _row(record: GameRecord) -> dict[str, Any]:
 
 def insert_records(conn: sa.Connection, batch: Sequence[GameRecord]) -> list[bool]:
     """Write these records and their players' history rows in the connection's
-    transaction, in two statements whatever their number; for each, False if it was
-    already there (a room that failed over finishing the same game again) or earlier
-    in ``batch``. Which are new is what the insert returns, so two processes writing one
-    record at once cannot both count it (PostgreSQL's second waits for the first)."""
+    transaction, in a fixed number of statements whatever their number; for each, False
+    if it was already there (a room that failed over finishing the same game again) or
+    earlier in ``batch``. Which are new is what the insert returns, so two processes
+    writing one record at once cannot both count it (PostgreSQL's second waits for the
+    first)."""
     if not batch:
         return []
     first: dict[str, GameRecord] = {}
     for record in batch:
         first.setdefault(record["id"], record)
-    rows = [_row(record) for record in first.values()]
-    inserted = set(conn.scalars(_insert_new(conn.dialect.name), rows))
+    if conn.dialect.name == "sqlite":
+        inserted = _insert_new_sqlite(conn, list(first.values()))
+    else:
+        rows = [_row(record) for record in first.values()]
+        inserted = set(conn.scalars(_insert_new(conn.dialect.name), rows))
     new = [record["id"] in inserted and first[record["id"]] is record for record in batch]
     players = [
-        {"player_id": p, "record_id": record["id"], "finished_at": record["finished_at"]}
+        (p, record["id"], record["finished_at"])
         for record, is_new in zip(batch, new, strict=True)
         if is_new
         for p in human_players(record)
     ]
-    if players:
-        conn.execute(_INSERT_PLAYERS, players)
+    if players and conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_SQLITE_INSERT_PLAYERS, players)
+    elif players:
+        keys = ("player_id", "record_id", "finished_at")
+        conn.execute(_INSERT_PLAYERS, [dict(zip(keys, row, strict=True)) for row in players])
     return new
+
+
+_SQLITE_KNOWN = "SELECT id FROM records WHERE id IN (SELECT value FROM json_each(?))"
+_SQLITE_INSERT = (
+    "INSERT INTO records (id, room, game_no, game, finished_at, body) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_INSERT_PLAYERS = (
+    "INSERT INTO record_players (player_id, record_id, finished_at) VALUES (?, ?, ?)"
+)
+
+
+def _insert_new_sqlite(conn: sa.Connection, records: list[GameRecord]) -> set[str]:
+    """The ids of these records (distinct ids) that were not there, now written: the
+    ones there are read first, which no other writer can change before the insert
+    (every SQLite transaction here is IMMEDIATE: it holds the file's write lock from
+    its start). Plain DB-API statements of a fixed text, each run once for the batch:
+    SQLAlchemy's per-row work cost more than SQLite's (issue 18, bench/README.md); the
+    body is the JSON text the ``records.body`` column reads back."""
+    ids = json.dumps([record["id"] for record in records])
+    known = {row[0] for row in conn.exec_driver_sql(_SQLITE_KNOWN, (ids,))}
+    rows = [
+        (
+            record["id"],
+            record.get("room", record["id"]),
+            record.get("game_no", 0),
+            record.get("game", ""),
+            record["finished_at"],
+            json.dumps(record),
+        )
+        for record in records
+        if record["id"] not in known
+    ]
+    if rows:
+        conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    return {row[0] for row in rows}
 
 
 class SqlRecordStore:
