@@ -131,3 +131,24 @@ async def test_the_sql_journal_lists_its_rooms_for_start_up(place: Place) -> Non
     await journal.save([Changes(r, 0, [], meta(r)) for r in ("r_a", "r_b", "r_c")])
     await journal.delete("r_b")
     assert sorted(await (await place.open_sql()).rooms()) == ["r_a", "r_c"]
+
+
+@pytest.mark.redis
+async def test_a_redis_batch_sent_again_after_a_lost_reply_is_saved_once(
+    redis_prefix: str,
+) -> None:
+    """A pipeline whose reply was lost (the connection dropped after Redis ran it) is
+    sent again on a fresh connection: the second run of a room's save finds its entries
+    at the log's end and adds nothing; a save out of step with the log is refused and
+    changes nothing."""
+    async with Redis.from_url(REDIS_URL) as client:
+        journal = RedisJournal(client, redis_prefix)
+        assert await journal.save([Changes("r_6", 0, [move(2, 4)], meta("r_6"))]) == [None]
+        batch = Changes("r_6", 0, [move(3, 0), move(4, 8)], meta("r_6", turn=4))
+        assert await journal.save([batch]) == [None]
+        assert await journal.save([batch]) == [None]  # sent again: already there
+        saved = (meta("r_6", turn=4), [move(2, 4), move(3, 0), move(4, 8)])
+        assert await journal.load("r_6") == saved
+        [error] = await journal.save([Changes("r_6", 0, [move(6, 1)], meta("r_6", turn=6))])
+        assert error is not None and "out of step" in str(error)
+        assert await journal.load("r_6") == saved
