@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,6 +58,49 @@ class BoundedShutdown(logging.Filter):
         ):
             record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+
+class Outage:
+    """A background task's failures logged as one outage, not a line an attempt: the
+    first failure, then a line every ``every`` seconds while they go on, and one when
+    the task works again. Redis gone for an hour would otherwise write 14,400 lines of
+    one process's beat alone (four a second), and bury what else happened."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        what: str,
+        every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``what``: the task, as the start of a sentence ("saying we are alive")."""
+        self._log = log
+        self._what = what
+        self._every = every
+        self._clock = clock
+        self._failures = 0
+        self._since = self._logged = 0.0
+
+    def failed(self, exc: BaseException) -> None:
+        now = self._clock()
+        self._failures += 1
+        if self._failures == 1:
+            self._since = self._logged = now
+            self._log.warning("%s failed: %r", self._what, exc)
+        elif now - self._logged >= self._every:
+            self._logged = now
+            self._log.warning(
+                "%s still failing: %d attempts in %.0f s, the last: %r",
+                self._what, self._failures, now - self._since, exc,
+            )  # fmt: skip
+
+    def worked(self) -> None:
+        if self._failures:
+            self._log.warning(
+                "%s works again, after %d failed attempts in %.0f s",
+                self._what, self._failures, self._clock() - self._since,
+            )  # fmt: skip
+            self._failures = 0
 
 
 class JsonFormatter(logging.Formatter):

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections import Counter
 
+from meeple.lobby.ops.logs import Outage
 from meeple.lobby.stores.base import PresenceStore
 
 log = logging.getLogger("meeple.presence")
@@ -39,6 +40,7 @@ class Presence:
         self._dirty: set[str] = set()
         """Players whose first connection opened or last closed since the last write."""
         self._writer: asyncio.Task[None] | None = None
+        self._outage = Outage(log, "writing presence")
 
     def opened(self, player_id: str) -> None:
         self._open[player_id] += 1
@@ -64,7 +66,9 @@ class Presence:
             try:
                 await self.store.renew(self.node, list(self._open), self.ttl)
             except Exception as exc:  # presence is advisory: a push too many, not an outage
-                log.warning("renewing presence failed: %s", type(exc).__name__)
+                self._outage.failed(exc)
+            else:
+                self._outage.worked()
 
     def stop(self) -> None:
         if self._writer is not None:
@@ -86,6 +90,8 @@ class Presence:
                     for player_id in dirty.difference(here):
                         await self.store.leave(self.node, player_id)
                 except Exception as exc:
-                    log.warning("writing presence failed: %s", type(exc).__name__)
+                    self._outage.failed(exc)
+                else:
+                    self._outage.worked()
         finally:
             self._writer = None

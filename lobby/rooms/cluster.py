@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from redis.asyncio import Redis
 
 from meeple.game.protocol import CLOSE_MOVED, CLOSE_TRY_AGAIN
+from meeple.lobby.ops.logs import Outage
 from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room, RoomError
@@ -217,6 +218,7 @@ class Cluster:
         loop of up to ``alive_seconds - BEAT_SECONDS`` (1.75 s), so a busy owner is not
         taken over, while a dead one is within ``alive_seconds``."""
         loop = asyncio.get_running_loop()
+        beats = Outage(log, "saying we are alive")
         while True:
             await asyncio.sleep(BEAT_SECONDS)
             try:
@@ -224,8 +226,9 @@ class Cluster:
                     await self._beat()
             except Exception as exc:
                 self._steady_since = None
-                log.warning("saying we are alive failed: %r", exc)
+                beats.failed(exc)
             else:
+                beats.worked()
                 if self._steady_since is None:
                     self._steady_since = loop.time()
 
@@ -425,18 +428,19 @@ class Cluster:
         """Read our channels for as long as we live: when the subscription breaks (Redis
         restarted), subscribe again, with backoff (0.1 s doubling to 2 s)."""
         delay = 0.1
+        channel = Outage(log, "the cluster channel")
         while True:
             try:
                 if pubsub is None:
                     pubsub = await self._subscribe()
-                    log.info("subscribed to the cluster's channels again")
+                    channel.worked()
                     self._missed()
                 delay = 0.1
                 await self._read(pubsub)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("the cluster channel broke (%r); subscribing again", exc)
+                channel.failed(exc)
             self.subscribed = False
             if pubsub is not None:
                 with contextlib.suppress(Exception):
