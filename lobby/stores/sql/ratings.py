@@ -7,7 +7,6 @@ transaction, so that its updates are read, computed and written as one."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Sequence
 from functools import cache
 from typing import Any
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meeple.lobby.stores.base import PlayerRating
+from meeple.lobby.stores.sql.database import json_text
 from meeple.lobby.stores.sql.tables import ratings
 
 _COLUMNS = ("player_id", "name", "rating", "rd", "volatility", "games")
@@ -99,7 +99,7 @@ def read_ratings(conn: sa.Connection, keys: Collection[Key]) -> dict[Key, Player
     if not keys:
         return {}
     if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql(_SQLITE_READ, (json.dumps(sorted(keys)),))
+        rows = conn.exec_driver_sql(_SQLITE_READ, (json_text(sorted(keys)),))
     else:
         rows = conn.execute(_READ, {"keys": sorted(keys)})
     return {(row[0], row[1]): PlayerRating(*row[1:]) for row in rows}

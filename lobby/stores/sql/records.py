@@ -3,7 +3,6 @@ per player newest first by (finishing time, id), as every record store does."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor, renamed
+from meeple.lobby.stores.sql.database import json_text
 from meeple.lobby.stores.sql.tables import record_players, records
 
 
@@ -102,7 +102,7 @@ def _insert_new_sqlite(conn: sa.Connection, records: list[GameRecord]) -> set[st
     its start). Plain DB-API statements of a fixed text, each run once for the batch:
     SQLAlchemy's per-row work cost more than SQLite's (issue 18, bench/README.md); the
     body is the JSON text the ``records.body`` column reads back."""
-    ids = json.dumps([record["id"] for record in records])
+    ids = json_text([record["id"] for record in records])
     known = {row[0] for row in conn.exec_driver_sql(_SQLITE_KNOWN, (ids,))}
     rows = [
         (
@@ -111,7 +111,7 @@ def _insert_new_sqlite(conn: sa.Connection, records: list[GameRecord]) -> set[st
             record.get("game_no", 0),
             record.get("game", ""),
             record["finished_at"],
-            json.dumps(record),
+            json_text(record),
         )
         for record in records
         if record["id"] not in known
