@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, NotRequired, TypedDict
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -291,9 +291,17 @@ class MeepleClient:
         )
         return result
 
+    async def look_up_invite(self, code: str) -> dict[str, Any]:
+        """Where an invite code leads, before taking a seat: ``{game, title, host, status,
+        seat_count, free, clock}``. Needs no session (someone sent a link may have none);
+        an unknown code and one whose room has gone are the same ``ApiError`` 404
+        (``unknown_invite``)."""
+        result: dict[str, Any] = await self.request("GET", f"/api/invites/{quote(code, safe='')}")
+        return result
+
     async def join_invite(self, code: str) -> Reservation:
         """Take a seat in the private room with this invite code."""
-        result: Reservation = await self.request("POST", f"/api/invites/{code}")
+        result: Reservation = await self.request("POST", f"/api/invites/{quote(code, safe='')}")
         return result
 
     async def invite(

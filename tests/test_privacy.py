@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from meeple.client.errors import ApiError
 from meeple.client.rest import MeepleClient
 from meeple.lobby.settings import Settings
 from tests.conftest import Peer, of_type, open_peer
@@ -179,3 +180,32 @@ async def test_looking_up_invite_codes_is_rate_limited_per_address(server: LiveS
         room = await server.services.rooms.create("tictactoe", private=True)
         assert room.invite is not None
         assert (await client.get(f"/api/invites/{room.invite}")).status_code == 429
+
+
+async def test_the_sdk_looks_an_invite_up_signed_out_then_joins_with_it(
+    server: LiveServer,
+) -> None:
+    """What a Python player sent an invite code does: see where it leads before having
+    a session, then take the seat; a code that leads nowhere is the API's 404."""
+    async with MeepleClient(server.http) as ada, MeepleClient(server.http) as bo:
+        await ada.create_session("Ada")
+        room = await ada.create_room("tictactoe", private=True, clock={"move": 30})
+        code = room["invite"]
+        preview = await bo.look_up_invite(code)  # bo has no session yet
+        assert bo.token is None
+        assert preview == {
+            "game": "tictactoe",
+            "title": "Tic-tac-toe",
+            "host": "Ada",
+            "status": "waiting",
+            "seat_count": 2,
+            "free": 1,
+            "clock": {"move": 30.0},
+        }
+        with pytest.raises(ApiError) as unknown:
+            await bo.look_up_invite("A" * 22)
+        assert (unknown.value.status, unknown.value.code) == (404, "unknown_invite")
+        await bo.create_session("Bo")
+        seat = await bo.join_invite(code)
+        assert seat["room"] == room["id"]
+        assert (await bo.look_up_invite(code))["free"] == 0
