@@ -10,7 +10,8 @@ headless Chromium against a real server.
    errors show at their fields.
 4. "Log out everywhere" ends the session of another browser logged in to the account.
 5. Other players' profiles (from the leaderboard and the history) and the BOT label of a
-   bot account.
+   bot account. An invite link opened signed out tells the room above every way in, and
+   logging in takes its seat.
 6. Every new screen passes axe-core (no serious or critical violation) in light and dark,
    on a desktop and a phone, photographed under tests/artifacts/accounts/; the delete
    confirmation deletes the account and the export downloads the player's data.
@@ -305,6 +306,35 @@ async def test_other_players_profiles_and_the_bot_label(
     await expect(page.locator(f"[data-testid=lb-row][data-player='{bo_id}']")).to_be_visible()
     assert fay.errors == [], fay.errors
     await fay.context.close()
+
+
+async def test_an_invite_link_opened_signed_out_takes_the_seat_after_logging_in(
+    server: LiveServer, browser: Browser
+) -> None:
+    """Someone with an account, signed out, opens an invite link: the note says who
+    invited them to what above every way in; they log in and land in their seat."""
+    async with MeepleClient(server.http) as gus, MeepleClient(server.http) as wes:
+        await gus.register("gus", PASSWORD, "Gus")
+        await wes.create_session("Wes")
+        room = await wes.create_room("tictactoe", private=True)
+    gus_page = await new_player(browser, "Gus")
+    page = gus_page.page
+    await page.goto(f"{server.http}/#/invite/{room['invite']}")
+    lead = page.get_by_test_id("invited-lead")
+    told = f"Wes invited you to a game of Tic-tac-toe (invite {room['invite']})."
+    await expect(lead).to_have_text(told)
+    await page.get_by_test_id("welcome-login").click()
+    await expect(lead).to_have_text(told)  # still told, whichever way in
+    await expect(page.get_by_test_id("invited-next")).to_have_text(
+        "Play as a guest, log in or sign up, and you will join it."
+    )
+    await every_look(page, "welcome-invited-login", SHOTS)
+    await log_in(page, "gus")
+    await expect(page).to_have_url(re.compile(rf"#/room/{re.escape(room['id'])}$"))
+    await expect(page.get_by_test_id("seat-1")).to_contain_text("Gus")
+    await expect(page.get_by_test_id("my-name")).to_have_text("Gus")
+    assert gus_page.errors == [], gus_page.errors
+    await gus_page.context.close()
 
 
 async def test_every_account_screen_is_accessible_and_photographed(

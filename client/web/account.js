@@ -255,7 +255,7 @@ function logInForm({ onDone, extra = null, note = null }) {
   return { form, focus: () => fields.username.input.focus() };
 }
 
-function guestForm({ onDone, invited }) {
+function guestForm({ onDone }) {
   const name = h("input", {
     id: "name",
     name: "name",
@@ -281,7 +281,6 @@ function guestForm({ onDone, invited }) {
       },
     },
     h("h2", { id: "guest-title" }, "Play as a guest"),
-    invited,
     h("p", { class: "muted" }, "No account needed. You can sign up later and keep your games."),
     h("div", { class: "field" }, h("label", { for: "name" }, "Your name"), name),
     message.el,
@@ -291,8 +290,9 @@ function guestForm({ onDone, invited }) {
 }
 
 /** The signed-out screen: play as a guest, log in or sign up (#/login and #/signup open
- * those two). `invited`: the invite link's note (invited.js) or null. `onDone(session)`
- * once signed in. */
+ * those two). `invited`: the invite link's note (invited.js) or null, shown above all
+ * three (an account's holder logs in to take the seat too). `onDone(session)` once
+ * signed in. */
 export function welcome(root, { message = "", invited = null, onDone }) {
   const [, page] = location.hash.match(/^#\/(login|signup)\b/) ?? [];
   const done = (session) => {
@@ -302,7 +302,7 @@ export function welcome(root, { message = "", invited = null, onDone }) {
   const slot = h("div", { class: "welcome-form" });
   const switcher = h("nav", { class: "row welcome-switch", "aria-label": "Ways in" });
   const ways = {
-    guest: ["Play as a guest", () => guestForm({ onDone: done, invited })],
+    guest: ["Play as a guest", () => guestForm({ onDone: done })],
     login: ["Log in", () => logInForm({ onDone: done })],
     signup: ["Sign up", () => signUpForm({ onDone: done })],
   };
@@ -332,6 +332,7 @@ export function welcome(root, { message = "", invited = null, onDone }) {
       { class: "panel sign-in", "aria-labelledby": "sign-in-title" },
       h("h1", { id: "sign-in-title" }, "Welcome to Meeple"),
       message ? h("p", { role: "alert", "data-testid": "signed-out-why" }, message) : null,
+      invited,
       switcher,
       slot,
     ),
