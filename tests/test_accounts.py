@@ -4,12 +4,14 @@ slow-down after repeated failures."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from meeple.lobby.players.accounts import FREE_FAILURES
 from meeple.lobby.settings import Settings
@@ -242,3 +244,40 @@ async def test_the_slow_down_holds_across_processes(redis_prefix: str, tmp_path:
         right = {"username": "ada", "password": PASSWORD}
         blocked = await second.post("/api/login", json=right)
         assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
+
+
+@pytest.mark.redis
+async def test_sessions_in_redis_outlive_a_restart_and_an_upgrade(
+    redis_prefix: str, tmp_path: Path
+) -> None:
+    """A server on Redis keeps its sessions there, in the one form they have had since the
+    first release: a hash at ``<prefix>session:<the token's SHA-256, hex>`` holding
+    ``player_id`` and ``name`` (an account's also ``account``, and its player's set
+    ``<prefix>player:<id>:sessions`` for logging out everywhere). So an upgrade needs no
+    migration: a session as the first release wrote it (by hand here, no ``account``)
+    is still good on a new server, and so is an account's from before its restart."""
+    settings = Settings(
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'meeple.db'}",
+    )
+    old_token = "a-token-of-the-first-release"
+    raw = Redis.from_url(REDIS_URL)
+    try:
+        key = f"{redis_prefix}session:{hashlib.sha256(old_token.encode()).hexdigest()}"
+        await raw.hset(key, mapping={"player_id": "p_0ld", "name": "Olde"})
+        await raw.pexpire(key, 3_600_000)
+        async with live_server(settings) as first, httpx.AsyncClient(base_url=first.http) as c:
+            ada = await sign_up(c, "Ada")
+        async with live_server(settings) as again, httpx.AsyncClient(base_url=again.http) as c:
+            old = await c.get("/api/session", headers=bearer(old_token))
+            assert old.status_code == 200, old.text
+            assert (old.json()["player_id"], old.json()["name"]) == ("p_0ld", "Olde")
+            mine = await c.get("/api/session", headers=bearer(ada["token"]))
+            assert mine.status_code == 200 and mine.json()["player_id"] == ada["player_id"]
+            out = await c.post("/api/logout/everywhere", headers=bearer(ada["token"]))
+            assert out.status_code == 204, out.text
+            gone = await c.get("/api/session", headers=bearer(ada["token"]))
+            assert gone.status_code == 401
+    finally:
+        await raw.aclose()
