@@ -438,11 +438,26 @@ class MeepleClient:
 
     # Ratings and records ----------------------------------------------------------
 
-    async def leaderboard(self, game: str) -> Any:
-        return await self.request("GET", f"/api/leaderboards/{game}")
+    async def leaderboard(
+        self, game: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Any:
+        """A page of ``game``'s ratings, best first: ``{game, items, next_cursor}``; pass
+        ``next_cursor`` back as ``cursor`` for the next page."""
+        params = {"limit": limit, "cursor": cursor}
+        return await self.request("GET", f"/api/leaderboards/{game}", params=params)
 
-    async def player_games(self, player_id: str) -> Any:
-        return await self.request("GET", f"/api/players/{player_id}/games")
+    async def player(self, player_id: str) -> dict[str, Any]:
+        """A player's profile: ``{player_id, name, account, bot, ratings}``, their rating
+        in every game they are rated in (what the browser's profile page shows)."""
+        result: dict[str, Any] = await self.request("GET", f"/api/players/{player_id}")
+        return result
+
+    async def player_games(
+        self, player_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Any:
+        """A page of a player's finished games, newest first: ``{items, next_cursor}``."""
+        params = {"limit": limit, "cursor": cursor}
+        return await self.request("GET", f"/api/players/{player_id}/games", params=params)
 
     async def record(self, game_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self.request("GET", f"/api/records/{game_id}")
