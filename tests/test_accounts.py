@@ -5,11 +5,14 @@ slow-down after repeated failures."""
 from __future__ import annotations
 
 import hashlib
+import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -66,6 +69,35 @@ async def test_passwords_are_8_to_128_characters_of_any_kind(client: httpx.Async
             assert response.json()["code"] == "validation_error"
     bad = await client.post("/api/accounts", json={"username": "a b", "password": PASSWORD})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_username"
+
+
+async def test_a_password_is_the_same_however_its_accents_are_typed(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """SP 800-63B: passwords are compared in NFKC. "Crème brûlée" typed with composed
+    letters (most keyboards) and with a letter and a combining accent (some phones and
+    Macs) is one password; a hash made of the password as typed, before this was so,
+    still logs in and is made again in NFKC."""
+    composed = unicodedata.normalize("NFC", "Crème brûlée 42")
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    await client.post("/api/accounts", json={"username": "ada", "password": composed})
+    login = await client.post("/api/login", json={"username": "ada", "password": decomposed})
+    assert login.status_code == 200, login.text
+
+    store = services_of(app).accounts.store
+    old_hash = PasswordHasher().hash(decomposed)  # as sign-up hashed it before
+    made = await sign_up(client, "bob")
+    bo = await store.get(made["player_id"])
+    assert bo is not None
+    await store.update(replace(bo, password_hash=old_hash))
+    again = await client.post("/api/login", json={"username": "bob", "password": decomposed})
+    assert again.status_code == 200, again.text
+    rehashed = await store.get(made["player_id"])
+    assert rehashed is not None and rehashed.password_hash != old_hash
+    assert PasswordHasher().verify(str(rehashed.password_hash), composed)
+    other = await client.post("/api/login", json={"username": "bob", "password": composed})
+    assert other.status_code == 200, other.text
 
 
 async def test_a_failed_log_in_says_only_that_it_failed(client: httpx.AsyncClient) -> None:

@@ -304,6 +304,22 @@ async def test_accounts_update_renames_and_deletes(accounts: AccountStore) -> No
     assert await accounts.create(account("p_new", "Ada2"))  # the name is free again
 
 
+async def test_accounts_replace_a_hash_only_if_it_is_still_the_one_read(
+    accounts: AccountStore,
+) -> None:
+    ada = account("p_ada", "Ada")
+    await accounts.create(ada)
+    assert ada.password_hash is not None
+    assert await accounts.replace_hash("p_ada", ada.password_hash, "$argon2id$new") is True
+    assert await accounts.get("p_ada") == replace(ada, password_hash="$argon2id$new")
+    # A log-in that read the old hash (the account deleted meanwhile) changes nothing.
+    gone = replace(ada, username=None, username_key=None, password_hash=None, deleted_at=T0)
+    await accounts.update(gone)
+    assert await accounts.replace_hash("p_ada", "$argon2id$new", "$argon2id$newer") is False
+    assert await accounts.get("p_ada") == gone
+    assert await accounts.replace_hash("p_nobody", "$argon2id$new", "$argon2id$x") is False
+
+
 class Clock:
     """A clock a test moves by hand."""
 

@@ -408,3 +408,8 @@ class AccountStore(Protocol):
     async def update(self, account: Account) -> None:
         """Replace the account with this player id (a new hash, a new name, deletion)."""
         ...
+
+    async def replace_hash(self, player_id: str, old: str, new: str) -> bool:
+        """Set the password hash to ``new`` if it is still ``old``: a log-in that makes
+        the hash again must not undo a deletion or another change made meanwhile."""
+        ...

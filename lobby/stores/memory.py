@@ -487,6 +487,13 @@ class MemoryAccountStore:
         if account.username_key is not None:
             self._by_key[account.username_key] = account.player_id
 
+    async def replace_hash(self, player_id: str, old: str, new: str) -> bool:
+        account = self._accounts.get(player_id)
+        if account is None or account.password_hash != old:
+            return False
+        self._accounts[player_id] = replace(account, password_hash=new)
+        return True
+
 
 class MemoryLoginFailures:
     """Per key, (failures in a row, when the next attempt may come, last failure); the
