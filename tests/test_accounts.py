@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from meeple.lobby.players.accounts import FREE_FAILURES
 from meeple.lobby.settings import Settings
 from tests.conftest import REDIS_URL, services_of
-from tests.servers import live_server
+from tests.servers import live_server, until
 
 PASSWORD = "correct horse battery"
 
@@ -231,13 +231,41 @@ async def test_export_holds_everything_and_deletion_anonymises(
     ada = await sign_up(client, "Ada")
     bo = await sign_up(client, "Bobo")
     await finish_a_game(app, ada, bo)
+    # A room Ada sits in (once "my games" lists it), an invitation from Bo, a browser of
+    # Ada's subscribed to pushes (no push is sent: these tests do not reach the Internet).
+    game = {"game": "tictactoe"}
+    mine = (await client.post("/api/rooms", json=game, headers=bearer(ada["token"]))).json()
+
+    async def listed() -> Any:
+        return (await client.get("/api/me/games", headers=bearer(ada["token"]))).json()["items"]
+
+    await until(listed, what="Ada's room in her games")
+    bos = (await client.post("/api/rooms", json=game, headers=bearer(bo["token"]))).json()
+    invitations = services_of(app).invitations
+    await invitations.add(  # as POST /api/rooms/{id}/invitations keeps it (without its push)
+        ada["player_id"],
+        {"room": bos["id"], "game": "tictactoe", "from": {"player_id": bo["player_id"],
+         "name": "Bobo"}, "at": 1.0, "private": False, "invite": None, "expires_at": 2e9},
+    )  # fmt: skip
+    pushes = services_of(app).push_subscriptions
+    phone = {"endpoint": "https://fcm.googleapis.com/fcm/send/ada-phone",
+             "keys": {"p256dh": "BPhoneKey", "auth": "phone-secret"}}  # fmt: skip
+    await pushes.add(ada["player_id"], phone)
     export = (await client.get("/api/me/export", headers=bearer(ada["token"]))).json()
     assert export["player_id"] == ada["player_id"]
     assert export["account"]["username"] == "Ada" and "password" not in str(export)
     assert export["ratings"]["tictactoe"]["games"] == 1
     assert [g["id"] for g in export["games"]] == [f"r_{ada['player_id']}-0"]
+    assert export["rooms"] == [
+        {"room": mine["id"], "game": "tictactoe", "status": "waiting", "seat": 0}
+    ]
+    assert [(i["room"], i["from"]["name"]) for i in export["invitations"]] == [(bos["id"], "Bobo")]
+    assert export["push_subscriptions"] == [{"endpoint": phone["endpoint"]}]
+    assert "phone-secret" not in str(export)  # a subscription's keys are not handed out
 
     assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert await pushes.of(ada["player_id"]) == []  # nothing is pushed to a deleted player
+    assert await invitations.of(ada["player_id"]) == []
     assert (await client.get("/api/session", headers=bearer(ada["token"]))).status_code == 401
     login = await client.post("/api/login", json={"username": "ada", "password": PASSWORD})
     assert login.status_code == 401
