@@ -174,6 +174,13 @@ class MeepleClient:
         await self.request("POST", "/api/logout/everywhere" if everywhere else "/api/logout")
         self.token = None
 
+    async def change_password(self, password: str, new_password: str) -> dict[str, Any]:
+        """A new password for the account, given the one now (``ApiError`` 403
+        ``wrong_password`` if it is not). Every session of the account ends; this client
+        goes on with the new one the answer carries."""
+        body = {"password": password, "new_password": new_password}
+        return self._logged_in(await self.request("POST", "/api/me/password", json=body))
+
     async def export(self) -> dict[str, Any]:
         """Everything the server holds about this player."""
         result: dict[str, Any] = await self.request("GET", "/api/me/export")

@@ -16,6 +16,8 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from meeple.client.errors import ApiError
+from meeple.client.rest import MeepleClient
 from meeple.lobby.players.accounts import FREE_FAILURES
 from meeple.lobby.settings import Settings
 from tests.conftest import REDIS_URL, services_of
@@ -341,3 +343,42 @@ async def test_sessions_in_redis_outlive_a_restart_and_an_upgrade(
             assert gone.status_code == 401
     finally:
         await raw.aclose()
+
+
+async def test_changing_the_password_logs_out_every_other_device() -> None:
+    """Through the SDK on a real server: the laptop changes the password; the phone,
+    logged in with the old one, is logged out; the old password no longer logs in, the
+    new one does; a wrong password now is refused and slows the account down as failed
+    log-ins do; a guest has none to change."""
+    async with (
+        live_server(Settings()) as srv,
+        MeepleClient(srv.http, max_retries=0) as laptop,  # a 429 is answered, not waited out
+        MeepleClient(srv.http) as phone,
+    ):
+        made = await laptop.register("ada", PASSWORD, "Ada")
+        await phone.login("ada", PASSWORD)
+        before = laptop.token
+        changed = await laptop.change_password(PASSWORD, "a much longer passphrase")
+        assert changed["player_id"] == made["player_id"] and laptop.token != before
+        assert (await laptop.session())["player_id"] == made["player_id"]
+        for dead in (phone, MeepleClient(srv.http, before)):
+            with pytest.raises(ApiError) as out:
+                await dead.session()
+            assert out.value.status == 401
+        async with MeepleClient(srv.http) as again:
+            with pytest.raises(ApiError) as old:
+                await again.login("ada", PASSWORD)
+            assert old.value.code == "login_failed"
+            await again.login("ada", "a much longer passphrase")
+        codes = []
+        for _ in range(FREE_FAILURES + 1):
+            with pytest.raises(ApiError) as wrong:
+                await laptop.change_password("not it at all", "another passphrase")
+            codes.append(wrong.value.code)
+        assert codes == ["wrong_password"] * FREE_FAILURES + ["too_many_attempts"]
+        assert (await laptop.session())["player_id"] == made["player_id"]  # still logged in
+        async with MeepleClient(srv.http) as guest:
+            await guest.create_session("Gus")
+            with pytest.raises(ApiError) as none:
+                await guest.change_password(PASSWORD, "another passphrase")
+            assert (none.value.status, none.value.code) == (404, "no_account")

@@ -39,7 +39,9 @@ __all__ = ["browser"]  # the fixture, used here by name
 PASSWORD = "correct horse battery"
 SHOTS = ARTIFACTS / "accounts"
 TICTACTOE_RATING = "[data-testid=rating-row][data-game=tictactoe] [data-testid=rating]"
-REFUSED = re.compile(r"Failed to load resource: the server responded with a status of 4(01|09|29)")
+REFUSED = re.compile(
+    r"Failed to load resource: the server responded with a status of 4(01|03|09|29)"
+)
 """What Chromium logs for each refused call (a wrong password, a taken name, a dead token)."""
 
 
@@ -250,6 +252,58 @@ async def test_log_out_everywhere_ends_another_pages_session(
         "You were logged out: log in again to play.", timeout=ROOM_LIST_MS
     )
     assert await saved_session(there.page) == {}
+    for player in (here, there):
+        assert unexpected(player) == [], player.errors
+        await player.context.close()
+
+
+async def test_changing_the_password_logs_out_the_other_page(
+    server: LiveServer, browser: Browser
+) -> None:
+    """From your profile: a wrong password now is told at its field; the right one
+    changes it, this page stays logged in, another page is logged out, and the new
+    password is the one that logs in."""
+    here = await new_player(browser, "Hal")
+    page = here.page
+    await sign_up(page, server.http, "hal", "Hal")
+    there = await new_player(browser, "Hal")
+    await there.page.goto(server.http + "/#/login")
+    await log_in(there.page, "hal")
+    await expect(there.page.get_by_test_id("create-form")).to_be_visible()
+
+    await open_profile_empty(page)
+    await page.get_by_test_id("change-password").click()
+    await expect(page.get_by_test_id("password-now")).to_be_focused()
+    await page.get_by_test_id("password-now").fill("not my password")
+    await page.get_by_test_id("new-password").fill("short")
+    await page.get_by_test_id("change-password-submit").click()
+    await expect(page.get_by_test_id("new-password-error")).to_have_text(
+        "A password is 8 to 128 characters."
+    )
+    await page.get_by_test_id("new-password").fill("a far longer passphrase")
+    await page.get_by_test_id("change-password-submit").click()
+    await expect(page.get_by_test_id("password-now-error")).to_have_text(
+        "That is not your password."
+    )
+    await every_look(page, "change-password-wrong", SHOTS)
+    await page.get_by_test_id("password-now").fill(PASSWORD)
+    await page.get_by_test_id("change-password-submit").click()
+    await expect(page.get_by_test_id("account-status")).to_have_text(
+        "Your password is changed, and every other device is logged out."
+    )
+    await expect(page.get_by_test_id("change-password")).to_be_focused()
+    await page.reload()  # this page goes on with the session the change gave it
+    await expect(page.get_by_test_id("my-name")).to_have_text("Hal")
+    await expect(there.page.get_by_test_id("signed-out-why")).to_have_text(
+        "You were logged out: log in again to play.", timeout=ROOM_LIST_MS
+    )
+    await there.page.get_by_test_id("welcome-login").click()
+    await log_in(there.page, "hal")
+    await expect(there.page.get_by_test_id("account-error")).to_have_text(
+        "Wrong username or password."
+    )
+    await log_in(there.page, "hal", "a far longer passphrase")
+    await expect(there.page.get_by_test_id("my-name")).to_have_text("Hal")
     for player in (here, there):
         assert unexpected(player) == [], player.errors
         await player.context.close()

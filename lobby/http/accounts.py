@@ -12,7 +12,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
-from meeple.lobby.http.models import MAX_PAGE, AccountSessionOut, Login, NewAccount, iso
+from meeple.lobby.http.models import (
+    MAX_PAGE,
+    AccountSessionOut,
+    Login,
+    NewAccount,
+    PasswordChange,
+    iso,
+)
 from meeple.lobby.http.mygames import games_of
 from meeple.lobby.http.problems import ProblemError, problem_responses
 from meeple.lobby.http.sessions import client_address
@@ -76,6 +83,26 @@ async def login(body: Login, request: Request, services: ServicesDep) -> Account
     except AccountError as exc:
         raise _problem(exc) from None
     return _out(token, session, account)
+
+
+@router.post(
+    "/me/password",
+    response_model=AccountSessionOut,
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+async def change_password(
+    body: PasswordChange, request: Request, services: ServicesDep, session: CurrentSession
+) -> AccountSessionOut:
+    """Change the account's password, given the one now (403 ``wrong_password``; wrong
+    ones slow the account down as failed log-ins do, 429). Every session of the account
+    ends, on every device: the answer is a new session for this one."""
+    try:
+        token, new, account = await services.accounts.change_password(
+            session.player_id, body.password, body.new_password, client_address(request)
+        )
+    except AccountError as exc:
+        raise _problem(exc) from None
+    return _out(token, new, account)
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(401))

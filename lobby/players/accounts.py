@@ -212,6 +212,37 @@ class Accounts:
         token, session = await self.sessions.create(account.display_name, account.player_id)
         return token, session, account
 
+    async def change_password(
+        self, player_id: str, password: str, new_password: str, address: str
+    ) -> tuple[str, Session, Account]:
+        """A new password, checked against the one now (its failures count as log-ins'
+        do, so it is no way round their slow-down), then every session of the account
+        ends (whoever knew the old password is logged out) and the caller gets a new one."""
+        account = await self.store.get(player_id)
+        if account is None or account.deleted_at is not None or account.username_key is None:
+            raise AccountError("no_account", "a guest has no password to change", 404)
+        check_password(new_password)
+        key, address_key = "account:" + account.username_key, "address:" + address
+        wait = await self.failures.wait([key, address_key])
+        if wait > 0:
+            raise AccountError(
+                "too_many_attempts", "too many wrong passwords: wait and try again", 429, wait
+            )
+        hashed = account.password_hash
+        if await self.passwords.check(hashed, password) is None:
+            await self.failures.failed(key, FREE_FAILURES)
+            await self.failures.failed(address_key, FREE_ADDRESS_FAILURES)
+            raise AccountError("wrong_password", "that is not the account's password", 403)
+        await self.failures.succeeded(key)
+        assert hashed is not None  # it matched
+        if not await self.store.replace_hash(
+            player_id, hashed, await self.passwords.hash(new_password)
+        ):
+            raise AccountError("password_changed", "the password changed meanwhile", 409)
+        await self.sessions.revoke_player(player_id)
+        token, session = await self.sessions.create(account.display_name, player_id)
+        return token, session, account
+
     async def delete(self, player_id: str) -> Account | None:
         """Remove the credentials and personal fields; the player id stays, so their
         games stay in others' histories, under an anonymous name."""
