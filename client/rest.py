@@ -466,8 +466,12 @@ class MeepleClient:
         params = {"limit": limit, "cursor": cursor}
         return await self.request("GET", f"/api/players/{player_id}/games", params=params)
 
-    async def record(self, game_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.request("GET", f"/api/records/{game_id}")
+    async def record(self, game_id: str, invite: str | None = None) -> dict[str, Any]:
+        """A finished game with its seed and every move. A private room's are for its
+        members, and for whoever passes its ``invite`` code."""
+        result: dict[str, Any] = await self.request(
+            "GET", f"/api/records/{game_id}", params={"invite": invite}
+        )
         return result
 
 
