@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -382,3 +383,35 @@ async def test_changing_the_password_logs_out_every_other_device() -> None:
             with pytest.raises(ApiError) as none:
                 await guest.change_password(PASSWORD, "another passphrase")
             assert (none.value.status, none.value.code) == (404, "no_account")
+
+
+@pytest.mark.both_stores
+async def test_a_guests_token_kept_through_sign_up_is_logged_out_everywhere_too(
+    stores: Callable[..., Settings],
+) -> None:
+    """A guest who signs up keeps its token, and it is the account's from then on: "log
+    out everywhere" ends it with the others, as do a new password and a deletion (on
+    Redis it was left out: only sessions made by a log-in were the account's)."""
+    async with live_server(stores()) as srv, httpx.AsyncClient(base_url=srv.http) as c:
+        for end in ("logout/everywhere", "me/password", "me"):
+            guest = (await c.post("/api/sessions", json={"name": "Bo"})).json()
+            username = "bo" + end.replace("/", "_")
+            made = await c.post(
+                "/api/accounts",
+                json={"username": username, "password": PASSWORD},
+                headers=bearer(guest["token"]),
+            )
+            assert made.status_code == 201, made.text
+            login = (
+                await c.post("/api/login", json={"username": username, "password": PASSWORD})
+            ).json()
+            if end == "me":
+                done = await c.delete("/api/me", headers=bearer(login["token"]))
+            elif end == "me/password":
+                change = {"password": PASSWORD, "new_password": "another passphrase"}
+                done = await c.post("/api/me/password", json=change, headers=bearer(login["token"]))
+            else:
+                done = await c.post("/api/logout/everywhere", headers=bearer(login["token"]))
+            assert done.is_success, done.text
+            kept = await c.get("/api/session", headers=bearer(guest["token"]))
+            assert kept.status_code == 401, (end, kept.text)

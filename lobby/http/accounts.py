@@ -55,7 +55,8 @@ def _out(token: str, session: Session, account: Account) -> AccountSessionOut:
 )
 async def register(body: NewAccount, request: Request, services: ServicesDep) -> AccountSessionOut:
     """Sign up. Called with a guest's token, the guest becomes the account and keeps its
-    player id, ratings and history; the guest's token stays good."""
+    player id, ratings and history; the guest's token stays good, as one of the
+    account's sessions (logging out everywhere ends it too)."""
     services.limits.check("sessions", client_address(request))
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     guest = None
@@ -69,6 +70,8 @@ async def register(body: NewAccount, request: Request, services: ServicesDep) ->
         )
     except AccountError as exc:
         raise _problem(exc) from None
+    if guest is not None and credentials is not None:  # its token is the account's now
+        await services.sessions.mark_account(credentials.credentials, session.player_id)
     return _out(token, session, account)
 
 
