@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from typing import Any
+from typing import Any, Literal
 
 from meeple.client.botaccounts import BotAccounts
 from meeple.client.bots import Strategy, get_strategy
@@ -29,7 +29,7 @@ log = logging.getLogger("meeple.bots")
 RETRY_SECONDS = 2.0
 """Wait before opening the event stream again after it failed."""
 VISITS = 3
-"""Visits in a row to a room whose turn began while we were there, before waiting to be told."""
+"""Visits in a row that find nothing to do (a listing behind its room) before waiting."""
 
 
 async def run_correspondence_bot(
@@ -142,38 +142,49 @@ async def _seated(api: MeepleClient, room_id: str) -> bool:
 async def _visit(
     api: MeepleClient, room_id: str, strategy: Strategy, rng: random.Random, stats: BotStats
 ) -> None:
-    """Connect, move if it is our turn, and go (the seat stays ours).
+    """Connect, move if it is our turn, and go (the seat stays ours); come back while
+    "my games" says it is our turn again.
 
     A turn that begins while we are connected is not told on the event stream (the room
-    shows it): so having left without moving, look once more, and come back if it began
-    meanwhile (the game starting as we confirmed our seat, an opponent's quick move)."""
-    for _ in range(VISITS):
-        if await _visit_once(api, room_id, strategy, rng, stats):
+    shows it): an opponent who moves between our move and our leaving, the game starting
+    as we confirmed our seat. So after every visit, moved or not, look once more: such a
+    turn was otherwise lost, nobody would tell us again. ``VISITS`` visits in a row that
+    find nothing to do end it (a listing behind its room), and so does a move refused."""
+    idle = 0
+    while idle < VISITS:
+        outcome = await _visit_once(api, room_id, strategy, rng, stats)
+        if outcome == "done":
             return
+        idle = 0 if outcome == "moved" else idle + 1
         if not any(g["room"]["id"] == room_id and g["your_turn"] for g in await api.my_games()):
             return
 
 
 async def _visit_once(
     api: MeepleClient, room_id: str, strategy: Strategy, rng: random.Random, stats: BotStats
-) -> bool:
-    """One visit; True when there was nothing left to do (we moved, or the game is over)."""
+) -> Literal["moved", "idle", "done"]:
+    """One visit: ``moved`` (and left, it being the others' turn), ``idle`` (a seat
+    confirmed, the game starting once all have come, or not our turn), or ``done``: the
+    game is over or our move was refused. A turn already ours again is played at once."""
+    outcome: Literal["moved", "idle"] = "idle"
     async with api.connect(room_id) as conn:
-        if conn.finished:
-            if room_id not in stats.rooms:  # its game_over may have come first
-                record_game(conn, stats)
-            return True
-        if not conn.my_turn or conn.seat is None:
-            return False  # a seat confirmed (the game starts once all have come), or not ours
-        view, seat, playing = conn.view, conn.seat, conn.game or ""
-        move: dict[str, Any]
-        if strategy.supports(playing):
-            move = await asyncio.to_thread(strategy.choose, playing, view, seat, rng)
-        else:
-            move = rng.choice(await conn.legal_moves())
-        try:
-            await conn.move(move)
+        while True:
+            if conn.finished:
+                if room_id not in stats.rooms:  # its game_over may have come first
+                    record_game(conn, stats)
+                return "done"
+            if not conn.my_turn or conn.seat is None:
+                return outcome
+            view, seat, playing = conn.view, conn.seat, conn.game or ""
+            move: dict[str, Any]
+            if strategy.supports(playing):
+                move = await asyncio.to_thread(strategy.choose, playing, view, seat, rng)
+            else:
+                move = rng.choice(await conn.legal_moves())
+            try:
+                await conn.move(move)
+            except MoveRejected as exc:
+                stats.error(f"room {room_id}: {exc}")
+                return "done"
             stats.moves += 1
-        except MoveRejected as exc:
-            stats.error(f"room {room_id}: {exc}")
-        return True
+            outcome = "moved"

@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, NotRequired, TypedDict
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -174,6 +174,13 @@ class MeepleClient:
         await self.request("POST", "/api/logout/everywhere" if everywhere else "/api/logout")
         self.token = None
 
+    async def change_password(self, password: str, new_password: str) -> dict[str, Any]:
+        """A new password for the account, given the one now (``ApiError`` 403
+        ``wrong_password`` if it is not). Every session of the account ends; this client
+        goes on with the new one the answer carries."""
+        body = {"password": password, "new_password": new_password}
+        return self._logged_in(await self.request("POST", "/api/me/password", json=body))
+
     async def export(self) -> dict[str, Any]:
         """Everything the server holds about this player."""
         result: dict[str, Any] = await self.request("GET", "/api/me/export")
@@ -291,9 +298,17 @@ class MeepleClient:
         )
         return result
 
+    async def look_up_invite(self, code: str) -> dict[str, Any]:
+        """Where an invite code leads, before taking a seat: ``{game, title, host, status,
+        seat_count, free, clock}``. Needs no session (someone sent a link may have none);
+        an unknown code and one whose room has gone are the same ``ApiError`` 404
+        (``unknown_invite``)."""
+        result: dict[str, Any] = await self.request("GET", f"/api/invites/{quote(code, safe='')}")
+        return result
+
     async def join_invite(self, code: str) -> Reservation:
         """Take a seat in the private room with this invite code."""
-        result: Reservation = await self.request("POST", f"/api/invites/{code}")
+        result: Reservation = await self.request("POST", f"/api/invites/{quote(code, safe='')}")
         return result
 
     async def invite(
@@ -430,14 +445,33 @@ class MeepleClient:
 
     # Ratings and records ----------------------------------------------------------
 
-    async def leaderboard(self, game: str) -> Any:
-        return await self.request("GET", f"/api/leaderboards/{game}")
+    async def leaderboard(
+        self, game: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Any:
+        """A page of ``game``'s ratings, best first: ``{game, items, next_cursor}``; pass
+        ``next_cursor`` back as ``cursor`` for the next page."""
+        params = {"limit": limit, "cursor": cursor}
+        return await self.request("GET", f"/api/leaderboards/{game}", params=params)
 
-    async def player_games(self, player_id: str) -> Any:
-        return await self.request("GET", f"/api/players/{player_id}/games")
+    async def player(self, player_id: str) -> dict[str, Any]:
+        """A player's profile: ``{player_id, name, account, bot, ratings}``, their rating
+        in every game they are rated in (what the browser's profile page shows)."""
+        result: dict[str, Any] = await self.request("GET", f"/api/players/{player_id}")
+        return result
 
-    async def record(self, game_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = await self.request("GET", f"/api/records/{game_id}")
+    async def player_games(
+        self, player_id: str, *, limit: int | None = None, cursor: str | None = None
+    ) -> Any:
+        """A page of a player's finished games, newest first: ``{items, next_cursor}``."""
+        params = {"limit": limit, "cursor": cursor}
+        return await self.request("GET", f"/api/players/{player_id}/games", params=params)
+
+    async def record(self, game_id: str, invite: str | None = None) -> dict[str, Any]:
+        """A finished game with its seed and every move. A private room's are for its
+        members, and for whoever passes its ``invite`` code."""
+        result: dict[str, Any] = await self.request(
+            "GET", f"/api/records/{game_id}", params={"invite": invite}
+        )
         return result
 
 

@@ -40,7 +40,11 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """A Meeple server. Settings default to the environment's (``Settings.from_env``).
+    """A Meeple server. Settings default to the environment's (``Settings.from_env``), as
+    ``meeple serve`` has them: accounts, ratings and records in the SQLite file of
+    ``MEEPLE_DATA_DIR`` unless ``DATABASE_URL`` names another database (``memory``: none).
+    Settings made in code keep them only with a ``database_url`` (``default_database_url()``
+    for that file): ``Settings()`` is a throwaway server, as tests and benchmarks want.
 
     It serves the installed games (the ``meeple.games`` entry points), those named in
     ``settings.games`` and ``games``: classes, instances or ``"package.module:Class"``.

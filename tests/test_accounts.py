@@ -4,17 +4,25 @@ slow-down after repeated failures."""
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
+from meeple.client.errors import ApiError
+from meeple.client.rest import MeepleClient
 from meeple.lobby.players.accounts import FREE_FAILURES
 from meeple.lobby.settings import Settings
 from tests.conftest import REDIS_URL, services_of
-from tests.servers import live_server
+from tests.servers import live_server, until
 
 PASSWORD = "correct horse battery"
 
@@ -64,6 +72,35 @@ async def test_passwords_are_8_to_128_characters_of_any_kind(client: httpx.Async
             assert response.json()["code"] == "validation_error"
     bad = await client.post("/api/accounts", json={"username": "a b", "password": PASSWORD})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_username"
+
+
+async def test_a_password_is_the_same_however_its_accents_are_typed(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """SP 800-63B: passwords are compared in NFKC. "Crème brûlée" typed with composed
+    letters (most keyboards) and with a letter and a combining accent (some phones and
+    Macs) is one password; a hash made of the password as typed, before this was so,
+    still logs in and is made again in NFKC."""
+    composed = unicodedata.normalize("NFC", "Crème brûlée 42")
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    await client.post("/api/accounts", json={"username": "ada", "password": composed})
+    login = await client.post("/api/login", json={"username": "ada", "password": decomposed})
+    assert login.status_code == 200, login.text
+
+    store = services_of(app).accounts.store
+    old_hash = PasswordHasher().hash(decomposed)  # as sign-up hashed it before
+    made = await sign_up(client, "bob")
+    bo = await store.get(made["player_id"])
+    assert bo is not None
+    await store.update(replace(bo, password_hash=old_hash))
+    again = await client.post("/api/login", json={"username": "bob", "password": decomposed})
+    assert again.status_code == 200, again.text
+    rehashed = await store.get(made["player_id"])
+    assert rehashed is not None and rehashed.password_hash != old_hash
+    assert PasswordHasher().verify(str(rehashed.password_hash), composed)
+    other = await client.post("/api/login", json={"username": "bob", "password": composed})
+    assert other.status_code == 200, other.text
 
 
 async def test_a_failed_log_in_says_only_that_it_failed(client: httpx.AsyncClient) -> None:
@@ -197,13 +234,41 @@ async def test_export_holds_everything_and_deletion_anonymises(
     ada = await sign_up(client, "Ada")
     bo = await sign_up(client, "Bobo")
     await finish_a_game(app, ada, bo)
+    # A room Ada sits in (once "my games" lists it), an invitation from Bo, a browser of
+    # Ada's subscribed to pushes (no push is sent: these tests do not reach the Internet).
+    game = {"game": "tictactoe"}
+    mine = (await client.post("/api/rooms", json=game, headers=bearer(ada["token"]))).json()
+
+    async def listed() -> Any:
+        return (await client.get("/api/me/games", headers=bearer(ada["token"]))).json()["items"]
+
+    await until(listed, what="Ada's room in her games")
+    bos = (await client.post("/api/rooms", json=game, headers=bearer(bo["token"]))).json()
+    invitations = services_of(app).invitations
+    await invitations.add(  # as POST /api/rooms/{id}/invitations keeps it (without its push)
+        ada["player_id"],
+        {"room": bos["id"], "game": "tictactoe", "from": {"player_id": bo["player_id"],
+         "name": "Bobo"}, "at": 1.0, "private": False, "invite": None, "expires_at": 2e9},
+    )  # fmt: skip
+    pushes = services_of(app).push_subscriptions
+    phone = {"endpoint": "https://fcm.googleapis.com/fcm/send/ada-phone",
+             "keys": {"p256dh": "BPhoneKey", "auth": "phone-secret"}}  # fmt: skip
+    await pushes.add(ada["player_id"], phone)
     export = (await client.get("/api/me/export", headers=bearer(ada["token"]))).json()
     assert export["player_id"] == ada["player_id"]
     assert export["account"]["username"] == "Ada" and "password" not in str(export)
     assert export["ratings"]["tictactoe"]["games"] == 1
     assert [g["id"] for g in export["games"]] == [f"r_{ada['player_id']}-0"]
+    assert export["rooms"] == [
+        {"room": mine["id"], "game": "tictactoe", "status": "waiting", "seat": 0}
+    ]
+    assert [(i["room"], i["from"]["name"]) for i in export["invitations"]] == [(bos["id"], "Bobo")]
+    assert export["push_subscriptions"] == [{"endpoint": phone["endpoint"]}]
+    assert "phone-secret" not in str(export)  # a subscription's keys are not handed out
 
     assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert await pushes.of(ada["player_id"]) == []  # nothing is pushed to a deleted player
+    assert await invitations.of(ada["player_id"]) == []
     assert (await client.get("/api/session", headers=bearer(ada["token"]))).status_code == 401
     login = await client.post("/api/login", json={"username": "ada", "password": PASSWORD})
     assert login.status_code == 401
@@ -242,3 +307,111 @@ async def test_the_slow_down_holds_across_processes(redis_prefix: str, tmp_path:
         right = {"username": "ada", "password": PASSWORD}
         blocked = await second.post("/api/login", json=right)
         assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
+
+
+@pytest.mark.redis
+async def test_sessions_in_redis_outlive_a_restart_and_an_upgrade(
+    redis_prefix: str, tmp_path: Path
+) -> None:
+    """A server on Redis keeps its sessions there, in the one form they have had since the
+    first release: a hash at ``<prefix>session:<the token's SHA-256, hex>`` holding
+    ``player_id`` and ``name`` (an account's also ``account``, and its player's set
+    ``<prefix>player:<id>:sessions`` for logging out everywhere). So an upgrade needs no
+    migration: a session as the first release wrote it (by hand here, no ``account``)
+    is still good on a new server, and so is an account's from before its restart."""
+    settings = Settings(
+        redis_url=REDIS_URL,
+        redis_prefix=redis_prefix,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'meeple.db'}",
+    )
+    old_token = "a-token-of-the-first-release"
+    raw = Redis.from_url(REDIS_URL)
+    try:
+        key = f"{redis_prefix}session:{hashlib.sha256(old_token.encode()).hexdigest()}"
+        await raw.hset(key, mapping={"player_id": "p_0ld", "name": "Olde"})
+        await raw.pexpire(key, 3_600_000)
+        async with live_server(settings) as first, httpx.AsyncClient(base_url=first.http) as c:
+            ada = await sign_up(c, "Ada")
+        async with live_server(settings) as again, httpx.AsyncClient(base_url=again.http) as c:
+            old = await c.get("/api/session", headers=bearer(old_token))
+            assert old.status_code == 200, old.text
+            assert (old.json()["player_id"], old.json()["name"]) == ("p_0ld", "Olde")
+            mine = await c.get("/api/session", headers=bearer(ada["token"]))
+            assert mine.status_code == 200 and mine.json()["player_id"] == ada["player_id"]
+            out = await c.post("/api/logout/everywhere", headers=bearer(ada["token"]))
+            assert out.status_code == 204, out.text
+            gone = await c.get("/api/session", headers=bearer(ada["token"]))
+            assert gone.status_code == 401
+    finally:
+        await raw.aclose()
+
+
+async def test_changing_the_password_logs_out_every_other_device() -> None:
+    """Through the SDK on a real server: the laptop changes the password; the phone,
+    logged in with the old one, is logged out; the old password no longer logs in, the
+    new one does; a wrong password now is refused and slows the account down as failed
+    log-ins do; a guest has none to change."""
+    async with (
+        live_server(Settings()) as srv,
+        MeepleClient(srv.http, max_retries=0) as laptop,  # a 429 is answered, not waited out
+        MeepleClient(srv.http) as phone,
+    ):
+        made = await laptop.register("ada", PASSWORD, "Ada")
+        await phone.login("ada", PASSWORD)
+        before = laptop.token
+        changed = await laptop.change_password(PASSWORD, "a much longer passphrase")
+        assert changed["player_id"] == made["player_id"] and laptop.token != before
+        assert (await laptop.session())["player_id"] == made["player_id"]
+        for dead in (phone, MeepleClient(srv.http, before)):
+            with pytest.raises(ApiError) as out:
+                await dead.session()
+            assert out.value.status == 401
+        async with MeepleClient(srv.http) as again:
+            with pytest.raises(ApiError) as old:
+                await again.login("ada", PASSWORD)
+            assert old.value.code == "login_failed"
+            await again.login("ada", "a much longer passphrase")
+        codes = []
+        for _ in range(FREE_FAILURES + 1):
+            with pytest.raises(ApiError) as wrong:
+                await laptop.change_password("not it at all", "another passphrase")
+            codes.append(wrong.value.code)
+        assert codes == ["wrong_password"] * FREE_FAILURES + ["too_many_attempts"]
+        assert (await laptop.session())["player_id"] == made["player_id"]  # still logged in
+        async with MeepleClient(srv.http) as guest:
+            await guest.create_session("Gus")
+            with pytest.raises(ApiError) as none:
+                await guest.change_password(PASSWORD, "another passphrase")
+            assert (none.value.status, none.value.code) == (404, "no_account")
+
+
+@pytest.mark.both_stores
+async def test_a_guests_token_kept_through_sign_up_is_logged_out_everywhere_too(
+    stores: Callable[..., Settings],
+) -> None:
+    """A guest who signs up keeps its token, and it is the account's from then on: "log
+    out everywhere" ends it with the others, as do a new password and a deletion (on
+    Redis it was left out: only sessions made by a log-in were the account's)."""
+    async with live_server(stores()) as srv, httpx.AsyncClient(base_url=srv.http) as c:
+        for end in ("logout/everywhere", "me/password", "me"):
+            guest = (await c.post("/api/sessions", json={"name": "Bo"})).json()
+            username = "bo" + end.replace("/", "_")
+            made = await c.post(
+                "/api/accounts",
+                json={"username": username, "password": PASSWORD},
+                headers=bearer(guest["token"]),
+            )
+            assert made.status_code == 201, made.text
+            login = (
+                await c.post("/api/login", json={"username": username, "password": PASSWORD})
+            ).json()
+            if end == "me":
+                done = await c.delete("/api/me", headers=bearer(login["token"]))
+            elif end == "me/password":
+                change = {"password": PASSWORD, "new_password": "another passphrase"}
+                done = await c.post("/api/me/password", json=change, headers=bearer(login["token"]))
+            else:
+                done = await c.post("/api/logout/everywhere", headers=bearer(login["token"]))
+            assert done.is_success, done.text
+            kept = await c.get("/api/session", headers=bearer(guest["token"]))
+            assert kept.status_code == 401, (end, kept.text)

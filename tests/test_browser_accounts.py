@@ -10,7 +10,8 @@ headless Chromium against a real server.
    errors show at their fields.
 4. "Log out everywhere" ends the session of another browser logged in to the account.
 5. Other players' profiles (from the leaderboard and the history) and the BOT label of a
-   bot account.
+   bot account. An invite link opened signed out tells the room above every way in, and
+   logging in takes its seat.
 6. Every new screen passes axe-core (no serious or critical violation) in light and dark,
    on a desktop and a phone, photographed under tests/artifacts/accounts/; the delete
    confirmation deletes the account and the export downloads the player's data.
@@ -38,7 +39,9 @@ __all__ = ["browser"]  # the fixture, used here by name
 PASSWORD = "correct horse battery"
 SHOTS = ARTIFACTS / "accounts"
 TICTACTOE_RATING = "[data-testid=rating-row][data-game=tictactoe] [data-testid=rating]"
-REFUSED = re.compile(r"Failed to load resource: the server responded with a status of 4(01|09|29)")
+REFUSED = re.compile(
+    r"Failed to load resource: the server responded with a status of 4(01|03|09|29)"
+)
 """What Chromium logs for each refused call (a wrong password, a taken name, a dead token)."""
 
 
@@ -254,6 +257,58 @@ async def test_log_out_everywhere_ends_another_pages_session(
         await player.context.close()
 
 
+async def test_changing_the_password_logs_out_the_other_page(
+    server: LiveServer, browser: Browser
+) -> None:
+    """From your profile: a wrong password now is told at its field; the right one
+    changes it, this page stays logged in, another page is logged out, and the new
+    password is the one that logs in."""
+    here = await new_player(browser, "Hal")
+    page = here.page
+    await sign_up(page, server.http, "hal", "Hal")
+    there = await new_player(browser, "Hal")
+    await there.page.goto(server.http + "/#/login")
+    await log_in(there.page, "hal")
+    await expect(there.page.get_by_test_id("create-form")).to_be_visible()
+
+    await open_profile_empty(page)
+    await page.get_by_test_id("change-password").click()
+    await expect(page.get_by_test_id("password-now")).to_be_focused()
+    await page.get_by_test_id("password-now").fill("not my password")
+    await page.get_by_test_id("new-password").fill("short")
+    await page.get_by_test_id("change-password-submit").click()
+    await expect(page.get_by_test_id("new-password-error")).to_have_text(
+        "A password is 8 to 128 characters."
+    )
+    await page.get_by_test_id("new-password").fill("a far longer passphrase")
+    await page.get_by_test_id("change-password-submit").click()
+    await expect(page.get_by_test_id("password-now-error")).to_have_text(
+        "That is not your password."
+    )
+    await every_look(page, "change-password-wrong", SHOTS)
+    await page.get_by_test_id("password-now").fill(PASSWORD)
+    await page.get_by_test_id("change-password-submit").click()
+    await expect(page.get_by_test_id("account-status")).to_have_text(
+        "Your password is changed, and every other device is logged out."
+    )
+    await expect(page.get_by_test_id("change-password")).to_be_focused()
+    await page.reload()  # this page goes on with the session the change gave it
+    await expect(page.get_by_test_id("my-name")).to_have_text("Hal")
+    await expect(there.page.get_by_test_id("signed-out-why")).to_have_text(
+        "You were logged out: log in again to play.", timeout=ROOM_LIST_MS
+    )
+    await there.page.get_by_test_id("welcome-login").click()
+    await log_in(there.page, "hal")
+    await expect(there.page.get_by_test_id("account-error")).to_have_text(
+        "Wrong username or password."
+    )
+    await log_in(there.page, "hal", "a far longer passphrase")
+    await expect(there.page.get_by_test_id("my-name")).to_have_text("Hal")
+    for player in (here, there):
+        assert unexpected(player) == [], player.errors
+        await player.context.close()
+
+
 async def open_profile_empty(page: Page) -> None:
     await page.get_by_test_id("my-name").click()
     await expect(page.get_by_test_id("profile-history")).to_contain_text("No finished games yet.")
@@ -305,6 +360,35 @@ async def test_other_players_profiles_and_the_bot_label(
     await expect(page.locator(f"[data-testid=lb-row][data-player='{bo_id}']")).to_be_visible()
     assert fay.errors == [], fay.errors
     await fay.context.close()
+
+
+async def test_an_invite_link_opened_signed_out_takes_the_seat_after_logging_in(
+    server: LiveServer, browser: Browser
+) -> None:
+    """Someone with an account, signed out, opens an invite link: the note says who
+    invited them to what above every way in; they log in and land in their seat."""
+    async with MeepleClient(server.http) as gus, MeepleClient(server.http) as wes:
+        await gus.register("gus", PASSWORD, "Gus")
+        await wes.create_session("Wes")
+        room = await wes.create_room("tictactoe", private=True)
+    gus_page = await new_player(browser, "Gus")
+    page = gus_page.page
+    await page.goto(f"{server.http}/#/invite/{room['invite']}")
+    lead = page.get_by_test_id("invited-lead")
+    told = f"Wes invited you to a game of Tic-tac-toe (invite {room['invite']})."
+    await expect(lead).to_have_text(told)
+    await page.get_by_test_id("welcome-login").click()
+    await expect(lead).to_have_text(told)  # still told, whichever way in
+    await expect(page.get_by_test_id("invited-next")).to_have_text(
+        "Play as a guest, log in or sign up, and you will join it."
+    )
+    await every_look(page, "welcome-invited-login", SHOTS)
+    await log_in(page, "gus")
+    await expect(page).to_have_url(re.compile(rf"#/room/{re.escape(room['id'])}$"))
+    await expect(page.get_by_test_id("seat-1")).to_contain_text("Gus")
+    await expect(page.get_by_test_id("my-name")).to_have_text("Gus")
+    assert gus_page.errors == [], gus_page.errors
+    await gus_page.context.close()
 
 
 async def test_every_account_screen_is_accessible_and_photographed(

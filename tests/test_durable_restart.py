@@ -1,17 +1,23 @@
 """What players earn outlasts the server: a plain ``meeple serve`` (its SQLite default, a
 file in MEEPLE_DATA_DIR), or two processes on Redis and PostgreSQL, play rated games, are
 stopped, and are started again; players log in with their passwords, and ratings, the
-leaderboard, histories and records are all still there."""
+leaderboard, histories and records are all still there. An app embedded with
+``create_app()`` and no settings keeps accounts the same way."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 
 from meeple.client.rest import MeepleClient
+from meeple.lobby.app import create_app
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import PASSWORD, TOP_ROW, ServerProcess, db_upgrade, play_top_row, until
 
@@ -171,3 +177,40 @@ async def _rated(reader: MeepleClient, games: int) -> Any:
     board = await reader.leaderboard("tictactoe")
     items = board["items"]
     return board if items and all(r["games"] >= games for r in items) else None
+
+
+async def test_an_app_embedded_with_no_settings_keeps_accounts_as_meeple_serve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``create_app()`` in a program of one's own reads the environment like ``meeple
+    serve``: with nothing set but the data folder, accounts are in its SQLite file, so a
+    player signed up before a restart logs in after it; ``DATABASE_URL=memory`` keeps
+    nothing."""
+    for name in ("REDIS_URL", "DATABASE_URL", "MEEPLE_DATABASE_SCHEMA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MEEPLE_DATA_DIR", str(tmp_path))
+
+    async def signed_up_then_logged_in_again() -> int:
+        """Sign Ada up on one app, then log in on a new one: the log-in's status."""
+        async with embedded(create_app()) as http:
+            made = await http.post("/api/accounts", json={"username": "ada", "password": PASSWORD})
+            assert made.status_code == 201, made.text
+        async with embedded(create_app()) as http:
+            login = await http.post("/api/login", json={"username": "ada", "password": PASSWORD})
+            return login.status_code
+
+    assert await signed_up_then_logged_in_again() == 200
+    assert (tmp_path / "meeple.db").exists()
+    monkeypatch.setenv("MEEPLE_DATA_DIR", str(tmp_path / "unused"))
+    monkeypatch.setenv("DATABASE_URL", "memory")
+    assert await signed_up_then_logged_in_again() == 401
+    assert not (tmp_path / "unused").exists()
+
+
+@contextlib.asynccontextmanager
+async def embedded(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app running in this process (its lifespan), called as a host program would."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://meeple.test") as http:
+            yield http

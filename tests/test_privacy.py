@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from meeple.client.errors import ApiError
 from meeple.client.rest import MeepleClient
 from meeple.lobby.settings import Settings
 from tests.conftest import Peer, of_type, open_peer
@@ -92,14 +93,11 @@ async def test_a_private_rooms_games_are_for_its_members(server: LiveServer) -> 
         assert [g["id"] for g in (await bo.player_games(a["player_id"]))["items"]] == [record_id]
         assert (await ada.record(record_id))["id"] == record_id
         assert (await eve.player_games(a["player_id"]))["items"] == []
-        async with httpx.AsyncClient(base_url=server.http) as client:
-            auth = {"Authorization": f"Bearer {eve.token}"}
-            hidden = await client.get(f"/api/records/{record_id}", headers=auth)
-            assert hidden.status_code == 404 and hidden.json()["code"] == "no_such_record"
-            shown = await client.get(
-                f"/api/records/{record_id}", params={"invite": room["invite"]}, headers=auth
-            )
-            assert shown.status_code == 200 and "invite" not in shown.json()
+        with pytest.raises(ApiError) as hidden:
+            await eve.record(record_id)
+        assert (hidden.value.status, hidden.value.code) == (404, "no_such_record")
+        shown = await eve.record(record_id, invite=room["invite"])  # the code opens it
+        assert shown["id"] == record_id and "invite" not in shown
 
 
 async def until_gone(check: Callable[[], Any], tries: int = 100) -> None:
@@ -179,3 +177,32 @@ async def test_looking_up_invite_codes_is_rate_limited_per_address(server: LiveS
         room = await server.services.rooms.create("tictactoe", private=True)
         assert room.invite is not None
         assert (await client.get(f"/api/invites/{room.invite}")).status_code == 429
+
+
+async def test_the_sdk_looks_an_invite_up_signed_out_then_joins_with_it(
+    server: LiveServer,
+) -> None:
+    """What a Python player sent an invite code does: see where it leads before having
+    a session, then take the seat; a code that leads nowhere is the API's 404."""
+    async with MeepleClient(server.http) as ada, MeepleClient(server.http) as bo:
+        await ada.create_session("Ada")
+        room = await ada.create_room("tictactoe", private=True, clock={"move": 30})
+        code = room["invite"]
+        preview = await bo.look_up_invite(code)  # bo has no session yet
+        assert bo.token is None
+        assert preview == {
+            "game": "tictactoe",
+            "title": "Tic-tac-toe",
+            "host": "Ada",
+            "status": "waiting",
+            "seat_count": 2,
+            "free": 1,
+            "clock": {"move": 30.0},
+        }
+        with pytest.raises(ApiError) as unknown:
+            await bo.look_up_invite("A" * 22)
+        assert (unknown.value.status, unknown.value.code) == (404, "unknown_invite")
+        await bo.create_session("Bo")
+        seat = await bo.join_invite(code)
+        assert seat["room"] == room["id"]
+        assert (await bo.look_up_invite(code))["free"] == 0

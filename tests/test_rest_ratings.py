@@ -8,12 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
+from meeple.client.rest import MeepleClient
 from meeple.game.match import Match
 from meeple.lobby.players.ratings import Rating, expected_score, pairwise_scores, rate_game, update
 from meeple.lobby.stores.memory import MemoryRatingStore, MemoryRecordStore
 from tests.conftest import acked, open_peer
 from tests.games import GAMES
-from tests.servers import LiveServer
+from tests.servers import PASSWORD, LiveServer, play_top_row, until
 
 pytestmark = pytest.mark.both_stores
 """On the in-memory stores and on Redis: the two forms users deploy."""
@@ -198,3 +199,40 @@ async def test_ratings_and_records_after_a_real_game(server: LiveServer) -> None
         )
         assert replayed.status == "finished"
         assert replayed.outcome is not None and replayed.outcome.as_view() == rec["outcome"]
+
+
+async def test_the_sdk_reads_profiles_leaderboards_and_histories_page_by_page(
+    server: LiveServer,
+) -> None:
+    """What the browser's profile page shows, through the Python SDK: a player's ratings
+    in one call, and the leaderboard and a history a page at a time."""
+    async with MeepleClient(server.http) as ada, MeepleClient(server.http) as bo:
+        await ada.register("ada", PASSWORD, "Ada")
+        await bo.create_session("Bo")
+        rooms = [await play_top_row(ada, bo), await play_top_row(ada, bo)]
+        assert ada.player_id is not None and bo.player_id is not None
+        ada_id = ada.player_id
+
+        async def rated() -> dict[str, Any] | None:
+            profile = await bo.player(ada_id)
+            return profile if [r["games"] for r in profile["ratings"]] == [2] else None
+
+        profile = await until(rated, what="Ada's two games rated")
+        assert (profile["name"], profile["account"], profile["bot"]) == ("Ada", True, False)
+        (rating,) = profile["ratings"]
+        assert rating["game"] == "tictactoe" and rating["rating"] > 1500
+        guest = await ada.player(bo.player_id)
+        assert guest["account"] is False and guest["ratings"][0]["rating"] < 1500
+
+        first = await bo.leaderboard("tictactoe", limit=1)
+        assert [r["name"] for r in first["items"]] == ["Ada"] and first["next_cursor"]
+        second = await bo.leaderboard("tictactoe", limit=1, cursor=first["next_cursor"])
+        assert [(r["rank"], r["name"]) for r in second["items"]] == [(2, "Bo")]
+
+        async def both_recorded() -> Any:
+            page = await bo.player_games(ada_id, limit=1)
+            return page if page["next_cursor"] else None
+
+        newest = await until(both_recorded, what="both records")
+        older = await bo.player_games(ada_id, limit=1, cursor=newest["next_cursor"])
+        assert [g["room"] for g in newest["items"] + older["items"]] == rooms[::-1]

@@ -304,6 +304,22 @@ async def test_accounts_update_renames_and_deletes(accounts: AccountStore) -> No
     assert await accounts.create(account("p_new", "Ada2"))  # the name is free again
 
 
+async def test_accounts_replace_a_hash_only_if_it_is_still_the_one_read(
+    accounts: AccountStore,
+) -> None:
+    ada = account("p_ada", "Ada")
+    await accounts.create(ada)
+    assert ada.password_hash is not None
+    assert await accounts.replace_hash("p_ada", ada.password_hash, "$argon2id$new") is True
+    assert await accounts.get("p_ada") == replace(ada, password_hash="$argon2id$new")
+    # A log-in that read the old hash (the account deleted meanwhile) changes nothing.
+    gone = replace(ada, username=None, username_key=None, password_hash=None, deleted_at=T0)
+    await accounts.update(gone)
+    assert await accounts.replace_hash("p_ada", "$argon2id$new", "$argon2id$newer") is False
+    assert await accounts.get("p_ada") == gone
+    assert await accounts.replace_hash("p_nobody", "$argon2id$new", "$argon2id$x") is False
+
+
 class Clock:
     """A clock a test moves by hand."""
 
@@ -431,6 +447,20 @@ async def test_session_revoke(session_impl: Impl) -> None:
     await sessions.revoke("never-issued")
     got = await sessions.get(keep)
     assert got is not None and got.player_id == kept.player_id
+
+
+async def test_a_guest_session_that_became_an_accounts_ends_with_the_others(
+    session_impl: Impl,
+) -> None:
+    """A guest who signs up keeps its token: from then on it is one of the account's, and
+    logging out everywhere (a new password, a deletion) ends it too."""
+    store = session_impl.sessions()
+    guest, session = await store.create("Bo")
+    await store.mark_account(guest, session.player_id)
+    login, _ = await store.create("Bo", session.player_id)
+    assert await store.get(guest) is not None
+    await store.revoke_player(session.player_id)
+    assert await store.get(guest) is None and await store.get(login) is None
 
 
 async def test_sessions_for_an_account_and_revoking_all_of_a_player(session_impl: Impl) -> None:

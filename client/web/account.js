@@ -81,6 +81,27 @@ function formError() {
   };
 }
 
+// An account form (`name`: its title's and test ids' stem) whose submit first clears
+// the errors the last one left, then runs `submit(event)`.
+function accountForm(name, fields, message, submit, ...children) {
+  return h(
+    "form",
+    {
+      class: "account-form",
+      "aria-labelledby": `${name}-title`,
+      novalidate: true,
+      "data-testid": `${name}-form`,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        for (const f of Object.values(fields)) f.fail("");
+        message.show("");
+        await submit(event);
+      },
+    },
+    ...children,
+  );
+}
+
 // Blocks the submit button until `seconds` have passed (after a 429).
 function holdSubmit(button, seconds) {
   button.setAttribute("aria-disabled", "true");
@@ -127,6 +148,55 @@ function showError(error, fields, form, button) {
   form.show(typeof found === "string" ? found : `That did not work: ${error.message}`);
 }
 
+/** The form that changes an account's password (your profile): the password now and a
+ * new one. `onDone(session)` with the new session (every other one has ended),
+ * `onCancel()` to close it. */
+export function changePasswordForm({ onDone, onCancel }) {
+  const fields = {
+    password: passwordField("password-now", "Your password now", "current-password"),
+    new_password: passwordField("new-password", "New password", "new-password", `${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`),
+  };
+  const message = formError();
+  const submit = h("button", { type: "submit", "data-testid": "change-password-submit" }, "Change password");
+  const cancel = h("button", { type: "button", "data-testid": "change-password-cancel", onclick: () => onCancel() }, "Cancel");
+  const form = accountForm(
+    "change-password",
+    fields,
+    message,
+    async () => {
+      if (!fields.password.value) return fields.password.fail("Your password now, please."), fields.password.input.focus();
+      const length = [...fields.new_password.value].length;
+      if (length < MIN_PASSWORD || length > MAX_PASSWORD) {
+        fields.new_password.fail(`A password is ${MIN_PASSWORD} to ${MAX_PASSWORD} characters.`);
+        return fields.new_password.input.focus();
+      }
+      submit.disabled = true;
+      let held = false;
+      try {
+        onDone(await api.changePassword(fields.password.value, fields.new_password.value));
+      } catch (error) {
+        held = error.status === 429;
+        if (error.code === "wrong_password") {
+          fields.password.fail("That is not your password.");
+          fields.password.input.select();
+        } else if (error.code === "invalid_password") {
+          fields.new_password.fail(error.message);
+        } else {
+          showError(error, fields, message, submit);
+        }
+      } finally {
+        if (!held) submit.disabled = false;
+      }
+    },
+    h("h3", { id: "change-password-title" }, "Change your password"),
+    h("p", { class: "muted" }, "Every other device is logged out, so whoever knew the old password is too."),
+    ...Object.values(fields).map((f) => f.wrap),
+    message.el,
+    h("div", { class: "row" }, submit, cancel),
+  );
+  return { form, focus: () => fields.password.input.focus() };
+}
+
 function checkSignUp(fields) {
   let ok = true;
   const username = fields.username.value.trim();
@@ -166,31 +236,24 @@ function signUpForm({ guest, onDone, extra = null }) {
   };
   const message = formError();
   const submit = h("button", { type: "submit", "data-testid": "signup-submit" }, "Sign up");
-  const form = h(
-    "form",
-    {
-      class: "account-form",
-      "aria-labelledby": "signup-title",
-      novalidate: true,
-      "data-testid": "signup-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        for (const f of Object.values(fields)) f.fail("");
-        message.show("");
-        if (!checkSignUp(fields)) return form.querySelector("[aria-invalid=true]")?.focus();
-        const body = { username: fields.username.value.trim(), password: fields.password.value };
-        const display = fields.display_name.value.trim();
-        if (display) body.display_name = display;
-        submit.disabled = true;
-        try {
-          const session = await api.signUp(body);
-          onDone(session);
-        } catch (error) {
-          showError(error, fields, message, null);
-        } finally {
-          submit.disabled = false;
-        }
-      },
+  const form = accountForm(
+    "signup",
+    fields,
+    message,
+    async () => {
+      if (!checkSignUp(fields)) return form.querySelector("[aria-invalid=true]")?.focus();
+      const body = { username: fields.username.value.trim(), password: fields.password.value };
+      const display = fields.display_name.value.trim();
+      if (display) body.display_name = display;
+      submit.disabled = true;
+      try {
+        const session = await api.signUp(body);
+        onDone(session);
+      } catch (error) {
+        showError(error, fields, message, null);
+      } finally {
+        submit.disabled = false;
+      }
     },
     h("h2", { id: "signup-title" }, guest ? "Sign up and keep your games" : "Sign up"),
     guest
@@ -220,31 +283,24 @@ function logInForm({ onDone, extra = null, note = null }) {
   };
   const message = formError();
   const submit = h("button", { type: "submit", "data-testid": "login-submit" }, "Log in");
-  const form = h(
-    "form",
-    {
-      class: "account-form",
-      "aria-labelledby": "login-title",
-      novalidate: true,
-      "data-testid": "login-form",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        for (const f of Object.values(fields)) f.fail("");
-        message.show("");
-        if (!fields.username.value.trim()) return fields.username.fail("Your username, please."), fields.username.input.focus();
-        if (!fields.password.value) return fields.password.fail("Your password, please."), fields.password.input.focus();
-        submit.disabled = true;
-        let held = false;
-        try {
-          onDone(await api.logIn(fields.username.value.trim(), fields.password.value));
-        } catch (error) {
-          held = error.status === 429;
-          showError(error, {}, message, submit);
-          fields.password.input.select();
-        } finally {
-          if (!held) submit.disabled = false;
-        }
-      },
+  const form = accountForm(
+    "login",
+    fields,
+    message,
+    async () => {
+      if (!fields.username.value.trim()) return fields.username.fail("Your username, please."), fields.username.input.focus();
+      if (!fields.password.value) return fields.password.fail("Your password, please."), fields.password.input.focus();
+      submit.disabled = true;
+      let held = false;
+      try {
+        onDone(await api.logIn(fields.username.value.trim(), fields.password.value));
+      } catch (error) {
+        held = error.status === 429;
+        showError(error, {}, message, submit);
+        fields.password.input.select();
+      } finally {
+        if (!held) submit.disabled = false;
+      }
     },
     h("h2", { id: "login-title" }, "Log in"),
     note,
@@ -255,7 +311,7 @@ function logInForm({ onDone, extra = null, note = null }) {
   return { form, focus: () => fields.username.input.focus() };
 }
 
-function guestForm({ onDone, invited }) {
+function guestForm({ onDone }) {
   const name = h("input", {
     id: "name",
     name: "name",
@@ -281,7 +337,6 @@ function guestForm({ onDone, invited }) {
       },
     },
     h("h2", { id: "guest-title" }, "Play as a guest"),
-    invited,
     h("p", { class: "muted" }, "No account needed. You can sign up later and keep your games."),
     h("div", { class: "field" }, h("label", { for: "name" }, "Your name"), name),
     message.el,
@@ -291,8 +346,9 @@ function guestForm({ onDone, invited }) {
 }
 
 /** The signed-out screen: play as a guest, log in or sign up (#/login and #/signup open
- * those two). `invited`: the invite link's note (invited.js) or null. `onDone(session)`
- * once signed in. */
+ * those two). `invited`: the invite link's note (invited.js) or null, shown above all
+ * three (an account's holder logs in to take the seat too). `onDone(session)` once
+ * signed in. */
 export function welcome(root, { message = "", invited = null, onDone }) {
   const [, page] = location.hash.match(/^#\/(login|signup)\b/) ?? [];
   const done = (session) => {
@@ -302,7 +358,7 @@ export function welcome(root, { message = "", invited = null, onDone }) {
   const slot = h("div", { class: "welcome-form" });
   const switcher = h("nav", { class: "row welcome-switch", "aria-label": "Ways in" });
   const ways = {
-    guest: ["Play as a guest", () => guestForm({ onDone: done, invited })],
+    guest: ["Play as a guest", () => guestForm({ onDone: done })],
     login: ["Log in", () => logInForm({ onDone: done })],
     signup: ["Sign up", () => signUpForm({ onDone: done })],
   };
@@ -332,6 +388,7 @@ export function welcome(root, { message = "", invited = null, onDone }) {
       { class: "panel sign-in", "aria-labelledby": "sign-in-title" },
       h("h1", { id: "sign-in-title" }, "Welcome to Meeple"),
       message ? h("p", { role: "alert", "data-testid": "signed-out-why" }, message) : null,
+      invited,
       switcher,
       slot,
     ),

@@ -84,6 +84,10 @@ async function end(path) {
 }
 export const logOut = () => end("/api/logout");
 export const logOutEverywhere = () => end("/api/logout/everywhere");
+// A new password, given the one now: every session ends, this one is replaced by the
+// answer's (as a log-in's).
+export const changePassword = async (password, newPassword) =>
+  keep(await request("POST", "/api/me/password", { password, new_password: newPassword }));
 export const exportMine = () => request("GET", "/api/me/export");
 export async function deleteAccount() {
   await request("DELETE", "/api/me");

@@ -26,7 +26,7 @@ export function invitedNote() {
   if (!code) return null;
   const lead = h("p", { "data-testid": "invited-lead" }, `You are invited to a private room (invite ${code}).`);
   const facts = h("dl", { class: "invite-facts", "data-testid": "invited-room", hidden: true });
-  const next = h("p", {}, "Pick a name and you will join it.");
+  const next = h("p", { "data-testid": "invited-next" }, "Play as a guest, log in or sign up, and you will join it.");
   const note = h("div", { class: "invited", "data-testid": "invited", "aria-live": "polite" }, lead, facts, next);
   api.lookUpInvite(code).then(
     (room) => {
@@ -46,14 +46,16 @@ export function invitedNote() {
         ...rows.flatMap(([term, value, testid]) => [h("dt", {}, term), h("dd", { "data-testid": testid }, value)]),
       );
       facts.hidden = false;
-      if (room.status !== "waiting" || room.free === 0) next.textContent = "Pick a name to watch it.";
+      if (room.status !== "waiting" || room.free === 0) {
+        next.textContent = "No seat is free in it any more: play as a guest, log in or sign up to play in the lobby.";
+      }
     },
     (error) => {
       lead.textContent =
         error.status === 404
           ? `The invite ${code} does not lead to a room any more: it may have closed.`
           : `Could not look up the invite ${code}: ${error.message}`;
-      next.textContent = "Pick a name to play in the lobby.";
+      next.textContent = "Play as a guest, log in or sign up to play in the lobby.";
     },
   );
   return note;

@@ -1,11 +1,12 @@
 // A player's profile (#/profile for yours, #/player/<id> for anyone's): their rating in
 // each game (GET /api/players/{id}) and their finished games, newest first, with the
 // opponents, the result, the date and a link to the game's record (#/record/<id>).
-// Your own adds the account's controls: sign up (a guest), download your data, log out
-// everywhere, delete the account (each asks first where it cannot be undone).
+// Your own adds the account's controls: sign up (a guest), download your data, change
+// the password, log out everywhere, delete the account (each asks first where it cannot
+// be undone).
 
 import * as api from "./api.js";
-import { isAccount } from "./account.js";
+import { changePasswordForm, isAccount } from "./account.js";
 import { h } from "./dom.js";
 import { botTag, isBot, playerName } from "./players.js";
 import { downloadJson, ratingText, resultFor, when } from "./results.js";
@@ -208,9 +209,33 @@ function accountPanel(me, signedOut) {
       }
     },
   });
+  const passwordSlot = h("div", { class: "row" });
+  const openPassword = h(
+    "button",
+    {
+      type: "button",
+      "data-testid": "change-password",
+      onclick: () => {
+        const closed = (text) => {
+          passwordSlot.replaceChildren(openPassword);
+          openPassword.focus();
+          status.textContent = text;
+        };
+        const made = changePasswordForm({
+          onDone: () => closed("Your password is changed, and every other device is logged out."),
+          onCancel: () => closed(""),
+        });
+        passwordSlot.replaceChildren(made.form);
+        made.focus();
+      },
+    },
+    "Change password",
+  );
+  passwordSlot.append(openPassword);
   panel.append(
     h("p", { class: "muted" }, "Everything Meeple holds about you (account, ratings, every game) as a JSON file."),
     h("div", { class: "row" }, download),
+    passwordSlot,
     h("div", { class: "row" }, everywhere),
     h("div", { class: "row" }, remove),
     status,

@@ -12,7 +12,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
-from meeple.lobby.http.models import MAX_PAGE, AccountSessionOut, Login, NewAccount, iso
+from meeple.lobby.http.models import (
+    MAX_PAGE,
+    AccountSessionOut,
+    Login,
+    NewAccount,
+    PasswordChange,
+    iso,
+)
+from meeple.lobby.http.mygames import games_of
 from meeple.lobby.http.problems import ProblemError, problem_responses
 from meeple.lobby.http.sessions import client_address
 from meeple.lobby.players.accounts import ANONYMOUS, AccountError
@@ -47,7 +55,8 @@ def _out(token: str, session: Session, account: Account) -> AccountSessionOut:
 )
 async def register(body: NewAccount, request: Request, services: ServicesDep) -> AccountSessionOut:
     """Sign up. Called with a guest's token, the guest becomes the account and keeps its
-    player id, ratings and history; the guest's token stays good."""
+    player id, ratings and history; the guest's token stays good, as one of the
+    account's sessions (logging out everywhere ends it too)."""
     services.limits.check("sessions", client_address(request))
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     guest = None
@@ -61,6 +70,8 @@ async def register(body: NewAccount, request: Request, services: ServicesDep) ->
         )
     except AccountError as exc:
         raise _problem(exc) from None
+    if guest is not None and credentials is not None:  # its token is the account's now
+        await services.sessions.mark_account(credentials.credentials, session.player_id)
     return _out(token, session, account)
 
 
@@ -75,6 +86,26 @@ async def login(body: Login, request: Request, services: ServicesDep) -> Account
     except AccountError as exc:
         raise _problem(exc) from None
     return _out(token, session, account)
+
+
+@router.post(
+    "/me/password",
+    response_model=AccountSessionOut,
+    responses=problem_responses(401, 403, 404, 409, 422, 429),
+)
+async def change_password(
+    body: PasswordChange, request: Request, services: ServicesDep, session: CurrentSession
+) -> AccountSessionOut:
+    """Change the account's password, given the one now (403 ``wrong_password``; wrong
+    ones slow the account down as failed log-ins do, 429). Every session of the account
+    ends, on every device: the answer is a new session for this one."""
+    try:
+        token, new, account = await services.accounts.change_password(
+            session.player_id, body.password, body.new_password, client_address(request)
+        )
+    except AccountError as exc:
+        raise _problem(exc) from None
+    return _out(token, new, account)
 
 
 @router.post("/logout", status_code=204, responses=problem_responses(401))
@@ -100,7 +131,8 @@ EXPORT_RECORDS = 10_000
 @router.get("/me/export", responses=problem_responses(401))
 async def export(services: ServicesDep, session: CurrentSession) -> dict[str, Any]:
     """Everything held about the caller, as JSON: the account (without its password hash),
-    the ratings, and every finished game with its full record."""
+    the ratings, every finished game with its full record, the rooms they sit in, their
+    invitations and the Web Push subscriptions of their browsers (without their keys)."""
     account = await services.accounts.store.get(session.player_id)
     ratings = {}
     for game in services.games.registry:
@@ -129,16 +161,33 @@ async def export(services: ServicesDep, session: CurrentSession) -> dict[str, An
         },
         "ratings": ratings,
         "games": records,
+        "rooms": [
+            {"room": room["id"], "game": room["game"], "status": room["status"], "seat": seat}
+            for room, seat in (
+                (g["room"], g["seat"]) for g in await games_of(services, session.player_id)
+            )
+        ],
+        "invitations": await services.invitations.of(session.player_id),
+        "push_subscriptions": [
+            {"endpoint": s["endpoint"]}
+            for s in await services.push_subscriptions.of(session.player_id)
+        ],
     }
 
 
 @router.delete("/me", status_code=204, responses=problem_responses(401, 404))
 async def delete_me(services: ServicesDep, session: CurrentSession) -> Response:
     """Delete the caller's account: its credentials and personal fields go, every session
-    ends, and its games stay in others' histories under an anonymous name."""
-    gone = await services.accounts.delete(session.player_id)
+    ends, its browsers are pushed nothing more, its invitations go, and its games stay
+    in others' histories under an anonymous name."""
+    player_id = session.player_id
+    gone = await services.accounts.delete(player_id)
     if gone is None:
         raise ProblemError(404, "no_account", "a guest has no account to delete")
-    await services.records.rename_player(session.player_id, ANONYMOUS)
-    await services.ratings.rename_player(session.player_id, ANONYMOUS)
+    for subscription in await services.push_subscriptions.of(player_id):
+        await services.push_subscriptions.remove(player_id, subscription["endpoint"])
+    for invitation in await services.invitations.of(player_id):
+        await services.invitations.remove(player_id, invitation["room"])
+    await services.records.rename_player(player_id, ANONYMOUS)
+    await services.ratings.rename_player(player_id, ANONYMOUS)
     return Response(status_code=204)

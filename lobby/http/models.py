@@ -135,6 +135,14 @@ class Login(Request):
     password: str = Field(max_length=1024, examples=["correct horse"])
 
 
+class PasswordChange(Request):
+    password: str = Field(max_length=1024, description="The password now.")
+    new_password: str = Field(
+        min_length=8, max_length=128, description="8 to 128 characters, any.",
+        examples=["correct horse battery staple"],
+    )  # fmt: skip
+
+
 class SessionOut(BaseModel):
     token: str = Field(description="Opaque; send it as Authorization: Bearer <token>.")
     player_id: str

@@ -18,6 +18,7 @@ from meeple.lobby.http.auth import CurrentSession, ServicesDep
 from meeple.lobby.http.models import RoomOut, iso
 from meeple.lobby.http.problems import problem_responses
 from meeple.lobby.http.rooms import room_view
+from meeple.lobby.services import Services
 from meeple.lobby.stores.base import RoomSummary
 
 router = APIRouter(prefix="/api", tags=["rooms"])
@@ -63,10 +64,9 @@ def _entry(summary: RoomSummary, player_id: str) -> dict[str, Any] | None:
     }
 
 
-@router.get("/me/games", response_model=MyGames, responses=problem_responses(401))
-async def my_games(services: ServicesDep, session: CurrentSession) -> MyGames:
-    """Every room you hold a seat in, live and correspondence, yours to move first."""
-    player_id = session.player_id
+async def games_of(services: Services, player_id: str) -> list[dict[str, Any]]:
+    """The rooms ``player_id`` holds a seat in, as ``MyGame`` fields, theirs to move first
+    (also what an export lists)."""
     entries = []
     for stored in await services.directory.rooms_of(player_id):
         room = services.rooms.get(stored["id"])
@@ -76,4 +76,10 @@ async def my_games(services: ServicesDep, session: CurrentSession) -> MyGames:
     entries.sort(key=lambda e: e["_order"])
     for entry in entries:
         del entry["_order"]
-    return MyGames.model_validate({"items": entries})
+    return entries
+
+
+@router.get("/me/games", response_model=MyGames, responses=problem_responses(401))
+async def my_games(services: ServicesDep, session: CurrentSession) -> MyGames:
+    """Every room you hold a seat in, live and correspondence, yours to move first."""
+    return MyGames.model_validate({"items": await games_of(services, session.player_id)})

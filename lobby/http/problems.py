@@ -70,7 +70,9 @@ PROBLEM_CODES: dict[str, str] = {
     "already_registered": "409: this player has an account already",
     "login_failed": "401: wrong username or password",
     "too_many_attempts": "429: too many failed log-ins; wait Retry-After seconds",
-    "no_account": "404: a guest has no account to delete",
+    "no_account": "404: a guest has no account to delete (or password to change)",
+    "wrong_password": "403: not the account's password (changing it needs the one now)",
+    "password_changed": "409: the password changed while this change was checked",
     # Rooms
     "unknown_game": "422 (404 for a leaderboard): no game by that name",
     "bad_seats": "422: the game does not take that many seats",

@@ -4,7 +4,10 @@ Usernames are unique after NFKC normalisation and case folding (``username_key``
 "Ada", "ADA" and a full-width "Ada" are one name; display names are free. Passwords are 8 to 128
 characters with no composition rules (NIST SP 800-63B) and kept as argon2id hashes
 (argon2-cffi's defaults), computed in a worker thread: a hash takes tens of
-milliseconds, which the event loop and its rooms must not wait for.
+milliseconds, which the event loop and its rooms must not wait for. A password is
+hashed and checked in NFKC, as SP 800-63B advises, so that "café" typed with a
+composed "é" on one keyboard and as "e" and an accent on another is one password; a
+hash made before that (of the password as typed) still logs in, and is made again.
 
 A failed log-in says only that it failed, whether the name is unknown or the password
 wrong, and takes as long either way (an unknown name is checked against a dummy hash).
@@ -78,8 +81,14 @@ def check_username(username: str) -> str:
     return name
 
 
+def password_form(password: str) -> str:
+    """The form a password is hashed and checked in: NFKC (SP 800-63B, 5.1.1.2)."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def check_password(password: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+    """Its length is counted in characters of its NFKC form."""
+    if not MIN_PASSWORD <= len(password_form(password)) <= MAX_PASSWORD:
         raise AccountError(
             "invalid_password",
             f"a password is {MIN_PASSWORD} to {MAX_PASSWORD} characters (any characters)",
@@ -95,17 +104,29 @@ class Passwords:
         self._dummy = self._hasher.hash("not anyone's password")
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        """The hash of the password's NFKC form."""
+        return await asyncio.to_thread(self._hasher.hash, password_form(password))
 
-    async def verify(self, hashed: str | None, password: str) -> bool:
-        """True if ``password`` matches; an account with no hash is checked against a
-        dummy one, so that it takes as long and fails."""
+    async def check(self, hashed: str | None, password: str) -> bool | None:
+        """None if ``password`` does not match ``hashed`` (no hash is checked against a
+        dummy one, so that it takes as long and fails); else whether the hash should be
+        made again: it was of the password as typed, not in NFKC (made before hashes were
+        of that form), or with other parameters than the hasher's."""
 
-        def run() -> bool:
+        def matches(form: str) -> bool:
             try:
-                return self._hasher.verify(hashed or self._dummy, password) and bool(hashed)
+                return self._hasher.verify(hashed or self._dummy, form) and bool(hashed)
             except (VerificationError, InvalidHashError):
                 return False
+
+        def run() -> bool | None:
+            normal = password_form(password)
+            if matches(normal):
+                assert hashed is not None
+                return self._hasher.check_needs_rehash(hashed)
+            if normal != password and matches(password):
+                return True
+            return None
 
         return await asyncio.to_thread(run)
 
@@ -177,12 +198,49 @@ class Accounts:
             )
         account = await self.store.by_username(name_key)
         hashed = account.password_hash if account and account.deleted_at is None else None
-        if account is None or not await self.passwords.verify(hashed, password):
+        stale = await self.passwords.check(hashed, password)
+        if account is None or stale is None:
             await self.failures.failed(key, FREE_FAILURES)
             await self.failures.failed(address_key, FREE_ADDRESS_FAILURES)
             raise AccountError("login_failed", "wrong username or password", 401)
         await self.failures.succeeded(key)
+        if stale:
+            assert hashed is not None  # it matched
+            await self.store.replace_hash(
+                account.player_id, hashed, await self.passwords.hash(password)
+            )
         token, session = await self.sessions.create(account.display_name, account.player_id)
+        return token, session, account
+
+    async def change_password(
+        self, player_id: str, password: str, new_password: str, address: str
+    ) -> tuple[str, Session, Account]:
+        """A new password, checked against the one now (its failures count as log-ins'
+        do, so it is no way round their slow-down), then every session of the account
+        ends (whoever knew the old password is logged out) and the caller gets a new one."""
+        account = await self.store.get(player_id)
+        if account is None or account.deleted_at is not None or account.username_key is None:
+            raise AccountError("no_account", "a guest has no password to change", 404)
+        check_password(new_password)
+        key, address_key = "account:" + account.username_key, "address:" + address
+        wait = await self.failures.wait([key, address_key])
+        if wait > 0:
+            raise AccountError(
+                "too_many_attempts", "too many wrong passwords: wait and try again", 429, wait
+            )
+        hashed = account.password_hash
+        if await self.passwords.check(hashed, password) is None:
+            await self.failures.failed(key, FREE_FAILURES)
+            await self.failures.failed(address_key, FREE_ADDRESS_FAILURES)
+            raise AccountError("wrong_password", "that is not the account's password", 403)
+        await self.failures.succeeded(key)
+        assert hashed is not None  # it matched
+        if not await self.store.replace_hash(
+            player_id, hashed, await self.passwords.hash(new_password)
+        ):
+            raise AccountError("password_changed", "the password changed meanwhile", 409)
+        await self.sessions.revoke_player(player_id)
+        token, session = await self.sessions.create(account.display_name, player_id)
         return token, session, account
 
     async def delete(self, player_id: str) -> Account | None:

@@ -74,6 +74,11 @@ class SessionStore(Protocol):
         """End every session of the player ("log out everywhere")."""
         ...
 
+    async def mark_account(self, token: str, player_id: str) -> None:
+        """The guest session ``token`` is now one of the account ``player_id``'s (the guest
+        signed up and kept its token), so that ``revoke_player`` ends it too."""
+        ...
+
 
 @dataclass(slots=True)
 class Changes:
@@ -407,4 +412,9 @@ class AccountStore(Protocol):
 
     async def update(self, account: Account) -> None:
         """Replace the account with this player id (a new hash, a new name, deletion)."""
+        ...
+
+    async def replace_hash(self, player_id: str, old: str, new: str) -> bool:
+        """Set the password hash to ``new`` if it is still ``old``: a log-in that makes
+        the hash again must not undo a deletion or another change made meanwhile."""
         ...

@@ -67,6 +67,9 @@ class MemorySessionStore:
         for key in self._by_player.pop(player_id, set()):
             self._sessions.pop(key, None)
 
+    async def mark_account(self, token: str, player_id: str) -> None:
+        """Nothing to do: guests' sessions are indexed by player as accounts' are."""
+
     def _drop(self, key: str) -> None:
         session = self._sessions.pop(key, None)
         if session is not None:
@@ -486,6 +489,13 @@ class MemoryAccountStore:
         self._accounts[account.player_id] = account
         if account.username_key is not None:
             self._by_key[account.username_key] = account.player_id
+
+    async def replace_hash(self, player_id: str, old: str, new: str) -> bool:
+        account = self._accounts.get(player_id)
+        if account is None or account.password_hash != old:
+            return False
+        self._accounts[player_id] = replace(account, password_hash=new)
+        return True
 
 
 class MemoryLoginFailures:

@@ -46,6 +46,15 @@ class SqlAccountStore:
                 [values],
             )
 
+    async def replace_hash(self, player_id: str, old: str, new: str) -> bool:
+        async with self._engine.begin() as conn:
+            done = await conn.execute(
+                accounts.update()
+                .where(accounts.c.player_id == player_id, accounts.c.password_hash == old)
+                .values(password_hash=new)
+            )
+        return bool(done.rowcount)
+
     async def _one(self, where: sa.ColumnElement[bool]) -> Account | None:
         async with self._engine.connect() as conn:
             row = (await conn.execute(sa.select(accounts).where(where))).first()
