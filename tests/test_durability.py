@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from websockets.exceptions import ConnectionClosed
 
 from meeple.lobby.stores.base import Changes, unpack
 from meeple.lobby.stores.redis import RedisJournal, connect
@@ -96,6 +97,61 @@ async def test_kill_9_of_a_redis_that_fsyncs_every_write_loses_no_acknowledged_m
             end = await a.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
             assert end["r"]["winners"] == [0]
             assert await logged(redis.url, room_id) == list(range(2, 9))
+        finally:
+            server.stop()
+
+
+DRAW = (0, 1, 2, 4, 3, 5, 7, 6, 8)
+"""Nine tic-tac-toe moves that make no line: a game whose every move is played."""
+
+
+async def play_on(a: Peer, b: Peer, progress: list[int], kill_at: int, go: asyncio.Event) -> None:
+    """Ada and Bo play ``DRAW``, each move sent once the one before it is acknowledged,
+    until the room refuses one or closes (Redis went away). ``progress`` counts the
+    acknowledged moves of every room; ``go`` is set once they reach ``kill_at``."""
+    for i, cell in enumerate(DRAW, 1):
+        peer = (a, b)[(i - 1) % 2]
+        try:
+            await peer.send({"t": "move", "id": i, "m": {"cell": cell}})
+            reply = await answer(peer, i, timeout=10)
+        except (ConnectionClosed, TimeoutError):
+            return  # the room closed under the move (1011: not saved)
+        if reply["t"] == "err":
+            return
+        progress[0] += 1
+        if progress[0] >= kill_at:
+            go.set()
+
+
+@pytest.mark.server_errors(*REDIS_OUTAGE_ERRORS)  # Redis goes away on purpose
+async def test_kill_9_of_a_redis_that_fsyncs_every_write_during_play_in_20_rooms(
+    tmp_path: Path,
+) -> None:
+    """20 rooms playing as fast as their moves are acknowledged when Redis (``appendfsync
+    always``) is killed with -9: after its restart, every move any player saw
+    acknowledged is in its room's journal."""
+    rooms = 20
+    async with disk_redis(tmp_path) as redis:
+        server = ServerProcess({"REDIS_URL": redis.url, "MEEPLE_REDIS_PREFIX": PREFIX})
+        try:
+            await server.start()
+            games = [await game_across(server, server) for _ in range(rooms)]
+            progress, go = [0], asyncio.Event()
+            players = [
+                asyncio.create_task(play_on(a, b, progress, 3 * rooms, go))
+                for _, a, b, _, _ in games
+            ]
+            await asyncio.wait_for(go.wait(), 60)
+            redis.kill()  # kill -9 with moves of many rooms on their way to the disk
+            await asyncio.gather(*players)
+
+            acks = {room: await seen_acks(a) + await seen_acks(b) for room, a, b, _, _ in games}
+            await redis.start()  # same port, same append-only file
+            assert sum(len(seqs) for seqs in acks.values()) >= 3 * rooms
+            for room_id, seqs in acks.items():
+                saved = await logged(redis.url, room_id)
+                assert set(seqs) <= set(saved), (room_id, seqs, saved)
+                assert saved == list(range(2, 2 + len(saved)))  # in order, no gap
         finally:
             server.stop()
 
