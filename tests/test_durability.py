@@ -156,6 +156,40 @@ async def test_kill_9_of_a_redis_that_fsyncs_every_write_during_play_in_20_rooms
             server.stop()
 
 
+@pytest.mark.server_errors(*REDIS_OUTAGE_ERRORS)  # Redis stops answering on purpose
+async def test_a_redis_stalled_for_longer_than_a_lease_costs_no_room() -> None:
+    """Redis stops answering for longer than a lease (1 s here), as an `appendfsync
+    always` Redis does behind a disk that stalls, with a move on its way: once it goes
+    on, the move is acknowledged and the game goes on, on the same connections. The
+    leases lapsed while nobody could claim the rooms, so the owner takes them again
+    (before this, it dropped every room and closed every player: bench/README.md,
+    "Durability settings, 2026-12-03")."""
+    async with private_redis() as (url, redis):
+        env = {"REDIS_URL": url, "MEEPLE_REDIS_PREFIX": PREFIX, "MEEPLE_LEASE_SECONDS": "1"}
+        server = ServerProcess(env)
+        try:
+            await server.start()
+            room_id, a, b, _, _ = await game_across(server, server)
+            assert await play(a, 1, 0) == 2
+            os.kill(redis.pid, signal.SIGSTOP)
+            try:
+                await b.send({"t": "move", "id": 2, "m": {"cell": 4}})
+                await asyncio.sleep(2.5)  # the stall itself: longer than the lease
+            finally:
+                os.kill(redis.pid, signal.SIGCONT)
+            assert "ack" in await answer(b, 2, timeout=10)
+            for i, (peer, cell) in enumerate([(a, 8), (b, 2), (a, 6), (b, 3), (a, 7)], 3):
+                assert await play(peer, i, cell) == i + 1
+            end = await a.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
+            assert end["r"]["winners"] == [0]
+            assert await logged(url, room_id) == list(range(2, 9))
+            async with httpx.AsyncClient() as http:
+                metrics = (await http.get(f"{server.http}/metrics")).text
+            assert metric(metrics, "meeple_leases_lost_total") == 0
+        finally:
+            server.stop()
+
+
 class Replica:
     """redis-server replicating ``primary_port``, on a port and in a directory of its own."""
 

@@ -797,11 +797,20 @@ class RedisJournal:
 
 
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not held and ARGV[3] ~= '0' and redis.call('GET', KEYS[2]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """
+"""Keep our lease: renew it, or take it again if it lapsed and nobody claimed the room
+since (its epoch is still ours: a claim makes a new one), as when Redis itself stalled
+(an fsync behind a busy disk) for longer than a lease. KEYS: the lease, the room's
+epoch; ARGV: our node id, the lease's time in ms, our epoch (0: never take it again)."""
 _CLAIM = """
 local held = redis.call('GET', KEYS[1])
 if not held then
@@ -868,12 +877,17 @@ class RedisLeases:
             values = await pipe.execute()
         return [text(v) if v else None for v in values]
 
-    async def renew(self, room_ids: Sequence[str]) -> list[bool]:
+    async def renew(self, room_ids: Sequence[str], epochs: Sequence[int] = ()) -> list[bool]:
         """Extend our leases, in one round trip; False where a lease was lost (expired and
-        taken)."""
+        taken). Given the epochs we claimed the rooms with, a lease that expired while
+        nobody claimed the room is taken again."""
         if not room_ids:
             return []
-        replies = await self._each(_RENEW, self._renew.sha, room_ids, self.node, self.ttl_ms)
+        node, ttl, sha = self.node, self.ttl_ms, self._renew.sha
+        replies = await self._each(_RENEW, [
+            ("EVALSHA", sha, 2, self._key(r), room_part(self._p, r, "epoch"), node, ttl, e)
+            for r, e in zip(room_ids, epochs or [0] * len(room_ids), strict=True)
+        ])  # fmt: skip
         return [r == 1 for r in replies]
 
     async def release(self, room_id: str) -> None:
@@ -882,16 +896,17 @@ class RedisLeases:
     async def release_all(self, room_ids: Sequence[str]) -> None:
         """Give up these leases (the ones still ours), in one round trip."""
         if room_ids:
-            await self._each(_RELEASE, self._release.sha, room_ids, self.node)
+            sha, node = self._release.sha, self.node
+            await self._each(_RELEASE, [("EVALSHA", sha, 1, self._key(r), node) for r in room_ids])
 
     async def release_if(self, room_id: str, owner: str) -> None:
         """Free a lease ``owner`` holds (an owner that is gone), not one taken since."""
         await self._release(keys=[self._key(room_id)], args=[owner])
 
-    async def _each(self, script: str, sha: str, room_ids: Sequence[str], *args: Any) -> list[Any]:
-        """A script per room's lease in one pipeline (loading it once if Redis lost it)."""
+    async def _each(self, script: str, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """``script`` called for each room's lease (``commands``) in one pipeline, loading
+        it once if Redis lost it."""
         for attempt in range(2):
-            commands = [("EVALSHA", sha, 1, self._key(room_id), *args) for room_id in room_ids]
             replies = await pipelined(self._redis, commands)
             if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
                 await self._redis.script_load(script)
