@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from meeple.lobby.stores.base import Changes
 from meeple.lobby.stores.redis import RedisJournal, RedisLeases
 from tests.conftest import REDIS_URL
+from tests.servers import until
 from tests.test_stores import meta, moves
 
 pytestmark = pytest.mark.redis
@@ -69,3 +70,34 @@ async def test_a_save_from_the_owner_before_is_refused(
 
     await journal_b.delete("r_1")  # a finished room leaves no epoch behind
     assert await clients[0].exists(f"{redis_prefix}room:{{r_1}}:epoch") == 0
+
+
+async def test_a_lease_that_lapsed_with_nobody_claiming_the_room_is_taken_again(
+    clients: list[Redis], redis_prefix: str
+) -> None:
+    """A renewal after a stall longer than the lease (Redis held up by an fsync, say)
+    keeps the room if nobody claimed it meanwhile: its epoch, the fence, is unchanged,
+    so no one else can have saved anything. Once another process claimed it, not."""
+    leases_a = RedisLeases(clients[0], redis_prefix, "node-a", ttl=30)
+    leases_b = RedisLeases(clients[1], redis_prefix, "node-b", ttl=30)
+    key = f"{redis_prefix}room:{{r_1}}:lease"
+
+    async def lapsed() -> bool:
+        return not await clients[0].exists(key)
+
+    epoch = await leases_a.claim("r_1")
+    await clients[0].pexpire(key, 50)
+    await until(lapsed, what="the lease's lapse")
+    assert await leases_a.renew(["r_1"]) == [False], "without its epoch: lost"
+    assert await leases_a.renew(["r_1"], [epoch]) == [True]
+    assert await leases_b.owner("r_1") == "node-a"
+    assert await clients[0].pttl(key) > 20_000, "taken again for the lease's full time"
+    assert await leases_b.claim("r_1") == 0
+    assert await leases_a.claim("r_1") == epoch, "the same epoch: nothing was fenced"
+
+    await clients[0].pexpire(key, 50)
+    await until(lapsed, what="the lease's lapse")
+    assert await leases_b.claim("r_1") == epoch + 1
+    await leases_b.release("r_1")  # b claimed and let go: the epoch is b's now
+    assert await leases_a.renew(["r_1"], [epoch]) == [False]
+    assert await leases_a.owner("r_1") is None

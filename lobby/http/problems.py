@@ -8,7 +8,8 @@
 Raise ``ProblemError`` from an endpoint or dependency; ``RoomError`` (meeple.lobby.rooms.room),
 FastAPI's validation errors and Starlette's HTTP exceptions (unknown routes, wrong
 methods) are turned into the same shape by the handlers ``install_problem_handlers``
-registers, and any other error into the 500 problem by ``CrashGuard``.
+registers, and any other error into the 500 problem by ``CrashGuard`` (Redis failing as
+a whole into 503 ``store_unavailable``: ``STORE_OUTAGES``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import ClusterDownError, ReadOnlyError, TryAgainError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,6 +67,8 @@ PROBLEM_CODES: dict[str, str] = {
     "rate_limited": "429: over a rate limit (see Retry-After)",
     "internal": "500: an error inside the server",
     "unavailable": "503: the server is starting or stopping",
+    "store_unavailable": "503: the server's Redis did not answer (down, restarting, failing over); "
+    "try again",
     # Accounts
     "invalid_username": "422: not a username (3 to 32 letters, digits, _ . -)",
     "invalid_password": "422: a password is 8 to 128 characters",
@@ -98,6 +104,8 @@ PROBLEM_CODES: dict[str, str] = {
     "moved": "503: the room is no longer hosted by this process; try again",
     "bad_call": "500: one server process asked another for something it does not do",
     "game_not_served": "503: no server process up now offers the room's game; try again",
+    "not_saved": "503: the new room could not be saved where it must (its store failed, or "
+    "too few Redis replicas had it in time); nothing was made: try again",
     # Quick-match
     "ticket_exists": "409: you already wait for that game with another ticket",
     "no_such_ticket": "404: you have no ticket by that id",
@@ -109,6 +117,16 @@ PROBLEM_CODES: dict[str, str] = {
 }
 """The ``code`` of every problem the REST API answers, with its status and meaning
 (docs/protocol.md lists the same; tests/test_codes.py checks the code sends no other)."""
+
+STORE_OUTAGES = (
+    RedisConnectionError,  # also: loading after a restart, no Sentinel primary, no connection
+    RedisTimeoutError,
+    ReadOnlyError,  # a primary turned replica, mid-failover
+    ClusterDownError,
+    TryAgainError,
+)
+"""Redis failing as a whole rather than a bug of the server's: the request may work once
+it is back, so it answers 503 ``store_unavailable`` (``CrashGuard``), not 500."""
 
 _PROBE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -316,12 +334,22 @@ class CrashGuard:
 
         try:
             await self.app(scope, receive, watched)
-        except Exception:
+        except Exception as exc:
             if started:  # half an answer is out: only closing the line can end it
                 raise
             # The path as far as a route's is: the client may have sent 16 KiB of it.
-            log.exception("unhandled error on %s %.120s", scope["method"], scope["path"])
-            response = problem_response(500, "internal", "an error inside the server")
+            if isinstance(exc, STORE_OUTAGES):
+                log.warning(
+                    "%s %.120s: Redis did not answer: %s: %s",
+                    scope["method"], scope["path"], type(exc).__name__, exc,
+                )  # fmt: skip
+                response = problem_response(
+                    503, "store_unavailable", "the server's store did not answer; try again",
+                    headers={"Retry-After": "1"},
+                )  # fmt: skip
+            else:
+                log.exception("unhandled error on %s %.120s", scope["method"], scope["path"])
+                response = problem_response(500, "internal", "an error inside the server")
             await response(scope, receive, send)
 
 

@@ -131,7 +131,7 @@ async def list_rooms(
     status_code=201,
     response_model=RoomCreated,
     response_model_exclude_unset=True,
-    responses=problem_responses(401, 409, 422, 429),
+    responses=problem_responses(401, 409, 422, 429, 503),
 )
 async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSession) -> RoomCreated:
     """A new room. With ``join`` (the default) the creator gets a seat: the first one no

@@ -584,8 +584,9 @@ class Cluster:
 
     async def _keep(self) -> None:
         assert self.manager is not None
-        owned = list(self.manager.rooms)
-        for room_id, kept in zip(owned, await self._keeper.renew(owned), strict=True):
+        owned, epochs = list(self.manager.rooms), self._epochs
+        renewed = await self._keeper.renew(owned, [epochs.get(r, 0) for r in owned])
+        for room_id, kept in zip(owned, renewed, strict=True):
             if not kept and room_id in self.manager.rooms:
                 log.warning("lost the lease of room %s; dropping it", room_id)
                 self._epochs.pop(room_id, None)  # a save still to come is refused

@@ -158,14 +158,32 @@ class RoomManager:
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
         if writer is not None:
             saved = Changes(room.id, room.match.game_no, [], room.meta())
-            error = (await writer.journal.save([saved]))[0]
+            try:
+                error = (await writer.journal.save([saved]))[0]
+            except Exception as exc:  # the whole batch: Redis down, say
+                error = exc
             if error is not None:
                 self.rooms.pop(room.id, None)
-                if self.cluster is not None:
-                    self._spawn(self.cluster.release(room.id))
-                raise error
+                self.stats.redis_errors += 1
+                log.error("saving room %s failed: %s: %s", room.id, type(error).__name__, error)
+                self._spawn(self._unmake(room.id, writer.journal))
+                raise RoomError(
+                    "not_saved",
+                    "the room could not be saved where it must before it is made (its store "
+                    "failed, or too few Redis replicas had it in time); nothing was made: "
+                    "try again",
+                    503,
+                ) from error
         await self.directory.put(room.summary())
         return room
+
+    async def _unmake(self, room_id: str, journal: Journal) -> None:
+        """Undo a room whose first save failed: what a save that timed out waiting for
+        replicas left on the primary (its metadata, its place in ``rooms:live``), then its
+        lease, so that no process takes over a room its creator was told was not made."""
+        await journal.delete(room_id)
+        if self.cluster is not None:
+            await self.cluster.release(room_id)
 
     def status_counts(self) -> dict[str, int]:
         """How many rooms this process hosts, by status (for /metrics)."""
