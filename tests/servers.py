@@ -89,6 +89,18 @@ async def until(check: Callable[[], Any], within: float = 30, what: str = "the c
         await asyncio.sleep(0.02)
 
 
+async def redis_answers(url: str, within: float = 30) -> None:
+    """Wait until the Redis at ``url`` (just started, or restarted) answers a PING."""
+    async with Redis.from_url(url) as probe:
+
+        async def pong() -> bool:
+            with contextlib.suppress(Exception):
+                return bool(await probe.ping())
+            return False
+
+        await until(pong, within, f"redis-server at {url} answering")
+
+
 class ManualClock:
     """The wall clock (``time.time``) moved on by the test: passed to ``create_app`` or a
     store, it makes expiry a step of the test (``advance`` past a TTL) instead of a race
@@ -332,14 +344,7 @@ async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     url = f"redis://127.0.0.1:{port}/0"
     REDIS_STARTED.append(url)
     try:
-        async with Redis.from_url(url) as probe:
-            for _ in range(100):
-                with contextlib.suppress(Exception):
-                    await probe.ping()
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError(f"redis-server on port {port} did not answer within 5 s")
+        await redis_answers(url)
         yield url, proc
     finally:
         if proc.poll() is None:

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from meeple.lobby.stores.base import unpack
 from tests.conftest import Peer, acked, of_type, open_peer
-from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port, private_redis
+from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port, private_redis, until
 from tests.test_cluster import game_across, play, reconnect
 from tests.test_cluster_redis_restart import disk_redis, until_ready
 
@@ -120,15 +120,15 @@ class Replica:
 
 
 async def in_step(primary_port: int, replicas: int) -> None:
-    """Wait (up to 10 s) until the primary counts ``replicas`` replicas online."""
+    """Wait until the primary counts ``replicas`` replicas online."""
     async with Redis(port=primary_port) as primary:
-        for _ in range(100):
+
+        async def online() -> bool:
             info = await primary.info("replication")
             online = [v for k, v in info.items() if k.startswith("slave")]
-            if sum(1 for v in online if v.get("state") == "online") == replicas:
-                return
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"the primary never had {replicas} replicas online")
+            return sum(1 for v in online if v.get("state") == "online") == replicas
+
+        await until(online, what=f"the primary having {replicas} replicas online")
 
 
 @contextlib.asynccontextmanager
