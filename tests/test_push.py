@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request, Response
 from meeple.lobby.rooms import room as room_module
 from meeple.lobby.settings import Settings
 from tests.conftest import acked, open_peer
-from tests.servers import LiveServer, free_port, live_server, until
+from tests.servers import LiveServer, free_port, live_server, serving, until
 from tests.test_cluster import next_event, session, started
 from tests.test_correspondence import two_player_room
 
@@ -106,18 +106,8 @@ class PushService:
 async def push_service() -> AsyncIterator[PushService]:
     port = free_port()
     service = PushService(f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(uvicorn.Config(service.app(), port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
-    while not server.started:  # as tests/servers.py waits for uvicorn
-        if task.done() or time.monotonic() > deadline:
-            raise RuntimeError("the push service stand-in did not start")
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(uvicorn.Config(service.app(), port=port, log_level="warning")):
         yield service
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture
