@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from redis.asyncio import Connection, Redis
 
+from meeple.lobby.rooms.journal import Journal
 from meeple.lobby.stores.base import (
     LOGIN_FAILURES_KEPT,
     MAX_INVITATIONS,
@@ -161,6 +162,13 @@ class Impl:
             return RedisTicketQueue(client or self.redis, self.prefix, keep_settled)
         return MemoryTicketQueue(keep_settled)
 
+    def journal(self) -> Journal:
+        """A journal with a connection of its own (as another process would have)."""
+        if self.database is not None:
+            return self.database.journal
+        assert self.is_redis, "the journal is kept in Redis or SQL"
+        return RedisJournal(self.client(), self.prefix)
+
     def records(self) -> RecordStore:
         if self.database is not None:
             return self.database.records
@@ -196,10 +204,9 @@ async def impl(request: pytest.FixtureRequest, store_prefix: str) -> AsyncIterat
         await stores.close()
 
 
-@pytest.fixture(params=DURABLE_IMPLS)
-def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """The kind of a durable store and where it keeps things: a Redis prefix, an SQLite
-    file or a PostgreSQL schema of the test's own."""
+def place_of(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """The kind of store ``request.param`` names and where it keeps things: a Redis prefix,
+    an SQLite file or a PostgreSQL schema of the test's own (memory: nowhere that matters)."""
     kind: str = request.param
     if kind == "redis":
         return kind, request.getfixturevalue("redis_prefix")
@@ -208,13 +215,16 @@ def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, 
     return kind, str(tmp_path / "meeple.db")
 
 
+@pytest.fixture(params=DURABLE_IMPLS)
+def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Where records and ratings are kept."""
+    return place_of(request, tmp_path)
+
+
 @pytest.fixture(params=["memory", *SQL_IMPLS])
 def accounts_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """Accounts live in memory (an app made in code) or in SQL, never in Redis."""
-    kind: str = request.param
-    if kind == "postgres":
-        return kind, request.getfixturevalue("pg_schema")
-    return kind, str(tmp_path / "meeple.db")
+    return place_of(request, tmp_path)
 
 
 @pytest.fixture
@@ -228,12 +238,7 @@ async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
 def session_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """Sessions live in memory or Redis, or (without Redis, so that they outlive a
     restart) in SQL."""
-    kind: str = request.param
-    if kind == "redis":
-        return kind, request.getfixturevalue("redis_prefix")
-    if kind == "postgres":
-        return kind, request.getfixturevalue("pg_schema")
-    return kind, str(tmp_path / "meeple.db")
+    return place_of(request, tmp_path)
 
 
 @pytest.fixture
@@ -1321,7 +1326,8 @@ async def test_ratings_page_best_first_with_cursor(durable: Impl) -> None:
 # Redis journal and leases (used by lobby/cluster.py) --------------------------------
 
 
-def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str, Any]:
+def meta(room_id: str, game_no: int = 0, status: str = "playing", **more: Any) -> dict[str, Any]:
+    """A room's saved metadata (``more``: fields changed or added)."""
     return {
         "id": room_id,
         "game": "tictactoe",
@@ -1336,7 +1342,7 @@ def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str
         "creator": "p_a",
         "abandon": "forfeit",
         "created_at": T0,
-    }
+    } | more
 
 
 async def save(
