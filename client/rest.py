@@ -411,14 +411,42 @@ class MeepleClient:
         seats: int | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Matched:
-        """A ticket and its match; the ticket is cancelled if we stop waiting first."""
-        ticket = await self.create_ticket(game, options, seats)
+        """A ticket and its match. If we stop waiting first (cancelled, or ``timeout``), the
+        ticket is withdrawn, also one whose creation was still on its way (the server may
+        have made it: without this it would wait on, and match somebody with nobody), and
+        a match made meanwhile gives its seat back, so nobody waits for a player who went."""
+        creating = asyncio.ensure_future(self.create_ticket(game, options, seats))
+        try:
+            ticket = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._withdraw((await creating)["id"])
+            raise
         try:
             return await self.wait_for_match(ticket["id"], timeout=timeout)
         except BaseException:
             with contextlib.suppress(Exception):
-                await self.cancel_ticket(ticket["id"])
+                await self._withdraw(ticket["id"])
             raise
+
+    async def _withdraw(self, ticket_id: str, within: float = 10.0) -> None:
+        """Cancel a ticket; if it is matched (or being matched) already, give up the seat
+        it got instead: the server refuses to cancel a matched ticket (409)."""
+        async with asyncio.timeout(within):
+            while True:
+                try:
+                    await self.cancel_ticket(ticket_id)
+                    return
+                except ApiError as exc:
+                    if exc.code != "already_matched":
+                        raise
+                ticket = await self.get_ticket(ticket_id)
+                if ticket["status"] == "matched" and "room" in ticket:
+                    await self.leave_seat(ticket["room"])
+                    return
+                if ticket["status"] not in ("matching", "waiting"):
+                    return  # ended by itself (expired)
+                await asyncio.sleep(0.1)  # a round is matching it right now: see how it ends
 
     async def _match_by_events(self, ticket_id: str) -> Matched:
         # Reads may be quiet for long: the server sends keep-alive comments, and

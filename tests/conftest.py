@@ -181,6 +181,11 @@ async def pg_schema() -> AsyncIterator[str]:
         await engine.dispose()
 
 
+WAIT = 30.0
+"""How long a test waits for a message or a close by default: only reached when it never
+comes, so it is generous (with both cores busy, 5 s was not always enough)."""
+
+
 class Peer:
     """A raw WebSocket client speaking MessagePack: for tests that send what no SDK would."""
 
@@ -191,7 +196,7 @@ class Peer:
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(encode(message))
 
-    async def recv(self, timeout: float = 5) -> dict[str, Any]:
+    async def recv(self, timeout: float = WAIT) -> dict[str, Any]:
         frame = await asyncio.wait_for(self.ws.recv(), timeout)
         assert isinstance(frame, bytes), f"a text frame: {frame!r}"
         message = decode(frame)
@@ -199,7 +204,7 @@ class Peer:
         return message
 
     async def until(
-        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = WAIT
     ) -> dict[str, Any]:
         """The first message from now on that ``match`` accepts; all are kept in ``seen``."""
         loop = asyncio.get_running_loop()
@@ -210,7 +215,7 @@ class Peer:
                 return message
 
     async def saw(
-        self, match: Callable[[dict[str, Any]], bool], timeout: float = 5
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = WAIT
     ) -> dict[str, Any]:
         """The first message ever received that ``match`` accepts, waiting if none yet."""
         for message in self.seen:
@@ -227,7 +232,7 @@ class Peer:
         except TimeoutError:
             return out
 
-    async def closed(self, timeout: float = 5) -> tuple[int | None, str | None]:
+    async def closed(self, timeout: float = WAIT) -> tuple[int | None, str | None]:
         """Read until the server closes; its close code and reason."""
         try:
             while True:

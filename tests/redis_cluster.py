@@ -9,8 +9,10 @@ import functools
 import random
 import socket
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+from tests.servers import until
 
 
 def _free(port: int) -> bool:
@@ -45,14 +47,6 @@ async def _answers(port: int) -> bool:
     return (await ping.communicate())[0].strip() == b"PONG"
 
 
-async def _wait(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(200):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"{what} within 10 s")
-
-
 class ClusterNodes:
     """The cluster's redis-server processes, each stopped and started again by its PID
     (on its port and directory: its ``nodes.conf`` brings it back into the cluster with
@@ -85,7 +79,7 @@ class ClusterNodes:
         for port in self.ports:
             self._launch(port)
         for port in self.ports:
-            await _wait(functools.partial(_answers, port), f"redis-server on {port} did not answer")
+            await until(functools.partial(_answers, port), what=f"redis-server on {port} answering")
         create = await asyncio.create_subprocess_exec(
             "redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in self.ports],
             "--cluster-replicas", "0", "--cluster-yes",
@@ -102,7 +96,7 @@ class ClusterNodes:
         async def ok() -> bool:
             return all([await _cluster_ok(p) for p in self.ports])
 
-        await _wait(ok, "the Redis Cluster did not become ok")
+        await until(ok, what="the Redis Cluster becoming ok")
 
     def kill(self, *ports: int) -> None:
         """kill -9 of these nodes (all of them when none are named), waited for."""

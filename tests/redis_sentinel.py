@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import subprocess
 from collections.abc import AsyncIterator
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from tests.servers import free_port
+from tests.servers import free_port, redis_answers
 
 SERVICE = "meeple"
 
@@ -39,13 +38,7 @@ class Sentinels:
 
 
 async def _answers(port: int) -> None:
-    async with Redis(port=port) as probe:
-        for _ in range(100):
-            with contextlib.suppress(Exception):
-                await probe.ping()
-                return
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"nothing answered on port {port} within 5 s")
+    await redis_answers(f"redis://127.0.0.1:{port}/0")
 
 
 @contextlib.asynccontextmanager

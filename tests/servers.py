@@ -51,8 +51,10 @@ REDIS_OUTAGE_ERRORS = (
     "renewing leases failed",
     "publishing",
     "saving room",
+    "admitting a connection",
 )
-"""What servers log while their Redis is gone: tests that take it away expect these."""
+"""What servers log while their Redis is gone: tests that take it away expect these (a
+client reconnecting meanwhile is closed 1011 because its session cannot be read)."""
 
 REDIS_STARTED: list[str] = []
 """The private Redis servers the running test started: it must carry the ``redis`` marker."""
@@ -87,6 +89,18 @@ async def until(check: Callable[[], Any], within: float = 30, what: str = "the c
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not so within {within} s")
         await asyncio.sleep(0.02)
+
+
+async def redis_answers(url: str, within: float = 30) -> None:
+    """Wait until the Redis at ``url`` (just started, or restarted) answers a PING."""
+    async with Redis.from_url(url) as probe:
+
+        async def pong() -> bool:
+            with contextlib.suppress(Exception):
+                return bool(await probe.ping())
+            return False
+
+        await until(pong, within, f"redis-server at {url} answering")
 
 
 class ManualClock:
@@ -172,23 +186,33 @@ async def live_server(
     if plain_websockets:
         options["ws"] = "websockets-sansio"
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        if task.done():
-            task.result()
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"uvicorn did not start within {STARTUP_SECONDS} s")
-        await asyncio.sleep(0.01)
     live = LiveServer(app, port)
     try:
-        yield live
+        async with serving(config):
+            yield live
+    finally:
+        if hasattr(app.state, "services") and (errors := live.services.rooms.stats.redis_errors):
+            SERVER_ERRORS.append(f"the server counted {errors} store errors")
+
+
+@contextlib.asynccontextmanager
+async def serving(config: uvicorn.Config) -> AsyncIterator[None]:
+    """uvicorn serving ``config`` in the running loop, from when it has started (its
+    failure to start raised) until the block ends."""
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    def started() -> bool:
+        if task.done():
+            task.result()  # it failed to start: say why
+        return server.started
+
+    try:
+        await until(started, STARTUP_SECONDS, "uvicorn starting")
+        yield
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
-        if hasattr(app.state, "services") and (errors := live.services.rooms.stats.redis_errors):
-            SERVER_ERRORS.append(f"the server counted {errors} store errors")
 
 
 DATA = tempfile.TemporaryDirectory(prefix="meeple-test-data-")
@@ -253,19 +277,19 @@ class ServerProcess:
                 env=self.env,
                 stderr=stderr,
             )  # fmt: skip
-        deadline = time.monotonic() + timeout
+        proc = self.proc
         try:
             async with httpx.AsyncClient() as client:
-                while True:
-                    if self.proc.poll() is not None:
-                        raise RuntimeError(f"server exited with {self.proc.returncode}")
+
+                async def healthy() -> bool:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"server exited with {proc.returncode}")
                     with contextlib.suppress(httpx.HTTPError):
                         response = await client.get(f"{self.http}/healthz", timeout=5)
-                        if response.status_code == 200:
-                            return
-                    if time.monotonic() > deadline:
-                        raise TimeoutError("server process did not start")
-                    await asyncio.sleep(0.05)
+                        return response.status_code == 200
+                    return False
+
+                await until(healthy, timeout, "the server process starting")
         except BaseException:
             self.kill()  # a server that did not come up is not left behind
             raise
@@ -332,14 +356,7 @@ async def private_redis() -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
     url = f"redis://127.0.0.1:{port}/0"
     REDIS_STARTED.append(url)
     try:
-        async with Redis.from_url(url) as probe:
-            for _ in range(100):
-                with contextlib.suppress(Exception):
-                    await probe.ping()
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                raise RuntimeError(f"redis-server on port {port} did not answer within 5 s")
+        await redis_answers(url)
         yield url, proc
     finally:
         if proc.poll() is None:

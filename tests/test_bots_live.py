@@ -6,14 +6,17 @@ import asyncio
 import json
 import socket
 import sys
+from typing import Any
 
 import httpx
+import pytest
 
 from meeple.client.botrunner import run_bots
-from meeple.client.rest import MeepleClient
+from meeple.client.rest import Matched, MeepleClient
 from meeple.lobby.settings import Settings
+from meeple.lobby.stores.base import Ticket
 from tests.sample_games import Nim
-from tests.servers import LiveServer, ServerProcess, live_server, meeple_bot, metric
+from tests.servers import LiveServer, ServerProcess, live_server, meeple_bot, metric, until
 
 
 async def test_twenty_bots_play_fifty_games_without_an_error() -> None:
@@ -144,3 +147,72 @@ async def test_meeple_bot_plays_a_game_it_has_no_rules_for() -> None:
         assert stats["games"] >= 2 and stats["errors"] == 0, stats
     finally:
         server.stop()
+
+
+# A bot stopped while it waits for a match (client/rest.py quick_match) -------------------
+
+
+async def test_a_quick_match_stopped_while_its_ticket_is_made_withdraws_the_ticket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped while the ticket's POST is on its way: the server made the ticket, the
+    client has not heard its id yet. It waits for the answer and cancels the ticket;
+    before, the ticket waited on and could match somebody with a bot that was gone."""
+    async with live_server() as srv, MeepleClient(srv.http) as api:
+        await api.create_session("Ada")
+        matchmaker = srv.services.matchmaker
+        submit = matchmaker.submit
+        made: list[Ticket] = []
+        answer = asyncio.Event()
+
+        async def held(*args: Any, **kwargs: Any) -> tuple[Ticket, bool]:
+            result = await submit(*args, **kwargs)
+            made.append(result[0])
+            await answer.wait()  # the ticket is made; its answer is held back
+            return result
+
+        monkeypatch.setattr(matchmaker, "submit", held)
+        task = asyncio.create_task(api.quick_match("tictactoe"))
+        await until(lambda: made, what="the ticket being made")
+        task.cancel()  # the bot is stopped
+        answer.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        ticket = await srv.services.tickets.get(made[0].id)
+        assert ticket is not None and ticket.status == "cancelled"
+
+
+async def test_a_quick_match_stopped_as_it_is_matched_gives_the_seat_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stopped after the match was made but before the client heard of it: the ticket
+    cannot be cancelled any more (409), so the client gives its seat up, and the room
+    does not hold a seat for a player who went."""
+    async with (
+        live_server() as srv,
+        MeepleClient(srv.http) as ada,
+        MeepleClient(srv.http) as bo,
+    ):
+        me = await ada.create_session("Ada")
+        await bo.create_session("Bo")
+        waiting: list[str] = []
+
+        async def not_heard_yet(ticket_id: str) -> Matched:
+            waiting.append(ticket_id)
+            await asyncio.Event().wait()  # the match event is still on its way
+            raise AssertionError("unreachable")
+
+        monkeypatch.setattr(ada, "_match_by_events", not_heard_yet)
+        task = asyncio.create_task(ada.quick_match("tictactoe"))
+        await until(lambda: waiting, what="Ada's ticket")
+        matched = await asyncio.wait_for(bo.quick_match("tictactoe"), 30)
+        room = srv.services.rooms.get(matched["room"])
+        assert room is not None
+        assert me["player_id"] in [s.player_id for s in room.match.seats]  # Ada's seat
+        task.cancel()  # the bot is stopped
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        ticket = await srv.services.tickets.get(waiting[0])
+        assert ticket is not None and ticket.status == "matched"
+        assert me["player_id"] not in [s.player_id for s in room.match.seats]
+        assert room.match.status == "waiting"

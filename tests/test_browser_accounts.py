@@ -55,15 +55,23 @@ async def saved_session(page: Page) -> dict[str, str]:
     return json.loads(saved) if saved else {}
 
 
+async def fill_sign_up(
+    page: Page, username: str, password: str = PASSWORD, display: str | None = None
+) -> None:
+    """The sign-up form, open and focused on its username: filled in and sent."""
+    await expect(page.get_by_test_id("username")).to_be_focused()
+    await page.get_by_test_id("username").fill(username)
+    await page.get_by_test_id("password").fill(password)
+    if display is not None:
+        await page.get_by_test_id("display_name").fill(display)
+    await page.get_by_test_id("signup-submit").click()
+
+
 async def sign_up(page: Page, base: str, username: str, display: str) -> None:
     """From the welcome screen, signed out."""
     await page.goto(base + "/")
     await page.get_by_test_id("welcome-signup").click()
-    await expect(page.get_by_test_id("username")).to_be_focused()
-    await page.get_by_test_id("username").fill(username)
-    await page.get_by_test_id("password").fill(PASSWORD)
-    await page.get_by_test_id("display_name").fill(display)
-    await page.get_by_test_id("signup-submit").click()
+    await fill_sign_up(page, username, display=display)
     await expect(page.get_by_test_id("my-name")).to_have_text(display)
     await expect(page.get_by_test_id("guest-tag")).to_have_count(0)
     await expect(page).to_have_url(re.compile(r"#/lobby$"))
@@ -167,10 +175,7 @@ async def test_a_guest_who_played_then_signs_up_keeps_the_game(
     await expect(page.get_by_test_id("guest-tag")).to_be_visible()
 
     await page.get_by_test_id("sign-up").click()
-    await expect(page.get_by_test_id("username")).to_be_focused()
-    await page.get_by_test_id("username").fill("cyril")
-    await page.get_by_test_id("password").fill(PASSWORD)
-    await page.get_by_test_id("signup-submit").click()
+    await fill_sign_up(page, "cyril")
     await expect(page).to_have_url(re.compile(r"#/profile$"))
     await expect(page.get_by_test_id("guest-tag")).to_have_count(0)
     await expect(page.get_by_test_id("profile-sub")).to_have_text("Username: cyril")
@@ -211,9 +216,7 @@ async def test_wrong_passwords_and_sign_up_mistakes_are_told_inline(
 
     # Sign-up: a short password is caught before sending, a taken username by the server.
     await page.get_by_test_id("welcome-signup").click()
-    await page.get_by_test_id("username").fill("DEE")
-    await page.get_by_test_id("password").fill("short")
-    await page.get_by_test_id("signup-submit").click()
+    await fill_sign_up(page, "DEE", "short")
     await expect(page.get_by_test_id("password-error")).to_have_text(
         "A password is 8 to 128 characters."
     )

@@ -83,11 +83,15 @@ class Player:
     def cell(self, i: int) -> Locator:
         return self.page.locator(f"[data-cell='{i}']")
 
+    async def enter_name(self) -> None:
+        """The guest's name, typed into the welcome screen (or an invite's) and sent."""
+        await self.page.get_by_test_id("name-input").fill(self.name)
+        await self.page.get_by_test_id("name-submit").click()
+
     async def sign_in(self, base: str) -> None:
         page = self.page
         await page.goto(base + "/")
-        await page.get_by_test_id("name-input").fill(self.name)
-        await page.get_by_test_id("name-submit").click()
+        await self.enter_name()
         await expect(page.get_by_test_id("my-name")).to_have_text(self.name)
         await expect(page.get_by_test_id("create-form")).to_be_visible()
         await expect(page).to_have_url(re.compile(r"#/lobby$"))

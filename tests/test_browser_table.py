@@ -554,8 +554,7 @@ async def test_the_lobby_lists_open_rooms_first_and_labels_things_for_people(
         f"The invite {'x' * 22} does not lead to a room any more: it may have closed."
     )
     await expect(eve.page.get_by_test_id("invited-room")).to_be_hidden()
-    await dee.page.get_by_test_id("name-input").fill("Dee")
-    await dee.page.get_by_test_id("name-submit").click()
+    await dee.enter_name()
     await expect(dee.page).to_have_url(re.compile(r"#/room/"))
     await expect(dee.page.get_by_test_id("seat-1")).to_contain_text("Dee")
     await close_players(ada, cy, dee)

@@ -178,7 +178,7 @@ async def test_a_paused_process_does_not_stop_the_clock() -> None:
         os.kill(proc.proc.pid, signal.SIGSTOP)
         try:
             await b.send({"t": "move", "id": 2, "m": {"cell": 0}})  # waits in the socket
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(2.5)  # the pause under test: past the 2 s bank
         finally:
             os.kill(proc.proc.pid, signal.SIGCONT)
         answer = await b.until(refused_or_acked(2), timeout=10)
@@ -219,6 +219,8 @@ async def test_kill_9_the_owner_mid_clock_and_the_clock_goes_on(redis_prefix: st
         await started(b)
         await a.send({"t": "move", "id": 1, "m": {"cell": 4}})
         await a.until(acked(1))
+        # Bo thinks for (at least) half a second: the time under test, in another process
+        # whose clock no test can move; a loaded machine only makes it longer.
         await asyncio.sleep(0.5)
         await b.send({"t": "move", "id": 2, "m": {"cell": 0}})
         last = await b.until(acked(2))

@@ -156,16 +156,23 @@ async def test_kill_9_the_owner_and_the_game_finishes_on_the_other(
 
 async def reconnect(proc: ServerProcess, room_id: str, token: str, since: int) -> Peer:
     """Reconnect as a client does: retry until the room has an owner again."""
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:
+    failed: list[Exception] = []
+
+    async def attempt() -> Peer | None:
         try:  # a server still finding its Redis may drop the handshake: try again
             peer = await open_peer(proc.ws, room_id, token, since=since, game=0)
             await peer.until(of_type("room"), timeout=3)
-            return peer
-        except Exception:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.3)
+        except Exception as exc:
+            failed[:] = [exc]
+            return None
+        return peer
+
+    try:
+        found: Peer | None = await until(attempt, what=f"a reconnection to {room_id}")
+    except TimeoutError as exc:
+        raise exc from (failed[0] if failed else None)
+    assert found is not None
+    return found
 
 
 async def test_restart_the_only_server_and_both_players_finish(redis_prefix: str) -> None:

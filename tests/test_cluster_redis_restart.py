@@ -16,11 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from tests.conftest import of_type
 from tests.redis_cluster import cluster_nodes
-from tests.servers import REDIS_OUTAGE_ERRORS, ServerProcess, free_port, server_processes
+from tests.servers import (
+    REDIS_OUTAGE_ERRORS,
+    ServerProcess,
+    free_port,
+    redis_answers,
+    server_processes,
+    until,
+)
 from tests.test_cluster import play, playing, reconnect, room_for_two, session
 
 pytestmark = pytest.mark.redis
@@ -42,13 +48,7 @@ class DiskRedis:
         argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir"]
         argv += [str(self.dir), "--save", "", "--appendonly", "yes", "--appendfsync", "always"]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-        async with Redis.from_url(self.url) as probe:
-            for _ in range(100):
-                with contextlib.suppress(Exception):
-                    await probe.ping()
-                    return
-                await asyncio.sleep(0.05)
-        raise RuntimeError(f"redis-server on port {self.port} did not answer within 5 s")
+        await redis_answers(self.url)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -73,14 +73,13 @@ async def readiness(http: httpx.AsyncClient, server: ServerProcess) -> int:
 
 
 async def until_ready(http: httpx.AsyncClient, servers: list[ServerProcess]) -> None:
-    """Ask each server's /readyz every 0.1 s until it is ready, for up to 15 s."""
+    """Wait until each server's /readyz says it is ready."""
     for server in servers:
-        for _ in range(150):
-            if await readiness(http, server) == 200:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(f"{server.http} never became ready again")
+
+        async def ready(server: ServerProcess = server) -> bool:
+            return await readiness(http, server) == 200
+
+        await until(ready, what=f"{server.http} becoming ready again")
 
 
 async def seat_across(http: httpx.AsyncClient, one: ServerProcess, two: ServerProcess) -> int:

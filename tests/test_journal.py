@@ -9,7 +9,7 @@ changes cannot be saved is dropped alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from meeple.lobby.stores.memory import MemoryRoomDirectory
 from meeple.lobby.stores.redis import RedisJournal, room_part
 from tests.conftest import REDIS_URL
 from tests.games import GAMES
+from tests.servers import until
 
 pytestmark = pytest.mark.redis
 
@@ -95,14 +96,6 @@ async def manager(recorded: Recorded) -> AsyncIterator[RoomManager]:
         await rooms.close()
 
 
-async def until(condition: Callable[[], bool], within: float = 5) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"not so within {within} s")
-        await asyncio.sleep(0.005)
-
-
 async def playing(manager: RoomManager, n: int) -> list[tuple[Room, Seen, Seen]]:
     """``n`` tic-tac-toe rooms whose two players are in and whose game has started."""
     tables = []
@@ -156,7 +149,10 @@ async def test_a_room_keeps_its_order_while_a_batch_is_out(
     await until(lambda: len(recorded.batches) == 1)  # out, not saved yet
     move(room, b, 2, 3)  # the match takes these at once; they wait for the next batch
     move(room, a, 3, 1)
-    await asyncio.sleep(0.05)
+    # A second batch would go out in the next loop turn (the writer's task runs after
+    # this turn's callbacks): turns, not seconds, are what to wait here.
+    for _ in range(5):
+        await asyncio.sleep(0)
     assert a.deltas() == b.deltas() == [] and len(recorded.batches) == 1
     recorded.gate.set()
     await until(lambda: a.acked(3))

@@ -5,26 +5,19 @@ before; each room of a batch is its own; a deleted room is gone."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from meeple.lobby.rooms.journal import Journal
 from meeple.lobby.stores.base import Changes
-from meeple.lobby.stores.redis import RedisJournal
-from meeple.lobby.stores.sql import Database
-from meeple.lobby.stores.sql.database import upgrade
 from meeple.lobby.stores.sql.journal import SqlJournal
-from tests.conftest import DATABASE_URL, REDIS_URL
+from tests.test_stores import SQL_IMPLS, meta, open_impl, place_of
 
-KINDS = [
-    pytest.param("redis", marks=pytest.mark.redis),
-    "sqlite",
-    pytest.param("postgres", marks=pytest.mark.postgres),
-]
+KINDS = [pytest.param("redis", marks=pytest.mark.redis), *SQL_IMPLS]
 
 
 class Place:
@@ -34,51 +27,28 @@ class Place:
     def __init__(self, kind: str, where: str) -> None:
         self.kind = kind
         self.where = where
-        self._close: list[Any] = []
+        self.opened = contextlib.AsyncExitStack()
 
     async def open(self) -> Journal:
-        if self.kind == "redis":
-            client = Redis.from_url(REDIS_URL)
-            self._close.append(client.aclose)
-            return RedisJournal(client, self.where)
-        return await self.open_sql()
+        stores = await self.opened.enter_async_context(open_impl(self.kind, self.where))
+        return stores.journal()
 
     async def open_sql(self) -> SqlJournal:
-        if self.kind == "sqlite":
-            db = Database(f"sqlite+aiosqlite:///{self.where}")
-        else:
-            db = Database(DATABASE_URL, self.where)
-        self._close.append(db.close)
-        await upgrade(db.engine)
-        return db.journal
-
-    async def close(self) -> None:
-        for close in self._close:
-            await close()
+        journal = await self.open()
+        assert isinstance(journal, SqlJournal)
+        return journal
 
 
 @pytest.fixture(params=KINDS)
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """A Redis prefix, an SQLite file or a PostgreSQL schema of the test's own."""
-    kind: str = request.param
-    if kind == "redis":
-        return kind, request.getfixturevalue("redis_prefix")
-    if kind == "postgres":
-        return kind, request.getfixturevalue("pg_schema")
-    return kind, str(tmp_path / "meeple.db")
+    return place_of(request, tmp_path)
 
 
 @pytest.fixture
 async def place(where: tuple[str, str]) -> AsyncIterator[Place]:
     found = Place(*where)
-    try:
+    async with found.opened:
         yield found
-    finally:
-        await found.close()
-
-
-def meta(room_id: str, game_no: int = 0, status: str = "playing", **more: Any) -> dict[str, Any]:
-    return {"id": room_id, "game": "tictactoe", "game_no": game_no, "status": status, **more}
 
 
 def move(s: int, cell: int) -> dict[str, Any]:
@@ -141,8 +111,8 @@ async def test_a_redis_batch_sent_again_after_a_lost_reply_is_saved_once(
     sent again on a fresh connection: the second run of a room's save finds its entries
     at the log's end and adds nothing; a save out of step with the log is refused and
     changes nothing."""
-    async with Redis.from_url(REDIS_URL) as client:
-        journal = RedisJournal(client, redis_prefix)
+    async with open_impl("redis", redis_prefix) as stores:
+        journal = stores.journal()
         assert await journal.save([Changes("r_6", 0, [move(2, 4)], meta("r_6"))]) == [None]
         batch = Changes("r_6", 0, [move(3, 0), move(4, 8)], meta("r_6", turn=4))
         assert await journal.save([batch]) == [None]

@@ -19,7 +19,6 @@ import shutil
 import signal
 import ssl
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from websockets.typing import Origin, Subprotocol
 
 from meeple.game.delta import apply_delta
 from tests.conftest import REDIS_URL, Peer, of_type
-from tests.servers import ROOT, ServerProcess, free_port
+from tests.servers import ROOT, ServerProcess, free_port, until
 
 pytestmark = [pytest.mark.nginx, pytest.mark.redis, pytest.mark.timeout(90)]
 
@@ -123,14 +122,15 @@ class Nginx:
 
     async def access_log(self, ready: Callable[[list[list[str]]], bool]) -> list[list[str]]:
         """The access log's entries (method, path, status, upstream), once ``ready`` (or
-        after 5 s)."""
+        as they are if they never are: the caller's assertion shows them)."""
         path = self.tmp / "access.log"
-        deadline = time.monotonic() + 5
-        while True:
-            entries = [line.split() for line in path.read_text().splitlines()]
-            if ready(entries) or time.monotonic() > deadline:
-                return entries
-            await asyncio.sleep(0.05)
+
+        def entries() -> list[list[str]]:
+            return [line.split() for line in path.read_text().splitlines()]
+
+        with contextlib.suppress(TimeoutError):
+            await until(lambda: ready(entries()), what="nginx logging the requests")
+        return entries()
 
 
 def render(tmp: Path, upstreams: list[int], https_port: int, http_port: int, certs: Path) -> Path:
@@ -176,18 +176,18 @@ async def running_nginx(
     proc, stdio = start_nginx(binary, tmp, conf)
     nginx = Nginx(https_port, http_port, tmp)
     try:
-        deadline = time.monotonic() + 15
         async with httpx.AsyncClient(verify=ca) as client:
-            while True:
+
+            async def healthy() -> bool:
                 if proc.poll() is not None:
                     log = (tmp / "error.log").read_text(errors="replace")
                     pytest.fail(f"nginx exited with {proc.returncode}:\n{log}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"{nginx.base}/healthz", timeout=1)).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail("nginx did not answer https://…/healthz within 15 s")
-                await asyncio.sleep(0.05)
+                    answer = await client.get(f"{nginx.base}/healthz", timeout=1)
+                    return answer.status_code == 200
+                return False
+
+            await until(healthy, what="nginx answering https://…/healthz")
         yield nginx
     finally:
         if proc.poll() is None:
@@ -370,12 +370,15 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
 
             # No session token in nginx's logs, and no ticket in its access log as shipped.
             # (Its error log may name a request's URL, ticket and all: a spent one.)
-            for _ in range(100):  # nginx logs the event stream once it notices its end
-                access = (tmp_path / "site-access.log").read_text(errors="replace")
-                if "GET /api/matchmaking/events HTTP/1.1" in access:
-                    break
-                await asyncio.sleep(0.05)
-            assert "GET /api/matchmaking/events HTTP/1.1" in access
+            def access_log() -> str:
+                return (tmp_path / "site-access.log").read_text(errors="replace")
+
+            # nginx logs the event stream once it notices its end
+            await until(
+                lambda: "GET /api/matchmaking/events HTTP/1.1" in access_log(),
+                what="nginx logging the event stream",
+            )
+            access = access_log()
             errors = (tmp_path / "error.log").read_text(errors="replace")
             for secret in (ada.token, bo.token):
                 assert secret not in access and secret not in errors

@@ -98,6 +98,8 @@ async def test_a_move_redis_cannot_save_is_counted_and_never_shown() -> None:
         assert await asyncio.wait_for(ca.move({"cell": 4}), 10) == seq + 1
         await cb.wait_for(lambda c: c.seq == seq + 1, timeout=10)
         assert cb.view["b"][4] == 0
+        # Past the grace period the copy that could not save would forfeit somebody: that
+        # lapse (a timer of the server's loop, here) is what is under test.
         await asyncio.sleep(max(0.0, dropped_at + grace + 0.5 - time.monotonic()))
         journal = srv.app.state.services.rooms.journal
         loaded = await journal.load(room_id)

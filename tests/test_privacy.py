@@ -6,10 +6,8 @@ an unknown code and an expired one alike, and is limited per address like every 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +16,7 @@ from meeple.client.errors import ApiError
 from meeple.client.rest import MeepleClient
 from meeple.lobby.settings import Settings
 from tests.conftest import Peer, of_type, open_peer
-from tests.servers import LiveServer, live_server
+from tests.servers import LiveServer, live_server, until
 
 
 async def guest(client: httpx.AsyncClient, name: str) -> dict[str, str]:
@@ -86,10 +84,8 @@ async def test_a_private_rooms_games_are_for_its_members(server: LiveServer) -> 
             cb.resign()
             await ca.wait_for(lambda c: c.finished, timeout=10)
         record_id = f"{room['id']}-0"
-        for _ in range(50):  # the record is written just after the game ends
-            if await server.services.records.get(record_id):
-                break
-            await asyncio.sleep(0.05)
+        # the record is written just after the game ends
+        await until(lambda: server.services.records.get(record_id), what="the game's record")
         assert [g["id"] for g in (await bo.player_games(a["player_id"]))["items"]] == [record_id]
         assert (await ada.record(record_id))["id"] == record_id
         assert (await eve.player_games(a["player_id"]))["items"] == []
@@ -98,14 +94,6 @@ async def test_a_private_rooms_games_are_for_its_members(server: LiveServer) -> 
         assert (hidden.value.status, hidden.value.code) == (404, "no_such_record")
         shown = await eve.record(record_id, invite=room["invite"])  # the code opens it
         assert shown["id"] == record_id and "invite" not in shown
-
-
-async def until_gone(check: Callable[[], Any], tries: int = 100) -> None:
-    for _ in range(tries):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("still there after 5 s")
 
 
 @pytest.mark.both_stores
@@ -154,7 +142,7 @@ async def test_an_invite_lookup_names_the_room_and_nothing_more(
         async def gone() -> bool:
             return await server.services.directory.room_for_invite(code) is None
 
-        await until_gone(gone)
+        await until(gone, what="the closed room's invite going")
         expired = await client.get(f"/api/invites/{code}")
         for answer in (unknown, long, expired):
             assert answer.status_code == 404

@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request, Response
 from meeple.lobby.rooms import room as room_module
 from meeple.lobby.settings import Settings
 from tests.conftest import acked, open_peer
-from tests.servers import LiveServer, free_port, live_server
+from tests.servers import LiveServer, free_port, live_server, serving, until
 from tests.test_cluster import next_event, session, started
 from tests.test_correspondence import two_player_room
 
@@ -106,18 +106,8 @@ class PushService:
 async def push_service() -> AsyncIterator[PushService]:
     port = free_port()
     service = PushService(f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(uvicorn.Config(service.app(), port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
-    while not server.started:  # as tests/servers.py waits for uvicorn
-        if task.done() or time.monotonic() > deadline:
-            raise RuntimeError("the push service stand-in did not start")
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(uvicorn.Config(service.app(), port=port, log_level="warning")):
         yield service
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.fixture
@@ -230,21 +220,17 @@ async def test_a_player_connected_anywhere_gets_no_push_and_an_invitation_is_pus
             assert turn["room"] == room_id
             await pusher.drain()
             assert pusher.skipped == 1 and push_service.received.empty()
-        for _ in range(200):  # the server sees the stream end
-            if not await presence.present(bo_id):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("Bo is still present after closing his stream")
+
+        async def away() -> bool:
+            return not await presence.present(bo_id)
+
+        await until(away, what="the server seeing Bo's stream end")
 
         b = await open_peer(srv.ws, room_id, token_b, since=2)
         await b.send({"t": "move", "id": 1, "m": {"cell": 0}})
         await b.until(acked(1))
         await b.ws.close()
-        for _ in range(200):
-            if not await presence.present(bo_id):
-                break
-            await asyncio.sleep(0.05)
+        await until(away, what="the server seeing Bo's socket close")
         await a.send({"t": "move", "id": 2, "m": {"cell": 8}})
         await a.until(acked(2))
         pushed = await asyncio.wait_for(push_service.received.get(), 10)

@@ -531,11 +531,12 @@ async def test_matched_ticket_cannot_be_cancelled(client: httpx.AsyncClient) -> 
     ada, bo = await player(client, "Ada"), await player(client, "Bo")
     ticket = (await ada.post("/api/matchmaking/tickets", {"game": "tictactoe"})).json()
     await bo.post("/api/matchmaking/tickets", {"game": "tictactoe"})
-    for _ in range(100):
-        now = (await ada.get(f"/api/matchmaking/tickets/{ticket['id']}")).json()
-        if now["status"] == "matched":
-            break
-        await asyncio.sleep(0.02)
+
+    async def matched() -> dict[str, Any] | None:
+        now: dict[str, Any] = (await ada.get(f"/api/matchmaking/tickets/{ticket['id']}")).json()
+        return now if now["status"] == "matched" else None
+
+    now = await until(matched, what="the match")
     assert now["status"] == "matched" and now["room"] and now["ws"] == f"/ws/rooms/{now['room']}"
     assert_problem(
         await ada.delete(f"/api/matchmaking/tickets/{ticket['id']}"), 409, "already_matched"
@@ -610,9 +611,10 @@ async def test_sessions_are_rate_limited_per_address(
 
 
 async def test_rooms_and_tickets_are_rate_limited_per_player(
-    client: httpx.AsyncClient, app: FastAPI
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
 ) -> None:
     limits = services_of(app).limits
+    limits.clock = clock
     limits.configure("rooms", rate=0.5, burst=2)
     limits.configure("tickets", rate=0.5, burst=1)
     ada, bo = await player(client, "Ada"), await player(client, "Bo")
@@ -627,7 +629,7 @@ async def test_rooms_and_tickets_are_rate_limited_per_player(
     assert_problem(
         await ada.post("/api/matchmaking/tickets", {"game": "chess"}), 429, "rate_limited"
     )
-    await asyncio.sleep(2.05)
+    clock.advance(2.05)  # a token back at 0.5 a second
     assert (await ada.post("/api/rooms", {"game": "tictactoe"})).status_code == 201
 
 

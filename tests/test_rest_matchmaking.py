@@ -16,7 +16,7 @@ from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import PlayerRating, RatingWindow, Ticket
 from meeple.lobby.stores.memory import MemoryTicketQueue, pick_group
 from tests.conftest import services_of
-from tests.servers import LiveServer
+from tests.servers import LiveServer, ManualClock, until
 
 pytestmark = pytest.mark.both_stores
 """On the in-memory stores and on Redis: the two forms users deploy."""
@@ -34,16 +34,18 @@ def auth(session: dict[str, Any]) -> dict[str, str]:
 
 
 async def wait_matched(
-    client: httpx.AsyncClient, session: dict[str, Any], ticket_id: str, seconds: float = 10
+    client: httpx.AsyncClient, session: dict[str, Any], ticket_id: str
 ) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while True:
+    """The ticket once it no longer waits (matched, or expired)."""
+
+    async def settled() -> dict[str, Any] | None:
         response = await client.get(f"/api/matchmaking/tickets/{ticket_id}", headers=auth(session))
         ticket: dict[str, Any] = response.json()
-        if ticket["status"] != "waiting" or loop.time() > deadline:
-            return ticket
-        await asyncio.sleep(0.02)
+        return ticket if ticket["status"] != "waiting" else None
+
+    found: dict[str, Any] | None = await until(settled, what=f"ticket {ticket_id} settling")
+    assert found is not None  # until returns what is truthy
+    return found
 
 
 # Many at once ------------------------------------------------------------------------
@@ -96,9 +98,12 @@ def test_the_ticket_lifetime_is_read_from_the_environment(monkeypatch: pytest.Mo
     assert Settings.from_env().ticket_seconds == 2.5
 
 
-@pytest.mark.parametrize("app_settings", [{"ticket_seconds": 1.0}], indirect=True)
-async def test_odd_player_out_waits_then_expires(client: httpx.AsyncClient, app: FastAPI) -> None:
-    assert services_of(app).matchmaker.ticket_ttl == 1.0  # Settings.ticket_seconds
+@pytest.mark.parametrize("app_settings", [{"ticket_seconds": 30.0}], indirect=True)
+async def test_odd_player_out_waits_then_expires(
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
+) -> None:
+    matchmaker = services_of(app).matchmaker
+    assert matchmaker.ticket_ttl == 30.0  # Settings.ticket_seconds
     sessions = [await new_session(client, n) for n in ("Ada", "Bo", "Cy")]
     tickets = []
     for session in sessions:
@@ -106,16 +111,16 @@ async def test_odd_player_out_waits_then_expires(client: httpx.AsyncClient, app:
             "/api/matchmaking/tickets", json={"game": "connect4"}, headers=auth(session)
         )
         tickets.append(response.json())
-    final = [
-        await wait_matched(client, s, t["id"], 3) for s, t in zip(sessions, tickets, strict=True)
-    ]
+    await matchmaker.tick()  # a round with all three in the queue: one pair, one left over
+    clock.advance(31)  # past the tickets' 30 s: the one left waiting expires
+    final = [await wait_matched(client, s, t["id"]) for s, t in zip(sessions, tickets, strict=True)]
     assert Counter(t["status"] for t in final) == {"matched": 2, "expired": 1}
 
 
 async def test_different_options_or_seats_do_not_mix(
-    client: httpx.AsyncClient, app: FastAPI
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
 ) -> None:
-    services_of(app).matchmaker.ticket_ttl = 0.8
+    matchmaker = services_of(app).matchmaker
     bodies = [
         {"game": "tictactoe"},
         {"game": "tictactoe", "options": {"turn_seconds": 10}},
@@ -127,7 +132,9 @@ async def test_different_options_or_seats_do_not_mix(
         session = await new_session(client, f"P{i}")
         ticket = await client.post("/api/matchmaking/tickets", json=body, headers=auth(session))
         pairs.append((session, ticket.json()))
-    final = [await wait_matched(client, s, t["id"], 3) for s, t in pairs]
+    assert await matchmaker.tick() == 0  # all four in the queue, and no room for any two
+    clock.advance(matchmaker.ticket_ttl + 1)
+    final = [await wait_matched(client, s, t["id"]) for s, t in pairs]
     assert [t["status"] for t in final] == ["expired"] * 4
 
 
@@ -201,10 +208,11 @@ def replace_id(t: Ticket, new_id: str) -> Ticket:
 
 
 async def test_far_apart_ratings_wait_for_the_window(
-    client: httpx.AsyncClient, app: FastAPI
+    client: httpx.AsyncClient, app: FastAPI, clock: ManualClock
 ) -> None:
     services = services_of(app)
-    services.matchmaker.window = RatingWindow(base=100, step=400, every=0.5)
+    # The window widens every 20 s of the (manual) clock: never by itself in this test.
+    services.matchmaker.window = RatingWindow(base=100, step=400, every=20)
     strong, weak = await new_session(client, "Strong"), await new_session(client, "Weak")
     await services.ratings.put_many(
         "chess", [PlayerRating(strong["player_id"], "Strong", 1900.0, 60.0, 0.06, 20)]
@@ -212,11 +220,12 @@ async def test_far_apart_ratings_wait_for_the_window(
     body = {"game": "chess"}
     t1 = (await client.post("/api/matchmaking/tickets", json=body, headers=auth(strong))).json()
     t2 = (await client.post("/api/matchmaking/tickets", json=body, headers=auth(weak))).json()
-    await asyncio.sleep(0.3)
+    assert await services.matchmaker.tick() == 0  # 400 apart, window ±100
     waiting = await client.get(f"/api/matchmaking/tickets/{t1['id']}", headers=auth(strong))
-    assert waiting.json()["status"] == "waiting"  # 400 apart, window ±100
-    matched = await wait_matched(client, weak, t2["id"], 3)
-    assert matched["status"] == "matched"  # window ±500 after 0.5 s
+    assert waiting.json()["status"] == "waiting"
+    clock.advance(20)  # window ±500 now (the tickets' 60 s are not up)
+    matched = await wait_matched(client, weak, t2["id"])
+    assert matched["status"] == "matched"
 
 
 # Server-sent events (a real server: httpx over ASGI does not stream) ----------------------
@@ -285,11 +294,10 @@ async def test_matched_event_reaches_both_players(server: LiveServer) -> None:
 
         # and the stream is gone once the client is
         notifier = server.services.matchmaker.events
-        for _ in range(100):
-            if notifier.streams(ada["player_id"]) == notifier.streams(bo["player_id"]) == 0:
-                break
-            await asyncio.sleep(0.02)
-        assert notifier.streams(ada["player_id"]) == notifier.streams(bo["player_id"]) == 0
+        await until(
+            lambda: notifier.streams(ada["player_id"]) == notifier.streams(bo["player_id"]) == 0,
+            what="the event streams closing",
+        )
 
 
 async def test_event_stream_keeps_alive_and_reports_expiry(server: LiveServer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -166,12 +165,13 @@ async def test_ratings_and_records_after_a_real_game(server: LiveServer) -> None
         await a.ws.close()
         await b.ws.close()
 
-        board: dict[str, Any] = {}
-        for _ in range(100):
-            board = (await client.get("/api/leaderboards/tictactoe", headers=h_bo)).json()
-            if len(board["items"]) == 2:
-                break
-            await asyncio.sleep(0.02)
+        async def both_rated() -> dict[str, Any] | None:
+            board: dict[str, Any] = (
+                await client.get("/api/leaderboards/tictactoe", headers=h_bo)
+            ).json()
+            return board if len(board["items"]) == 2 else None
+
+        board = await until(both_rated, what="both players on the leaderboard")
         first, second = board["items"]
         assert (first["player_id"], first["name"], first["rank"]) == (ada["player_id"], "Ada", 1)
         assert (second["player_id"], second["rank"]) == (bo["player_id"], 2)

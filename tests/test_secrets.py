@@ -4,7 +4,6 @@ uvicorn's access log) blanks every credential a client puts where it should not.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from websockets.asyncio.client import connect
 from meeple.lobby.ops.logs import redact
 from meeple.lobby.settings import Settings
 from tests.conftest import Peer, of_type, open_peer
-from tests.servers import LiveServer, ServerProcess, live_server
+from tests.servers import LiveServer, ManualClock, ServerProcess, live_server, metric, until
 
 
 async def ticket_for(http: str, token: str) -> str:
@@ -42,11 +41,12 @@ async def test_a_ticket_opens_the_websocket_once(server: LiveServer) -> None:
 
 
 async def test_a_ticket_expires() -> None:
-    async with live_server(Settings(connect_ticket_seconds=0.2)) as srv:
+    clock = ManualClock()
+    async with live_server(Settings(connect_ticket_seconds=0.2), clock=clock) as srv:
         room = await srv.services.rooms.create("tictactoe")
         token, _ = await srv.services.sessions.create("Ada")
         ticket = await ticket_for(srv.http, token)
-        await asyncio.sleep(0.4)
+        clock.advance(0.4)  # past the ticket's 0.2 s, not past the session's TTL
         url = f"{srv.ws}/ws/rooms/{room.id}?ticket={ticket}"
         peer = Peer(await connect(url, subprotocols=["meeple.v1"]))  # type: ignore[list-item]
         assert (await peer.closed())[0] == 4401
@@ -118,7 +118,13 @@ async def test_no_token_reaches_the_log_of_meeple_serve(tmp_path: Path) -> None:
         peer = await open_peer(server.ws, room["id"], token)
         await peer.until(of_type("snap"))
         await peer.ws.close()
-        await asyncio.sleep(0.3)
+
+        async def closed() -> bool:  # the server saw the close and logged what it logs then
+            metrics = (await client.get("/metrics")).text
+            return metric(metrics, "meeple_connections") == 0
+
+        async with httpx.AsyncClient(base_url=server.http) as client:
+            await until(closed, what="the server seeing the WebSocket close")
     finally:
         server.stop()
     lines = log_file.read_text().splitlines()

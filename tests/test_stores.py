@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from redis.asyncio import Connection, Redis
 
+from meeple.lobby.rooms.journal import Journal
 from meeple.lobby.stores.base import (
     LOGIN_FAILURES_KEPT,
     MAX_INVITATIONS,
@@ -77,6 +78,7 @@ from meeple.lobby.stores.redis import (
 )
 from meeple.lobby.stores.sql import Database
 from meeple.lobby.stores.sql.database import upgrade
+from meeple.lobby.stores.sql.sessions import SqlSessionStore
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import private_redis, until
 
@@ -115,12 +117,13 @@ class Impl:
     def redis(self) -> Redis:
         return self.client()
 
-    def sessions(self, ttl: float = 3600.0) -> SessionStore:
+    def sessions(self, ttl: float = 3600.0, clock: Callable[[], float] = time.time) -> SessionStore:
+        """Sessions lapsing by ``clock``; Redis's lapse by Redis's own clock whatever it says."""
         if self.database is not None:
-            return self.database.sessions(ttl)
+            return SqlSessionStore(self.database.engine, ttl, clock)
         if self.is_redis:
-            return RedisSessionStore(self.redis, self.prefix, ttl)
-        return MemorySessionStore(ttl)
+            return RedisSessionStore(self.redis, self.prefix, ttl, clock)
+        return MemorySessionStore(ttl, clock)
 
     def login_failures(
         self, clock: Callable[[], float], client: Redis | None = None
@@ -134,13 +137,20 @@ class Impl:
             RedisRoomDirectory(self.redis, self.prefix) if self.is_redis else MemoryRoomDirectory()
         )
 
-    def presence(self) -> PresenceStore:
-        return RedisPresence(self.redis, self.prefix) if self.is_redis else MemoryPresence()
-
-    def invitations(self) -> InvitationStore:
+    def presence(self, clock: Callable[[], float] = time.time) -> PresenceStore:
         if self.is_redis:
-            return RedisInvitations(self.redis, self.prefix)
-        return MemoryInvitations()
+            return RedisPresence(self.redis, self.prefix, clock)
+        return MemoryPresence(clock)
+
+    def invitations(self, clock: Callable[[], float] = time.time) -> InvitationStore:
+        if self.is_redis:
+            return RedisInvitations(self.redis, self.prefix, clock)
+        return MemoryInvitations(clock)
+
+    def lapse(self, ttl: float) -> Lapse:
+        """Time passing for the TTLs Redis keeps by its own clock (session keys, settled
+        tickets): real seconds there, a hand-moved clock for the stores that read one."""
+        return Lapse(real=self.is_redis, ttl=REAL_TTL if self.is_redis else ttl)
 
     def push(self) -> PushSubscriptions:
         if self.is_redis:
@@ -151,6 +161,13 @@ class Impl:
         if self.is_redis:
             return RedisTicketQueue(client or self.redis, self.prefix, keep_settled)
         return MemoryTicketQueue(keep_settled)
+
+    def journal(self) -> Journal:
+        """A journal with a connection of its own (as another process would have)."""
+        if self.database is not None:
+            return self.database.journal
+        assert self.is_redis, "the journal is kept in Redis or SQL"
+        return RedisJournal(self.client(), self.prefix)
 
     def records(self) -> RecordStore:
         if self.database is not None:
@@ -187,10 +204,9 @@ async def impl(request: pytest.FixtureRequest, store_prefix: str) -> AsyncIterat
         await stores.close()
 
 
-@pytest.fixture(params=DURABLE_IMPLS)
-def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """The kind of a durable store and where it keeps things: a Redis prefix, an SQLite
-    file or a PostgreSQL schema of the test's own."""
+def place_of(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """The kind of store ``request.param`` names and where it keeps things: a Redis prefix,
+    an SQLite file or a PostgreSQL schema of the test's own (memory: nowhere that matters)."""
     kind: str = request.param
     if kind == "redis":
         return kind, request.getfixturevalue("redis_prefix")
@@ -199,13 +215,16 @@ def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, 
     return kind, str(tmp_path / "meeple.db")
 
 
+@pytest.fixture(params=DURABLE_IMPLS)
+def durable_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Where records and ratings are kept."""
+    return place_of(request, tmp_path)
+
+
 @pytest.fixture(params=["memory", *SQL_IMPLS])
 def accounts_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """Accounts live in memory (an app made in code) or in SQL, never in Redis."""
-    kind: str = request.param
-    if kind == "postgres":
-        return kind, request.getfixturevalue("pg_schema")
-    return kind, str(tmp_path / "meeple.db")
+    return place_of(request, tmp_path)
 
 
 @pytest.fixture
@@ -219,12 +238,7 @@ async def durable(durable_place: tuple[str, str]) -> AsyncIterator[Impl]:
 def session_place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
     """Sessions live in memory or Redis, or (without Redis, so that they outlive a
     restart) in SQL."""
-    kind: str = request.param
-    if kind == "redis":
-        return kind, request.getfixturevalue("redis_prefix")
-    if kind == "postgres":
-        return kind, request.getfixturevalue("pg_schema")
-    return kind, str(tmp_path / "meeple.db")
+    return place_of(request, tmp_path)
 
 
 @pytest.fixture
@@ -330,6 +344,30 @@ class Clock:
         return self.now
 
 
+REAL_TTL = 2.0
+"""The TTL of what Redis expires by its own clock: there the lapse itself is under test,
+so it takes real time, and a check that something is still alive comes a good fraction of
+this before its expiry: that margin holds with both cores busy (0.2 s did not)."""
+
+
+class Lapse:
+    """Lets ``ttl``-scaled time pass for a store: sleeps on Redis (``real``), which
+    expires keys by its own clock; otherwise moves ``clock`` (the store was given it)."""
+
+    def __init__(self, real: bool, ttl: float) -> None:
+        self.real = real
+        self.ttl = ttl
+        self.clock = Clock() if not real else time.time
+
+    async def passes(self, ttls: float) -> None:
+        """``ttls`` TTLs pass."""
+        if self.real:
+            await asyncio.sleep(ttls * self.ttl)  # the lapse under test, not a wait for an event
+        else:
+            assert isinstance(self.clock, Clock)
+            self.clock.now += ttls * self.ttl
+
+
 async def test_login_failures_wait_doubling_after_the_free_ones(impl: Impl) -> None:
     clock = Clock()
     failures = impl.login_failures(clock)
@@ -425,15 +463,16 @@ async def test_session_get_returns_the_session_and_unknown_is_none(session_impl:
 
 
 async def test_session_expiry_slides_on_use(session_impl: Impl) -> None:
-    sessions = session_impl.sessions(ttl=0.3)
+    lapse = session_impl.lapse(ttl=300)
+    sessions = session_impl.sessions(lapse.ttl, lapse.clock)
     used, _ = await sessions.create("used")
     untouched, _ = await sessions.create("untouched")
-    await asyncio.sleep(0.2)
-    assert await sessions.get(used) is not None  # now good until 0.5 s
-    await asyncio.sleep(0.2)
-    assert await sessions.get(used) is not None, "a session used at 0.2 s is alive at 0.4 s"
+    await lapse.passes(0.6)
+    assert await sessions.get(used) is not None  # now good until 1.6 TTLs
+    await lapse.passes(0.6)
+    assert await sessions.get(used) is not None, "a session used at 0.6 TTLs is alive at 1.2"
     assert await sessions.get(untouched) is None, "an unused session is gone after its ttl"
-    await asyncio.sleep(0.35)
+    await lapse.passes(1.1)  # read at 1.2: good until 2.2 TTLs
     assert await sessions.get(used) is None
 
 
@@ -482,10 +521,11 @@ async def test_sessions_for_an_account_and_revoking_all_of_a_player(session_impl
 async def test_log_out_everywhere_reaches_a_session_slid_past_its_first_ttl(impl: Impl) -> None:
     """A session in use outlives its first TTL; "log out everywhere" must still end it
     (Redis kept the player's set of sessions for one TTL after the log-in only)."""
-    store = impl.sessions(ttl=0.4)
+    lapse = impl.lapse(ttl=300)
+    store = impl.sessions(lapse.ttl, lapse.clock)
     token, _ = await store.create("Ada", "p_ada")
-    for _ in range(4):  # used every 0.2 s: alive at 0.8 s, twice its TTL
-        await asyncio.sleep(0.2)
+    for _ in range(4):  # used every half TTL: alive at twice its TTL
+        await lapse.passes(0.5)
         assert await store.get(token) is not None
     await store.revoke_player("p_ada")
     assert await store.get(token) is None
@@ -790,16 +830,17 @@ async def test_push_subscriptions_by_endpoint_at_most_ten(impl: Impl) -> None:
 async def test_presence_per_node_until_it_lapses(impl: Impl) -> None:
     """Two processes renew the same player; one leaving keeps them present through the
     other; a node that stops renewing (it died) lapses after its ttl."""
-    here = impl.presence()
+    clock = Clock()  # what presence is scored by (the keys' own TTL is only a clean-up)
+    here = impl.presence(clock)
     assert not await here.present("p_1")
-    await here.renew("n_a", ["p_1", "p_2"], ttl=30)
-    await here.renew("n_b", ["p_1"], ttl=0.4)
-    await here.renew("n_b", [], ttl=0.4)  # nobody: nothing to do
+    await here.renew("n_a", ["p_1", "p_2"], ttl=60)
+    await here.renew("n_b", ["p_1"], ttl=20)
+    await here.renew("n_b", [], ttl=20)  # nobody: nothing to do
     assert await here.present("p_1") and await here.present("p_2")
     await here.leave("n_a", "p_1")
     assert await here.present("p_1")  # still on n_b
     await here.leave("n_a", "p_3")  # never there: no error
-    await asyncio.sleep(0.6)
+    clock.now += 30
     assert not await here.present("p_1"), "n_b stopped renewing: p_1 is gone"
     assert await here.present("p_2")
     await here.leave("n_a", "p_2")
@@ -807,8 +848,9 @@ async def test_presence_per_node_until_it_lapses(impl: Impl) -> None:
 
 
 async def test_invitations_one_per_room_newest_first_until_they_expire(impl: Impl) -> None:
-    kept = impl.invitations()
-    now = time.time()
+    clock = Clock()
+    kept = impl.invitations(clock)
+    now = clock.now
 
     def invitation(room: str, at: float, ttl: float = 60.0) -> dict[str, Any]:
         by = {"player_id": "p_a", "name": "Ada"}
@@ -822,7 +864,7 @@ async def test_invitations_one_per_room_newest_first_until_they_expire(impl: Imp
         ("r_2", now + 1),
     ]
     assert await kept.of("p_2") == []
-    await asyncio.sleep(1.4)
+    clock.now += 1.4
     assert [i["room"] for i in await kept.of("p_1")] == ["r_1"]  # r_2's expired
     await kept.remove("p_1", "r_1")
     await kept.remove("p_1", "r_9")  # nothing there: no error
@@ -1045,7 +1087,7 @@ async def test_expire(impl: Impl) -> None:
 
 
 async def test_long_settled_tickets_are_forgotten(impl: Impl) -> None:
-    queue = impl.tickets(keep_settled=0.2)
+    queue = impl.tickets(keep_settled=REAL_TTL if impl.is_redis else 0.2)
     for player in ("p_a", "p_b", "p_c"):
         await queue.add(ticket(player, ttl=0.1))
     group = await queue.take_group(time.time(), WINDOW)
@@ -1056,8 +1098,12 @@ async def test_long_settled_tickets_are_forgotten(impl: Impl) -> None:
     [expired] = await queue.expire(time.time() + 0.15)
     assert expired.player_id == left
     assert await queue.get(done[0].id) == done[0], "kept a while after settling"
-    await asyncio.sleep(0.45)
-    await queue.expire(time.time())
+    if impl.is_redis:  # Redis forgets them by its own clock: that lapse is under test
+        await asyncio.sleep(1.5 * REAL_TTL)
+        later = time.time()
+    else:  # the memory queue forgets by the time ``expire`` is told
+        later = time.time() + 1.0
+    await queue.expire(later)
     for t in [*done, expired]:
         assert await queue.get(t.id) is None, f"{t.status} ticket still kept"
 
@@ -1310,7 +1356,8 @@ async def test_ratings_page_best_first_with_cursor(durable: Impl) -> None:
 # Redis journal and leases (used by lobby/cluster.py) --------------------------------
 
 
-def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str, Any]:
+def meta(room_id: str, game_no: int = 0, status: str = "playing", **more: Any) -> dict[str, Any]:
+    """A room's saved metadata (``more``: fields changed or added)."""
     return {
         "id": room_id,
         "game": "tictactoe",
@@ -1325,7 +1372,7 @@ def meta(room_id: str, *, game_no: int = 0, status: str = "playing") -> dict[str
         "creator": "p_a",
         "abandon": "forfeit",
         "created_at": T0,
-    }
+    } | more
 
 
 async def save(

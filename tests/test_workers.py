@@ -5,6 +5,7 @@ and by its death (kill -9); and without REDIS_URL, one line saying it needs it."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -119,11 +120,12 @@ async def test_two_workers_are_one_server_and_sigterm_ends_both(redis_prefix: st
             server.proc.wait(30)
         finally:
             server.kill()
-            for _ in range(50):  # multiprocessing's tracker ends once it sees the parent go
-                left = [pid for pid in spawned if running(pid)]
-                if not left:
-                    break
-                await asyncio.sleep(0.1)
+            # multiprocessing's tracker ends once it sees the parent go
+            with contextlib.suppress(TimeoutError):
+                await until(
+                    lambda: not any(running(pid) for pid in spawned), what="the workers ending"
+                )
+            left = [pid for pid in spawned if running(pid)]
             kill_left(left)
     # SIGTERM to the parent ended every worker, in bounded time.
     assert server.proc.returncode == 0

@@ -75,7 +75,8 @@ class RateLimits:
         self.enabled = enabled
         """False: every call is allowed (``MEEPLE_CREATE_LIMITS=off``)."""
         self.max_keys = max_keys
-        self._clock = clock
+        self.clock = clock
+        """What the buckets made from now on read (a test moves it instead of sleeping)."""
         self._buckets: dict[str, OrderedDict[str, TokenBucket]] = {}
 
     def configure(self, kind: str, rate: float, burst: int) -> None:
@@ -109,7 +110,7 @@ class RateLimits:
         buckets = self._buckets.setdefault(kind, OrderedDict())
         bucket = buckets.get(key)
         if bucket is None:
-            bucket = buckets[key] = TokenBucket(limit.rate, limit.burst, self._clock)
+            bucket = buckets[key] = TokenBucket(limit.rate, limit.burst, self.clock)
             if len(buckets) > self.max_keys:
                 buckets.popitem(last=False)
         else:

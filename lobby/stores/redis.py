@@ -968,18 +968,20 @@ class RedisPushSubscriptions:
 
 
 class RedisInvitations:
-    """Per invitee a hash, room -> the invitation; the key lives as long as its newest."""
+    """Per invitee a hash, room -> the invitation; the key lives as long as its newest.
+    ``clock``: the Unix time invitations expire by (tests move one by hand)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._p = prefix
+        self._clock = clock
 
     def _key(self, player_id: str) -> str:
         return f"{self._p}invitations:{{{player_id}}}"
 
     async def add(self, player_id: str, invitation: Invitation) -> None:
         key = self._key(player_id)
-        ttl = max(1, math.ceil(invitation["expires_at"] - time.time()))
+        ttl = max(1, math.ceil(invitation["expires_at"] - self._clock()))
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, invitation["room"], pack(invitation))
             pipe.expire(key, ttl, gt=True)
@@ -993,7 +995,7 @@ class RedisInvitations:
     async def of(self, player_id: str) -> list[Invitation]:
         key = self._key(player_id)
         kept = await self._invitations(key)
-        now = time.time()
+        now = self._clock()
         expired = [i["room"] for i in kept if i["expires_at"] <= now]
         if expired:
             await self._redis.hdel(key, *expired)
@@ -1011,11 +1013,13 @@ class RedisInvitations:
 class RedisPresence:
     """Per player a sorted set of nodes, each scored with until when it is there (Unix
     time): one key per player, so every command touches one slot. The key itself
-    expires with the last renewal, so a player nobody renews leaves nothing behind."""
+    expires with the last renewal, so a player nobody renews leaves nothing behind.
+    ``clock``: that Unix time (tests move one by hand)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._p = prefix
+        self._clock = clock
 
     def _key(self, player_id: str) -> str:
         return f"{self._p}presence:{{{player_id}}}"
@@ -1023,7 +1027,7 @@ class RedisPresence:
     async def renew(self, node: str, players: Sequence[str], ttl: float) -> None:
         if not players:
             return
-        until = time.time() + ttl
+        until = self._clock() + ttl
         async with self._redis.pipeline(transaction=False) as pipe:
             for player_id in players:
                 key = self._key(player_id)
@@ -1035,7 +1039,7 @@ class RedisPresence:
         await self._redis.zrem(self._key(player_id), node)
 
     async def present(self, player_id: str) -> bool:
-        return bool(await self._redis.zcount(self._key(player_id), f"({time.time()!r}", "+inf"))
+        return bool(await self._redis.zcount(self._key(player_id), f"({self._clock()!r}", "+inf"))
 
 
 # Quick-match, records and ratings ---------------------------------------------------
