@@ -22,7 +22,7 @@ LOBBY_PARTS: dict[str, set[str]] = {
     "stores": set(),
     "ops": set(),
     "ratelimit": set(),
-    "players": {"stores"},
+    "players": {"stores", "ops"},
     "rooms": {"stores", "ops", "players", "ratelimit"},
     "edge": {"rooms", "stores", "ops", "ratelimit", "services"},
     "http": {"rooms", "stores", "ops", "players", "ratelimit", "services"},
