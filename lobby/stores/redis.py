@@ -737,7 +737,8 @@ class RedisJournal:
         return errors
 
     async def _send(self, changes: list[Changes]) -> list[Any]:
-        """One round trip: a script call per room, and ``rooms:live`` where a status changed.
+        """One round trip: a script call per room, and one update of ``rooms:live`` each way
+        for the rooms whose status changed.
         The replies of the script calls, in order (errors as exceptions)."""
         p, sha, live, epochs = self._p, self._script.sha, self._live, self.epochs
         need = self.replicas
@@ -756,12 +757,16 @@ class RedisJournal:
                 b"" if meta is None else pack(meta), before, epoch, need,
                 *[pack(e) for e in entries],
             ))  # fmt: skip
-        for c in changes:
-            if c.meta is not None:
-                if c.meta["status"] == "finished":
-                    commands.append(("SREM", live, c.room_id))
-                else:
-                    commands.append(("SADD", live, c.room_id))
+        ended = [
+            c.room_id for c in changes if c.meta is not None and c.meta["status"] == "finished"
+        ]
+        going = [
+            c.room_id for c in changes if c.meta is not None and c.meta["status"] != "finished"
+        ]
+        if ended:  # one command each for the batch, not one a room
+            commands.append(("SREM", live, *ended))
+        if going:
+            commands.append(("SADD", live, *going))
         if need:
             commands.append(("WAIT", need, self.replica_wait_ms))
         replies = await pipelined(self._redis, commands)
