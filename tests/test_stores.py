@@ -63,6 +63,8 @@ from meeple.lobby.stores.memory import (
     MemoryTicketQueue,
 )
 from meeple.lobby.stores.redis import (
+    INDEXED_AGAIN_AFTER,
+    PLAYER_ROOMS_TTL,
     RedisInvitations,
     RedisJournal,
     RedisLeases,
@@ -804,6 +806,41 @@ async def test_rooms_of_a_player_follow_their_seats(impl: Impl) -> None:
     await rooms.remove("r_3")  # gone, and p_1 gave r_2's seat up: neither listed any more
     assert [s["id"] for s in await rooms.rooms_of("p_1")] == ["r_1"]
     assert [s["id"] for s in await rooms.rooms_of("p_2")] == ["r_2"]
+
+
+@pytest.mark.redis
+async def test_a_redis_directory_writes_the_players_indexes_when_the_seating_changes(
+    redis_prefix: str,
+) -> None:
+    """Moves put a room's summary again and again with the same players seated; their
+    "my games" indexes are written when the seating changes, and once a minute at most
+    otherwise, which is also what a Redis that lost them waits to get them back."""
+    now = [0.0]
+    async with Redis.from_url(REDIS_URL) as redis:
+        rooms = RedisRoomDirectory(redis, redis_prefix, clock=lambda: now[0])
+        ada_rooms = f"{redis_prefix}player:{{p_1}}:rooms"
+        await rooms.put(summary("r_1"))
+        assert await redis.smembers(ada_rooms) == {b"r_1"}
+        await redis.delete(ada_rooms)  # as a Redis that lost its data
+        now[0] += INDEXED_AGAIN_AFTER - 1
+        await rooms.put({**summary("r_1"), "status": "playing"})  # a move: same seating
+        assert await redis.exists(ada_rooms) == 0
+        assert (await rooms.get("r_1") or {}).get("status") == "playing"  # summary written
+        bo = {"kind": "human", "player_id": "p_2", "name": "Bo", "on": True}
+        await rooms.put({**summary("r_1", free=0), "seats": [summary("r_1")["seats"][0], bo]})
+        assert await redis.smembers(ada_rooms) == {b"r_1"}  # seating changed: written
+        assert [s["id"] for s in await rooms.rooms_of("p_2")] == ["r_1"]
+        await redis.delete(ada_rooms)
+        swapped = [bo, summary("r_1")["seats"][0]]  # a rematch: the same two, seats swapped
+        await rooms.put({**summary("r_1", free=0), "seats": swapped})
+        assert await redis.exists(ada_rooms) == 0
+        now[0] += INDEXED_AGAIN_AFTER
+        await rooms.put({**summary("r_1", free=0), "seats": [summary("r_1")["seats"][0], bo]})
+        assert await redis.smembers(ada_rooms) == {b"r_1"}  # a minute on: written again
+        assert 0 < await redis.ttl(ada_rooms) <= PLAYER_ROOMS_TTL
+        await rooms.remove("r_1")
+        await rooms.put(summary("r_1"))  # made again after its removal: written at once
+        assert await redis.smembers(ada_rooms) == {b"r_1"}
 
 
 async def test_push_subscriptions_by_endpoint_at_most_ten(impl: Impl) -> None:

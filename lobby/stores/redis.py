@@ -458,15 +458,32 @@ id, its status ('' for a private room, listed nowhere), the score (its creation 
 PLAYER_ROOMS_TTL = 30 * 86_400
 """A player's room index outlives its last change by 30 days (two correspondence moves)."""
 
+INDEXED_AGAIN_AFTER = 60.0
+"""Seconds a room's seated players, once written to their room indexes, go unwritten while
+they stay the same: most summary puts are moves, which seat nobody. The bound is what a
+Redis that lost its data (restarted without persistence) costs "my games" at most."""
+
+INDEXED_ROOMS_KEPT = 100_000
+"""Rooms whose indexing a directory remembers; the oldest are forgotten first."""
+
 
 class RedisRoomDirectory:
     """Summaries by id, plus sorted sets by creation time for each filter the lobby offers."""
 
-    def __init__(self, redis: Redis, prefix: str, batch: Coalesced | None = None) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        batch: Coalesced | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._redis = redis
         self._p = prefix
         self._put = redis.register_script(_PUT_SUMMARY)
         self._batch = batch or Coalesced(redis)
+        self._clock = clock
+        self._indexed: dict[str, tuple[tuple[str, ...], float]] = {}
+        """Room id: the seated players (sorted) last written to their indexes, and when."""
 
     def _index(self, game: str | None, status: str | None) -> str:
         return f"{self._p}rooms:index:{game or '*'}:{status or '*'}"
@@ -495,25 +512,45 @@ class RedisRoomDirectory:
         return f"{self._p}player:{{{player_id}}}:rooms"
 
     async def put_many(self, summaries: Sequence[RoomSummary]) -> None:
-        """Sent with every other write of this loop turn (``Coalesced``)."""
+        """Sent with every other write of this loop turn (``Coalesced``). The players'
+        room indexes ("my games"; stale entries go on read) are written only when the
+        seating changed, or ``INDEXED_AGAIN_AFTER`` has passed."""
+        now = self._clock()
         commands: list[tuple[Any, ...]] = []
+        indexed: dict[str, tuple[tuple[str, ...], float]] = {}
         for summary in summaries:
             commands.append(self._put_command(summary))
-            for player_id in seated_players(summary):  # "my games"; stale ones go on read
+            room_id = summary["id"]
+            players = tuple(sorted(seated_players(summary)))  # a rematch swaps seats
+            last = self._indexed.get(room_id)
+            if last is not None and last[0] == players and now - last[1] < INDEXED_AGAIN_AFTER:
+                continue
+            indexed[room_id] = (players, now)
+            for player_id in players:
                 key = self._player_key(player_id)
-                commands.append(("SADD", key, summary["id"]))
+                commands.append(("SADD", key, room_id))
                 commands.append(("EXPIRE", key, PLAYER_ROOMS_TTL))
         try:
             await self._batch.many(commands)
         except NoScriptError:  # Redis restarted or its scripts were flushed
             await self._redis.script_load(_PUT_SUMMARY)
             await self._batch.many(commands)
+        self._remember(indexed)
+
+    def _remember(self, indexed: dict[str, tuple[tuple[str, ...], float]]) -> None:
+        """Note what was written, once it was; bounded, the oldest forgotten first."""
+        for room_id, entry in indexed.items():
+            self._indexed.pop(room_id, None)
+            self._indexed[room_id] = entry
+        while len(self._indexed) > INDEXED_ROOMS_KEPT:
+            del self._indexed[next(iter(self._indexed))]
 
     async def get(self, room_id: str) -> RoomSummary | None:
         data = await self._redis.get(f"{self._p}rooms:summary:{room_id}")
         return unpack(data) if data else None
 
     async def remove(self, room_id: str) -> None:
+        self._indexed.pop(room_id, None)
         summary = await self.get(room_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(f"{self._p}rooms:summary:{room_id}")
