@@ -4,7 +4,8 @@ bench/load.py plays two rooms for about two seconds and must see accepted moves 
 move-to-opponent latencies; bench/idle.py holds a few idle spectators. Both read the
 server's CPU and memory from /proc by its PID. bench/run.py runs its load cases in
 memory, on a Redis of its own and with two servers on it, for a second each, so that
-the Redis cases can never silently break. The numbers themselves are not judged
+the Redis cases can never silently break; bench/durability.py saves in each of its
+journal modes. The numbers themselves are not judged
 here: they come from bench/run.py on a quiet machine.
 """
 
@@ -112,3 +113,18 @@ async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: P
 async def test_hotpath_plays_in_memory_and_on_redis(redis_prefix: str) -> None:
     for mode in ([], ["--redis", REDIS_URL, "--prefix", redis_prefix]):
         await run_tool("bench/hotpath.py", "--rooms", "3", "--turns", "40", *mode)
+
+
+async def test_durability_saves_every_batch_in_every_mode(tmp_path: Path) -> None:
+    """Each journal mode (as shipped, a call a room as on a Cluster, fsync, WAIT 1) on
+    Redis servers of the tool's own: every save lands, and the CPU figures are there."""
+    out = tmp_path / "durability.json"
+    await run_tool(
+        "bench/durability.py", "--rooms", "3", "--batches", "5", "--rounds", "1",
+        "--json", str(out),
+    )  # fmt: skip
+    modes = json.loads(out.read_text())["modes"]
+    assert len(modes) == 4
+    for figures in modes.values():
+        assert figures["refused_saves"] == 0
+        assert figures["us_per_move"] > 0 and figures["client_cpu_us_per_move"] > 0

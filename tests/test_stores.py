@@ -1502,6 +1502,35 @@ async def test_journal_refuses_entries_out_of_step_and_keeps_a_retried_batch_onc
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("one_call", [True, False], ids=["one-call", "a-call-a-room"])
+async def test_a_fenced_room_of_a_batch_is_refused_alone(
+    redis_client: Redis, redis_prefix: str, one_call: bool
+) -> None:
+    """Each room of a batch is checked and answered on its own, whether the batch is one
+    script call (one Redis) or one a room (a Redis Cluster): a room another process
+    claimed since is refused with nothing written, its log kept; the others are saved."""
+    journal = RedisJournal(redis_client, redis_prefix)
+    journal.one_call = one_call
+    journal.epochs = {"r_1": 1, "r_2": 1, "r_3": 1}
+    for room_id in ("r_1", "r_2", "r_3"):
+        await redis_client.set(f"{redis_prefix}room:{{{room_id}}}:epoch", 1)
+        await save(journal, room_id, moves(2, 3), meta=meta(room_id), new_game=True)
+    await redis_client.set(f"{redis_prefix}room:{{r_2}}:epoch", 2)  # claimed elsewhere
+    batch = [
+        Changes(room_id, 1, moves(2, 2), meta(room_id, game_no=1), new_game=True)
+        for room_id in ("r_1", "r_2", "r_3")
+    ]
+    errors = await journal.save(batch)
+    assert errors[0] is None and errors[2] is None
+    assert str(errors[1]).startswith("FENCED the room has a newer owner (epoch 2)")
+    assert await journal.load("r_2") == (meta("r_2"), moves(2, 3))
+    assert await redis_client.exists(f"{redis_prefix}room:{{r_2}}:log:0") == 1
+    for room_id in ("r_1", "r_3"):
+        assert await journal.load(room_id) == (meta(room_id, game_no=1), moves(2, 2))
+        assert await redis_client.exists(f"{redis_prefix}room:{{{room_id}}}:log:0") == 0
+
+
+@pytest.mark.redis
 async def test_journal_loads_its_script_again_when_redis_lost_it() -> None:
     async with private_redis() as (url, _), Redis.from_url(url) as redis:
         journal = RedisJournal(redis, "")

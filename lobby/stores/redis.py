@@ -648,53 +648,78 @@ def room_part(prefix: str, room_id: str, part: str) -> str:
 
 
 _SAVE = """
-if ARGV[3] ~= '' and (redis.call('GET', KEYS[3]) or '0') ~= ARGV[3] then
-  return redis.error_reply('FENCED the room has a newer owner (epoch ' ..
-    (redis.call('GET', KEYS[3]) or '0') .. '); this save is from epoch ' .. ARGV[3])
-end
-local need = tonumber(ARGV[4])
+local need, rooms = tonumber(ARGV[1]), tonumber(ARGV[2])
+local short = nil
 if need > 0 then
   local online = 0
   for _ in string.gmatch(redis.call('INFO', 'replication'), ',state=online,') do
     online = online + 1
   end
   if online < need then
-    return redis.error_reply('NOREPLICAS the primary has ' .. online ..
+    short = redis.error_reply('NOREPLICAS the primary has ' .. online ..
       ' replicas online, the journal needs ' .. need .. '; nothing was written')
   end
 end
-local n = #ARGV - 4
-if n > 0 then
-  local have = redis.call('LLEN', KEYS[2])
-  local before = tonumber(ARGV[2])
-  if have == before then
-    for i = 5, #ARGV, 4000 do
-      redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 3999, #ARGV)))
-    end
-  elseif have ~= before + n or redis.call('LINDEX', KEYS[2], before) ~= ARGV[5] then
-    return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
-      ' entries, the owner thinks ' .. before)
+
+local function save(k, a, last)
+  local epoch = ARGV[a + 2]
+  if epoch ~= '' and (redis.call('GET', KEYS[k + 2]) or '0') ~= epoch then
+    return redis.error_reply('FENCED the room has a newer owner (epoch ' ..
+      (redis.call('GET', KEYS[k + 2]) or '0') .. '); this save is from epoch ' .. epoch)
   end
+  local n = last - a - 2
+  if n > 0 then
+    local log = KEYS[k + 1]
+    local have = redis.call('LLEN', log)
+    local before = tonumber(ARGV[a + 1])
+    if have == before then
+      for i = a + 3, last, 4000 do
+        redis.call('RPUSH', log, unpack(ARGV, i, math.min(i + 3999, last)))
+      end
+    elseif have ~= before + n or redis.call('LINDEX', log, before) ~= ARGV[a + 3] then
+      return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
+        ' entries, the owner thinks ' .. before)
+    end
+  end
+  if ARGV[a] ~= '' then
+    redis.call('SET', KEYS[k], ARGV[a])
+  end
+  return n
 end
-if ARGV[1] ~= '' then
-  redis.call('SET', KEYS[1], ARGV[1])
+
+local replies = {}
+local k, a = 1, 3 + 2 * rooms
+for r = 1, rooms do
+  local keys, args = tonumber(ARGV[2 + r]), tonumber(ARGV[2 + rooms + r])
+  if short then
+    replies[r] = short
+  else
+    replies[r] = save(k, a, a + args - 1)
+    if keys == 4 and type(replies[r]) == 'number' then
+      redis.call('DEL', KEYS[k + 3])
+    end
+  end
+  k, a = k + keys, a + args
 end
-if KEYS[4] then
-  redis.call('DEL', KEYS[4])
-end
-return n
+return replies
 """
-"""One room's changes: refuse them unless they come from the room's owner of now (the
-fencing epoch its lease was claimed with, or '' where nothing is fenced), and, where
-moves must reach replicas (``RedisJournal(replicas=n)``), unless the primary has n
-replicas online (connected and in sync: a replica that is down or resyncing is not,
-so its moves fail at once with nothing written); append the new log entries (unless
-the log ends with them already: a batch sent again after a lost reply; anything else
-out of step is refused), then the metadata when it changed, and drop the previous
-game's log when a game started. KEYS: meta, this game's log, the room's epoch[, the
-previous game's log]; ARGV: the metadata or '', how many entries the log held before
-these, the epoch, the replicas needed (0: none), the entries. Check and writes are one
-script: a save from an owner that lost the room cannot land between them.
+"""The changes of one or more rooms (every room of a batch on one Redis; one room a call
+on a Redis Cluster, where a script's keys must share a hash slot). Each room's changes
+are refused unless they come from its owner of now (the fencing epoch its lease was
+claimed with, or '' where nothing is fenced), and, where moves must reach replicas
+(``RedisJournal(replicas=n)``), unless the primary has n replicas online (connected and
+in sync: a replica that is down or resyncing is not, so its moves fail at once with
+nothing written); then the new log entries are appended (unless the log ends with them
+already: a batch sent again after a lost reply; anything else out of step is refused),
+the metadata written when it changed, and the previous game's log dropped when a game
+started. Check and writes are one script: a save from an owner that lost the room
+cannot land between them.
+
+KEYS: each room's meta, this game's log, epoch[, the previous game's log], room after
+room. ARGV: the replicas needed (0: none), the number of rooms, each room's number of
+keys (3 or 4), each room's number of arguments, then room after room: the metadata or
+'', how many entries the log held before these, the epoch, the entries. The reply: for
+each room, the entries appended or its error.
 
 Whether an online replica is also *in step* is WAIT's to say, after the batch, not the
 script's: ``INFO``'s ``lag`` (whole seconds since the replica's last REPLCONF ACK, read
@@ -724,8 +749,9 @@ class RedisJournal:
     ``room:{id}:meta`` holds the metadata, ``room:{id}:log:{game_no}`` the game's log
     (appended, never rewritten: a move costs one RPUSH however long the game), and
     ``rooms:live`` the rooms still waiting or playing, which some process must own.
-    A batch is one pipeline: one script call per room (all of a room's keys are in its
-    hash slot), and an update of ``rooms:live`` for the rooms whose status changed.
+    A batch is one pipeline: one script call for all its rooms (on a Redis Cluster, one
+    per room: all of a room's keys are in its hash slot), and an update of ``rooms:live``
+    for the rooms whose status changed.
     """
 
     def __init__(
@@ -747,7 +773,12 @@ class RedisJournal:
         self._redis = redis
         self._p = prefix
         self._live = f"{prefix if shared is None else shared}rooms:live"
+        from redis.asyncio.cluster import RedisCluster
+
         self._script = redis.register_script(_SAVE)
+        self.one_call = not isinstance(redis, RedisCluster)
+        """All the rooms of a batch in one script call: not on a Redis Cluster, where a
+        script's keys must share one hash slot (a room's do: one call a room there)."""
         self.replicas = replicas
         self.replica_wait_ms = replica_wait_ms
         self.epochs: dict[str, int] | None = None
@@ -774,26 +805,29 @@ class RedisJournal:
         return errors
 
     async def _send(self, changes: list[Changes]) -> list[Any]:
-        """One round trip: a script call per room, and one update of ``rooms:live`` each way
-        for the rooms whose status changed.
-        The replies of the script calls, in order (errors as exceptions)."""
-        p, sha, live, epochs = self._p, self._script.sha, self._live, self.epochs
-        need = self.replicas
-        commands: list[tuple[Any, ...]] = []
+        """One round trip: one script call for every room (a call per room on a Redis
+        Cluster), and one update of ``rooms:live`` each way for the rooms whose status
+        changed. The replies of the rooms, in order (errors as exceptions)."""
+        p, epochs = self._p, self.epochs
+        rooms: list[tuple[list[str], list[Any]]] = []
         for c in changes:
             room_id, game_no, meta = c.room_id, c.game_no, c.meta
-            log_key = f"{p}room:{{{room_id}}}:log:{game_no}"
-            keys = [f"{p}room:{{{room_id}}}:meta", log_key, f"{p}room:{{{room_id}}}:epoch"]
-            epoch = b"" if epochs is None else epochs.get(room_id, 0)
+            keys = [
+                f"{p}room:{{{room_id}}}:meta",
+                f"{p}room:{{{room_id}}}:log:{game_no}",
+                f"{p}room:{{{room_id}}}:epoch",
+            ]
             if c.new_game and game_no > 0:
                 keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
             entries = c.entries
             before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
-            commands.append((
-                "EVALSHA", sha, len(keys), *keys,
-                b"" if meta is None else pack(meta), before, epoch, need,
-                *[pack(e) for e in entries],
-            ))  # fmt: skip
+            epoch = b"" if epochs is None else epochs.get(room_id, 0)
+            args = [b"" if meta is None else pack(meta), before, epoch]
+            args.extend(pack(e) for e in entries)
+            rooms.append((keys, args))
+        calls = [rooms] if self.one_call else [[room] for room in rooms]
+        commands: list[tuple[Any, ...]] = [self._save_command(call) for call in calls]
+        live, need = self._live, self.replicas
         ended = [
             c.room_id for c in changes if c.meta is not None and c.meta["status"] == "finished"
         ]
@@ -807,7 +841,9 @@ class RedisJournal:
         if need:
             commands.append(("WAIT", need, self.replica_wait_ms))
         replies = await pipelined(self._redis, commands)
-        saved = replies[: len(changes)]
+        saved: list[Any] = []
+        for call, reply in zip(calls, replies, strict=False):
+            saved.extend(reply if isinstance(reply, list) else [reply] * len(call))
         if need and not (isinstance(replies[-1], int) and replies[-1] >= need):
             short = NotReplicated(
                 f"WAIT: {replies[-1]} of {need} replicas had the batch within "
@@ -815,6 +851,17 @@ class RedisJournal:
             )
             saved = [r if isinstance(r, Exception) else short for r in saved]
         return saved
+
+    def _save_command(self, rooms: list[tuple[list[str], list[Any]]]) -> tuple[Any, ...]:
+        """The script call (``_SAVE``) saving these rooms' keys and arguments."""
+        keys = [key for room_keys, _ in rooms for key in room_keys]
+        return (
+            "EVALSHA", self._script.sha, len(keys), *keys,
+            self.replicas, len(rooms),
+            *[len(room_keys) for room_keys, _ in rooms],
+            *[len(args) for _, args in rooms],
+            *[arg for _, args in rooms for arg in args],
+        )  # fmt: skip
 
     async def load(self, room_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         blob = await self._load_meta(room_part(self._p, room_id, "meta"))
