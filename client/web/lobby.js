@@ -74,7 +74,9 @@ export function mount(root) {
     if (!document.hidden) document.title = plainTitle;
   };
   document.addEventListener("visibilitychange", onVisible);
-  const closeEvents = playerEvents({
+  const events = playerEvents({
+    matched: (data) => quick?.heard("matched", data),
+    expired: (data) => quick?.heard("expired", data),
     your_turn: (data) => {
       refresh();
       if (!document.hidden) return;
@@ -100,7 +102,7 @@ export function mount(root) {
       if (stopped) return;
       titles = Object.fromEntries(catalog.map((g) => [g.name, g.title || g.name]));
       filterGame.append(...catalog.map((g) => h("option", { value: g.name }, g.title || g.name)));
-      quick = createQuickMatch(catalog);
+      quick = createQuickMatch(catalog, events);
       // Two columns on wide screens; on a phone, app.css orders the panels rooms-second.
       page.replaceChildren(
         h("div", { class: "lobby-side" }, quick.el, createRoomForm(catalog), inviteForm()),
@@ -294,7 +296,7 @@ export function mount(root) {
   return () => {
     stopped = true;
     clearTimeout(timer);
-    closeEvents();
+    events.close();
     document.removeEventListener("visibilitychange", onVisible);
     document.title = plainTitle;
     quick?.stop();

@@ -1,6 +1,6 @@
-// Quick match: opens the server-sent event stream for this player's tickets first, then
-// files a ticket; the `matched` event (or, as a fallback, polling the ticket) opens the
-// room. Cancelling, or leaving the lobby, withdraws the ticket. Beside it, "Play the
+// Quick match: files a ticket once the lobby's event stream (events.js) is open, so
+// that its `matched` event (or, as a fallback, polling the ticket) opens the room.
+// Cancelling, or leaving the lobby, withdraws the ticket. Beside it, "Play the
 // computer": one click makes a room of the chosen game against a bot (easy or strong),
 // also offered when a search finds nobody.
 
@@ -9,11 +9,14 @@ import { h, notify } from "./dom.js";
 import { rememberRoom } from "./room.js";
 
 const POLL_MS = 3000;
+const STREAM_WAIT_MS = 5000; // a stream that does not open: polling finds the match
 
-export function createQuickMatch(catalog) {
+/** The panel; `events` is the page's event stream (`playerEvents`), whose `matched` and
+ * `expired` events the lobby hands to `heard`. */
+export function createQuickMatch(catalog, events) {
   let ticket = null;
-  let events = null;
   let poll = 0;
+  let found = null; // the ticket of a `matched` event that came before the answer
   let searching = false; // from "Find a game" until matched, expired or cancelled
   let run = 0; // counts searches begun and ended: an answer for an ended one is stale
   const game = h(
@@ -73,33 +76,11 @@ export function createQuickMatch(catalog) {
     if (searching) return;
     searching = true;
     const mine = ++run;
-    let found = null; // the ticket of a `matched` event that came before the answer
+    found = null;
     start.disabled = true;
     info.textContent = "Looking for opponents…";
-    let key = null;
-    try {
-      key = await api.connectTicket();
-    } catch {
-      // no event stream: polling the ticket (below) still finds the match
-    }
+    await events.whenOpen(STREAM_WAIT_MS);
     if (mine !== run) return; // stopped meanwhile: no ticket filed, nothing to withdraw
-    if (key) {
-      events = new EventSource(`/api/me/events?ticket=${encodeURIComponent(key)}`);
-      events.addEventListener("matched", (e) => {
-        const data = JSON.parse(e.data);
-        if (ticket && data.ticket !== ticket.id) return;
-        found = data.ticket;
-        matched(data.room, data.ws);
-      });
-      events.addEventListener("expired", (e) => {
-        const data = JSON.parse(e.data);
-        if (ticket && data.ticket === ticket.id) {
-          stop(false);
-          info.textContent = "Nobody turned up in time: try again, or play the computer.";
-          vsBot.querySelector("button")?.focus();
-        }
-      });
-    }
     try {
       const filed = await api.newTicket({ game: game.value });
       // The `matched` event can beat the answer (the matchmaker runs as soon as the
@@ -142,14 +123,26 @@ export function createQuickMatch(catalog) {
     }
   }
 
+  // The stream's events of this player's tickets (the lobby listens for them).
+  function heard(name, data) {
+    if (!searching) return;
+    if (name === "matched") {
+      if (ticket && data.ticket !== ticket.id) return;
+      found = data.ticket;
+      matched(data.room, data.ws);
+    } else if (name === "expired" && ticket && data.ticket === ticket.id) {
+      stop(false);
+      info.textContent = "Nobody turned up in time: try again, or play the computer.";
+      vsBot.querySelector("button")?.focus();
+    }
+  }
+
   function stop(withdraw) {
     if (withdraw && ticket) api.cancelTicket(ticket.id).catch(() => {});
     if (withdraw) info.textContent = "";
     ticket = null;
     searching = false;
     run += 1;
-    events?.close();
-    events = null;
     clearInterval(poll);
     start.disabled = false;
     cancel.hidden = true;
@@ -164,5 +157,5 @@ export function createQuickMatch(catalog) {
     info,
     vsBot,
   );
-  return { el, stop: () => stop(true) };
+  return { el, heard, stop: () => stop(true) };
 }
