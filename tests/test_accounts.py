@@ -21,7 +21,7 @@ from meeple.client.errors import ApiError
 from meeple.client.rest import MeepleClient
 from meeple.lobby.players.accounts import FREE_FAILURES
 from meeple.lobby.settings import Settings
-from tests.conftest import REDIS_URL, services_of
+from tests.conftest import REDIS_URL, of_type, open_peer, services_of
 from tests.servers import live_server, until
 
 PASSWORD = "correct horse battery"
@@ -112,7 +112,7 @@ async def test_a_failed_log_in_says_only_that_it_failed(client: httpx.AsyncClien
     assert wrong.json()["code"] == "login_failed"
 
 
-async def test_a_guest_signing_up_keeps_its_player_id_and_its_token(
+async def test_a_guest_signing_up_keeps_its_player_id_and_gets_a_new_token(
     client: httpx.AsyncClient,
 ) -> None:
     guest = (await client.post("/api/sessions", json={"name": "Bo"})).json()
@@ -124,11 +124,12 @@ async def test_a_guest_signing_up_keeps_its_player_id_and_its_token(
         )
     ).json()
     assert bo["player_id"] == guest["player_id"] and bo["name"] == "Bo"
-    assert (await client.get("/api/session", headers=bearer(guest["token"]))).status_code == 200
+    assert bo["token"] != guest["token"]
+    assert (await client.get("/api/session", headers=bearer(bo["token"]))).status_code == 200
     again = await client.post(
         "/api/accounts",
         json={"username": "bobo2", "password": PASSWORD},
-        headers=bearer(guest["token"]),
+        headers=bearer(bo["token"]),
     )
     assert again.status_code == 409 and again.json()["code"] == "already_registered"
     login = (
@@ -386,32 +387,44 @@ async def test_changing_the_password_logs_out_every_other_device() -> None:
 
 
 @pytest.mark.both_stores
-async def test_a_guests_token_kept_through_sign_up_is_logged_out_everywhere_too(
+async def test_a_guests_old_token_is_refused_once_it_signed_up(
     stores: Callable[..., Settings],
 ) -> None:
-    """A guest who signs up keeps its token, and it is the account's from then on: "log
-    out everywhere" ends it with the others, as do a new password and a deletion (on
-    Redis it was left out: only sessions made by a log-in were the account's)."""
+    """A guest who signs up gets the account's session in the answer, and the guest's own
+    token ends there, in memory as on Redis: it is refused (401, saying why) everywhere a
+    token goes, the REST API, connect tickets and the room WebSocket, rather than going on
+    as a second session under the guest's old name ("Bo" beside the account's "Robert")
+    or handing the account to whoever else held it."""
     async with live_server(stores()) as srv, httpx.AsyncClient(base_url=srv.http) as c:
-        for end in ("logout/everywhere", "me/password", "me"):
-            guest = (await c.post("/api/sessions", json={"name": "Bo"})).json()
-            username = "bo" + end.replace("/", "_")
-            made = await c.post(
-                "/api/accounts",
-                json={"username": username, "password": PASSWORD},
-                headers=bearer(guest["token"]),
-            )
-            assert made.status_code == 201, made.text
-            login = (
-                await c.post("/api/login", json={"username": username, "password": PASSWORD})
-            ).json()
-            if end == "me":
-                done = await c.delete("/api/me", headers=bearer(login["token"]))
-            elif end == "me/password":
-                change = {"password": PASSWORD, "new_password": "another passphrase"}
-                done = await c.post("/api/me/password", json=change, headers=bearer(login["token"]))
-            else:
-                done = await c.post("/api/logout/everywhere", headers=bearer(login["token"]))
-            assert done.is_success, done.text
-            kept = await c.get("/api/session", headers=bearer(guest["token"]))
-            assert kept.status_code == 401, (end, kept.text)
+        guest = (await c.post("/api/sessions", json={"name": "Bo"})).json()
+        room = (await c.post("/api/rooms", json={"game": "tictactoe"},
+                             headers=bearer(guest["token"]))).json()  # fmt: skip
+        made = await c.post(
+            "/api/accounts",
+            json={"username": "robert", "password": PASSWORD, "display_name": "Robert"},
+            headers=bearer(guest["token"]),
+        )
+        assert made.status_code == 201, made.text
+        account = made.json()
+        assert (account["player_id"], account["name"]) == (guest["player_id"], "Robert")
+        me = (await c.get("/api/session", headers=bearer(account["token"]))).json()
+        assert (me["player_id"], me["name"]) == (guest["player_id"], "Robert")
+        for method, path in [
+            ("GET", "/api/session"),
+            ("POST", "/api/session/ticket"),
+            ("GET", f"/api/rooms/{room['id']}"),
+        ]:
+            old = await c.request(method, path, headers=bearer(guest["token"]))
+            assert old.status_code == 401, (path, old.text)
+            assert old.json()["code"] == "unauthorized" and "signed up" in old.json()["detail"]
+        again = await c.post(
+            "/api/accounts",
+            json={"username": "robert2", "password": PASSWORD},
+            headers=bearer(guest["token"]),
+        )
+        assert again.status_code == 401 and again.json()["code"] == "unauthorized"
+        code, _ = await (await open_peer(srv.ws, room["id"], guest["token"])).closed()
+        assert code == 4401
+        mine = await open_peer(srv.ws, room["id"], account["token"])
+        snap = await mine.until(of_type("snap"))
+        assert snap["seat"] == 0  # the guest's seat is the account's

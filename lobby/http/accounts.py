@@ -55,8 +55,9 @@ def _out(token: str, session: Session, account: Account) -> AccountSessionOut:
 )
 async def register(body: NewAccount, request: Request, services: ServicesDep) -> AccountSessionOut:
     """Sign up. Called with a guest's token, the guest becomes the account and keeps its
-    player id, ratings and history; the guest's token stays good, as one of the
-    account's sessions (logging out everywhere ends it too)."""
+    player id, ratings and history; the guest's token ends, replaced by the answer's (a
+    session is renewed when it gains privileges, as OWASP advises: whoever else held
+    the guest's token does not get the account), and is 401 ``unauthorized`` after."""
     services.limits.check("sessions", client_address(request))
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     guest = None
@@ -70,8 +71,8 @@ async def register(body: NewAccount, request: Request, services: ServicesDep) ->
         )
     except AccountError as exc:
         raise _problem(exc) from None
-    if guest is not None and credentials is not None:  # its token is the account's now
-        await services.sessions.mark_account(credentials.credentials, session.player_id)
+    if guest is not None and credentials is not None:
+        await services.sessions.revoke(credentials.credentials)
     return _out(token, session, account)
 
 

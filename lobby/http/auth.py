@@ -53,7 +53,11 @@ async def _session_for(services: Services, token: str | None) -> Session:
         )
     session = await services.sessions.get(token)
     if session is None:
-        raise unauthorized("the session token is unknown or expired", invalid=True)
+        raise unauthorized(
+            "the session token is unknown, expired or ended (logged out, or a guest's that"
+            " signed up: the sign-up's answer has the account's)",
+            invalid=True,
+        )
     return session
 
 
