@@ -186,9 +186,11 @@ class MeepleClient:
         result: dict[str, Any] = await self.request("GET", "/api/me/export")
         return result
 
-    async def delete_account(self) -> None:
-        """Delete the account: its games stay in others' histories, under an anonymous name."""
-        await self.request("DELETE", "/api/me")
+    async def delete_account(self, password: str) -> None:
+        """Delete the account, given its password now (``ApiError`` 403 ``wrong_password``
+        if it is not, and the account is kept): its games stay in others' histories,
+        under an anonymous name."""
+        await self.request("DELETE", "/api/me", json={"password": password})
         self.token = None
 
     def _logged_in(self, answer: dict[str, Any]) -> dict[str, Any]:

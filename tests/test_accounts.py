@@ -40,6 +40,14 @@ async def sign_up(client: httpx.AsyncClient, username: str, **more: Any) -> dict
     return body
 
 
+async def delete_me(
+    client: httpx.AsyncClient, token: str, password: str | None = PASSWORD
+) -> httpx.Response:
+    """DELETE /api/me as the browser and the SDK send it: the password in a JSON body."""
+    body = None if password is None else {"password": password}
+    return await client.request("DELETE", "/api/me", json=body, headers=bearer(token))
+
+
 async def test_sign_up_gives_a_session_and_the_password_is_kept_as_argon2id(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
@@ -224,7 +232,7 @@ async def test_a_profile_has_the_name_and_a_rating_per_game(
         "player_id": "p_nobody", "name": None, "account": False, "bot": False, "ratings": []
     }  # fmt: skip
     assert (await client.get(f"/api/players/{ada['player_id']}")).status_code == 401
-    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert (await delete_me(client, ada["token"])).status_code == 204
     gone = (await client.get(f"/api/players/{ada['player_id']}", headers=reader)).json()
     assert (gone["name"], gone["account"]) == ("deleted player", False)
 
@@ -267,7 +275,7 @@ async def test_export_holds_everything_and_deletion_anonymises(
     assert export["push_subscriptions"] == [{"endpoint": phone["endpoint"]}]
     assert "phone-secret" not in str(export)  # a subscription's keys are not handed out
 
-    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert (await delete_me(client, ada["token"])).status_code == 204
     assert await pushes.of(ada["player_id"]) == []  # nothing is pushed to a deleted player
     assert await invitations.of(ada["player_id"]) == []
     assert (await client.get("/api/session", headers=bearer(ada["token"]))).status_code == 401
@@ -282,8 +290,53 @@ async def test_export_holds_everything_and_deletion_anonymises(
     assert [r["name"] for r in board["items"]] == ["deleted player", "Bobo"]
     assert "Ada" not in str(await services_of(app).accounts.store.get(ada["player_id"]))
     guest = (await client.post("/api/sessions", json={"name": "G"})).json()
-    no = await client.delete("/api/me", headers=bearer(guest["token"]))
+    no = await delete_me(client, guest["token"], None)
     assert no.status_code == 404 and no.json()["code"] == "no_account"
+
+
+async def test_deleting_an_account_takes_its_password(client: httpx.AsyncClient) -> None:
+    """A session alone (a computer left logged in) does not delete an account: without
+    the password, or with a wrong one, it is a 403 that says so and the account is kept,
+    sessions and all; wrong ones slow the account down as failed log-ins do; the right
+    one deletes it."""
+    ada = await sign_up(client, "Ada")
+    missing = await delete_me(client, ada["token"], None)
+    assert missing.status_code == 403 and missing.json()["code"] == "password_required"
+    empty = await client.request("DELETE", "/api/me", json={}, headers=bearer(ada["token"]))
+    assert empty.status_code == 403 and empty.json()["code"] == "password_required"
+    codes = [
+        (await delete_me(client, ada["token"], "not it at all")).json()["code"]
+        for _ in range(FREE_FAILURES + 1)
+    ]
+    assert codes == ["wrong_password"] * FREE_FAILURES + ["too_many_attempts"]
+    held = await delete_me(client, ada["token"])  # even the right one waits now
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) >= 1
+    me = await client.get("/api/session", headers=bearer(ada["token"]))
+    assert me.status_code == 200 and me.json()["name"] == "Ada"  # kept, still logged in
+    profile = await client.get(f"/api/players/{ada['player_id']}", headers=bearer(ada["token"]))
+    assert (profile.json()["name"], profile.json()["account"]) == ("Ada", True)
+
+    bo = await sign_up(client, "Bobo")
+    assert (await delete_me(client, bo["token"], "wrong password")).status_code == 403
+    assert (await delete_me(client, bo["token"])).status_code == 204
+    assert (await client.get("/api/session", headers=bearer(bo["token"]))).status_code == 401
+    login = await client.post("/api/login", json={"username": "bobo", "password": PASSWORD})
+    assert login.status_code == 401 and login.json()["code"] == "login_failed"
+
+
+async def test_the_sdk_deletes_an_account_given_its_password() -> None:
+    async with live_server(Settings()) as srv, MeepleClient(srv.http) as ada:
+        made = await ada.register("ada", PASSWORD, "Ada")
+        with pytest.raises(ApiError) as wrong:
+            await ada.delete_account("not the password")
+        assert (wrong.value.status, wrong.value.code) == (403, "wrong_password")
+        assert (await ada.session())["player_id"] == made["player_id"]
+        await ada.delete_account(PASSWORD)
+        assert ada.token is None
+        async with MeepleClient(srv.http) as again:
+            with pytest.raises(ApiError) as gone:
+                await again.login("ada", PASSWORD)
+            assert gone.value.code == "login_failed"
 
 
 @pytest.mark.redis

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
 from meeple.lobby.http.models import (
     MAX_PAGE,
+    AccountDeletion,
     AccountSessionOut,
     Login,
     NewAccount,
@@ -176,13 +177,24 @@ async def export(services: ServicesDep, session: CurrentSession) -> dict[str, An
     }
 
 
-@router.delete("/me", status_code=204, responses=problem_responses(401, 404))
-async def delete_me(services: ServicesDep, session: CurrentSession) -> Response:
-    """Delete the caller's account: its credentials and personal fields go, every session
-    ends, its browsers are pushed nothing more, its invitations go, and its games stay
-    in others' histories under an anonymous name."""
+@router.delete("/me", status_code=204, responses=problem_responses(401, 403, 404, 422, 429))
+async def delete_me(
+    request: Request,
+    services: ServicesDep,
+    session: CurrentSession,
+    body: AccountDeletion | None = None,
+) -> Response:
+    """Delete the caller's account, given its password now (403 ``password_required``
+    without it, ``wrong_password`` for a wrong one, which slows the account down as
+    failed log-ins do, 429; the account is kept either way): its credentials and
+    personal fields go, every session ends, its browsers are pushed nothing more, its
+    invitations go, and its games stay in others' histories under an anonymous name."""
     player_id = session.player_id
-    gone = await services.accounts.delete(player_id)
+    password = body.password if body is not None else None
+    try:
+        gone = await services.accounts.delete(player_id, password, client_address(request))
+    except AccountError as exc:
+        raise _problem(exc) from None
     if gone is None:
         raise ProblemError(404, "no_account", "a guest has no account to delete")
     for subscription in await services.push_subscriptions.of(player_id):

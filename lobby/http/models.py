@@ -143,6 +143,14 @@ class PasswordChange(Request):
     )  # fmt: skip
 
 
+class AccountDeletion(Request):
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The account's password now: deleting it takes that, not a session alone.",
+    )
+
+
 class SessionOut(BaseModel):
     token: str = Field(description="Opaque; send it as Authorization: Bearer <token>.")
     player_id: str
