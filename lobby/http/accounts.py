@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
+from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer, session_for
 from meeple.lobby.http.models import (
     MAX_PAGE,
     AccountDeletion,
@@ -63,9 +63,7 @@ async def register(body: NewAccount, request: Request, services: ServicesDep) ->
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     guest = None
     if credentials is not None:
-        guest = await services.sessions.get(credentials.credentials)
-        if guest is None:
-            raise ProblemError(401, "unauthorized", "the session token is unknown or expired")
+        guest = await session_for(services, credentials.credentials)
     try:
         token, session, account = await services.accounts.register(
             body.username, body.password, body.display_name, is_bot=body.bot, guest=guest
