@@ -158,7 +158,8 @@ class MeepleClient:
         bot: bool = False,
     ) -> dict[str, Any]:
         """Sign up. Called as a guest (after ``create_session``), the guest becomes the
-        account and keeps its player id, ratings and history. Logs in as the account."""
+        account and keeps its player id, ratings and history. Logs in as the account
+        (the guest's token ends: this client goes on with the account's)."""
         body: dict[str, Any] = {"username": username, "password": password, "bot": bot}
         if display_name is not None:
             body["display_name"] = display_name
