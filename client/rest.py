@@ -158,7 +158,8 @@ class MeepleClient:
         bot: bool = False,
     ) -> dict[str, Any]:
         """Sign up. Called as a guest (after ``create_session``), the guest becomes the
-        account and keeps its player id, ratings and history. Logs in as the account."""
+        account and keeps its player id, ratings and history. Logs in as the account
+        (the guest's token ends: this client goes on with the account's)."""
         body: dict[str, Any] = {"username": username, "password": password, "bot": bot}
         if display_name is not None:
             body["display_name"] = display_name
@@ -186,9 +187,11 @@ class MeepleClient:
         result: dict[str, Any] = await self.request("GET", "/api/me/export")
         return result
 
-    async def delete_account(self) -> None:
-        """Delete the account: its games stay in others' histories, under an anonymous name."""
-        await self.request("DELETE", "/api/me")
+    async def delete_account(self, password: str) -> None:
+        """Delete the account, given its password now (``ApiError`` 403 ``wrong_password``
+        if it is not, and the account is kept): its games stay in others' histories,
+        under an anonymous name."""
+        await self.request("DELETE", "/api/me", json={"password": password})
         self.token = None
 
     def _logged_in(self, answer: dict[str, Any]) -> dict[str, Any]:

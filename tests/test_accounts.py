@@ -21,7 +21,7 @@ from meeple.client.errors import ApiError
 from meeple.client.rest import MeepleClient
 from meeple.lobby.players.accounts import FREE_FAILURES
 from meeple.lobby.settings import Settings
-from tests.conftest import REDIS_URL, services_of
+from tests.conftest import REDIS_URL, of_type, open_peer, services_of
 from tests.servers import live_server, until
 
 PASSWORD = "correct horse battery"
@@ -38,6 +38,14 @@ async def sign_up(client: httpx.AsyncClient, username: str, **more: Any) -> dict
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def delete_me(
+    client: httpx.AsyncClient, token: str, password: str | None = PASSWORD
+) -> httpx.Response:
+    """DELETE /api/me as the browser and the SDK send it: the password in a JSON body."""
+    body = None if password is None else {"password": password}
+    return await client.request("DELETE", "/api/me", json=body, headers=bearer(token))
 
 
 async def test_sign_up_gives_a_session_and_the_password_is_kept_as_argon2id(
@@ -112,7 +120,7 @@ async def test_a_failed_log_in_says_only_that_it_failed(client: httpx.AsyncClien
     assert wrong.json()["code"] == "login_failed"
 
 
-async def test_a_guest_signing_up_keeps_its_player_id_and_its_token(
+async def test_a_guest_signing_up_keeps_its_player_id_and_gets_a_new_token(
     client: httpx.AsyncClient,
 ) -> None:
     guest = (await client.post("/api/sessions", json={"name": "Bo"})).json()
@@ -124,11 +132,12 @@ async def test_a_guest_signing_up_keeps_its_player_id_and_its_token(
         )
     ).json()
     assert bo["player_id"] == guest["player_id"] and bo["name"] == "Bo"
-    assert (await client.get("/api/session", headers=bearer(guest["token"]))).status_code == 200
+    assert bo["token"] != guest["token"]
+    assert (await client.get("/api/session", headers=bearer(bo["token"]))).status_code == 200
     again = await client.post(
         "/api/accounts",
         json={"username": "bobo2", "password": PASSWORD},
-        headers=bearer(guest["token"]),
+        headers=bearer(bo["token"]),
     )
     assert again.status_code == 409 and again.json()["code"] == "already_registered"
     login = (
@@ -223,7 +232,7 @@ async def test_a_profile_has_the_name_and_a_rating_per_game(
         "player_id": "p_nobody", "name": None, "account": False, "bot": False, "ratings": []
     }  # fmt: skip
     assert (await client.get(f"/api/players/{ada['player_id']}")).status_code == 401
-    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert (await delete_me(client, ada["token"])).status_code == 204
     gone = (await client.get(f"/api/players/{ada['player_id']}", headers=reader)).json()
     assert (gone["name"], gone["account"]) == ("deleted player", False)
 
@@ -266,7 +275,7 @@ async def test_export_holds_everything_and_deletion_anonymises(
     assert export["push_subscriptions"] == [{"endpoint": phone["endpoint"]}]
     assert "phone-secret" not in str(export)  # a subscription's keys are not handed out
 
-    assert (await client.delete("/api/me", headers=bearer(ada["token"]))).status_code == 204
+    assert (await delete_me(client, ada["token"])).status_code == 204
     assert await pushes.of(ada["player_id"]) == []  # nothing is pushed to a deleted player
     assert await invitations.of(ada["player_id"]) == []
     assert (await client.get("/api/session", headers=bearer(ada["token"]))).status_code == 401
@@ -281,8 +290,53 @@ async def test_export_holds_everything_and_deletion_anonymises(
     assert [r["name"] for r in board["items"]] == ["deleted player", "Bobo"]
     assert "Ada" not in str(await services_of(app).accounts.store.get(ada["player_id"]))
     guest = (await client.post("/api/sessions", json={"name": "G"})).json()
-    no = await client.delete("/api/me", headers=bearer(guest["token"]))
+    no = await delete_me(client, guest["token"], None)
     assert no.status_code == 404 and no.json()["code"] == "no_account"
+
+
+async def test_deleting_an_account_takes_its_password(client: httpx.AsyncClient) -> None:
+    """A session alone (a computer left logged in) does not delete an account: without
+    the password, or with a wrong one, it is a 403 that says so and the account is kept,
+    sessions and all; wrong ones slow the account down as failed log-ins do; the right
+    one deletes it."""
+    ada = await sign_up(client, "Ada")
+    missing = await delete_me(client, ada["token"], None)
+    assert missing.status_code == 403 and missing.json()["code"] == "password_required"
+    empty = await client.request("DELETE", "/api/me", json={}, headers=bearer(ada["token"]))
+    assert empty.status_code == 403 and empty.json()["code"] == "password_required"
+    codes = [
+        (await delete_me(client, ada["token"], "not it at all")).json()["code"]
+        for _ in range(FREE_FAILURES + 1)
+    ]
+    assert codes == ["wrong_password"] * FREE_FAILURES + ["too_many_attempts"]
+    held = await delete_me(client, ada["token"])  # even the right one waits now
+    assert held.status_code == 429 and int(held.headers["Retry-After"]) >= 1
+    me = await client.get("/api/session", headers=bearer(ada["token"]))
+    assert me.status_code == 200 and me.json()["name"] == "Ada"  # kept, still logged in
+    profile = await client.get(f"/api/players/{ada['player_id']}", headers=bearer(ada["token"]))
+    assert (profile.json()["name"], profile.json()["account"]) == ("Ada", True)
+
+    bo = await sign_up(client, "Bobo")
+    assert (await delete_me(client, bo["token"], "wrong password")).status_code == 403
+    assert (await delete_me(client, bo["token"])).status_code == 204
+    assert (await client.get("/api/session", headers=bearer(bo["token"]))).status_code == 401
+    login = await client.post("/api/login", json={"username": "bobo", "password": PASSWORD})
+    assert login.status_code == 401 and login.json()["code"] == "login_failed"
+
+
+async def test_the_sdk_deletes_an_account_given_its_password() -> None:
+    async with live_server(Settings()) as srv, MeepleClient(srv.http) as ada:
+        made = await ada.register("ada", PASSWORD, "Ada")
+        with pytest.raises(ApiError) as wrong:
+            await ada.delete_account("not the password")
+        assert (wrong.value.status, wrong.value.code) == (403, "wrong_password")
+        assert (await ada.session())["player_id"] == made["player_id"]
+        await ada.delete_account(PASSWORD)
+        assert ada.token is None
+        async with MeepleClient(srv.http) as again:
+            with pytest.raises(ApiError) as gone:
+                await again.login("ada", PASSWORD)
+            assert gone.value.code == "login_failed"
 
 
 @pytest.mark.redis
@@ -386,32 +440,44 @@ async def test_changing_the_password_logs_out_every_other_device() -> None:
 
 
 @pytest.mark.both_stores
-async def test_a_guests_token_kept_through_sign_up_is_logged_out_everywhere_too(
+async def test_a_guests_old_token_is_refused_once_it_signed_up(
     stores: Callable[..., Settings],
 ) -> None:
-    """A guest who signs up keeps its token, and it is the account's from then on: "log
-    out everywhere" ends it with the others, as do a new password and a deletion (on
-    Redis it was left out: only sessions made by a log-in were the account's)."""
+    """A guest who signs up gets the account's session in the answer, and the guest's own
+    token ends there, in memory as on Redis: it is refused (401, saying why) everywhere a
+    token goes, the REST API, connect tickets and the room WebSocket, rather than going on
+    as a second session under the guest's old name ("Bo" beside the account's "Robert")
+    or handing the account to whoever else held it."""
     async with live_server(stores()) as srv, httpx.AsyncClient(base_url=srv.http) as c:
-        for end in ("logout/everywhere", "me/password", "me"):
-            guest = (await c.post("/api/sessions", json={"name": "Bo"})).json()
-            username = "bo" + end.replace("/", "_")
-            made = await c.post(
-                "/api/accounts",
-                json={"username": username, "password": PASSWORD},
-                headers=bearer(guest["token"]),
-            )
-            assert made.status_code == 201, made.text
-            login = (
-                await c.post("/api/login", json={"username": username, "password": PASSWORD})
-            ).json()
-            if end == "me":
-                done = await c.delete("/api/me", headers=bearer(login["token"]))
-            elif end == "me/password":
-                change = {"password": PASSWORD, "new_password": "another passphrase"}
-                done = await c.post("/api/me/password", json=change, headers=bearer(login["token"]))
-            else:
-                done = await c.post("/api/logout/everywhere", headers=bearer(login["token"]))
-            assert done.is_success, done.text
-            kept = await c.get("/api/session", headers=bearer(guest["token"]))
-            assert kept.status_code == 401, (end, kept.text)
+        guest = (await c.post("/api/sessions", json={"name": "Bo"})).json()
+        room = (await c.post("/api/rooms", json={"game": "tictactoe"},
+                             headers=bearer(guest["token"]))).json()  # fmt: skip
+        made = await c.post(
+            "/api/accounts",
+            json={"username": "robert", "password": PASSWORD, "display_name": "Robert"},
+            headers=bearer(guest["token"]),
+        )
+        assert made.status_code == 201, made.text
+        account = made.json()
+        assert (account["player_id"], account["name"]) == (guest["player_id"], "Robert")
+        me = (await c.get("/api/session", headers=bearer(account["token"]))).json()
+        assert (me["player_id"], me["name"]) == (guest["player_id"], "Robert")
+        for method, path in [
+            ("GET", "/api/session"),
+            ("POST", "/api/session/ticket"),
+            ("GET", f"/api/rooms/{room['id']}"),
+        ]:
+            old = await c.request(method, path, headers=bearer(guest["token"]))
+            assert old.status_code == 401, (path, old.text)
+            assert old.json()["code"] == "unauthorized" and "signed up" in old.json()["detail"]
+        again = await c.post(
+            "/api/accounts",
+            json={"username": "robert2", "password": PASSWORD},
+            headers=bearer(guest["token"]),
+        )
+        assert again.status_code == 401 and again.json()["code"] == "unauthorized"
+        code, _ = await (await open_peer(srv.ws, room["id"], guest["token"])).closed()
+        assert code == 4401
+        mine = await open_peer(srv.ws, room["id"], account["token"])
+        snap = await mine.until(of_type("snap"))
+        assert snap["seat"] == 0  # the guest's seat is the account's

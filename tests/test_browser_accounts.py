@@ -14,7 +14,8 @@ headless Chromium against a real server.
    logging in takes its seat.
 6. Every new screen passes axe-core (no serious or critical violation) in light and dark,
    on a desktop and a phone, photographed under tests/artifacts/accounts/; the delete
-   confirmation deletes the account and the export downloads the player's data.
+   confirmation takes the password (a wrong one is told at the field and deletes
+   nothing), then deletes the account, and the export downloads the player's data.
 """
 
 from __future__ import annotations
@@ -458,13 +459,24 @@ async def test_every_account_screen_is_accessible_and_photographed(
     assert [g["id"] for g in exported["games"]] == [f"{room}-0"]
     await page.get_by_test_id("delete-account").focus()
     await page.keyboard.press("Enter")
-    await expect(page.get_by_test_id("delete-account-typed")).to_be_focused()
+    await expect(page.get_by_test_id("delete-account-password")).to_be_focused()
     await every_look(page, "profile-delete-confirm", SHOTS)
-    await page.keyboard.type("gu")
     await page.keyboard.press("Enter")
-    refusal = page.locator(".confirm-form [role=alert]")
-    await expect(refusal).to_have_text("That is not your username.")
-    await page.keyboard.type("s")
+    refusal = page.get_by_test_id("delete-account-error")
+    await expect(refusal).to_have_text("Your password, please.")
+    await page.keyboard.type("not my password")
+    await page.keyboard.press("Enter")
+    await expect(refusal).to_have_text("That is not your password: your account is kept.")
+    await expect(page.get_by_test_id("delete-account-password")).to_be_focused()
+    await expect(page.get_by_test_id("delete-account-password")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    await every_look(page, "profile-delete-wrong-password", SHOTS)
+    token = (await saved_session(page))["token"]
+    async with httpx.AsyncClient(base_url=server.http) as client:
+        kept = await client.get("/api/session", headers={"Authorization": f"Bearer {token}"})
+        assert kept.status_code == 200, "a wrong password deletes nothing and logs nobody out"
+    await page.keyboard.type(PASSWORD)  # the wrong one is selected: typing replaces it
     await page.keyboard.press("Enter")
     await expect(page.get_by_test_id("signed-out-why")).to_have_text("Your account is deleted.")
     async with httpx.AsyncClient(base_url=server.http) as client:

@@ -8,6 +8,8 @@ invitations.js in the lobby), in Debian's headless Chromium against a real serve
    keyboard, lands in the room seated, and the game starts.
 2. Invited into a public and a private room, Bo declines the first (it is gone, also after
    a reload) and joins the second, whose seat needs the room's invite code.
+3. Signed in, an invite link shows its room first (the game, who invited you, who is in
+   it, the seats), with Join and Not now; a full room says so and offers no Join.
 """
 
 from __future__ import annotations
@@ -134,3 +136,68 @@ async def bo_invitations(server: LiveServer, page: Page) -> list[dict[str, Any]]
     async with MeepleClient(server.http) as bo:
         bo.token = str(token)
         return await bo.invitations()
+
+
+async def test_a_signed_in_player_sees_an_invite_links_room_before_joining(
+    server: LiveServer, browser: Browser
+) -> None:
+    """Gus, signed in, opens an invite link: the page says who invited him to what and
+    who is in the room (a bot marked), with "Join" focused and "Not now". Not now takes
+    nothing and goes to the lobby; opened again, Join seats him in the room. Ivy types
+    the code into the lobby's "Join with an invite" (asked for by its code, no preview
+    first). Hal, opening the link once the room is full, is told so, with no Join."""
+    async with MeepleClient(server.http) as wes:
+        await wes.create_session("Wes")
+        room = await wes.create_room("liarsdice", seats=4, private=True, bots=[3])
+        code = room["invite"]
+        link = f"{server.http}/#/invite/{code}"
+        gus = await new_player(browser, "Gus")
+        page = gus.page
+        await sign_up(page, server.http, "gus_invited", "Gus")
+        await page.goto(link)
+        await expect(page.get_by_test_id("invited-lead")).to_have_text(
+            f"Wes invited you to a game of Liar's Dice (invite {code})."
+        )
+        players = page.get_by_test_id("invited-players")
+        await expect(players).to_contain_text("Wes")
+        await expect(players.get_by_test_id("bot-tag")).to_have_count(1)
+        await expect(page.get_by_test_id("invited-seats")).to_have_text("2 of 4 free")
+        join = page.get_by_test_id("invited-join")
+        await expect(join).to_be_focused()
+        await every_look(page, "invite-preview", SHOTS)
+
+        await page.get_by_test_id("invited-later").click()
+        await expect(page).to_have_url(re.compile(r"#/lobby$"))
+        preview = await wes.request("GET", f"/api/invites/{code}")
+        assert preview["free"] == 2, "Not now took no seat"
+        assert [(p["name"], p["bot"]) for p in preview["players"]][:1] == [("Wes", False)]
+        assert [p["bot"] for p in preview["players"]] == [False, True]
+
+        await page.goto(link)
+        await expect(join).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page).to_have_url(re.compile(rf"#/room/{re.escape(room['id'])}$"))
+        await expect(page.get_by_test_id("seat-1")).to_contain_text("Gus")
+
+        ivy = await new_player(browser, "Ivy")
+        await sign_up(ivy.page, server.http, "ivy_typed", "Ivy")
+        await ivy.page.get_by_test_id("invite-code").fill(code)
+        await ivy.page.get_by_test_id("invite-code").press("Enter")
+        await expect(ivy.page).to_have_url(re.compile(rf"#/room/{re.escape(room['id'])}$"))
+        await expect(ivy.page.get_by_test_id("seat-2")).to_contain_text("Ivy")
+
+        hal = await new_player(browser, "Hal")
+        await sign_up(hal.page, server.http, "hal_late", "Hal")
+        await hal.page.goto(link)
+        await expect(hal.page.get_by_test_id("invited-players")).to_contain_text("Gus")
+        await expect(hal.page.get_by_test_id("invited-next")).to_have_text(
+            "No seat is free in it any more."
+        )
+        await expect(hal.page.get_by_test_id("invited-join")).to_be_hidden()
+        later = hal.page.get_by_test_id("invited-later")
+        await expect(later).to_have_text("Back to the lobby")
+        await later.click()
+        await expect(hal.page).to_have_url(re.compile(r"#/lobby$"))
+        for player in (gus, ivy, hal):
+            assert player.errors == [], player.errors
+        await close_players(gus, ivy, hal)

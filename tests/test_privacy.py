@@ -125,6 +125,7 @@ async def test_an_invite_lookup_names_the_room_and_nothing_more(
             "status": "waiting",
             "seat_count": 2,
             "free": 1,
+            "players": [{"name": "Ada", "bot": False}],
             "clock": {"bank": 300.0, "inc": 3.0},
         }
         assert found.headers["Cache-Control"] == "no-store"
@@ -185,6 +186,7 @@ async def test_the_sdk_looks_an_invite_up_signed_out_then_joins_with_it(
             "status": "waiting",
             "seat_count": 2,
             "free": 1,
+            "players": [{"name": "Ada", "bot": False}],
             "clock": {"move": 30.0},
         }
         with pytest.raises(ApiError) as unknown:

@@ -490,20 +490,6 @@ async def test_session_revoke(session_impl: Impl) -> None:
     assert got is not None and got.player_id == kept.player_id
 
 
-async def test_a_guest_session_that_became_an_accounts_ends_with_the_others(
-    session_impl: Impl,
-) -> None:
-    """A guest who signs up keeps its token: from then on it is one of the account's, and
-    logging out everywhere (a new password, a deletion) ends it too."""
-    store = session_impl.sessions()
-    guest, session = await store.create("Bo")
-    await store.mark_account(guest, session.player_id)
-    login, _ = await store.create("Bo", session.player_id)
-    assert await store.get(guest) is not None
-    await store.revoke_player(session.player_id)
-    assert await store.get(guest) is None and await store.get(login) is None
-
-
 async def test_sessions_for_an_account_and_revoking_all_of_a_player(session_impl: Impl) -> None:
     store = session_impl.sessions()
     tokens = [(await store.create("Ada", "p_ada"))[0] for _ in range(3)]

@@ -89,8 +89,9 @@ export const logOutEverywhere = () => end("/api/logout/everywhere");
 export const changePassword = async (password, newPassword) =>
   keep(await request("POST", "/api/me/password", { password, new_password: newPassword }));
 export const exportMine = () => request("GET", "/api/me/export");
-export async function deleteAccount() {
-  await request("DELETE", "/api/me");
+// Deleting the account takes its password now (a session alone is not enough).
+export async function deleteAccount(password) {
+  await request("DELETE", "/api/me", { password });
   forget();
 }
 

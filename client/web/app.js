@@ -1,12 +1,12 @@
 // The app's entry point: signing in (a guest or an account), the header (who you are,
-// the connection indicator) and hash routing: #/lobby, #/room/<id>, #/invite/<code>,
+// the connection indicator) and hash routing: #/lobby, #/room/<id>, #/invite/<code>
+// (what it leads to, then Join or Not now: invited.js),
 // #/profile, #/player/<id>, #/record/<id>, #/leaderboard/<game>, #/signup, #/login.
 // A reload of a room page reconnects to it with the saved session token.
 
 import * as api from "./api.js";
 import * as account from "./account.js";
-import { notify } from "./dom.js";
-import { invitedNote } from "./invited.js";
+import { inviteCode, invitedNote, joinInvite, mountInvited } from "./invited.js";
 import { mountLeaderboard } from "./leaderboard.js";
 import * as lobby from "./lobby.js";
 import { mountProfile } from "./profile.js";
@@ -39,7 +39,10 @@ function signIn(message = "") {
     invited: invitedNote(),
     onDone: (session) => {
       showMe(session);
-      route();
+      // Signed in from an invite link's note: that was the answer, so take the seat.
+      const code = inviteCode();
+      if (code) joinInvite(code);
+      else route();
     },
   });
 }
@@ -64,14 +67,7 @@ async function route() {
   if (page === "room" && id) {
     unmount = room.mount(main, { roomId: id, setConn });
   } else if (page === "invite" && id) {
-    try {
-      const seat = await api.useInvite(id);
-      room.rememberRoom(seat.room, seat.ws, id);
-      location.hash = `#/room/${encodeURIComponent(seat.room)}`;
-    } catch (error) {
-      notify(`That invite did not work: ${error.message}`, { error: true });
-      location.hash = "#/lobby";
-    }
+    unmount = mountInvited(main, { code: id });
   } else if (page in screens && (id || page === "profile" || page === "signup" || page === "login")) {
     unmount = screens[page](id);
   } else if (page === "lobby") {

@@ -9,6 +9,7 @@ import { h, notify } from "./dom.js";
 import { playerEvents } from "./events.js";
 import { createLeaderboard } from "./leaderboard.js";
 import { invitationsPanel } from "./invitations.js";
+import { joinInvite } from "./invited.js";
 import { enablePush, pushSupported } from "./push.js";
 import { isBot } from "./players.js";
 import { createQuickMatch } from "./quickmatch.js";
@@ -284,7 +285,7 @@ export function mount(root) {
         "aria-labelledby": "invite-title",
         onsubmit: (event) => {
           event.preventDefault();
-          location.hash = `#/invite/${encodeURIComponent(code.value.trim())}`;
+          joinInvite(code.value.trim()); // asked for by its code: no preview first
         },
       },
       h("h2", { id: "invite-title" }, "Join with an invite"),

@@ -6,7 +6,7 @@
 // be undone).
 
 import * as api from "./api.js";
-import { changePasswordForm, isAccount } from "./account.js";
+import { changePasswordForm, isAccount, waitText } from "./account.js";
 import { h } from "./dom.js";
 import { botTag, isBot, playerName } from "./players.js";
 import { downloadJson, ratingText, resultFor, when } from "./results.js";
@@ -197,15 +197,17 @@ function accountPanel(me, signedOut) {
     label: "Delete my account",
     testid: "delete-account",
     danger: true,
-    question: `This cannot be undone. Your username, password and display name are removed and every session ends; your games stay in other players' histories as “deleted player”. Type your username, ${me.username}, to confirm.`,
-    confirmText: me.username,
+    question: "This cannot be undone. Your username, password and display name are removed and every session ends; your games stay in other players' histories as “deleted player”. Type your password to confirm.",
+    askPassword: true,
     yes: "Delete my account for good",
-    action: async () => {
+    action: async (password, fail) => {
       try {
-        await api.deleteAccount();
+        await api.deleteAccount(password);
         signedOut("Your account is deleted.");
       } catch (error) {
-        status.textContent = `Could not delete the account: ${error.message}`;
+        if (error.code === "wrong_password") fail("That is not your password: your account is kept.");
+        else if (error.status === 429) fail(`Too many wrong passwords: try again in ${waitText(error.retryAfter ?? 60)}.`);
+        else status.textContent = `Could not delete the account: ${error.message}`;
       }
     },
   });
@@ -243,14 +245,24 @@ function accountPanel(me, signedOut) {
   return panel;
 }
 
-// A button that asks first, inline: the question, an optional text to type, Yes / Cancel.
-function confirmAction({ label, testid, question, yes, action, danger = false, confirmText = null }) {
+// A button that asks first, inline: the question, with `askPassword` the account's
+// password to type, Yes / Cancel. `action(password, fail)`: `fail(message)` shows why it
+// was refused, at the password.
+function confirmAction({ label, testid, question, yes, action, danger = false, askPassword = false }) {
   const wrap = h("div", { class: "confirm-box" });
   const first = h("button", { type: "button", class: danger ? "danger" : null, "data-testid": testid, onclick: () => ask() }, label);
   function ask() {
     const qid = `${testid}-question`;
-    const typed = confirmText
-      ? h("input", { id: `${testid}-typed`, "data-testid": `${testid}-typed`, autocomplete: "off", autocapitalize: "none", spellcheck: "false" })
+    const eid = `${testid}-error`;
+    const typed = askPassword
+      ? h("input", {
+          id: `${testid}-password`,
+          type: "password",
+          "data-testid": `${testid}-password`,
+          autocomplete: "current-password",
+          required: true,
+          "aria-describedby": eid,
+        })
       : null;
     const go = h(
       "button",
@@ -261,7 +273,13 @@ function confirmAction({ label, testid, question, yes, action, danger = false, c
       },
       yes,
     );
-    const error = h("p", { class: "field-error", role: "alert" });
+    const error = h("p", { id: eid, class: "field-error", role: "alert", "data-testid": eid });
+    const fail = (message) => {
+      error.textContent = message;
+      typed?.setAttribute("aria-invalid", "true");
+      typed?.select();
+      (typed ?? go).focus();
+    };
     const cancel = () => {
       wrap.replaceChildren(first);
       first.focus();
@@ -272,21 +290,20 @@ function confirmAction({ label, testid, question, yes, action, danger = false, c
         class: "confirm-form",
         role: "group",
         "aria-labelledby": qid,
+        novalidate: true,
         onsubmit: async (event) => {
           event.preventDefault();
-          if (typed && typed.value.trim() !== confirmText) {
-            error.textContent = "That is not your username.";
-            typed.setAttribute("aria-invalid", "true");
-            return typed.focus();
-          }
+          error.textContent = "";
+          typed?.removeAttribute("aria-invalid");
+          if (typed && !typed.value) return fail("Your password, please.");
           go.disabled = true;
-          await action();
+          await action(typed?.value ?? null, fail);
           go.disabled = false;
         },
         onkeydown: (event) => event.key === "Escape" && cancel(),
       },
       h("p", { id: qid }, question),
-      typed ? h("div", { class: "field" }, h("label", { for: typed.id }, "Your username"), typed) : null,
+      typed ? h("div", { class: "field" }, h("label", { for: typed.id }, "Your password"), typed) : null,
       error,
       h("div", { class: "row" }, go, h("button", { type: "button", "data-testid": `${testid}-cancel`, onclick: cancel }, "Cancel")),
     );

@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer
+from meeple.lobby.http.auth import CurrentSession, ServicesDep, _bearer, session_for
 from meeple.lobby.http.models import (
     MAX_PAGE,
+    AccountDeletion,
     AccountSessionOut,
     Login,
     NewAccount,
@@ -55,23 +56,22 @@ def _out(token: str, session: Session, account: Account) -> AccountSessionOut:
 )
 async def register(body: NewAccount, request: Request, services: ServicesDep) -> AccountSessionOut:
     """Sign up. Called with a guest's token, the guest becomes the account and keeps its
-    player id, ratings and history; the guest's token stays good, as one of the
-    account's sessions (logging out everywhere ends it too)."""
+    player id, ratings and history; the guest's token ends, replaced by the answer's (a
+    session is renewed when it gains privileges, as OWASP advises: whoever else held
+    the guest's token does not get the account), and is 401 ``unauthorized`` after."""
     services.limits.check("sessions", client_address(request))
     credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     guest = None
     if credentials is not None:
-        guest = await services.sessions.get(credentials.credentials)
-        if guest is None:
-            raise ProblemError(401, "unauthorized", "the session token is unknown or expired")
+        guest = await session_for(services, credentials.credentials)
     try:
         token, session, account = await services.accounts.register(
             body.username, body.password, body.display_name, is_bot=body.bot, guest=guest
         )
     except AccountError as exc:
         raise _problem(exc) from None
-    if guest is not None and credentials is not None:  # its token is the account's now
-        await services.sessions.mark_account(credentials.credentials, session.player_id)
+    if guest is not None and credentials is not None:
+        await services.sessions.revoke(credentials.credentials)
     return _out(token, session, account)
 
 
@@ -175,13 +175,24 @@ async def export(services: ServicesDep, session: CurrentSession) -> dict[str, An
     }
 
 
-@router.delete("/me", status_code=204, responses=problem_responses(401, 404))
-async def delete_me(services: ServicesDep, session: CurrentSession) -> Response:
-    """Delete the caller's account: its credentials and personal fields go, every session
-    ends, its browsers are pushed nothing more, its invitations go, and its games stay
-    in others' histories under an anonymous name."""
+@router.delete("/me", status_code=204, responses=problem_responses(401, 403, 404, 422, 429))
+async def delete_me(
+    request: Request,
+    services: ServicesDep,
+    session: CurrentSession,
+    body: AccountDeletion | None = None,
+) -> Response:
+    """Delete the caller's account, given its password now (403 ``password_required``
+    without it, ``wrong_password`` for a wrong one, which slows the account down as
+    failed log-ins do, 429; the account is kept either way): its credentials and
+    personal fields go, every session ends, its browsers are pushed nothing more, its
+    invitations go, and its games stay in others' histories under an anonymous name."""
     player_id = session.player_id
-    gone = await services.accounts.delete(player_id)
+    password = body.password if body is not None else None
+    try:
+        gone = await services.accounts.delete(player_id, password, client_address(request))
+    except AccountError as exc:
+        raise _problem(exc) from None
     if gone is None:
         raise ProblemError(404, "no_account", "a guest has no account to delete")
     for subscription in await services.push_subscriptions.of(player_id):

@@ -44,7 +44,8 @@ def unauthorized(detail: str, *, invalid: bool) -> ProblemError:
     return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": challenge})
 
 
-async def _session_for(services: Services, token: str | None) -> Session:
+async def session_for(services: Services, token: str | None) -> Session:
+    """The live session of ``token``, or the 401 that says what is wrong with it."""
     if not token:
         raise unauthorized(
             "this call needs a session: send Authorization: Bearer <token> "
@@ -53,7 +54,11 @@ async def _session_for(services: Services, token: str | None) -> Session:
         )
     session = await services.sessions.get(token)
     if session is None:
-        raise unauthorized("the session token is unknown or expired", invalid=True)
+        raise unauthorized(
+            "the session token is unknown, expired or ended (logged out, or a guest's that"
+            " signed up: the sign-up's answer has the account's)",
+            invalid=True,
+        )
     return session
 
 
@@ -61,7 +66,7 @@ async def current_session(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Session:
-    return await _session_for(services, credentials.credentials if credentials else None)
+    return await session_for(services, credentials.credentials if credentials else None)
 
 
 async def stream_session(
@@ -70,7 +75,7 @@ async def stream_session(
     ticket: Annotated[str | None, Depends(_ticket)],
 ) -> Session:
     if credentials or not ticket:
-        return await _session_for(services, credentials.credentials if credentials else None)
+        return await session_for(services, credentials.credentials if credentials else None)
     session = await services.connect_tickets.redeem(ticket)
     if session is None:
         raise unauthorized("the connect ticket is unknown, used or expired", invalid=True)

@@ -4,8 +4,9 @@ A code is the only key to a private room, so both calls are rate limited with th
 invite attempts (``limits.INVITES``) and answer an unknown code and one whose room has
 gone (finished and dropped, or never there) with the same 404. The lookup needs no
 session (someone opening an invite link signed out is told where it leads before they
-pick a name), so it is limited per client address, and it shows only what the invitee
-would see on joining: the game, the host's name and the seats.
+pick a name, and a signed-in player before they join), so it is limited per client
+address, and it shows only what the invitee would see on joining: the game, the host's
+name, the seats and the names on them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from meeple.lobby.http.auth import CurrentSession, ServicesDep
-from meeple.lobby.http.models import InvitePreview, InviteRequest, Reservation
+from meeple.lobby.http.models import InvitedPlayer, InvitePreview, InviteRequest, Reservation
 from meeple.lobby.http.problems import ProblemError, problem_responses
 from meeple.lobby.http.rooms import find_room, limit_invites, reserve
 from meeple.lobby.services import Services
@@ -66,7 +67,8 @@ def host_name(summary: RoomSummary, creator: str | None) -> str | None:
 async def look_up_invite(
     code: str, request: Request, response: Response, services: ServicesDep
 ) -> InvitePreview:
-    """What room this invite code opens: the game, who invited you, the seats. Open to
+    """What room this invite code opens: the game, who invited you, who is in it, the
+    seats. Open to
     anyone holding the code, signed in or not; tries are rate limited per address with
     the other invite attempts (429 past ten, then one every 5 s), and an unknown code
     and an expired one (its room has gone) are the same 404."""
@@ -84,6 +86,11 @@ async def look_up_invite(
         status=summary["status"],
         seat_count=summary["seat_count"],
         free=summary["free"],
+        players=[
+            InvitedPlayer(name=seat.get("name"), bot=bool(seat.get("bot")))
+            for seat in summary.get("seats", ())
+            if seat.get("kind") != "empty"
+        ],
         clock=summary.get("clock"),
     )
 

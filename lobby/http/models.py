@@ -143,6 +143,14 @@ class PasswordChange(Request):
     )  # fmt: skip
 
 
+class AccountDeletion(Request):
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The account's password now: deleting it takes that, not a session alone.",
+    )
+
+
 class SessionOut(BaseModel):
     token: str = Field(description="Opaque; send it as Authorization: Bearer <token>.")
     player_id: str
@@ -301,9 +309,14 @@ class WatchRequest(Request):
     invite: str | None = None
 
 
+class InvitedPlayer(BaseModel):
+    name: str | None
+    bot: bool = BOT_FIELD
+
+
 class InvitePreview(BaseModel):
     """Where an invite code leads, for whoever holds it (signed in or not): what joining
-    would show anyway, and nothing else (not the room's id, not the other players)."""
+    would show anyway, and nothing else (not the room's id, not the players' ids)."""
 
     game: str = Field(examples=["chess"])
     title: str = Field(description="The game's title: what the room is called.", examples=["Chess"])
@@ -314,6 +327,10 @@ class InvitePreview(BaseModel):
     status: Status
     seat_count: int
     free: int = Field(description="Seats nobody has taken.")
+    players: list[InvitedPlayer] = Field(
+        default_factory=list,
+        description="Who is in the room: the taken seats' names, in seat order (bots marked).",
+    )
     clock: dict[str, float] | None = Field(
         default=None,
         description='The time control: {"bank", "inc"} (seconds), {"move"} or {"days"}.',

@@ -77,7 +77,9 @@ PROBLEM_CODES: dict[str, str] = {
     "login_failed": "401: wrong username or password",
     "too_many_attempts": "429: too many failed log-ins; wait Retry-After seconds",
     "no_account": "404: a guest has no account to delete (or password to change)",
-    "wrong_password": "403: not the account's password (changing it needs the one now)",
+    "wrong_password": "403: not the account's password (changing it or deleting the account"
+    " needs the one now)",
+    "password_required": "403: deleting the account needs its password",
     "password_changed": "409: the password changed while this change was checked",
     # Rooms
     "unknown_game": "422 (404 for a leaderboard): no game by that name",

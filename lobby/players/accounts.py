@@ -215,14 +215,32 @@ class Accounts:
     async def change_password(
         self, player_id: str, password: str, new_password: str, address: str
     ) -> tuple[str, Session, Account]:
-        """A new password, checked against the one now (its failures count as log-ins'
-        do, so it is no way round their slow-down), then every session of the account
-        ends (whoever knew the old password is logged out) and the caller gets a new one."""
+        """A new password, checked against the one now (``confirm_password``), then every
+        session of the account ends (whoever knew the old password is logged out) and the
+        caller gets a new one."""
         account = await self.store.get(player_id)
         if account is None or account.deleted_at is not None or account.username_key is None:
             raise AccountError("no_account", "a guest has no password to change", 404)
         check_password(new_password)
-        key, address_key = "account:" + account.username_key, "address:" + address
+        hashed = await self.confirm_password(account, password, address)
+        if not await self.store.replace_hash(
+            player_id, hashed, await self.passwords.hash(new_password)
+        ):
+            raise AccountError("password_changed", "the password changed meanwhile", 409)
+        await self.sessions.revoke_player(player_id)
+        token, session = await self.sessions.create(account.display_name, player_id)
+        return token, session, account
+
+    async def confirm_password(self, account: Account, password: str | None, address: str) -> str:
+        """Check that the caller knows the (live) account's password now, before a change
+        a session alone must not make (a new password, a deletion: a session left open
+        on a shared computer is not enough). Its failures count as failed log-ins do, so
+        it is no way round their slow-down (429 ``too_many_attempts``); 403
+        ``password_required`` without one, ``wrong_password`` for a wrong one. The hash
+        it matched."""
+        if not password:
+            raise AccountError("password_required", "this needs the account's password", 403)
+        key, address_key = f"account:{account.username_key}", "address:" + address
         wait = await self.failures.wait([key, address_key])
         if wait > 0:
             raise AccountError(
@@ -235,20 +253,16 @@ class Accounts:
             raise AccountError("wrong_password", "that is not the account's password", 403)
         await self.failures.succeeded(key)
         assert hashed is not None  # it matched
-        if not await self.store.replace_hash(
-            player_id, hashed, await self.passwords.hash(new_password)
-        ):
-            raise AccountError("password_changed", "the password changed meanwhile", 409)
-        await self.sessions.revoke_player(player_id)
-        token, session = await self.sessions.create(account.display_name, player_id)
-        return token, session, account
+        return hashed
 
-    async def delete(self, player_id: str) -> Account | None:
-        """Remove the credentials and personal fields; the player id stays, so their
-        games stay in others' histories, under an anonymous name."""
+    async def delete(self, player_id: str, password: str | None, address: str) -> Account | None:
+        """Remove the credentials and personal fields, given the password now
+        (``confirm_password``); the player id stays, so their games stay in others'
+        histories, under an anonymous name. None for a guest (no account)."""
         account = await self.store.get(player_id)
-        if account is None:
+        if account is None or account.deleted_at is not None:
             return None
+        await self.confirm_password(account, password, address)
         gone = replace(
             account,
             username=None,

@@ -74,11 +74,6 @@ class SessionStore(Protocol):
         """End every session of the player ("log out everywhere")."""
         ...
 
-    async def mark_account(self, token: str, player_id: str) -> None:
-        """The guest session ``token`` is now one of the account ``player_id``'s (the guest
-        signed up and kept its token), so that ``revoke_player`` ends it too."""
-        ...
-
 
 @dataclass(slots=True)
 class Changes:

@@ -67,9 +67,6 @@ class MemorySessionStore:
         for key in self._by_player.pop(player_id, set()):
             self._sessions.pop(key, None)
 
-    async def mark_account(self, token: str, player_id: str) -> None:
-        """Nothing to do: guests' sessions are indexed by player as accounts' are."""
-
     def _drop(self, key: str) -> None:
         session = self._sessions.pop(key, None)
         if session is not None:

@@ -316,16 +316,6 @@ class Coalesced:
             self._task = None
 
 
-_MARK_ACCOUNT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'account', '1')
-  return 1
-end
-return 0
-"""
-"""Mark a live session as an account's (an expired one is not brought back half-made)."""
-
-
 class RedisSessionStore:
     """Sessions as hashes keyed by the token's hash, expiring by Redis TTL (sliding)."""
 
@@ -336,7 +326,6 @@ class RedisSessionStore:
         self._prefix = prefix
         self._ttl_ms = int(ttl * 1000)
         self._clock = clock
-        self._mark = redis.register_script(_MARK_ACCOUNT)
 
     def _key(self, token: str) -> str:
         return f"{self._prefix}session:{hash_token(token)}"
@@ -382,17 +371,6 @@ class RedisSessionStore:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(self._key(token))
-
-    async def mark_account(self, token: str, player_id: str) -> None:
-        """Into the player's set, and marked ``account`` so that the set slides with it:
-        only accounts' sessions are indexed by player (a guest has no "everywhere")."""
-        if not await self._mark(keys=[self._key(token)]):
-            return  # it has expired meanwhile
-        mine = self._player_key(player_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(mine, hash_token(token))
-            pipe.pexpire(mine, self._ttl_ms)
-            await pipe.execute()
 
     async def revoke_player(self, player_id: str) -> None:
         """Sessions are keys of their own (a slot each in a cluster): one DEL each."""

@@ -84,9 +84,6 @@ class SqlSessionStore:
         async with self._engine.begin() as conn:
             await conn.execute(sessions.delete().where(sessions.c.token_hash == key))
 
-    async def mark_account(self, token: str, player_id: str) -> None:
-        """Nothing to do: ``revoke_player`` deletes by player id, a guest's rows too."""
-
     async def revoke_player(self, player_id: str) -> None:
         for key in [k for k, (s, _) in self._known.items() if s.player_id == player_id]:
             del self._known[key]
