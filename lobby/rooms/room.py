@@ -306,7 +306,9 @@ class Room:
         nothing unsaved. RoomError ``not_saved`` (503) if the journal refused it (the room
         is then hosted again as saved, without it) or the room left this process first."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        if self._staged:
+        if self._closed:
+            _refuse([future], ROOM_LEFT)
+        elif self._staged:
             self._waiting.append(future)
         elif self._in_flight:
             self._saving_waiting.append(future)
@@ -661,6 +663,7 @@ class Room:
         waiting, self._saving_waiting = self._saving_waiting, []
         self._in_flight = False
         if self._closed:
+            _refuse(waiting, ROOM_LEFT)
             return
         if error is not None:
             _refuse(waiting, SEAT_NOT_SAVED)
