@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from redis.asyncio import Redis
+from websockets.exceptions import ConnectionClosed
 
 from meeple.lobby.rooms.journal import JournalWriter
 from meeple.lobby.settings import Settings
@@ -186,10 +187,35 @@ async def test_a_seat_is_answered_once_saved_and_refused_changes_nothing(
             return bool(room["seats"][1]["kind"] == "human")
 
         await until(listed_taken, what="the listing showing Bo's seat")
-        a = await open_peer(server.ws, room_id, token_a)  # the room as it was saved
-        b = await open_peer(server.ws, room_id, token_b)
-        await started(a)
-        await started(b)
+
+        # Giving the seat up, refused: 503, and Bo keeps it (Ada was never shown it free).
+        a = await open_peer(server.ws, room_id, token_a)
+        await a.until(lambda m: m.get("t") == "room" and bool(shown_taken(a, 1)))
+        journal.refuse = True
+        left = await http.delete(f"{seats}/me", headers=auth_b)
+        assert not_saved(left), left.text
+        assert (await a.closed())[0] == 1011
+        assert [m for m in a.seen if m.get("t") == "room"] == shown_taken(a, 1)
+        saved = await journal.load(room_id)
+        assert saved is not None and saved[0]["seats"][1][1] == "Bo"
+        journal.refuse = False
+
+        # The room as it was saved: both seated, and the game starts once both are in.
+        ada = await until(lambda: joined(server.ws, room_id, token_a), what="the room back")
+        bo = await until(lambda: joined(server.ws, room_id, token_b), what="the room back")
+        assert ada is not None and bo is not None
+        await started(ada)
+        await started(bo)
+
+
+async def joined(ws: str, room_id: str, token: str) -> Peer | None:
+    """A connection to the room, or None while it is not hosted (again) yet."""
+    peer = await open_peer(ws, room_id, token)
+    try:
+        await peer.until(of_type("room"), timeout=3)
+    except (TimeoutError, ConnectionClosed):
+        return None
+    return peer
 
 
 @pytest.mark.redis

@@ -976,8 +976,8 @@ class Room:
         self._confirmed.discard(seat)
         self._timers.cancel("reservation", seat)
         self._stop_grace(seat)
-        self._broadcast_room()
         self._seats_changed()
+        self._once_told(self._broadcast_room)  # the seat shown free once that is saved
 
     def _seats_changed(self) -> None:
         """The seats changed: the room directory hears of it once it is saved."""
