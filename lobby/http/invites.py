@@ -98,7 +98,7 @@ async def look_up_invite(
 @router.post(
     "/invites/{code}",
     response_model=Reservation,
-    responses=problem_responses(401, 404, 409, 422, 429),
+    responses=problem_responses(401, 404, 409, 422, 429, 503),
 )
 async def join_by_invite(
     code: str,

@@ -106,8 +106,8 @@ PROBLEM_CODES: dict[str, str] = {
     "moved": "503: the room is no longer hosted by this process; try again",
     "bad_call": "500: one server process asked another for something it does not do",
     "game_not_served": "503: no server process up now offers the room's game; try again",
-    "not_saved": "503: the new room could not be saved where it must (its store failed, or "
-    "too few Redis replicas had it in time); nothing was made: try again",
+    "not_saved": "503: the change (a new room, a seat taken or given up) could not be saved "
+    "where it must (its store failed or refused it); nothing changed: try again",
     # Quick-match
     "ticket_exists": "409: you already wait for that game with another ticket",
     "no_such_ticket": "404: you have no ticket by that id",

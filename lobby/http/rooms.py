@@ -166,7 +166,8 @@ async def create_room(body: NewRoom, services: ServicesDep, session: CurrentSess
         bots={seat: body.bot for seat in body.bots},
         abandon=body.abandon,
         clock=None if body.clock is None else body.clock.model_dump(),
-    )
+        join=(session.player_id, session.name) if body.join else None,
+    )  # saved with the creator's seat before it is returned
     reservation = await reserve(services, session, room.id, None) if body.join else None
     data = room_view(room.summary(), session.player_id, room.creator)
     if reservation is not None:
@@ -189,7 +190,7 @@ async def get_room(room_id: str, services: ServicesDep, session: CurrentSession)
 @router.post(
     "/rooms/{room_id}/seats",
     response_model=Reservation,
-    responses=problem_responses(401, 403, 404, 409, 422, 429),
+    responses=problem_responses(401, 403, 404, 409, 422, 429, 503),
 )
 async def take_seat(
     room_id: str,
@@ -199,7 +200,9 @@ async def take_seat(
     body: SeatRequest | None = None,
 ) -> Reservation:
     """Reserve a seat (``seat``, or the first free one). Connect to the room's WebSocket
-    before ``expires_at`` or the seat is freed. Asking again gives the same seat."""
+    before ``expires_at`` or the seat is freed. Asking again gives the same seat. The
+    answer comes once the seat is saved: 503 ``not_saved`` if it could not be (the seat
+    stays free)."""
     body = body or SeatRequest()
     summary, creator = await find_room(services, room_id)
     check_invite(services, request, summary, creator, session.player_id, body.invite)
@@ -210,10 +213,11 @@ async def take_seat(
     "/rooms/{room_id}/seats/me",
     status_code=204,
     response_class=Response,
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 503),
 )
 async def leave_seat(room_id: str, services: ServicesDep, session: CurrentSession) -> Response:
-    """Give the seat up: freed before the game starts, resigned during it."""
+    """Give the seat up: freed before the game starts, resigned during it; answered once
+    that is saved (503 ``not_saved`` if it could not be)."""
     await services.rooms.release(room_id, session.player_id)
     return Response(status_code=204)
 

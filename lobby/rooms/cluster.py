@@ -561,9 +561,20 @@ class Cluster:
             else:
                 raise RoomError("bad_call", f"no room method {method}", 500)
         except RoomError as exc:
-            self.publish(reply_to, ["reply", call_id, False, [exc.code, exc.message, exc.status]])
+            self._reply(reply_to, call_id, exc)
             return
-        self.publish(reply_to, ["reply", call_id, True, result])
+        # The answer once the change is saved (not_saved if it could not be), as here.
+        room.when_saved().add_done_callback(
+            lambda saved: self._reply(reply_to, call_id, _refused(saved) or result)
+        )
+
+    def _reply(self, reply_to: str, call_id: int, result: Any) -> None:
+        if isinstance(result, RoomError):
+            self.publish(
+                reply_to, ["reply", call_id, False, [result.code, result.message, result.status]]
+            )
+        else:
+            self.publish(reply_to, ["reply", call_id, True, result])
 
     # Upkeep --------------------------------------------------------------------------
 
@@ -635,6 +646,16 @@ UPKEEP_SECONDS = 0.5
 with ``ALIVE_SECONDS``, the longest a dead owner's rooms wait for a new one (2.5 s)."""
 HAND_OVER_SECONDS = 4.0
 """The most ``hand_over`` takes: 2 s to save, 1 s to release the leases, 1 s to send."""
+
+
+def _refused(saved: asyncio.Future[None]) -> RoomError | None:
+    """Why a room's change was not saved (``Room.when_saved``), or None if it was."""
+    if saved.cancelled():
+        return RoomError("not_saved", "the change was not saved; try again", 503)
+    error = saved.exception()
+    if error is None or isinstance(error, RoomError):
+        return error
+    return RoomError("not_saved", f"the change was not saved ({error!r}); try again", 503)
 
 
 async def _settle(tasks: Sequence[asyncio.Task[None] | None], seconds: float) -> None:

@@ -22,7 +22,7 @@ from meeple.lobby.rooms.journal import Journal, JournalWriter
 from meeple.lobby.rooms.room import Room, RoomError, abandon_policy
 from meeple.lobby.rooms.seeds import new_seed
 from meeple.lobby.settings import Settings
-from meeple.lobby.stores.base import Changes, RoomDirectory, new_id
+from meeple.lobby.stores.base import RoomDirectory, new_id
 
 log = logging.getLogger("meeple.rooms")
 
@@ -116,8 +116,12 @@ class RoomManager:
         bots: Mapping[int, str] | None = None,
         abandon: str | None = None,
         clock: Mapping[str, Any] | None = None,
+        join: tuple[str, str] | None = None,
     ) -> Room:
-        """A new waiting room. Raises RoomError for an unknown game or bad settings."""
+        """A new waiting room, saved (with a journal) before it is returned; ``join``: the
+        player (id, name) reserved the first seat no bot takes, in that same save. Raises
+        RoomError for an unknown game or bad settings, 503 ``not_saved`` if the save
+        failed (then nothing was made)."""
         try:
             definition = self.games.lookup(game)
         except KeyError as exc:
@@ -154,26 +158,24 @@ class RoomManager:
                 raise RoomError("bad_bots", str(exc), 422) from None
         if self.cluster is not None and not await self.cluster.claim(room.id):
             raise RoomError("owner_unavailable", "could not claim the new room", 503)
+        if join is not None:
+            room.reserve(*join)  # (staged after the claim: the save carries its epoch)
+        room.save_meta()
+        try:
+            await room.when_saved()
+        except RoomError as exc:
+            room.close_all(1011, "the room could not be saved")  # its timers too
+            assert writer is not None
+            self._spawn(self._unmake(room.id, writer.journal))
+            raise RoomError(
+                "not_saved",
+                "the room could not be saved where it must before it is made (its store "
+                "failed or refused it: too few Redis replicas had it in time, or another "
+                "server process took it over); nothing was made: try again",
+                503,
+            ) from exc
         self.rooms[room.id] = room
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
-        if writer is not None:
-            saved = Changes(room.id, room.match.game_no, [], room.meta())
-            try:
-                error = (await writer.journal.save([saved]))[0]
-            except Exception as exc:  # the whole batch: Redis down, say
-                error = exc
-            if error is not None:
-                self.rooms.pop(room.id, None)
-                self.stats.redis_errors += 1
-                log.error("saving room %s failed: %s: %s", room.id, type(error).__name__, error)
-                self._spawn(self._unmake(room.id, writer.journal))
-                raise RoomError(
-                    "not_saved",
-                    "the room could not be saved where it must before it is made (its store "
-                    "failed, or too few Redis replicas had it in time); nothing was made: "
-                    "try again",
-                    503,
-                ) from error
         await self.directory.put(room.summary())
         return room
 
@@ -206,10 +208,14 @@ class RoomManager:
     async def reserve(
         self, room_id: str, player_id: str, name: str, seat: int | None = None
     ) -> tuple[int, float]:
-        """Hold a seat in a room, wherever it is hosted."""
+        """Hold a seat in a room, wherever it is hosted, once that is saved (RoomError
+        503 ``not_saved`` if it could not be: the seat is free, the room hosted again as
+        its journal has it)."""
         target = await self.locate(room_id)
         if isinstance(target, Room):
-            return target.reserve(player_id, name, seat)
+            reserved = target.reserve(player_id, name, seat)
+            await target.when_saved()  # RoomError not_saved if it could not be
+            return reserved
         if target is None or self.cluster is None:
             raise RoomError("no_such_room", f"no room {room_id}", 404)
         seat_no, expires_at = await self.cluster.call(
@@ -222,6 +228,7 @@ class RoomManager:
         target = await self.locate(room_id)
         if isinstance(target, Room):
             target.release(player_id)
+            await target.when_saved()
         elif target is None or self.cluster is None:
             raise RoomError("no_such_room", f"no room {room_id}", 404)
         else:

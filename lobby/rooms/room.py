@@ -13,6 +13,7 @@ seats the server plays (``autoplay``), what it keeps for resuming clients
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import deque
@@ -115,6 +116,22 @@ NOT_SAVED = (
 """The ``not_saved`` error's text (docs/protocol.md says what it means for the move)."""
 
 
+SEAT_NOT_SAVED = (
+    "the server could not save this change where it must before answering (its store "
+    "failed, or refused it: too few replicas, or another server process took the room "
+    "over); nothing changed: try again"
+)
+"""The ``not_saved`` problem of a seat taken or given up (docs/protocol.md)."""
+ROOM_LEFT = "the room left this server process before this change was saved; try again"
+
+
+def _refuse(waiting: list[asyncio.Future[None]], message: str) -> None:
+    """Tell those waiting for a save (``Room.when_saved``) that it did not happen."""
+    for future in waiting:
+        if not future.done():  # (a request that went away)
+            future.set_exception(RoomError("not_saved", message, 503))
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -188,6 +205,12 @@ class Room:
         """Whether audiences see different views (else one delta and backlog for all)."""
         self._closed = False
         """Set by ``close_all``: this process no longer hosts the room; nothing changes it."""
+        self._waiting: list[asyncio.Future[None]] = []
+        """Who waits for the staged changes to be saved (``when_saved``)."""
+        self._saving_waiting: list[asyncio.Future[None]] = []
+        """Who waits for the batch in flight."""
+        self._in_flight = False
+        """Whether the journal writer is saving a batch of this room's now."""
 
     @classmethod
     def restore(
@@ -270,6 +293,28 @@ class Room:
         self._timers.set("reservation", seat, self._reservation_seconds(), self._lapse, seat)
         self._seats_changed()
         return seat, time.time() + self._reservation_seconds()
+
+    def save_meta(self) -> None:
+        """Save the room's metadata with the journal's next batch: a new room's first save
+        (``when_saved`` says when it is done)."""
+        if self.journal is not None:
+            self._meta_changed = True
+            self._stage()
+
+    def when_saved(self) -> asyncio.Future[None]:
+        """Done once every change made so far is saved: at once without a journal or with
+        nothing unsaved. RoomError ``not_saved`` (503) if the journal refused it (the room
+        is then hosted again as saved, without it) or the room left this process first."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._closed:
+            _refuse([future], ROOM_LEFT)
+        elif self._staged:
+            self._waiting.append(future)
+        elif self._in_flight:
+            self._saving_waiting.append(future)
+        else:
+            future.set_result(None)
+        return future
 
     def release(self, player_id: str) -> None:
         """A player gives up their seat: freed before the game, forfeited during it."""
@@ -511,6 +556,9 @@ class Room:
         self.freeze()
         self._unsaved.clear()
         self._then.clear()
+        waiting, self._waiting = self._waiting + self._saving_waiting, []
+        self._saving_waiting = []
+        _refuse(waiting, ROOM_LEFT)
         conns = list(self._conns.values())
         self._conns.clear()  # so their ends detach nothing: no grace timers, no forfeits
         self._seat_conns.clear()
@@ -548,9 +596,9 @@ class Room:
         self._stage()
 
     def _once_told(self, action: Callable[[], None]) -> None:
-        """Run ``action`` after what was just applied is saved and told (at once without
+        """Run ``action`` after what was just changed is saved and told (at once without
         a journal): nothing may announce a change a crash could still lose."""
-        if self._unsaved:
+        if self._staged:
             self._then.append(action)
         else:
             action()
@@ -588,7 +636,9 @@ class Room:
         batch, self._unsaved = self._unsaved, []
         self._saving = batch
         self._saving_then, self._then = self._then, []
+        self._saving_waiting, self._waiting = self._waiting, []
         self._staged = False
+        self._in_flight = True
         match = self.match
         changes = Changes(self.id, match.game_no, [])
         if self._closed:
@@ -610,9 +660,13 @@ class Room:
         of the room is ahead of its journal and must not go on."""
         batch, self._saving = self._saving, []
         then, self._saving_then = self._saving_then, []
+        waiting, self._saving_waiting = self._saving_waiting, []
+        self._in_flight = False
         if self._closed:
+            _refuse(waiting, ROOM_LEFT)
             return
         if error is not None:
+            _refuse(waiting, SEAT_NOT_SAVED)
             for _, conn, msg_id in batch:  # each mover hears why before the room closes
                 if conn is not None:
                     conn.send_message(
@@ -625,6 +679,9 @@ class Room:
             self._publish(transition, conn, msg_id)
         for action in then:
             action()
+        for future in waiting:
+            if not future.done():  # (a request that went away)
+                future.set_result(None)
 
     def _publish(self, t: Transition, mover: Member | None = None, msg_id: Any = None) -> None:
         """Tell every connection what changed: the hot path of the server.
@@ -919,14 +976,17 @@ class Room:
         self._confirmed.discard(seat)
         self._timers.cancel("reservation", seat)
         self._stop_grace(seat)
-        self._broadcast_room()
         self._seats_changed()
+        self._once_told(self._broadcast_room)  # the seat shown free once that is saved
 
     def _seats_changed(self) -> None:
-        self.events.changed(self)
-        if self.journal is not None:
-            self._meta_changed = True
-            self._stage()
+        """The seats changed: the room directory hears of it once it is saved."""
+        if self.journal is None:
+            self.events.changed(self)
+            return
+        self._meta_changed = True
+        self._stage()
+        self._once_told(lambda: self.events.changed(self))
 
     # Timers ------------------------------------------------------------------------
 
