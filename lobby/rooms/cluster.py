@@ -142,6 +142,8 @@ class Cluster:
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._call_ids = itertools.count(1)
         self._tasks: list[asyncio.Task[None]] = []
+        self._answering: set[asyncio.Future[None]] = set()
+        """Calls from other processes waiting for their change to be saved and listed."""
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
         self._foreign: dict[str, str] = {}
         """Live rooms whose game this process does not serve (room -> game): never claimed."""
@@ -563,9 +565,13 @@ class Cluster:
         except RoomError as exc:
             self._reply(reply_to, call_id, exc)
             return
-        # The answer once the change is saved (not_saved if it could not be), as here.
-        room.when_saved().add_done_callback(
-            lambda saved: self._reply(reply_to, call_id, _refused(saved) or result)
+        # The answer once the change is saved and listed (not_saved if it could not
+        # be saved), as for a request made here.
+        answering = asyncio.ensure_future(self.manager.settled(room))
+        self._answering.add(answering)
+        answering.add_done_callback(self._answering.discard)
+        answering.add_done_callback(
+            lambda settled: self._reply(reply_to, call_id, _refused(settled) or result)
         )
 
     def _reply(self, reply_to: str, call_id: int, result: Any) -> None:
@@ -649,7 +655,7 @@ HAND_OVER_SECONDS = 4.0
 
 
 def _refused(saved: asyncio.Future[None]) -> RoomError | None:
-    """Why a room's change was not saved (``Room.when_saved``), or None if it was."""
+    """Why a room's change was not saved (``RoomManager.settled``), or None if it was."""
     if saved.cancelled():
         return RoomError("not_saved", "the change was not saved; try again", 503)
     error = saved.exception()

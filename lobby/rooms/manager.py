@@ -214,7 +214,7 @@ class RoomManager:
         target = await self.locate(room_id)
         if isinstance(target, Room):
             reserved = target.reserve(player_id, name, seat)
-            await target.when_saved()  # RoomError not_saved if it could not be
+            await self.settled(target)
             return reserved
         if target is None or self.cluster is None:
             raise RoomError("no_such_room", f"no room {room_id}", 404)
@@ -228,7 +228,7 @@ class RoomManager:
         target = await self.locate(room_id)
         if isinstance(target, Room):
             target.release(player_id)
-            await target.when_saved()
+            await self.settled(target)
         elif target is None or self.cluster is None:
             raise RoomError("no_such_room", f"no room {room_id}", 404)
         else:
@@ -277,6 +277,14 @@ class RoomManager:
         room = self.rooms.pop(room_id, None)
         if room is not None:
             room.close_all(code, reason)
+
+    async def settled(self, room: Room) -> None:
+        """Wait until the room's changes so far are saved and its summary is in the
+        directory, so that whoever is answered reads what they did (their seat in "my
+        games", an invitation taken up). RoomError 503 ``not_saved`` if the save failed;
+        a listing that fails is logged and counted, as a background write's would be."""
+        await room.when_saved()
+        await self._write_in_order([self.flush()])
 
     async def flush(self) -> None:
         """Write the summaries of changed rooms to the directory now, together."""
