@@ -198,6 +198,15 @@ async def test_restart_the_only_server_and_both_players_finish(redis_prefix: str
             await play(a if i % 2 else b, i, cell)
         end = await a.saw(lambda m: m["t"] == "d" and m.get("st") == "finished")
         assert end["r"]["winners"] == [0] and end["r"]["reason"] == "three in a row"
+        won = await a.until(lambda m: of_type("room")(m) and m["st"] == "finished")
+        assert won["score"] == [1.0, 0.0]
+
+        server.stop()  # again, between two games of the series: its score is kept too
+        await a.closed()
+        server = ServerProcess(env, port=server.port)
+        await server.start()
+        a = await reconnect(server, room_id, token_a, since=end["s"])
+        assert (await a.saw(of_type("room")))["score"] == [1.0, 0.0]
     finally:
         server.stop()
 

@@ -177,7 +177,8 @@ class Room:
         self._back_by: dict[int, int] = {}
         """Seat -> when its grace period ends (ms since the epoch), while it runs."""
         self._score: dict[str, float] = {}
-        """Points per player over this room's games (a win 1, a draw ½), in memory."""
+        """Points per player over this room's games (a win 1, a draw ½), counted when a
+        game ends and saved with the room's metadata (a room that moves keeps them)."""
         self._chats_frame: bytes | None = None  # the ``chats`` message, until a new line
         self.control: TimeControl | None = self.clock or (
             None
@@ -252,6 +253,7 @@ class Room:
             clock=TimeControl.parse(meta["clock"]) if meta.get("clock") else None,
         )
         room._restore_clock(meta.get("clock_start"), log_entries)
+        room._score = {player: float(points) for player, points in meta.get("score", {}).items()}
         for i, seat in enumerate(match.seats):
             if seat.bot:
                 room._auto.stand_in(i, seat.bot)
@@ -587,6 +589,8 @@ class Room:
             return
         if self.control is not None:
             self._tick(result, now_ms() if now is None else now)
+        if result.status == "finished" and not result.reset:
+            self._count_score()  # before the save: the meta saved with the end has it
         if self.journal is None:
             self._publish(result, conn, msg_id)
             return
@@ -629,6 +633,7 @@ class Room:
             "created_at": self.created_at,
             "clock": None if self.clock is None else self.clock.as_view(),
             "clock_start": self._clock_start,
+            "score": dict(self._score),
         }
 
     def take_changes(self) -> Changes:
@@ -713,8 +718,7 @@ class Room:
                 for conn in self._conns.values():
                     conn.send(with_field(frame, "ack", ack) if conn is mover else frame)
             if finished:
-                self._count_score()
-                self._broadcast_room()  # the status changed
+                self._broadcast_room()  # the status changed (and the score)
                 self.events.finished(self)
                 self.events.changed(self)
             elif self.control is not None and self.control.correspondence:
