@@ -318,3 +318,64 @@ async def test_a_new_room_fenced_by_another_process_is_a_clear_503_and_left_nowh
         assert await listed(http, server.http, auth) == {}
         assert await other.owner(room_id) == "n_other"
         await other.release(room_id)
+
+
+class SeatsRefused(Held):
+    """A journal that saves rooms but, while ``refuse_seats``, refuses every save that
+    seats a player: a quick match's room is made, its seats are not."""
+
+    refuse_seats = True
+    refused = 0
+
+    async def save(self, changes: Sequence[Changes]) -> list[Exception | None]:
+        seated = [c for c in changes if c.meta and any(s[0] for s in c.meta["seats"])]
+        if seated and self.refuse_seats:
+            self.refused += 1
+            return [ConnectionError("the store refused this save")] * len(changes)
+        return await super().save(changes)
+
+
+@pytest.mark.redis
+@pytest.mark.server_errors("could not open a room", *REFUSED)
+async def test_a_quick_match_is_announced_only_once_its_seats_are_saved(
+    redis_prefix: str,
+) -> None:
+    """The matchmaker makes a room and seats the players; when that seating cannot be
+    saved, nobody is told of the match and the tickets wait again; once saves work, the
+    players are matched into a room whose seats are saved."""
+    settings = Settings(redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    async with live_server(settings) as server, httpx.AsyncClient(base_url=server.http) as http:
+        writer = server.services.rooms.writer
+        assert writer is not None
+        journal = writer.journal = SeatsRefused(writer.journal)
+        auths = [(await session(http, server.http, name))[1] for name in ("Ada", "Bo")]
+        tickets = []
+        for auth in auths:
+            r = await http.post(
+                "/api/matchmaking/tickets", json={"game": "tictactoe"}, headers=auth
+            )
+            assert r.status_code == 201, r.text
+            tickets.append(r.json()["id"])
+        await until(lambda: journal.refused >= 2, what="two seatings refused")
+
+        async def statuses() -> list[str]:
+            got = [
+                (await http.get(f"/api/matchmaking/tickets/{t}", headers=a)).json()
+                for t, a in zip(tickets, auths, strict=True)
+            ]
+            return [g["status"] for g in got]
+
+        assert "matched" not in await statuses()  # waiting again (or being matched again)
+        journal.refuse_seats = False
+
+        async def matched() -> list[dict[str, Any]] | None:
+            got = [
+                (await http.get(f"/api/matchmaking/tickets/{t}", headers=a)).json()
+                for t, a in zip(tickets, auths, strict=True)
+            ]
+            return got if all(g["status"] == "matched" for g in got) else None
+
+        ada, bo = await until(matched, what="both tickets matched once saves work")
+        assert ada["room"] == bo["room"] and {ada["seat"], bo["seat"]} == {0, 1}
+        meta = await journal.journal.meta(ada["room"])
+        assert meta is not None and all(player for player, _, _ in meta["seats"])

@@ -259,6 +259,7 @@ class Matchmaker:
             for ticket, seat in zip(group, seats, strict=True):
                 got, _ = room.reserve(ticket.player_id, ticket.name, seat)
                 reserved.append((ticket, got))
+            await self.rooms.settled(room)  # announced only once the seats are saved
         except Exception:
             log.exception("could not open a room for tickets %s", [t.id for t in group])
             await self.queue.settle([replace(t, status="waiting") for t in group])
