@@ -205,8 +205,6 @@ class Player(Socket):
                 path = op[0]
                 if len(path) == 2 and path[0] == "b":
                     board[path[1]] = op[1]
-                elif path == ["l"]:  # the last move's cell: the board above has it
-                    continue
                 else:  # not a one-cell change: ask for the whole view
                     self.send(SYNC)
                     return

@@ -126,7 +126,7 @@ class RoomConnection:
     """A connection to one room that keeps its state current and survives drops.
 
     Use it as ``async with conn:`` (or ``await conn.open()`` / ``await conn.close()``).
-    The attributes (``seq``, ``view``, ``to_act``, ``status``, ``result``,
+    The attributes (``seq``, ``view``, ``change``, ``to_act``, ``status``, ``result``,
     ``deadline``, ``seats``, ``seat``) always hold the latest state;
     ``wait_for`` waits for a condition on them and ``events()`` streams what happens.
     """
@@ -168,6 +168,9 @@ class RoomConnection:
         self.game_no: int | None = None
         """The number of the game ``seq`` counts in (each rematch is one more)."""
         self.view: dict[str, Any] = {}
+        self.change: list[list[Any]] | None = None
+        """The operations of the last change in this game that altered ``view`` (a
+        ``d``'s ``o``, or a snapshot's ``lo``): what moved last; None before the first."""
         self.to_act: list[int] = []
         self.status: Status = "waiting"
         self.result: Result | None = None
@@ -313,6 +316,7 @@ class RoomConnection:
         self.game = msg.g
         self.seat = msg.seat
         self.view = msg.v
+        self.change = msg.lo
         self.to_act = msg.a
         self.status = msg.st
         self.result = msg.r
@@ -341,6 +345,8 @@ class RoomConnection:
             log.warning("delta %s does not apply (%r): resyncing", msg.s, exc)
             self._resync()
             return
+        if msg.o:
+            self.change = msg.o
         self.seq = msg.s
         self.to_act = msg.a
         if msg.st is not None:

@@ -147,6 +147,8 @@ class Match:
     outcome: Outcome | None = None
     to_act: tuple[int, ...] = ()
     _views: dict[Audience, View] = field(default_factory=dict, repr=False)
+    _changes: dict[Audience, list[Op]] = field(default_factory=dict, repr=False)
+    """Per audience, the delta of the last change in this game that altered its view."""
     _rng: _SeededOnUse = field(default_factory=_SeededOnUse, repr=False)
 
     def __post_init__(self) -> None:
@@ -273,6 +275,13 @@ class Match:
         """The current view of ``audience`` (empty before the first game)."""
         return self._views.get(audience, {})
 
+    def last_change(self, audience: Audience) -> list[Op] | None:
+        """The operations of the last change in this game that altered ``audience``'s
+        view (its last non-empty delta), or None before the first: what a snapshot
+        carries, so a client that did not see the change made can still show what
+        moved last (a board marks the cell the delta set)."""
+        return self._changes.get(audience)
+
     def turn_seconds(self) -> float | None:
         return self.turn_limit
 
@@ -347,7 +356,7 @@ class Match:
         to_act = tuple(self.game.to_act(state))
         self.seed, self.game_no, self.seq, self.log = seed, game_no, seq, []
         self.state, self.status, self.outcome, self.to_act = state, "playing", None, to_act
-        self._views = views
+        self._views, self._changes = views, {}
         return Transition(self.seq, "start", None, self.to_act, self.status, None, {}, reset=True)
 
     def _advance(self, state: Any, entry: LogEntry) -> Transition | Rejection:
@@ -369,8 +378,15 @@ class Match:
             self.status = "finished"
         if self._hidden:
             deltas = {audience: diff(old_views[audience], view) for audience, view in views.items()}
+            changes = self._changes
+            for audience, ops in deltas.items():
+                if ops:
+                    changes[audience] = ops
         else:
-            deltas = dict.fromkeys(self._audiences, diff(old_views[None], views[None]))
+            ops = diff(old_views[None], views[None])
+            deltas = dict.fromkeys(self._audiences, ops)
+            if ops:
+                self._changes = deltas  # a new dict every change: never altered after
         return Transition(
             seq, entry["k"], entry["seat"], to_act, self.status, outcome, deltas, False, entry
         )

@@ -249,6 +249,11 @@ class SnapMsg(_Message):
     """This connection's seat; None for a spectator."""
     v: dict[str, Any]
     """The view: the game's state as this seat may see it ({} before the first game)."""
+    lo: list[list[Any]] | None = None
+    """The operations of the last change in this game that altered this view (the ``o``
+    of the last non-empty ``d`` this seat was sent; ``v`` includes them already), or
+    None before the first: so a board shows what moved last to a client that did not see
+    it move."""
     a: list[int]
     """Seats to act."""
     st: Literal["waiting", "playing", "finished"]

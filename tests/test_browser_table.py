@@ -277,7 +277,7 @@ async def test_last_moves_and_winning_lines_are_marked(
     server: LiveServer, browser: Browser
 ) -> None:
     # Tic-tac-toe: the last mark, then the winning row.
-    ada, bo, _ = await two_players_in_a_room(browser, server.http)
+    ada, bo, room_id = await two_players_in_a_room(browser, server.http)
     for mover, cell in ((ada, 0), (bo, 3), (ada, 1), (bo, 4)):
         await expect(mover.page.get_by_test_id("status")).to_have_text("Your turn")
         await mover.cell(cell).click()
@@ -286,10 +286,17 @@ async def test_last_moves_and_winning_lines_are_marked(
                 "data-cell", str(cell)
             )
     await expect(ada.cell(4)).to_have_attribute("aria-description", "last move")
-    # A reload shows the last move at once (the view carries it), not after the next one.
+    # A reload shows the last move at once (the page kept the last change), not after the
+    # next one; so does a newcomer's first snapshot (its "lo" is that change).
     await bo.page.reload()
     await expect(bo.page.get_by_test_id("conn")).to_have_text("connected")
     await expect(bo.page.locator(".ttt .cell.last")).to_have_attribute("data-cell", "4")
+    cy = await new_player(browser, "Cy")
+    await cy.sign_in(server.http)
+    await goto_room(cy, server.http, room_id)
+    await expect(cy.page.get_by_test_id("watching")).to_have_text("watching")
+    await expect(cy.page.locator(".ttt .cell.last")).to_have_attribute("data-cell", "4")
+    await expect(cy.page.locator(".ttt .cell.last")).to_have_count(1)
     await ada.cell(2).click()
     for player in (ada, bo):
         wins = player.page.locator(".ttt .cell.win")
@@ -298,6 +305,8 @@ async def test_last_moves_and_winning_lines_are_marked(
     await expect(bo.cell(1)).to_have_attribute("aria-description", "winning line")
     await shot(bo.page, "tictactoe-end-bo")
     await assert_result_over_the_board(bo.page)
+    await expect(cy.page.locator(".ttt .cell.win")).to_have_count(3)
+    await close_players(cy)
 
     # Connect Four: the last disc, then the four in a column.
     for player in (ada, bo):

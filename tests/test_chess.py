@@ -230,11 +230,13 @@ def test_threefold_repetition_claim() -> None:
     play(match, "g1f3", "g8f6", "f3g1", "f6g8")
     assert refused(match, claim).code == "no_draw_claim"
     assert all(match.view(a)["c"] is None for a in (0, 1, None))
-    play(match, "g1f3", "g8f6", "f3g1")
+    repeated = play(match, "g1f3", "g8f6", "f3g1")
     # Black may claim now: f6g8 would repeat the start a third time. Every view says so
-    # (a board shows its claim button only then).
+    # (a board shows its claim button only then), in a word: the move's delta carries it
+    # and stays within 64 bytes past move 255 (with the reason in full it was 65).
     assert {"kind": "claim_draw"} in [m.model_dump() for m in legal(match)]
-    assert all(match.view(a)["c"] == "threefold repetition" for a in (0, 1, None))
+    assert all(match.view(a)["c"] == "threefold" for a in (0, 1, None))
+    assert [["c"], "threefold"] in repeated.deltas[None] and delta_size(repeated) <= 64
     step = submit(match, claim)
     assert isinstance(step, Transition) and step.status == "finished"
     assert match.outcome is not None
@@ -255,7 +257,7 @@ def test_fifty_move_rule_claim() -> None:
     assert match.view(None)["c"] is None
     play(match, "b1b2")
     assert match.status == "playing"
-    assert match.view(1)["c"] == "fifty-move rule"
+    assert match.view(1)["c"] == "fifty"
     step = submit(match, {"kind": "claim_draw"})
     assert isinstance(step, Transition)
     assert match.outcome is not None

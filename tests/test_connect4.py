@@ -21,6 +21,7 @@ from meeple.game.delta import apply_delta
 from meeple.game.games.connect4 import COLS, ROWS, ConnectFour, Move, State
 from meeple.game.match import Match
 from tests.games import GAMES
+from tests.test_tictactoe import message_size
 
 GAME = ConnectFour()
 RNG = random.Random(0)  # connect four never draws on it; apply takes one anyway
@@ -81,7 +82,7 @@ def test_discs_stack_and_turns_alternate() -> None:
     state = play([3, 3, 4])
     assert GAME.view(state, None)["c"][3] == [0, 1]
     assert GAME.view(state, None)["c"][4] == [0]
-    assert GAME.view(state, None)["l"] == 4  # the last disc: the top of column 4
+    assert set(GAME.view(state, None)) == {"c"}  # the last disc is the delta's
     assert GAME.to_act(state) == (1,)
 
 
@@ -170,6 +171,19 @@ def test_one_move_is_one_append_op() -> None:
     step = match.submit(1, {"col": 3})
     assert not isinstance(step, Rejection)
     assert step.deltas[None] == [[["c", 3, 1], 1]]
+    assert match.last_change(None) == [[["c", 3, 1], 1]]  # what a snapshot carries
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_move_is_22_bytes_on_the_wire_in_any_game(seed: int) -> None:
+    # The disc appended and who acts next: no last-move field (the append is the move).
+    match, rnd = new_match(seed), random.Random(seed)
+    while match.status == "playing":
+        seat = match.to_act[0]
+        step = match.submit(seat, {"col": rnd.choice(match.legal_moves(seat)).col})
+        assert not isinstance(step, Rejection)
+        if step.status == "playing":
+            assert message_size(step.seq, step) == 22
 
 
 def test_timeout_forfeits() -> None:

@@ -164,9 +164,9 @@ async def test_out_of_turn_and_taken_cells_go_to_the_mover_alone(server: LiveSer
     assert err == {"t": "err", "id": 1, "code": "not_your_turn", "msg": "it is not seat 1's turn"}
     await a.send({"t": "move", "id": 2, "m": {"cell": 0}})
     delta = await a.until(of_type("d"))
-    assert delta == {"t": "d", "s": 2, "o": [[["b", 0], 0], [["l"], 0]], "a": [1], "ack": 2}
+    assert delta == {"t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1], "ack": 2}
     assert await b.until(of_type("d")) == {
-        "t": "d", "s": 2, "o": [[["b", 0], 0], [["l"], 0]], "a": [1]
+        "t": "d", "s": 2, "o": [[["b", 0], 0]], "a": [1]
     }  # fmt: skip
     await b.send({"t": "move", "id": 3, "m": {"cell": 0}})
     assert (await b.until(of_type("err")))["code"] == "cell_taken"
@@ -207,7 +207,7 @@ async def test_spectators_cannot_play_and_see_the_public_view(server: LiveServer
     await spectator.send({"t": "move", "id": 1, "m": {"cell": 0}})
     assert (await spectator.until(of_type("err")))["code"] == "not_seated"
     await a.send({"t": "move", "id": 1, "m": {"cell": 8}})
-    assert (await spectator.until(of_type("d")))["o"] == [[["b", 8], 0], [["l"], 8]]
+    assert (await spectator.until(of_type("d")))["o"] == [[["b", 8], 0]]
 
 
 # Chat ---------------------------------------------------------------------------------
@@ -292,6 +292,7 @@ async def test_sync_returns_a_snapshot_at_the_current_sequence(server: LiveServe
     await b.send({"t": "sync", "id": 2})
     snap = await b.until(of_type("snap"))
     assert snap["s"] == 2 and snap["v"]["b"][4] == 0 and snap["a"] == [1]
+    assert snap["lo"] == [[["b", 4], 0]]  # the change that made the view: the last move
 
 
 # The machine-readable protocol --------------------------------------------------------

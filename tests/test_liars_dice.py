@@ -35,7 +35,7 @@ from tests.games import GAMES
 
 GAME = LiarsDice()
 CHALLENGE = Challenge(kind="challenge")
-PUBLIC_KEYS = {"n", "t", "b", "r", "w", "x"}
+PUBLIC_KEYS = {"n", "b", "r", "w", "x"}
 
 
 def bid(qty: int, face: int) -> Bid:
@@ -239,7 +239,7 @@ def test_last_player_with_dice_wins() -> None:
     assert outcome == api.win(3, 4, LAST_STANDING)
     assert outcome is not None and outcome.returns == (0.0, 0.0, 0.0, 1.0)
     assert GAME.to_act(state) == () and GAME.legal_moves(state, 3) == []
-    assert GAME.view(state, 3)["t"] is None
+    assert "t" not in GAME.view(state, 3)  # whose turn: the match's to_act, the d's "a"
     assert refused(state, bid(1, 1)) == api.GAME_OVER
 
 
@@ -309,7 +309,6 @@ def test_each_seat_sees_only_its_own_dice() -> None:
         view = GAME.view(state, seat)
         assert view == {
             "n": [2, 2, 2],
-            "t": 1,
             "b": [[0, 2, 2]],
             "r": 1,
             "w": True,
@@ -318,7 +317,6 @@ def test_each_seat_sees_only_its_own_dice() -> None:
         }
     assert GAME.view(state, None) == {
         "n": [2, 2, 2],
-        "t": 1,
         "b": [[0, 2, 2]],
         "r": 1,
         "w": True,
@@ -347,7 +345,7 @@ def test_one_bid_is_small_delta() -> None:
     step_ = match.submit(0, {"kind": "bid", "qty": 2, "face": 3})
     assert not isinstance(step_, Rejection)
     for audience in (0, 1, 2, None):
-        assert step_.deltas[audience] == [[["t"], 1], [["b", 0], [0, 2, 3]]]
+        assert step_.deltas[audience] == [[["b", 0], [0, 2, 3]]]  # the bid, and nothing else
 
 
 # Random games through the match -----------------------------------------
@@ -550,7 +548,6 @@ def test_random_games(
     assert outcome.winners == tuple(alive) and len(alive) == 1
     assert outcome.returns == tuple(1.0 if s == alive[0] else 0.0 for s in range(seats))
     assert outcome.reason in (LAST_STANDING, last_forfeit)
-    assert all(v["t"] is None for v in views.values())
 
     # Over: every attempt is refused and changes nothing.
     for seat in range(seats):

@@ -187,6 +187,7 @@ def snapshot(match: Match) -> tuple[Any, ...]:
         match.game_no,
         views,
         {a: id(v) for a, v in match._views.items()},  # the very same view objects
+        {a: match.last_change(a) for a in audiences(match)},
     )
 
 
@@ -555,6 +556,26 @@ def test_deltas_rebuild_every_view() -> None:
             assert apply_delta(views[audience], step.deltas[audience]) == match.view(audience)
             views[audience] = match.view(audience)
     assert match.seq == 5
+
+
+def test_the_last_change_is_each_audiences_last_delta_that_changed_its_view() -> None:
+    # What a snapshot carries as "lo", for a board to mark what moved last.
+    for game in (TALLY, PUBLIC):
+        match = started(game, seats=3)
+        assert [match.last_change(a) for a in audiences(match)] == [None] * 4
+        step = accepted(match.submit(0, {"n": 2}))
+        assert accepted(match.timeout(1)).deltas[None] == []  # the turn passes, unseen
+        for audience in audiences(match):
+            assert step.deltas[audience] == [[["t"], 2]]
+            assert match.last_change(audience) == [[["t"], 2]]
+        replayed = Match.replay(game, 3, None, 0, match.log)
+        for audience in audiences(match):
+            assert replayed.last_change(audience) == [[["t"], 2]]
+    match = started(TTT)
+    last = finish_ttt(match)
+    assert match.last_change(1) == last.deltas[1] == [[["b", 2], 0]]
+    match.rematch(seed=1)
+    assert match.last_change(1) is None  # a new game: nothing has moved yet
 
 
 # Rematch ----------------------------------------------------------------------------

@@ -342,7 +342,7 @@ async def test_a_game_through_nginx_over_tls(tmp_path: Path, redis_prefix: str) 
                 result = player.final["r"]
                 assert result["winners"] == [0] and result["draw"] is False
                 assert result["reason"] == "three in a row"
-                assert player.view == {"b": FINAL_BOARD, "l": 2}  # Ada's winning cell last
+                assert player.view == {"b": FINAL_BOARD}
 
             # The quick-match event stream answers at once through its unbuffered location.
             # (After the game: an open stream would count in least_conn's choice above.)

@@ -95,7 +95,8 @@ async def test_a_rejected_move_raises_and_changes_nothing(server: LiveServer) ->
             await ca.move({"cell": 0})
         assert refused.value.code == "not_your_turn"
         assert ca.seq == cb.seq == seq
-        assert ca.view == cb.view == {"b": [-1, -1, -1, -1, 0, -1, -1, -1, -1], "l": 4}
+        assert ca.view == cb.view == {"b": [-1, -1, -1, -1, 0, -1, -1, -1, -1]}
+        assert ca.change == cb.change == [[["b", 4], 0]]  # what moved last: X in the centre
 
 
 async def test_gap_in_sequence_numbers_resyncs(server: LiveServer) -> None:

@@ -114,8 +114,8 @@ def test_setup_empty_board_seat_zero_first() -> None:
 
 def test_marks_and_turns_alternate() -> None:
     state = play([4, 0, 8])
-    # "l": the cell marked last, for every audience.
-    assert GAME.view(state, None) == {"b": [1, -1, -1, -1, 0, -1, -1, -1, 0], "l": 8}
+    # The board alone: the last move is the delta's (a snapshot carries it as "lo").
+    assert GAME.view(state, None) == {"b": [1, -1, -1, -1, 0, -1, -1, -1, 0]}
     assert GAME.view(state, 1) == GAME.view(state, None)
     assert GAME.to_act(state) == (1,)
     assert [m.cell for m in GAME.legal_moves(state, 1)] == [1, 2, 3, 5, 6, 7]
@@ -277,12 +277,13 @@ def test_move_is_logged_as_its_json_form() -> None:
     assert GAME.move_adapter().dump_python(Move(cell=4), mode="json") == {"cell": 4}
 
 
-def test_one_move_is_two_set_ops_shared_by_everyone() -> None:
+def test_one_move_is_one_set_op_shared_by_everyone() -> None:
     match = new_match()
     step = match.submit(0, {"cell": 4})
     assert not isinstance(step, Rejection)
-    assert step.deltas[None] == [[["b", 4], 0], [["l"], 4]]  # the cell, and "last move"
+    assert step.deltas[None] == [[["b", 4], 0]]  # the cell: also what the board marks last
     assert step.deltas[0] is step.deltas[1] is step.deltas[None]
+    assert match.last_change(1) == [[["b", 4], 0]]
 
 
 def test_cell_taken_through_the_match() -> None:
@@ -306,7 +307,9 @@ def message_size(seq: int, step: Transition) -> int:
     return len(codec.encode({"t": "d", "s": seq, "o": step.deltas[None], "a": list(step.to_act)}))
 
 
-def test_a_move_is_26_bytes_on_the_wire_in_any_game() -> None:
+def test_a_move_is_21_bytes_on_the_wire_in_any_game() -> None:
+    # Under the 24-byte target: the cell and who acts next, and no last-move field (the
+    # delta is the move; a snapshot carries the last one as "lo").
     match = new_match()
     for _ in range(3):  # numbering starts again with each game: s stays below 11
         steps = [match.submit(seat, {"cell": c}) for seat, c in ((0, 4), (1, 0), (0, 8), (1, 1))]
@@ -315,7 +318,7 @@ def test_a_move_is_26_bytes_on_the_wire_in_any_game() -> None:
             assert not isinstance(step, Rejection)
             assert step.seq <= 10
             if step.status == "playing":
-                assert message_size(step.seq, step) == 26
+                assert message_size(step.seq, step) == 21
         match.rematch(seed=match.seed + 1)
 
 
@@ -383,10 +386,10 @@ def test_random_games(
         for audience in AUDIENCES:
             assert apply_delta(views[audience], step.deltas[audience]) == match.view(audience)
             views[audience] = match.view(audience)
-        assert message_size(step.seq, step) <= 28, step.deltas[None]
-        assert message_size(65535, step) <= 28, step.deltas[None]
+        assert message_size(step.seq, step) <= 21, step.deltas[None]
+        assert message_size(65535, step) <= 23, step.deltas[None]
         if step.kind == "move" and step.seq < 128 and step.to_act:
-            assert message_size(step.seq, step) == 26
+            assert message_size(step.seq, step) == 21
         board = match.view(None)["b"]
         assert sum(c != -1 for c in board) == marks
         assert board.count(0) - board.count(1) in (0, 1)  # X moves first

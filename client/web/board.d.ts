@@ -50,6 +50,13 @@ export interface BoardState {
   seat: number | null;
   /** What this seat may see; null before the first snapshot. */
   view: View | null;
+  /**
+   * The operations of the last change in this game that altered `view` (a `d`'s `o`, or
+   * a `snap`'s `lo` for a client that did not see it made): what moved last, for a board
+   * to mark without the view carrying it (the cell a tic-tac-toe op sets). Null before
+   * the first change of a game.
+   */
+  change: import("./delta").Op[] | null;
   /** Seats to act (several at once in simultaneous phases). */
   toAct: number[];
   status: "waiting" | "playing" | "finished";

@@ -47,6 +47,7 @@ export function mount(root, { roomId, setConn }) {
     game: saved?.game ?? null,
     seat: saved?.seat ?? null,
     view: saved?.view ?? null,
+    change: saved?.change ?? null, // the last change that altered the view: what moved last
     toAct: saved?.toAct ?? [],
     status: saved?.status ?? "waiting",
     result: saved?.result ?? null,
@@ -167,13 +168,14 @@ export function mount(root, { roomId, setConn }) {
   );
 
   function save() {
-    const { game, seat, view, toAct, status: st, result, deadline, resigned, dismissed } = state;
+    const { game, seat, view, change, toAct, status: st, result, deadline, resigned, dismissed } = state;
     const copy = {
       seq: conn?.seq ?? null,
       gameNo: conn?.game ?? null,
       game,
       seat,
       view,
+      change,
       toAct,
       status: st,
       result,
@@ -192,6 +194,7 @@ export function mount(root, { roomId, setConn }) {
           game: msg.g,
           seat: msg.seat,
           view: msg.v,
+          change: msg.lo ?? null,
           toAct: msg.a,
           status: msg.st,
           result: msg.r,
@@ -210,6 +213,7 @@ export function mount(root, { roomId, setConn }) {
           conn.resync();
           return;
         }
+        if (msg.o.length) state.change = msg.o;
         state.toAct = msg.a;
         state.deadline = msg.dl ?? null;
         if (msg.k) state.clocks = clocksAt(msg.k);

@@ -58,6 +58,8 @@ TERMINATIONS = {
 }
 FIFTY_MOVES = "fifty-move rule"
 THREEFOLD = "threefold repetition"
+CLAIM_CODES = {THREEFOLD: "threefold", FIFTY_MOVES: "fifty"}
+"""A claimable draw as the view names it: short, since it travels in a move's delta."""
 DRAW_AGREED = "draw agreed"
 
 
@@ -290,9 +292,10 @@ class Chess(Game[State, ChessMove, ChessOptions]):
         #        empty, so a client without chess rules can draw the board,
         #   "k": whether the side to move is in check,
         #   "d": the seat with a standing draw offer, or None,
-        #   "c": the draw the side to move may claim now ("threefold repetition" or
-        #        "fifty-move rule"; python-chess's test, as claim_draw checks it), or
-        #        None: a client shows its claim button only then.
+        #   "c": the draw the side to move may claim now ("threefold" or "fifty", for
+        #        threefold repetition and the fifty-move rule; python-chess's test, as
+        #        claim_draw checks it), or None: a client shows its claim button only
+        #        then. Short: the move that makes a draw claimable carries it.
         # Castling rights, the en passant square and the two move counters are left
         # out: all follow from "s" and "m", and the counters change on nearly every
         # move, which would make each move's delta larger for nothing.
@@ -307,7 +310,7 @@ class Chess(Game[State, ChessMove, ChessOptions]):
             "b": cells,
             "k": board.is_check(),
             "d": state.draw_offer,
-            "c": None if state.outcome else state.claim,
+            "c": None if state.outcome or state.claim is None else CLAIM_CODES[state.claim],
         }
 
     def max_moves(self, seats: int, options: ChessOptions) -> int:

@@ -64,8 +64,6 @@ class State:
     """Set once the game is over: by a line, a full board or a forfeit."""
     line: tuple[tuple[int, int], ...] = ()
     """The (column, row) cells of the winning line, in order along it, if any."""
-    last: int | None = None
-    """The column the last disc went into, for the board to show (after a reload too)."""
 
 
 class ConnectFour(Game[State, Move, ConnectFourOptions]):
@@ -108,23 +106,21 @@ class ConnectFour(Game[State, Move, ConnectFourOptions]):
         new_cols = tuple(cols)
         line = _line_through(new_cols, move.col, len(column), seat)
         if line:
-            return State(new_cols, 1 - seat, win(seat, SEATS, "four in a row"), line, move.col)
+            return State(new_cols, 1 - seat, win(seat, SEATS, "four in a row"), line)
         if all(len(c) == ROWS for c in new_cols):
-            return State(new_cols, 1 - seat, draw(SEATS, "board full"), last=move.col)
-        return State(new_cols, 1 - seat, last=move.col)
+            return State(new_cols, 1 - seat, draw(SEATS, "board full"))
+        return State(new_cols, 1 - seat)
 
     def outcome(self, state: State) -> Outcome | None:
         return state.result
 
     def view(self, state: State, seat: int | None) -> View:
         # Nothing is hidden: every seat sees the board. "c" is the columns, bottom
-        # first, so a move appends one int to one column; "l" is the column the last
-        # disc went into, once there is one (its top disc is the last move, so a client
-        # that reconnects can mark it); "w" (the winning cells, as [column, row])
-        # appears once, when the game is won by a line.
+        # first, so a move appends one int to one column, and that append is the last
+        # move (a snapshot carries the last delta too, so a board can mark it without
+        # the view sending it again every move); "w" (the winning cells, as
+        # [column, row]) appears once, when the game is won by a line.
         view: View = {"c": [list(col) for col in state.cols]}
-        if state.last is not None:
-            view["l"] = state.last
         if state.line:
             view["w"] = [[c, r] for c, r in state.line]
         return view
@@ -135,9 +131,7 @@ class ConnectFour(Game[State, Move, ConnectFourOptions]):
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         if state.result is not None:
             return state
-        return State(
-            state.cols, state.turn, win(1 - seat, SEATS, reason or "forfeit"), last=state.last
-        )
+        return State(state.cols, state.turn, win(1 - seat, SEATS, reason or "forfeit"))
 
 
 def _cell(cols: tuple[tuple[int, ...], ...], c: int, r: int) -> int | None:

@@ -229,12 +229,12 @@ class LiarsDice(Game[State, Move, LiarsDiceOptions]):
     def view(self, state: State, seat: int | None) -> View:
         # Everything here is public except "d": a seat's own dice, which only that
         # seat gets (a spectator gets no "d" at all). Dice counts ("n"), the bids
-        # of this round ("b", [seat, qty, face], growing by appends), whose turn
-        # ("t", None once over), the round ("r"), the rule ("w": ones wild) and how
-        # the last round ended ("x", with every die when it was a challenge).
+        # of this round ("b", [seat, qty, face], growing by appends), the round
+        # ("r"), the rule ("w": ones wild) and how the last round ended ("x", with
+        # every die when it was a challenge). Whose turn it is is not here: every
+        # change says who acts next (the message's "a"), so it would travel twice.
         view: View = {
             "n": [len(d) for d in state.dice],
-            "t": None if _over(state) else state.turn,
             "b": [[c.seat, c.qty, c.face] for c in state.bids],
             "r": state.round_no,
             "w": state.ones_wild,

@@ -44,8 +44,6 @@ class State:
     turn: int
     result: Outcome | None = None
     """Set once the game is over: by a line, a full board or a forfeit."""
-    last: int | None = None
-    """The cell marked last, for the board to show (after a reload too)."""
 
 
 def judge(cells: tuple[int | None, ...]) -> Outcome | None:
@@ -87,7 +85,7 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
         cells = list(state.cells)
         cells[move.cell] = seat
         marked = tuple(cells)
-        return State(marked, 1 - seat, judge(marked), move.cell)
+        return State(marked, 1 - seat, judge(marked))
 
     def outcome(self, state: State) -> Outcome | None:
         return state.result
@@ -95,12 +93,10 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
     def view(self, state: State, seat: int | None) -> View:
         # Nothing is hidden in tic-tac-toe: every seat sees the board.
         # "b" is the board, -1 for an empty cell; the key is short because it travels.
-        # "l" is the cell marked last, once there is one (so a client that reconnects
-        # can mark the last move without having seen it made).
-        view: View = {"b": [-1 if c is None else c for c in state.cells]}
-        if state.last is not None:
-            view["l"] = state.last
-        return view
+        # The last move is not in the view: each move's delta is the cell it marked
+        # (a snapshot carries the last one), so a board can show it without the
+        # view sending it again with every move.
+        return {"b": [-1 if c is None else c for c in state.cells]}
 
     def max_moves(self, seats: int, options: TicTacToeOptions) -> int:
         return 9
@@ -108,4 +104,4 @@ class TicTacToe(Game[State, Move, TicTacToeOptions]):
     def forfeit(self, state: State, seat: int, reason: str) -> State:
         if state.result is not None:
             return state
-        return State(state.cells, state.turn, win(1 - seat, 2, reason), state.last)
+        return State(state.cells, state.turn, win(1 - seat, 2, reason))

@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from meeple.lobby.ops.logs import Outage
 from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.ratings import DEFAULT_RATING
 from meeple.lobby.rooms.manager import RoomManager
@@ -213,27 +214,30 @@ class Matchmaker:
         return stored, created
 
     async def run(self) -> None:
-        """The matchmaking loop: a background task for the app's lifetime."""
+        """The matchmaking loop: a background task for the app's lifetime.
+
+        While rounds fail (the store is down) it waits twice as long after each failure,
+        up to ``RETRY_MAX``, and logs the outage as one (``Outage``): a line when it
+        starts, one every 30 s while it lasts, one when it ends."""
+        outage = Outage(log, "matchmaking", clock=self.clock)
         failures = 0
         while True:
-            wait = min(self.interval * 2**failures, RETRY_MAX) if failures else self.interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-            self._wake.clear()
+            backoff = min(self.interval * 2**failures, RETRY_MAX)
+            await self.rest(backoff if failures else self.interval)
             try:
                 await self.tick()
             except Exception as exc:
-                # One traceback, then a line per doubling: an outage of the store must not
-                # flood the log at ten rounds a second.
                 failures += 1
-                if failures == 1:
-                    log.exception("matchmaking round failed; retrying with backoff")
-                elif wait < RETRY_MAX or failures % 12 == 0:
-                    log.error("matchmaking round failed again (%d in a row): %r", failures, exc)
-                continue
-            if failures:
-                log.warning("matchmaking rounds work again after %d failures", failures)
+                outage.failed(exc)
+            else:
                 failures = 0
+                outage.worked()
+
+    async def rest(self, seconds: float) -> None:
+        """Wait ``seconds`` between rounds, or less if a ticket arrives."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
 
     async def tick(self) -> int:
         """One round: expire old tickets, then match every group there is. Returns rooms made."""

@@ -928,6 +928,7 @@ class Room:
             "g": match.game.name,
             "seat": seat,
             "v": view,
+            "lo": match.last_change(seat),
             "a": list(match.to_act),
             "st": match.status,
             "r": match.outcome.as_view() if match.outcome else None,

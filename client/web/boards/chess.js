@@ -1,12 +1,15 @@
 // Chess board. View (game/games/chess.py): "b" 64 squares a1=0 … h8=63 holding "P",
 // "n", … or ""; "m" the moves so far in UCI; "k" side to move in check; "d" the seat
 // with a standing draw offer; "s" the starting FEN; "c" the draw the side to move may
-// claim now (null: none, and no claim button). Click (or Enter on) a piece of
+// claim now, "threefold" or "fifty" (null: none, and no claim button). Click (or Enter on) a piece of
 // yours, then its target square; a pawn reaching the last rank asks for its piece.
 // Moves: {kind: "move", uci}, {kind: "offer_draw"}, {kind: "accept_draw"}, {kind: "claim_draw"}.
 
 import { gridKeys, h } from "/board-kit.js";
 import { notation } from "./chess-notation.js";
+
+// The view's names of a claimable draw, as the claim button says them.
+const CLAIMS = { threefold: "threefold repetition", fifty: "fifty-move rule" };
 
 // Text presentation selector (U+FE0E) keeps the pawn from turning into an emoji.
 const GLYPHS = {
@@ -204,7 +207,7 @@ export function createBoard(root, { move }) {
     offer.hidden = !playing || !next.myTurn || view.d !== null;
     accept.hidden = !playing || !next.myTurn || view.d !== 1 - next.seat;
     claim.hidden = !playing || !next.myTurn || !view.c;
-    claim.textContent = view.c ? `Claim draw (${view.c})` : "Claim draw";
+    claim.textContent = view.c ? `Claim draw (${CLAIMS[view.c] ?? view.c})` : "Claim draw";
     const side = whiteToMove ? "White" : "Black";
     const moves = view.m?.length ?? 0;
     const parts = [];

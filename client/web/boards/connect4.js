@@ -1,5 +1,5 @@
 // Connect Four board. View: {"c": 7 columns, each the seats' discs bottom first,
-// "l"?: the column of the last disc, "w"?: the winning cells as [column, row]}. Move: {"col": 0..6}.
+// "w"?: the winning cells as [column, row]}. Move: {"col": 0..6}.
 // Each column is one button (data-col) that drops a disc; left/right arrows move along.
 
 import { gridKeys, h } from "/board-kit.js";
@@ -7,6 +7,12 @@ import { gridKeys, h } from "/board-kit.js";
 const COLS = 7;
 const ROWS = 6;
 const COLOURS = ["red", "yellow"];
+// The last disc, as "column-row": the one the last change appended, [["c", column, row], seat]
+// (the view does not carry it; a reload gets that change with its snapshot, or kept it).
+function lastDisc(change) {
+  const op = change?.find(([path]) => path.length === 3 && path[0] === "c");
+  return op ? `${op[0][1]}-${op[0][2]}` : null;
+}
 
 export function createBoard(root, { move }) {
   let playable = false;
@@ -32,13 +38,12 @@ export function createBoard(root, { move }) {
   const you = h("p", { class: "muted", "data-testid": "you-play" });
   root.append(grid, you);
 
-  function update({ view, myTurn, seat }) {
+  function update({ view, change, myTurn, seat }) {
     playable = myTurn;
     you.textContent = seat === null ? "" : `You play ${COLOURS[seat]}.`;
     const cols = view?.c ?? Array(COLS).fill([]);
     const wins = new Set((view?.w ?? []).map(([c, r]) => `${c}-${r}`));
-    // The last disc is the top of the view's "l" column (a reload still shows it).
-    const last = Number.isInteger(view?.l) ? `${view.l}-${cols[view.l].length - 1}` : null;
+    const last = lastDisc(change);
     cols.forEach((discs, c) => {
       const column = columns[c];
       for (let r = 0; r < ROWS; r++) {

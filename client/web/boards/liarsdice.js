@@ -95,8 +95,8 @@ export function createBoard(root, { move }) {
       ...(view.n ?? []).map((n, s) =>
         h(
           "li",
-          { class: s === view.t ? "turn" : "", "data-seat": s },
-          `${names(s)}: ${n} ${n === 1 ? "die" : "dice"}${n === 0 ? " (out)" : ""}${s === view.t ? " · to bid" : ""}`,
+          { class: next.toAct.includes(s) ? "turn" : "", "data-seat": s },
+          `${names(s)}: ${n} ${n === 1 ? "die" : "dice"}${n === 0 ? " (out)" : ""}${next.toAct.includes(s) ? " · to bid" : ""}`,
         ),
       ),
     );

@@ -1,5 +1,5 @@
-// Tic-tac-toe board. View: {"b": [9 cells], "l"?: the cell marked last}, -1 empty, 0 X
-// (seat 0), 1 O (seat 1). Move: {"cell": 0..8}. Nine real buttons, data-cell="0".."8", arrow keys move between them.
+// Tic-tac-toe board. View: {"b": [9 cells]}, -1 empty, 0 X (seat 0), 1 O (seat 1). Move:
+// {"cell": 0..8}. Nine real buttons, data-cell="0".."8", arrow keys move between them.
 
 import { gridKeys, h } from "/board-kit.js";
 
@@ -9,6 +9,9 @@ const LINES = [
 ]; // prettier-ignore
 // The three cells of a finished game's winning line, if there is one.
 const winningLine = (b) => LINES.find(([a, c, d]) => b[a] !== -1 && b[a] === b[c] && b[a] === b[d]) ?? [];
+// The cell marked last: the one the last change set, [["b", cell], mark] (the view does
+// not carry it; a reload gets that change with its snapshot, or kept it).
+const lastCell = (change) => change?.find(([path]) => path.length === 2 && path[0] === "b")?.[0][1] ?? null;
 
 export function createBoard(root, { move }) {
   let playable = false;
@@ -27,11 +30,11 @@ export function createBoard(root, { move }) {
   const you = h("p", { class: "muted", "data-testid": "you-play" });
   root.append(grid, you);
 
-  function update({ view, myTurn, seat, status }) {
+  function update({ view, change, myTurn, seat, status }) {
     playable = myTurn;
     you.textContent = seat === null ? "" : `You play ${MARKS[seat]}.`;
     const board = view?.b ?? Array(9).fill(-1);
-    const last = view?.l ?? null; // from the view: a reload still shows it
+    const last = lastCell(change);
     const line = status === "finished" ? winningLine(board) : [];
     board.forEach((v, i) => {
       const mark = MARKS[v] ?? "";
