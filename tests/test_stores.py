@@ -654,7 +654,9 @@ async def test_rooms_put_get_remove(impl: Impl) -> None:
     await rooms.remove("never")
 
 
-async def test_rooms_page_filters_and_orders_newest_first(impl: Impl) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "in-one-write"])
+async def test_rooms_page_filters_and_orders_newest_first(impl: Impl, together: bool) -> None:
+    """Rooms put one by one or in one write (``put_many``: a loop turn's changed rooms)."""
     rooms = impl.rooms()
     rows = [
         summary("r_a", game="tictactoe", status="waiting", free=1, created_at=T0 + 1),
@@ -666,7 +668,9 @@ async def test_rooms_page_filters_and_orders_newest_first(impl: Impl) -> None:
         summary("r_q", game="chess", private=True, free=2, created_at=T0 + 7),
         summary("r_f", game="tictactoe", status="waiting", free=2, created_at=T0 + 0.5),
     ]
-    for row in reversed(rows):  # order of puts must not matter
+    if together:
+        await rooms.put_many(list(reversed(rows)))
+    for row in [] if together else reversed(rows):  # order of puts must not matter
         await rooms.put(row)
 
     assert await ids(rooms) == ["r_e", "r_d", "r_c", "r_b", "r_a", "r_f"]
@@ -684,6 +688,12 @@ async def test_rooms_page_filters_and_orders_newest_first(impl: Impl) -> None:
     assert cursor is None
     assert items[0] == rows[4]
     assert all(not s["private"] for s in items)
+    moved = [{**rows[2], "status": "finished"}, {**rows[0], "status": "playing"}]
+    await rooms.put_many(moved)  # two rooms change status in one write
+    assert await ids(rooms, status="playing") == ["r_a"]
+    assert await ids(rooms, status="finished") == ["r_e", "r_c"]
+    assert await ids(rooms, status="waiting") == ["r_d", "r_b", "r_f"]
+    assert await rooms.room_for_invite("sec") == "r_p"
 
 
 async def test_rooms_cursor_pages_have_no_duplicates_and_no_gaps(impl: Impl) -> None:

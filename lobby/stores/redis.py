@@ -407,30 +407,39 @@ class RedisConnectTickets:
 
 
 _PUT_SUMMARY = """
-local id, status, score = ARGV[2], ARGV[3], ARGV[4]
-redis.call('SET', KEYS[1], ARGV[1])
-for i, s in ipairs({'waiting', 'playing', 'finished'}) do
-  if s == status then
-    redis.call('ZADD', KEYS[1 + i], score, id)
-    redis.call('ZADD', KEYS[4 + i], score, id)
-  else
-    redis.call('ZREM', KEYS[1 + i], id)
-    redis.call('ZREM', KEYS[4 + i], id)
+local rooms = tonumber(ARGV[1])
+local k, a = 1, 2 + rooms
+for r = 1, rooms do
+  local keys = tonumber(ARGV[1 + r])
+  local id, status, score = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  redis.call('SET', KEYS[k], ARGV[a])
+  for i, s in ipairs({'waiting', 'playing', 'finished'}) do
+    if s == status then
+      redis.call('ZADD', KEYS[k + i], score, id)
+      redis.call('ZADD', KEYS[k + 3 + i], score, id)
+    else
+      redis.call('ZREM', KEYS[k + i], id)
+      redis.call('ZREM', KEYS[k + 3 + i], id)
+    end
   end
+  if status ~= '' then
+    redis.call('ZADD', KEYS[k + 7], score, id)
+    redis.call('ZADD', KEYS[k + 8], score, id)
+  end
+  if keys == 10 then
+    redis.call('SET', KEYS[k + 9], id)
+  end
+  k, a = k + keys, a + 4
 end
-if status ~= '' then
-  redis.call('ZADD', KEYS[8], score, id)
-  redis.call('ZADD', KEYS[9], score, id)
-end
-if KEYS[10] then
-  redis.call('SET', KEYS[10], id)
-end
-return 1
+return rooms
 """
-"""A room's summary and its place in the listings, at once. KEYS: the summary, the
-game's index per status (waiting, playing, finished), every game's per status, the
-game's and every game's of any status[, the invite code]. ARGV: the summary, the room's
-id, its status ('' for a private room, listed nowhere), the score (its creation time)."""
+"""Rooms' summaries and their places in the listings, at once: one call for all the
+rooms of a write (every key of the directory is in one hash slot of a Redis Cluster:
+``shared_prefix``). KEYS, room after room: the summary, the game's index per status
+(waiting, playing, finished), every game's per status, the game's and every game's of
+any status[, the invite code]. ARGV: the number of rooms, each room's number of keys
+(9, or 10 with an invite code), then room after room: the summary, the room's id, its
+status ('' for a private room, listed nowhere), the score (its creation time)."""
 
 
 PLAYER_ROOMS_TTL = 30 * 86_400
@@ -469,22 +478,28 @@ class RedisRoomDirectory:
     async def put(self, summary: RoomSummary) -> None:
         await self.put_many([summary])
 
-    def _put_command(self, summary: RoomSummary) -> tuple[Any, ...]:
-        """One script call: the summary, and the room's place in every listing."""
-        room_id, game = summary["id"], summary["game"]
+    def _put_command(self, summaries: Sequence[RoomSummary]) -> tuple[Any, ...]:
+        """One script call: the summaries, and each room's place in every listing."""
         index = self._index
-        keys = [
-            f"{self._p}rooms:summary:{room_id}",
-            *[index(game, s) for s in STATUSES],
-            *[index(None, s) for s in STATUSES],
-            index(game, None),
-            index(None, None),
-        ]
-        if summary.get("invite"):
-            keys.append(f"{self._p}invite:{summary['invite']}")
-        status = "" if summary["private"] else summary["status"]
-        args = (pack(summary), room_id, status, summary["created_at"])
-        return ("EVALSHA", self._put.sha, len(keys), *keys, *args)
+        keys: list[str] = []
+        counts: list[int] = []
+        args: list[Any] = []
+        for summary in summaries:
+            room_id, game = summary["id"], summary["game"]
+            room_keys = [
+                f"{self._p}rooms:summary:{room_id}",
+                *[index(game, s) for s in STATUSES],
+                *[index(None, s) for s in STATUSES],
+                index(game, None),
+                index(None, None),
+            ]
+            if summary.get("invite"):
+                room_keys.append(f"{self._p}invite:{summary['invite']}")
+            keys += room_keys
+            counts.append(len(room_keys))
+            status = "" if summary["private"] else summary["status"]
+            args += (pack(summary), room_id, status, summary["created_at"])
+        return ("EVALSHA", self._put.sha, len(keys), *keys, len(summaries), *counts, *args)
 
     def _player_key(self, player_id: str) -> str:
         return f"{self._p}player:{{{player_id}}}:rooms"
@@ -493,11 +508,12 @@ class RedisRoomDirectory:
         """Sent with every other write of this loop turn (``Coalesced``). The players'
         room indexes ("my games"; stale entries go on read) are written only when the
         seating changed, or ``INDEXED_AGAIN_AFTER`` has passed."""
+        if not summaries:
+            return
         now = self._clock()
-        commands: list[tuple[Any, ...]] = []
+        commands: list[tuple[Any, ...]] = [self._put_command(summaries)]
         indexed: dict[str, tuple[tuple[str, ...], float]] = {}
         for summary in summaries:
-            commands.append(self._put_command(summary))
             room_id = summary["id"]
             players = tuple(sorted(seated_players(summary)))  # a rematch swaps seats
             last = self._indexed.get(room_id)
