@@ -84,14 +84,15 @@ COLYSEUS = "colyseus"
 REDIS_FSYNC = "redis, appendfsync always"
 REDIS_WAIT = "redis, WAIT 1 (a replica)"
 REDIS_WORKERS = "redis, --workers 2"
-# Redis for the hot state and memory for what must last: beside ``memory``, what Redis
-# alone costs (``redis`` keeps records in the SQLite default, as ``meeple serve`` does).
-REDIS_MEMORY = "redis, records in memory"
+# Redis for everything, no SQL (``DATABASE_URL=memory``: records and ratings in Redis,
+# accounts in memory): issue 14's Redis mode, beside ``memory``; ``redis`` keeps records
+# in the SQLite default, as ``meeple serve`` with ``REDIS_URL`` does.
+REDIS_ONLY = "redis, records in Redis"
 MODES = {
     "memory": MEMORY,
     "sqlite": SQLITE,
     "redis": REDIS,
-    "redis-memory": REDIS_MEMORY,
+    "redis-only": REDIS_ONLY,
     "fsync": REDIS_FSYNC,
     "wait1": REDIS_WAIT,
     "workers2": REDIS_WORKERS,
@@ -215,7 +216,7 @@ def servers(mode: str, env: dict[str, str], args: argparse.Namespace) -> Iterato
         return
     with contextlib.ExitStack() as stack:
         redis_pid = None
-        if mode in (MEMORY, REDIS_MEMORY):  # accounts, ratings and records in memory
+        if mode in (MEMORY, REDIS_ONLY):  # no SQL: what must last in memory (or Redis)
             env = {**env, "DATABASE_URL": "memory"}
         else:  # ``meeple serve``'s SQLite default, in a folder of the case's own
             data = stack.enter_context(tempfile.TemporaryDirectory(prefix="meeple-bench-"))
@@ -716,15 +717,15 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         line(f"p99 move->opponent <= {TARGET_P99_MS} ms at R=100 paced to {r['max_rate']:g} "
              f"moves/s per player ({r['moves_per_s']:,.0f} moves/s)", r["latency_p99_ms"],
              TARGET_P99_MS, False, "ms")  # fmt: skip
-    on_redis_memory = {
-        r["rooms"]: r for r in every if not r.get("max_rate") and r.get("mode") == REDIS_MEMORY
+    on_redis_only = {
+        r["rooms"]: r for r in every if not r.get("max_rate") and r.get("mode") == REDIS_ONLY
     }
     # Redis mode beside the in-memory one (issue 14): like with like, what Redis costs
-    # with records in memory beside all in memory, and with them in the SQLite default
+    # with records in Redis (no SQL) beside all in memory, and with them in the SQLite default
     # beside that default; and Redis with SQLite beside all in memory (both costs).
     for rooms in (100, 500):
         for redis_case, base_case, label, base in (
-            (on_redis_memory, load, "Redis mode (records in memory)", "in-memory"),
+            (on_redis_only, load, "Redis mode (records in Redis)", "in-memory"),
             (on_redis, on_sqlite, "Redis mode (records in SQLite)", "SQLite default"),
             (on_redis, load, "Redis mode (records in SQLite)", "in-memory"),
         ):
@@ -825,10 +826,10 @@ def table_sizes(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rooms", default="1,10,100,500,2000", help="R values, or '' for none")
-    parser.add_argument("--modes", default="memory,sqlite,redis,redis-memory",
+    parser.add_argument("--modes", default="memory,sqlite,redis,redis-only",
                         help="each load case all in memory, on the SQLite default, on Redis "
-                        "with records in that default and on Redis with records in memory "
-                        "(memory,sqlite,redis,redis-memory); also fsync (Redis with "
+                        "with records in that default and on Redis alone, records in Redis "
+                        "(memory,sqlite,redis,redis-only); also fsync (Redis with "
                         "appendfsync always), wait1 (a replica, MEEPLE_REDIS_WAIT_REPLICAS=1), "
                         "workers2 (--workers 2), colyseus (Colyseus beside Meeple)")  # fmt: skip
     parser.add_argument("--cluster-rooms", default="100,500",

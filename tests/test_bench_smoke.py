@@ -95,7 +95,7 @@ async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: P
     )  # fmt: skip
     results: dict[str, Any] = json.loads(out.read_text())
     cases = {r["mode"]: r for r in results["load"]}
-    default_modes = {"memory", "sqlite", "redis", "redis, records in memory", "redis, 2 servers"}
+    default_modes = {"memory", "sqlite", "redis", "redis, records in Redis", "redis, 2 servers"}
     assert set(cases) == default_modes
     for mode, case in cases.items():
         assert case["moves"] > 0 and case["rooms_stalled"] == 0, mode
@@ -103,7 +103,7 @@ async def test_runner_measures_memory_redis_and_two_servers_on_redis(tmp_path: P
         assert case["server_us_per_move"] > 0 and case["host_ms"] > 0, mode
         assert case["other_cpu_pct"] is not None, mode
     assert cases["memory"]["redis_cpu_s"] is None and cases["sqlite"]["redis_cpu_s"] is None
-    for mode in ("redis", "redis, records in memory", "redis, 2 servers"):
+    for mode in ("redis", "redis, records in Redis", "redis, 2 servers"):
         assert cases[mode]["redis_cpu_s"] > 0 and cases[mode]["redis_us_per_move"] > 0
     assert cases["redis, 2 servers"]["servers"] == 2
     assert len(cases["redis, 2 servers"]["server_pids"]) == 2
