@@ -565,14 +565,26 @@ class Cluster:
         except RoomError as exc:
             self._reply(reply_to, call_id, exc)
             return
-        # The answer once the change is saved and listed (not_saved if it could not
-        # be saved), as for a request made here.
-        answering = asyncio.ensure_future(self.manager.settled(room))
+        answering = asyncio.ensure_future(self._answer_settled(room, reply_to, call_id, result))
         self._answering.add(answering)
         answering.add_done_callback(self._answering.discard)
-        answering.add_done_callback(
-            lambda settled: self._reply(reply_to, call_id, _refused(settled) or result)
-        )
+
+    async def _answer_settled(self, room: Room, reply_to: str, call_id: int, result: Any) -> None:
+        """The answer once the change is saved and listed (not_saved if it could not be
+        saved), as for a request made here."""
+        assert self.manager is not None
+        try:
+            await self.manager.settled(room)
+        except RoomError as exc:
+            result = exc
+        except asyncio.CancelledError:
+            self._reply(
+                reply_to,
+                call_id,
+                RoomError("not_saved", "the change was not saved; try again", 503),
+            )
+            raise
+        self._reply(reply_to, call_id, result)
 
     def _reply(self, reply_to: str, call_id: int, result: Any) -> None:
         if isinstance(result, RoomError):
@@ -652,16 +664,6 @@ UPKEEP_SECONDS = 0.5
 with ``ALIVE_SECONDS``, the longest a dead owner's rooms wait for a new one (2.5 s)."""
 HAND_OVER_SECONDS = 4.0
 """The most ``hand_over`` takes: 2 s to save, 1 s to release the leases, 1 s to send."""
-
-
-def _refused(saved: asyncio.Future[None]) -> RoomError | None:
-    """Why a room's change was not saved (``RoomManager.settled``), or None if it was."""
-    if saved.cancelled():
-        return RoomError("not_saved", "the change was not saved; try again", 503)
-    error = saved.exception()
-    if error is None or isinstance(error, RoomError):
-        return error
-    return RoomError("not_saved", f"the change was not saved ({error!r}); try again", 503)
 
 
 async def _settle(tasks: Sequence[asyncio.Task[None] | None], seconds: float) -> None:
