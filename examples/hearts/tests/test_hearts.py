@@ -8,6 +8,7 @@ import pytest
 from meeple_hearts.bot import HeartsBot
 from meeple_hearts.game import DECK, Hearts, PassCards, PlayCard, State, legal_plays, trick_winner
 
+from meeple.game.delta import diff
 from meeple.game.testing import conformance, new_match
 
 GAME = Hearts()
@@ -87,6 +88,23 @@ def test_illegal_plays_are_rejections() -> None:
         GAME.apply(state, (leader + 1) % 4, PlayCard(kind="play", card="2C"), random.Random()).code
         == "not_your_turn"
     )
+
+
+def test_a_play_mid_trick_costs_the_others_one_append() -> None:
+    """What a seat can work out (cards held: 13 less tricks done, less one if in the
+    trick) is not sent, so another seat's delta of a play is the trick's append."""
+    state = started()
+    for seat in range(4):
+        state = GAME.apply(
+            state, seat, PassCards(kind="pass", cards=list(state.hands[seat][:3])), random.Random()
+        )
+    leader = state.turn
+    after = GAME.apply(state, leader, PlayCard(kind="play", card="2C"), random.Random())
+    assert isinstance(after, State)
+    for audience in (None, *(s for s in range(4) if s != leader)):
+        assert diff(GAME.view(state, audience), GAME.view(after, audience)) == [
+            [["t", 0], [leader, "2C"]]
+        ]
 
 
 @pytest.mark.parametrize("seed", range(5))

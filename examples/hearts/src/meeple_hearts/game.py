@@ -235,14 +235,15 @@ class Hearts(Game[State, Move, HeartsOptions]):
         return state.result
 
     def view(self, state: State, seat: int | None) -> View:
-        # Public: cards held ("n"), the phase ("p": "pass" or "play"), where cards go
+        # Public: the phase ("p": "pass" or "play"), where cards go
         # this hand ("d": seats onward, 0 for no passing), who has passed ("ps"), the
         # trick ("t": [seat, card], growing by appends), tricks done ("k"), hearts broken
         # ("hb"), points taken this hand ("tk"), totals ("s"), the hand ("hn") and the
         # last trick ("lt": {"c": [[seat, card]...], "w": taker}). A seat also sees its
         # own hand ("h"), the cards it chose to pass ("my") and was passed ("got").
+        # Cards held are not sent: 13 less the tricks done, less one for a seat in the
+        # trick, so a count a seat would cost every play's delta an operation.
         view: View = {
-            "n": [len(h) for h in state.hands],
             "p": "pass" if state.passing is not None else "play",
             "d": PASS_OFFSETS[state.hand_no % 4],
             "ps": [c is not None for c in state.passing] if state.passing is not None else [],
