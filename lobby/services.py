@@ -67,6 +67,10 @@ CLOSE_SECONDS = 6.0
 ``GRACEFUL_SECONDS`` for the connections' close handshakes before it, SIGTERM ends a
 process within 8 s, however Redis behaves (docs/architecture.md, Graceful stop)."""
 
+PUSH_DRAIN_SECONDS = 1.0
+"""Of ``CLOSE_SECONDS``, how long a stopping process waits for the web pushes under way
+(an invitation or a turn announced as it stopped), after its rooms are handed over."""
+
 
 @dataclass
 class Services:
@@ -200,6 +204,7 @@ class Services:
         if self.cluster is not None:
             await self.cluster.hand_over()
         await self.rooms.close()
+        await self.pusher.drain(within=PUSH_DRAIN_SECONDS)
         if self.cluster is not None:
             await self.cluster.stop()
         for client in [self.redis, *self.redis_clients]:

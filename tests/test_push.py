@@ -27,7 +27,7 @@ from fastapi import FastAPI, Request, Response
 from meeple.lobby.rooms import room as room_module
 from meeple.lobby.settings import Settings
 from tests.conftest import acked, open_peer
-from tests.servers import LiveServer, free_port, live_server, serving, until
+from tests.servers import LiveServer, ServerProcess, free_port, live_server, serving, until
 from tests.test_cluster import next_event, session, started
 from tests.test_correspondence import two_player_room
 
@@ -66,6 +66,11 @@ class PushService:
     received: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     refused: list[str] = field(default_factory=list)
     server_key: str | None = None
+    hold: float = 0.0
+    """How long a push waits for its answer: a slow push service."""
+    arrived: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    stayed: list[bool] = field(default_factory=list)
+    """Per held push, whether the sender was still connected when it was answered."""
 
     def verify_vapid(self, header: str) -> dict[str, Any]:
         fields = dict(p.strip().split("=", 1) for p in header.removeprefix("vapid ").split(","))
@@ -89,6 +94,10 @@ class PushService:
             plain = http_ece.decrypt(
                 await request.body(), private_key=device.key, auth_secret=device.auth
             )
+            if self.hold:
+                await self.arrived.put(name)
+                await asyncio.sleep(self.hold)
+                self.stayed.append(not await request.is_disconnected())
             await self.received.put(
                 {"device": name, "ttl": int(request.headers["ttl"]), **json.loads(plain)}
             )
@@ -257,3 +266,47 @@ async def test_a_player_connected_anywhere_gets_no_push_and_an_invitation_is_pus
         await a.ws.close()
     await pusher.drain()
     assert pusher.skipped == 1 and push_service.received.empty()
+
+
+async def test_a_stopping_server_waits_for_the_push_under_way(
+    push_service: PushService, tmp_path: Path
+) -> None:
+    """SIGTERM while an invitation is being pushed to a slow push service: the process
+    waits for the answer (``services.PUSH_DRAIN_SECONDS``) before it ends, so the
+    invitation is delivered, not cut off."""
+    server = ServerProcess(
+        {
+            "DATABASE_URL": "memory",
+            "MEEPLE_PUSH_SERVICES": push_service.origin,
+            "MEEPLE_VAPID_KEY_FILE": str(tmp_path / "vapid.pem"),
+            "MEEPLE_VAPID_SUBJECT": "mailto:ops@example.com",
+        }
+    )
+    await server.start()
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            _, auth_a = await session(http, server.http, "Ada")
+            _, auth_b = await session(http, server.http, "Bo")
+            bo_id = (await http.get(f"{server.http}/api/session", headers=auth_b)).json()
+            key = (await http.get(f"{server.http}/api/push/key", headers=auth_b)).json()
+            push_service.server_key = key["public_key"]
+            phone = push_service.devices["phone"] = Device()
+            body = {"endpoint": push_service.origin + "/push/phone", "keys": phone.keys()}
+            r = await http.post(f"{server.http}/api/push/subscriptions", json=body, headers=auth_b)
+            assert r.status_code == 201, r.text
+            push_service.hold = 0.5
+            room = (await http.post(f"{server.http}/api/rooms", json={"game": "connect4"},
+                                    headers=auth_a)).json()["id"]  # fmt: skip
+            r = await http.post(
+                f"{server.http}/api/rooms/{room}/invitations",
+                json={"player_id": bo_id["player_id"]},
+                headers=auth_a,
+            )
+            assert r.status_code == 202, r.text
+        assert await asyncio.wait_for(push_service.arrived.get(), 10) == "phone"
+        await asyncio.to_thread(server.stop)  # SIGTERM, and wait for the process to end
+    finally:
+        server.kill()
+    assert push_service.stayed == [True]
+    invited = push_service.received.get_nowait()
+    assert (invited["event"], invited["room"]) == ("invited", room)

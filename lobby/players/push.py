@@ -173,7 +173,12 @@ class Pusher:
         except Exception as exc:  # a push service down must not reach the room
             log.warning("push failed: %r", type(exc).__name__)
 
-    async def drain(self) -> None:
-        """Wait for the pushes under way (for a clean shutdown, and tests)."""
+    async def drain(self, within: float | None = None) -> None:
+        """Wait for the pushes under way (for a clean shutdown, and tests), for up to
+        ``within`` seconds: a turn announced just before a restart still reaches the
+        player's phone. Each push ends by itself (its request times out)."""
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            done, _ = await asyncio.wait(set(self._tasks), timeout=within)
+            for task in done:
+                if not task.cancelled():
+                    task.exception()  # retrieved, as gather would: a store's error ends it
