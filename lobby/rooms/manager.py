@@ -176,7 +176,8 @@ class RoomManager:
             ) from exc
         self.rooms[room.id] = room
         log.info("room created: %s", game, extra={"room": room.id, "player": creator})
-        await self.directory.put(room.summary())
+        self.changed(room)  # listed once, in one write with the other rooms changed now
+        await self.settled(room)
         return room
 
     async def _unmake(self, room_id: str, journal: Journal) -> None:
