@@ -71,6 +71,15 @@ def proc_cpu(pid: int) -> float:
     return max(ticks, exact / 1e9)
 
 
+def proc_kernel_cpu(pid: int) -> float:
+    """CPU seconds the process has spent in the kernel (system calls: its reads and
+    writes), from /proc/<pid>/stat's clock ticks: coarse, but over a window of seconds
+    it tells the kernel's share of ``proc_cpu``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return int(fields[12]) / CLK_TCK  # stime, field 15 (1-based)
+
+
 def proc_status(pid: int) -> dict[str, int]:
     """The ``Vm*`` lines of /proc/<pid>/status, in bytes."""
     out: dict[str, int] = {}
@@ -114,12 +123,16 @@ class ServerSample:
     rss: int
     system: float
     """``system_busy()`` at the same moment: everything the machine ran."""
+    kernel: float = 0.0
+    """The server's CPU seconds in the kernel so far (``proc_kernel_cpu``), added up."""
 
     @classmethod
     def take(cls, pid: int, *others: int) -> ServerSample:
         pids = (pid, *others)
         cpu = sum(proc_cpu(p) for p in pids)
-        return cls(time.monotonic(), cpu, sum(proc_rss(p) for p in pids), system_busy())
+        rss = sum(proc_rss(p) for p in pids)
+        kernel = sum(proc_kernel_cpu(p) for p in pids)
+        return cls(time.monotonic(), cpu, rss, system_busy(), kernel)
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

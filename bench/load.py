@@ -457,6 +457,9 @@ class LoadResult:
     """Added up over the server processes, as their RSS is."""
     server_cpu_pct: float | None = None
     server_us_per_move: float | None = None
+    server_kernel_pct: float | None = None
+    """The kernel's share of the server's CPU in the window, % (its system calls: a
+    move's read and two writes, and the loop's epoll; the rest is the Python side)."""
     server_rss_start: int | None = None
     server_rss_max: int | None = None
     """The largest resident size sampled in the window, bytes."""
@@ -615,6 +618,8 @@ def _aggregate(
         result.server_cpu_s = cpu
         result.server_cpu_pct = 100 * cpu / window
         result.server_us_per_move = 1e6 * cpu / moves if moves else None
+        kernel = samples[-1].kernel - samples[0].kernel
+        result.server_kernel_pct = 100 * min(1.0, kernel / cpu) if cpu > 0 else None
         result.server_rss_start = samples[0].rss
         result.server_rss_max = max(s.rss for s in samples)
         machine = samples[-1].system - samples[0].system
@@ -648,7 +653,8 @@ def describe(r: LoadResult) -> str:
     if r.server_cpu_s is not None:
         lines.append(
             f"  server CPU       {r.server_cpu_s:.2f} s = {_fmt(r.server_cpu_pct, '.0f')}% of a "
-            f"core, {_fmt(r.server_us_per_move)} us per accepted move"
+            f"core, {_fmt(r.server_us_per_move)} us per accepted move, "
+            f"{_fmt(r.server_kernel_pct, '.0f')}% of it in the kernel"
         )
         lines.append(
             f"  server RSS       {(r.server_rss_start or 0) / mib:.1f} MiB at the start, "
