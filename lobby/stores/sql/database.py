@@ -108,11 +108,11 @@ class Transactions:
     WAL mode syncs only at checkpoints, which run in a thread of their own, and which a
     transaction waits for (``CHECKPOINT_SECONDS``). When another connection holds the
     write lock (a sign-up on aiosqlite's, another process's), the transaction runs
-    instead in that thread,
-    which waits for the lock; the loop never blocks on one. A thread for every
-    transaction cost a busy server more than the writes (its Python contends with the
-    loop's for the GIL: 60% more CPU per tic-tac-toe move, bench/README.md), and
-    aiosqlite's engine hands every statement over (some 180 µs of CPU a statement).
+    instead in that thread, which waits for the lock; the loop never blocks on one. A
+    thread for every transaction cost a busy server more than the writes (its Python
+    contends with the loop's for the GIL: 60% more CPU per tic-tac-toe move,
+    bench/README.md), and aiosqlite's engine hands every statement over (some 180 µs of
+    CPU a statement).
 
     The trade: a committed game survives the process's death (kill -9) but an operating
     system crash or power cut may take the last second's games with it, as SQLite's
