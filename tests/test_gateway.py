@@ -388,6 +388,20 @@ async def test_leave_before_the_game_frees_the_seat(server: LiveServer) -> None:
     assert room.match.free_seats() == [0, 1] and room.match.status == "waiting"
 
 
+async def test_asking_again_for_a_seat_names_the_same_lapse(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A player who asks again for their reserved seat (POST /api/rooms with join does,
+    right after making the room) is told when that reservation lapses, not a later time
+    its timer does not keep."""
+    room = await server.services.rooms.create("tictactoe")
+    _, session = await server.services.sessions.create("Ada")
+    seat, lapses = room.reserve(session.player_id, "Ada")
+    monkeypatch.setattr(Room, "_reservation_seconds", lambda self: 1_000.0)
+    again, lapses_again = room.reserve(session.player_id, "Ada")
+    assert again == seat and abs(lapses_again - lapses) < 1
+
+
 async def test_rematch_starts_a_new_game_when_both_vote(server: LiveServer) -> None:
     room, a, b = await two_players(server)
     await b.send({"t": "resign"})

@@ -278,8 +278,9 @@ class Room:
     def reserve(self, player_id: str, name: str, seat: int | None = None) -> tuple[int, float]:
         """Hold a seat for a player until they connect; returns the seat and when it lapses."""
         current = self.match.seat_of(player_id)
-        if current is not None:
-            return current, time.time() + self._reservation_seconds()
+        if current is not None:  # the same seat, lapsing when it was going to
+            left = self._timers.left("reservation", current)
+            return current, time.time() + (self._reservation_seconds() if left is None else left)
         if self.match.status != "waiting":
             raise RoomError("already_started", "the game has already started; watch instead")
         free = self.match.free_seats()

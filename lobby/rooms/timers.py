@@ -51,6 +51,13 @@ class Timers:
         loop = asyncio.get_running_loop()
         self._handles[(kind, seat)] = loop.call_later(delay, self._fire, kind, seat, callback, args)
 
+    def left(self, kind: str, seat: int) -> float | None:
+        """Seconds until this timer fires; None if it is not set."""
+        handle = self._handles.get((kind, seat))
+        if handle is None:
+            return None
+        return max(0.0, handle.when() - asyncio.get_running_loop().time())
+
     def cancel(self, kind: str, seat: int) -> None:
         handle = self._handles.pop((kind, seat), None)
         if handle is not None:
