@@ -287,7 +287,8 @@ async def test_a_stopping_server_waits_for_the_push_under_way(
         async with httpx.AsyncClient(timeout=10) as http:
             _, auth_a = await session(http, server.http, "Ada")
             _, auth_b = await session(http, server.http, "Bo")
-            bo_id = (await http.get(f"{server.http}/api/session", headers=auth_b)).json()
+            bo = await http.get(f"{server.http}/api/session", headers=auth_b)
+            bo_id = bo.json()["player_id"]
             key = (await http.get(f"{server.http}/api/push/key", headers=auth_b)).json()
             push_service.server_key = key["public_key"]
             phone = push_service.devices["phone"] = Device()
@@ -295,11 +296,13 @@ async def test_a_stopping_server_waits_for_the_push_under_way(
             r = await http.post(f"{server.http}/api/push/subscriptions", json=body, headers=auth_b)
             assert r.status_code == 201, r.text
             push_service.hold = 0.5
-            room = (await http.post(f"{server.http}/api/rooms", json={"game": "connect4"},
-                                    headers=auth_a)).json()["id"]  # fmt: skip
+            r = await http.post(
+                f"{server.http}/api/rooms", json={"game": "connect4"}, headers=auth_a
+            )
+            room = r.json()["id"]
             r = await http.post(
                 f"{server.http}/api/rooms/{room}/invitations",
-                json={"player_id": bo_id["player_id"]},
+                json={"player_id": bo_id},
                 headers=auth_a,
             )
             assert r.status_code == 202, r.text

@@ -241,8 +241,8 @@ class Hearts(Game[State, Move, HeartsOptions]):
         # ("hb"), points taken this hand ("tk"), totals ("s"), the hand ("hn") and the
         # last trick ("lt": {"c": [[seat, card]...], "w": taker}). A seat also sees its
         # own hand ("h"), the cards it chose to pass ("my") and was passed ("got").
-        # Cards held are not sent: 13 less the tricks done, less one for a seat in the
-        # trick, so a count a seat would cost every play's delta an operation.
+        # Cards held are not sent: a seat holds 13 less the tricks done, less one if it
+        # is in the trick, and a count per seat would cost every play's delta an op.
         view: View = {
             "p": "pass" if state.passing is not None else "play",
             "d": PASS_OFFSETS[state.hand_no % 4],
