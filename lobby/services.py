@@ -340,6 +340,7 @@ async def _redis_services(
         redis,
         prefix,
         journal,
+        shared=shared,
         control=control,
         fanout=moves,
         lease_seconds=settings.lease_seconds,

@@ -7,6 +7,7 @@ the test's own, real WebSocket clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -395,3 +396,70 @@ async def test_a_one_second_stall_of_the_owner_is_no_takeover(
     assert await play(a, 3, 8) == 4
     async with Redis.from_url(REDIS_URL) as redis:
         assert await redis.get(f"{redis_prefix}room:{{{room_id}}}:epoch") == b"1"
+
+
+@contextlib.asynccontextmanager
+async def monitored(redis: Redis) -> AsyncIterator[list[str]]:
+    """The commands Redis runs meanwhile (MONITOR), as text, in order."""
+    seen: list[str] = []
+    async with redis.monitor() as monitor:
+
+        async def read() -> None:
+            while True:
+                try:
+                    seen.append((await monitor.next_command())["command"])
+                except (AttributeError, ValueError):  # a line redis-py cannot parse
+                    continue
+
+        task = asyncio.create_task(read())
+        try:
+            yield seen
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def test_upkeep_reads_every_live_room_only_when_a_process_goes(
+    cluster: list[ServerProcess], redis_prefix: str
+) -> None:
+    """Each process's upkeep (every 0.5 s) asks which processes are alive, not who owns
+    every live room: that set grows with every game under way (correspondence games last
+    days), so it is read once a process has gone, and then the gone process's rooms are
+    taken at once, with nobody asking for them."""
+    one, _ = cluster
+    async with httpx.AsyncClient(timeout=10) as http:
+        _, auth = await session(http, one.http, "Ada")
+        r = await http.post(f"{one.http}/api/rooms", json={"game": "tictactoe"}, headers=auth)
+        room_id = r.json()["id"]  # waiting for a second player; nobody connected
+    live = f"{redis_prefix}rooms:live"
+    lease = f"{redis_prefix}room:{{{room_id}}}:lease"
+    async with Redis.from_url(REDIS_URL, decode_responses=True) as redis, monitored(redis) as seen:
+        owner = await redis.get(lease)
+        assert isinstance(owner, str)
+        alive = [k async for k in redis.scan_iter(f"{redis_prefix}node:*:alive")]
+        [other] = [k.split(":")[-2] for k in alive if owner not in k]
+
+        def beats(node: str, since: int) -> int:
+            return sum(1 for c in seen[since:] if c.startswith("SET") and f":{node}:" in c)
+
+        def reads(since: int) -> list[str]:
+            return [c for c in seen[since:] if c.split()[0] in ("SSCAN", "SMEMBERS") and live in c]
+
+        for what in ("each process's first upkeep", "three more upkeeps each"):
+            since = len(seen)
+
+            async def beaten(since: int = since) -> bool:  # upkeep runs every second beat
+                return all(beats(node, since) >= 8 for node in (owner, other))
+
+            await until(beaten, what=what)
+        assert reads(since) == [], "upkeep read every live room with every process alive"
+
+        since = len(seen)
+        one.kill()
+
+        async def adopted() -> bool:
+            return bool(await redis.get(lease) == other)
+
+        await until(adopted, what="the survivor taking the room nobody asked for")
+        assert reads(since), "the room was taken without a look at the live rooms"

@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -33,7 +34,7 @@ from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room, RoomError
 from meeple.lobby.stores.base import pack
-from meeple.lobby.stores.redis import NotReplicated, RedisJournal, RedisLeases, unpacker
+from meeple.lobby.stores.redis import NotReplicated, RedisJournal, RedisLeases, text, unpacker
 
 if TYPE_CHECKING:
     from meeple.lobby.rooms.manager import RoomManager
@@ -103,6 +104,7 @@ class Cluster:
         prefix: str,
         journal: RedisJournal,
         *,
+        shared: str | None = None,
         control: Redis | None = None,
         fanout: Redis | None = None,
         lease_seconds: float = 5.0,
@@ -112,7 +114,8 @@ class Cluster:
         """``redis`` serves requests (claims, lookups, the channel); ``control`` keeps
         this process alive and its leases renewed, and ``fanout`` publishes to other
         processes: give each a connection of its own, so that neither waits behind
-        requests or moves (``services`` does)."""
+        requests or moves (``services`` does). ``shared``: the prefix of the keys no
+        room owns (``stores.redis.shared_prefix``), ``prefix`` if None."""
         self.redis = redis
         self.control = control or redis
         self.fanout = fanout or redis
@@ -147,6 +150,16 @@ class Cluster:
         self._restoring: dict[str, asyncio.Future[Room | None]] = {}
         self._foreign: dict[str, str] = {}
         """Live rooms whose game this process does not serve (room -> game): never claimed."""
+        self._nodes_key = f"{prefix if shared is None else shared}nodes"
+        """Every process that beat within ``NODES_KEPT_SECONDS`` (node -> when it last said
+        so, wall clock): where upkeep sees that one has gone."""
+        self._mourned: set[str] = set()
+        """Gone processes whose rooms our upkeep has looked for since they went."""
+        self._let_go: set[str] = set()
+        """Rooms we stopped hosting with no hand-over (a lease lost, a room we could not
+        host again): our next upkeep looks for every room left without an owner."""
+        self._next_scan = 0.0
+        """When (loop time) upkeep reads every live room again if nothing made it sooner."""
         self._steady_since: float | None = 0.0
         """Since when our beats have succeeded without a break (loop time; 0 at start:
         a process starting has seen no outage); None while they fail."""
@@ -164,6 +177,7 @@ class Cluster:
         self.manager = manager
         pubsub = await self._subscribe()
         await self._beat()
+        await self._register()
         self._tasks = [
             asyncio.create_task(self._listen(pubsub)),
             asyncio.create_task(self._keep_loop()),
@@ -253,6 +267,17 @@ class Cluster:
             found = await pipe.execute()
         return {node for node, n in zip(ordered, found, strict=True) if n}
 
+    async def _register(self) -> set[str]:
+        """Say we are one of the processes, forget those silent for
+        ``NODES_KEPT_SECONDS``, and list them all, in one round trip."""
+        now, key = time.time(), self._nodes_key
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {self.node: now})
+            pipe.zremrangebyscore(key, "-inf", now - NODES_KEPT_SECONDS)
+            pipe.zrange(key, 0, -1)
+            *_, nodes = await pipe.execute()
+        return {text(node) for node in nodes}
+
     # Finding a room ------------------------------------------------------------------
 
     async def claim(self, room_id: str) -> bool:
@@ -317,6 +342,7 @@ class Cluster:
                     log.warning(
                         "room %s could not be hosted again (%r); left to others", room_id, exc
                     )
+                    self._let_go.add(room_id)
                     return
             await asyncio.sleep(delay)
             delay = min(2.0, delay * 2)
@@ -621,6 +647,7 @@ class Cluster:
                 self._epochs.pop(room_id, None)  # a save still to come is refused
                 self.manager.stats.leases_lost += 1
                 self.manager.drop(room_id, CLOSE_MOVED, "the room moved; reconnect")
+                self._let_go.add(room_id)  # taken, most likely: upkeep makes sure
 
     async def _upkeep_loop(self) -> None:
         """Every ``UPKEEP_SECONDS``: adopt orphaned rooms, follow rooms that moved."""
@@ -632,19 +659,32 @@ class Cluster:
                 log.exception("cluster upkeep failed")
 
     async def _upkeep(self) -> None:
-        """A few round trips however many rooms: the owners of the rooms we relay and of
-        the live rooms we do not host, and whether those owners are alive."""
+        """A few round trips however many rooms: which processes are alive, and the
+        owners of the rooms we relay. The set of every live room, which grows with every
+        game under way (correspondence games last days), is read only when a process
+        has gone since we last looked, when we let a room go, and every
+        ``SCAN_SECONDS`` in case a room lost its owner some other way: then each room
+        whose owner is not alive is taken (``locate``)."""
         assert self.manager is not None
         if not self._steady():
             return
+        loop = asyncio.get_running_loop()
+        nodes = await self._register()
+        alive = await self._alive(nodes)
+        gone = nodes - alive
+        self._mourned &= gone  # one that beats again may go again
+        let_go = set(self._let_go)
+        scan = bool(let_go or gone - self._mourned) or loop.time() >= self._next_scan
+        orphans: list[str] = []
+        if scan:
+            live = set(await self.journal.live())
+            self._foreign = {r: g for r, g in self._foreign.items() if r in live}
+            hosted, foreign = self.manager.rooms, self._foreign
+            orphans = [r for r in live if r not in hosted and r not in foreign]
         proxied = sorted({p.room_id for p in self._proxies.values()})
-        live = set(await self.journal.live())
-        self._foreign = {r: g for r, g in self._foreign.items() if r in live}
-        hosted, foreign = self.manager.rooms, self._foreign
-        orphans = [r for r in live if r not in hosted and r not in foreign]
         rooms = sorted({*proxied, *orphans})
         owners = dict(zip(rooms, await self.leases.owners(rooms), strict=True))
-        alive = await self._alive({o for o in owners.values() if o is not None})
+        alive |= await self._alive({o for o in owners.values() if o is not None} - nodes)
         for proxy in list(self._proxies.values()):
             owner = owners.get(proxy.room_id)
             if owner != proxy.owner or owner not in alive:
@@ -653,6 +693,10 @@ class Cluster:
             if owners[room_id] not in alive and room_id not in self.manager.rooms:
                 with contextlib.suppress(RoomError):  # a game this process does not serve
                     await self.locate(room_id)
+        if scan:
+            self._mourned |= gone
+            self._let_go -= let_go
+            self._next_scan = loop.time() + SCAN_SECONDS
 
 
 ALIVE_SECONDS = 2.0
@@ -660,8 +704,16 @@ ALIVE_SECONDS = 2.0
 BEAT_SECONDS = 0.25
 """How often a process renews its ``alive`` key."""
 UPKEEP_SECONDS = 0.5
-"""How often a process looks for rooms without a live owner, and follows moved rooms:
-with ``ALIVE_SECONDS``, the longest a dead owner's rooms wait for a new one (2.5 s)."""
+"""How often a process looks for processes that went (and then for their rooms), and
+follows moved rooms: with ``ALIVE_SECONDS``, the longest a dead owner's rooms wait for
+a new one (2.5 s)."""
+SCAN_SECONDS = 30.0
+"""How often, at most, upkeep reads every live room when no process went: for a room
+that lost its owner some way no process saw (it costs Redis a read of every live room
+and of their leases, so not every ``UPKEEP_SECONDS``)."""
+NODES_KEPT_SECONDS = 3600.0
+"""How long the list of processes keeps one that went silent (each process's own
+clock: far longer than any skew)."""
 HAND_OVER_SECONDS = 4.0
 """The most ``hand_over`` takes: 2 s to save, 1 s to release the leases, 1 s to send."""
 

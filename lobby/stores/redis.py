@@ -737,6 +737,10 @@ class NotReplicated(Exception):
     primary, not acknowledged, and reaches the replicas (or not) when they answer."""
 
 
+LIVE_PAGE = 1000
+"""How many members of ``rooms:live`` one SSCAN asks for."""
+
+
 class RedisJournal:
     """Each room's metadata and the log of its current game, saved before anyone hears of it.
 
@@ -885,7 +889,10 @@ class RedisJournal:
         return cast(bytes | None, blob)
 
     async def live(self) -> list[str]:
-        return [text(m) for m in await self._redis.smembers(self._live)]
+        """Every room still waiting or playing, read a page at a time (SSCAN), so that
+        a set of many rooms never holds Redis up for the others' commands."""
+        found = {text(m) async for m in self._redis.sscan_iter(self._live, count=LIVE_PAGE)}
+        return sorted(found)
 
     async def delete(self, room_id: str) -> None:
         """Forget the room (its lease is its owner's to give up)."""
