@@ -132,6 +132,8 @@ async def test_kill_9_the_owner_and_the_game_finishes_on_the_other(
     room_id, a, b, token_a, token_b = await game_across(one, two)
     acked = [await play(a, 1, 0), await play(b, 2, 4)]
     await b.saw(of_type("d", s=3))
+    await b.send({"t": "chat", "text": "good luck"})
+    await a.until(of_type("chat"))
 
     one.kill()  # the owner dies mid-game, no goodbye
 
@@ -141,6 +143,8 @@ async def test_kill_9_the_owner_and_the_game_finishes_on_the_other(
     # Both reconnect to the surviving process, resuming from what they saw.
     a2 = await reconnect(two, room_id, token_a, since=3)
     b2 = await reconnect(two, room_id, token_b, since=3)
+    chats = await a2.until(of_type("chats"))  # the chat moved with the room
+    assert [(line["name"], line["text"]) for line in chats["l"]] == [("Bo", "good luck")]
     acked.append(await play(a2, 3, 8))
     acked.append(await play(b2, 4, 2))
     acked.append(await play(a2, 5, 6))

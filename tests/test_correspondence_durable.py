@@ -2,7 +2,8 @@
 SQLite default, a file in a MEEPLE_DATA_DIR of the test's own; or PostgreSQL with
 DATABASE_URL) plays some moves of a correspondence game, is stopped and started again;
 both players resume with their tokens (an account's and a guest's), see the same
-deadline, and finish the game. Live rooms stay in memory: no database on their moves."""
+deadline and the room's chat, and finish the game. Live rooms stay in memory: no
+database on their moves."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ async def play_across_a_restart(env: dict[str, str]) -> None:
             await play(b, 1, 3)
             moved = await a.until(lambda m: m["t"] == "d" and m["s"] == 3, timeout=10)
             await play(a, 2, 1)
+            await b.send({"t": "chat", "text": "back tomorrow"})
+            await a.until(of_type("chat"), timeout=10)
             await a.ws.close()
             await b.ws.close()
             before = await my_games(http, first.http, auth_b)
@@ -64,6 +67,10 @@ async def play_across_a_restart(env: dict[str, str]) -> None:
 
                 a2 = await reconnect(second, room_id, token_a, since=4)
                 b2 = await reconnect(second, room_id, token_b, since=4)
+                chats = await a2.until(of_type("chats"))  # the room's chat outlived it too
+                assert [(line["name"], line["text"]) for line in chats["l"]] == [
+                    ("Bo", "back tomorrow")
+                ]
                 await b2.send({"t": "sync", "id": 2})
                 snap = await b2.until(of_type("snap"))
                 assert snap["st"] == "playing" and snap["k"]["run"] == [1]

@@ -20,7 +20,7 @@ from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.journal import Journal
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.member import Member
-from meeple.lobby.rooms.room import Room
+from meeple.lobby.rooms.room import CHAT_KEPT_CHARS, Room
 from meeple.lobby.settings import Settings
 from meeple.lobby.stores.base import Changes, pack
 from meeple.lobby.stores.memory import MemoryRoomDirectory
@@ -171,6 +171,37 @@ async def test_a_room_keeps_its_order_while_a_batch_is_out(
     assert last.new_game and last.game_no == 1 and last.entries == []
     assert last.meta is not None and last.meta["game_no"] == 1
     assert await recorded.load(room.id) == (last.meta, [])
+
+
+async def test_a_chat_line_is_told_once_saved_and_what_is_saved_stays_small(
+    manager: RoomManager, recorded: Recorded
+) -> None:
+    """A chat line is saved with the room's metadata (so a room that moves keeps its
+    chat) before anyone sees it; what the metadata carries is the newest lines within
+    ``CHAT_KEPT_CHARS``, however long the lines."""
+    [(room, a, b)] = await playing(manager, 1)
+    recorded.batches.clear()
+    recorded.gate.clear()
+    room.handle(a, {"t": "chat", "text": "gl"})
+    await until(lambda: len(recorded.batches) == 1)  # out, not saved yet
+    [[changes]] = recorded.batches
+    assert changes.meta is not None
+    assert [(line["name"], line["text"]) for line in changes.meta["chats"]] == [("p_a0", "gl")]
+    assert not [f for f in b.frames if f["t"] == "chat"], "told of a line a crash could lose"
+    recorded.gate.set()
+    await until(lambda: [f["text"] for f in b.frames if f["t"] == "chat"] == ["gl"])
+
+    a.chat = TokenBucket(1000, 1000)
+    for i in range(20):  # 20 lines of 500 characters: more than is kept
+        room.handle(a, {"t": "chat", "text": f"{i:03d}" + "x" * 497})
+    await until(lambda: sum(f["t"] == "chat" for f in b.frames) == 21)
+    last = recorded.batches[-1][0].meta
+    assert last is not None
+    kept = last["chats"]
+    assert [line["text"][:3] for line in kept] == [f"{i:03d}" for i in range(20 - len(kept), 20)]
+    assert 0 < sum(len(line["text"]) + len(line["name"]) for line in kept) <= CHAT_KEPT_CHARS
+    loaded = await recorded.load(room.id)
+    assert loaded is not None and loaded[0]["chats"] == kept
 
 
 async def test_the_start_is_announced_only_once_it_is_saved(

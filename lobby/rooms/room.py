@@ -64,6 +64,10 @@ _BARE_TYPES = frozenset(get_args(m.model_fields["t"].annotation)[0] for m in _BA
 _BARE_KEYS = frozenset(("t", "id"))
 assert all(frozenset(m.model_fields) == _BARE_KEYS for m in _BARE_MESSAGES)
 MAX_ID = 2**53 - 1
+CHAT_KEPT_CHARS = 4000
+"""The most chat a room's saved metadata carries (its newest lines, text and names):
+what a room that moves to another process, or outlives a restart, still shows. Each
+line saves the metadata again, so a chatty room's saves stay small."""
 REMIND_AT_LEFT = 0.2
 """A correspondence player away from the room is reminded with a fifth of the time left."""
 
@@ -172,8 +176,8 @@ class Room:
         self._auto = Autoplay(self.id, self.match, self._stand_in_acted)
         self._rematch: set[int] = set()
         self._chats: deque[dict[str, Any]] = deque(maxlen=CHAT_HISTORY)
-        """The last chat lines, for whoever joins or resumes (in memory: a room that moves
-        to another process starts with none)."""
+        """The last chat lines, for whoever joins or resumes; saved with the metadata
+        (``CHAT_KEPT_CHARS`` of them), so a room that moves keeps them."""
         self._back_by: dict[int, int] = {}
         """Seat -> when its grace period ends (ms since the epoch), while it runs."""
         self._score: dict[str, float] = {}
@@ -201,7 +205,7 @@ class Room:
         self._staged = False
         """Whether the journal writer will take this room's changes in its next batch."""
         self._meta_changed = False
-        """Whether ``meta()`` differs from what the journal has (seats, status, game)."""
+        """Whether ``meta()`` differs from what the journal has (seats, status, game, chat)."""
         self._hidden = self.match.game.hidden_information
         """Whether audiences see different views (else one delta and backlog for all)."""
         self._closed = False
@@ -254,6 +258,7 @@ class Room:
         )
         room._restore_clock(meta.get("clock_start"), log_entries)
         room._score = {player: float(points) for player, points in meta.get("score", {}).items()}
+        room._chats.extend(meta.get("chats", ()))
         for i, seat in enumerate(match.seats):
             if seat.bot:
                 room._auto.stand_in(i, seat.bot)
@@ -635,7 +640,20 @@ class Room:
             "clock": None if self.clock is None else self.clock.as_view(),
             "clock_start": self._clock_start,
             "score": dict(self._score),
+            "chats": self._chats_kept(),
         }
+
+    def _chats_kept(self) -> list[dict[str, Any]]:
+        """The newest chat lines, oldest first, within ``CHAT_KEPT_CHARS``."""
+        kept: list[dict[str, Any]] = []
+        left = CHAT_KEPT_CHARS
+        for line in reversed(self._chats):
+            left -= len(line["text"]) + len(line["name"] or "")
+            if left < 0:
+                break
+            kept.append(line)
+        kept.reverse()
+        return kept
 
     def take_changes(self) -> Changes:
         """The journal writer takes what changed since its last batch (``Unsaved``)."""
@@ -866,9 +884,11 @@ class Room:
         }
         self._chats.append(line)
         self._chats_frame = None
+        if self.journal is not None:  # saved with the metadata before anyone sees it
+            self._meta_changed = True
+            self._stage()
         frame = encode(line)
-        for other in self._conns.values():
-            other.send(frame)
+        self._once_told(lambda: self._send_all(frame))
 
     def _chats_message(self) -> bytes:
         """The chat history as one frame: the newest lines that fit in ``MAX_FRAME``."""
@@ -964,7 +984,10 @@ class Room:
         conn.send_message(self._snap(conn.seat))
 
     def _broadcast_room(self) -> None:
-        frame = encode(self._room_message())
+        self._send_all(encode(self._room_message()))
+
+    def _send_all(self, frame: bytes) -> None:
+        """One frame to every connection in the room."""
         for conn in self._conns.values():
             conn.send(frame)
 
