@@ -24,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,13 @@ async def move(ws: ClientConnection, msg_id: int, cell: int) -> None:
 
 
 async def one_run(redis_url: str, prefix: str) -> float:
-    env = {**os.environ, "REDIS_URL": redis_url, "MEEPLE_REDIS_PREFIX": prefix}
+    with tempfile.TemporaryDirectory(prefix="meeple-failover-") as data:  # its SQLite file
+        env = {**os.environ, "REDIS_URL": redis_url, "MEEPLE_REDIS_PREFIX": prefix}
+        return await timed_failover({**env, "MEEPLE_DATA_DIR": data})
+
+
+async def timed_failover(env: dict[str, str]) -> float:
+    """One run: from the owner's SIGKILL to the acknowledgement of Bo's move."""
     ports = [free_port(), free_port()]
     procs = [serve(env, port) for port in ports]
     http = [f"http://127.0.0.1:{p}" for p in ports]
