@@ -226,17 +226,18 @@ async def current(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_current)
 
 
-async def upgrade(engine: AsyncEngine) -> tuple[str | None, str]:
-    """Apply every migration not yet applied; the revision before and after."""
+async def upgrade(engine: AsyncEngine, to: str = "head") -> tuple[str | None, str]:
+    """Apply every migration not yet applied (up to ``to``: a test of a migration
+    starts from the one before); the revision before and after."""
 
     def run(connection: sa.Connection) -> str | None:
         before = _current(connection)
-        command.upgrade(_config(connection), "head")
+        command.upgrade(_config(connection), to)
         return before
 
     async with engine.begin() as conn:
         before = await conn.run_sync(run)
-    return before, head()
+    return before, head() if to == "head" else to
 
 
 async def check(engine: AsyncEngine) -> None:
