@@ -3,18 +3,18 @@ SQLite tables keyed by what is looked up.
 
 - ``records`` loses its unique index ``records_room_game_no``: a record's id is its room
   and game number, so its primary key already holds each pair once.
-- ``record_players`` is keyed by its history order, (player, finished at, record), and
-  its index ``record_players_history`` goes: that key is what a history reads (and, on
-  SQLite, a WITHOUT ROWID table is that key's B-tree alone). A player's rows are then
-  appended where that player's last game is, not at a random place.
+- ``record_players`` is keyed by its history order, (player, finished at, record),
+  which is what a history reads, and its index ``record_players_history`` goes. On
+  SQLite it is a WITHOUT ROWID table: a row goes into one B-tree instead of three (the
+  table, its key's index and the history's).
 - ``ratings`` is a WITHOUT ROWID table on SQLite: found and updated by (game, player)
   in one B-tree, not an index and then the table.
 
-On SQLite, 20 tic-tac-toe games from 100 rooms (a transaction of ``bench/load.py
---rooms 100``) wrote 40 pages to the log before and 25 after, and cost 13% less CPU
-(bench/README.md). SQLite cannot drop a constraint or change a primary key in place,
-so there the three tables are built again and their rows copied; PostgreSQL alters
-them.
+On SQLite, a transaction of 20 tic-tac-toe games from 100 rooms (as ``bench/load.py
+--rooms 100`` makes them; ``bench/finished.py --batch 20 --rooms 100``) wrote 40 pages
+to the log before and 25 after, and took 13% less CPU. SQLite cannot drop a constraint
+or change a primary key in place, so there the three tables are built again and their
+rows copied; PostgreSQL alters them.
 
 Revision ID: 0003
 Revises: 0002
