@@ -349,6 +349,10 @@ async def test_a_locked_sqlite_file_is_waited_for_off_the_event_loop(tmp_path: P
         other.close()
         assert await asyncio.wait_for(writing, 10) == [True]
         assert await db.records.get("r_1-0") == game
+        # The loop's connection that met the lock was given back: the next batch runs
+        # on the loop again, on a connection of its own.
+        after = record("r_2", 0, "p_a", "p_b")
+        assert await db.transactions.run(write_games, [after], rate_record) == [True]
     finally:
         await db.close()
 
