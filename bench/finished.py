@@ -1,6 +1,7 @@
 """The server's CPU per finished game for its durable writes (record, history, ratings).
 
     .venv/bin/python bench/finished.py --batch 1,8,30 --games 600            # SQLite file
+    .venv/bin/python bench/finished.py --batch 20 --rooms 100 --games 10000  # as load.py
     .venv/bin/python bench/finished.py --database postgresql+asyncpg://postgres@127.0.0.1/test
 
 Finished tic-tac-toe games (played by ``Match``, recorded as ``Room.record`` does) go to
@@ -8,7 +9,10 @@ the game-over hooks that ``build_services`` installs, as a room's game end hands
 over; ``--batch`` games are handed over together, then their batch is waited for
 (``FinishedGames.drain``), so each batch holds that many games (at 150 games a second a
 50 ms window holds about 8). Every game is rated: two accounts a room, a room per game
-of the batch, each room's next game in the next batch.
+of the batch, each room's next game in the next batch; or, with ``--rooms``, that many
+rooms taking turns (``bench/load.py --rooms 100`` writes 20-game transactions from 100
+rooms, into a file that grows to tens of MB in a run: a working set of index pages
+larger than SQLite's default cache).
 
 It prints this process's CPU (``time.process_time``: the event loop and aiosqlite's
 thread, not PostgreSQL's processes) per game, for comparing two versions with little
@@ -71,7 +75,7 @@ def played(room: int, game_no: int, rng: random.Random) -> dict[str, Any]:
 
 
 async def measure(
-    url: str, schema: str | None, batch: int, games: int
+    url: str, schema: str | None, batch: int, games: int, rooms: int = 0
 ) -> tuple[int, float, float, float]:
     """Games written; CPU seconds of the process and of its event loop's thread, and wall
     seconds, for them (after one batch to warm up)."""
@@ -81,9 +85,10 @@ async def measure(
     assert database is not None
     hooks = services.rooms.game_over_hooks
     rng = random.Random(batch)
+    rooms = max(rooms, batch)
     rounds = [
-        [played(room, game_no, rng) for room in range(batch)]
-        for game_no in range(1 + max(1, games // batch))
+        [played(at % rooms, at // rooms, rng) for at in range(start, start + batch)]
+        for start in range(0, batch * (1 + max(1, games // batch)), batch)
     ]
     try:
 
@@ -133,14 +138,17 @@ async def drop_schema(url: str, schema: str) -> None:
     await engine.dispose()
 
 
-async def case(url: str | None, batch: int, games: int) -> tuple[int, float, float, float]:
+async def case(
+    url: str | None, batch: int, games: int, rooms: int = 0
+) -> tuple[int, float, float, float]:
     """One case on a database of its own: a new SQLite file, or a new PostgreSQL schema."""
     if url is None:
         with tempfile.TemporaryDirectory() as folder:
-            return await measure(f"sqlite+aiosqlite:///{folder}/meeple.db", None, batch, games)
+            file = f"sqlite+aiosqlite:///{folder}/meeple.db"
+            return await measure(file, None, batch, games, rooms)
     schema = await fresh_schema(url)
     try:
-        return await measure(url, schema, batch, games)
+        return await measure(url, schema, batch, games, rooms)
     finally:
         await drop_schema(url, schema)
 
@@ -150,10 +158,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", help="a PostgreSQL URL (default: a new SQLite file)")
     parser.add_argument("--batch", default="1,8,30", help="games per batch, comma-separated")
     parser.add_argument("--games", type=int, default=600, help="games per case (measured)")
+    parser.add_argument(
+        "--rooms", type=int, default=0, help="rooms taking turns (default: one a game of a batch)"
+    )
     args = parser.parse_args(argv)
     kind = "postgresql" if args.database else "sqlite"
     for batch in (int(b) for b in args.batch.split(",")):
-        games, cpu, loop, wall = run(case(args.database, batch, args.games))
+        games, cpu, loop, wall = run(case(args.database, batch, args.games, args.rooms))
         print(
             f"{kind} batch={batch}: {games} games, {1e6 * cpu / games:.0f} µs CPU per game "
             f"({1e6 * loop / games:.0f} in the event loop's thread, "

@@ -94,6 +94,53 @@ async def test_upgrade_builds_the_newest_schema_once(place: Place) -> None:
     assert {"accounts", "records", "record_players", "ratings", "alembic_version"} <= tables
 
 
+async def test_migration_0003_keeps_every_row_and_drops_two_indexes(place: Place) -> None:
+    """0003 leaves records, histories and ratings as they read, with one index less on
+    records (the id is room and game number) and on record_players (keyed by history
+    order); a finished game is still written once."""
+    db = place.open()
+    await upgrade(db.engine, "0002")
+    games = [record("r_1", n, "p_a", "p_b", winner=n % 2) for n in range(3)]
+    games.append(record("r_2", 0, "p_c", "p_a"))
+    assert await db.transactions.run(write_games, games, rate_record) == [True] * 4
+
+    async def everything() -> list[Any]:
+        first, cursor = await db.records.for_player("p_a", cursor=None, limit=2)
+        rest, _ = await db.records.for_player("p_a", cursor=cursor, limit=10)
+        board = await db.ratings.page("tictactoe", cursor=None, limit=10)
+        return [first, rest, board, [await db.records.get(g["id"]) for g in games]]
+
+    before = await everything()
+    assert await upgrade(db.engine) == ("0002", head())
+    assert await everything() == before
+
+    def shape(conn: sa.Connection) -> dict[str, Any]:
+        found = sa.inspect(conn)
+        return {
+            "unique": found.get_unique_constraints("records"),
+            "indexes": [i["name"] for i in found.get_indexes("record_players")],
+            "key": found.get_pk_constraint("record_players")["constrained_columns"],
+            "board": [i["name"] for i in found.get_indexes("ratings")],
+        }
+
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(shape) == {
+            "unique": [],
+            "indexes": [],
+            "key": ["player_id", "finished_at", "record_id"],
+            "board": ["ratings_board"],
+        }
+        if place.schema is None:  # SQLite: the key's B-tree is the table
+            ddl = await conn.execute(sa.text("SELECT name, sql FROM sqlite_master"))
+            without = {name for name, sql in ddl if sql and "WITHOUT ROWID" in sql}
+            assert without == {"record_players", "ratings"}
+    again = {**games[0], "finished_at": games[0]["finished_at"] + 5}
+    assert await db.finish_game(again, rate_record) is False
+    assert await db.finish_game(record("r_1", 3, "p_a", "p_b"), rate_record) is True
+    items, _ = await db.records.for_player("p_a", cursor=None, limit=10)
+    assert [r["id"] for r in items] == ["r_1-3", "r_1-2", "r_1-1", "r_2-0", "r_1-0"]
+
+
 async def test_start_up_migrates_sqlite_and_refuses_a_postgresql_schema_behind(
     place: Place,
 ) -> None:
@@ -302,6 +349,10 @@ async def test_a_locked_sqlite_file_is_waited_for_off_the_event_loop(tmp_path: P
         other.close()
         assert await asyncio.wait_for(writing, 10) == [True]
         assert await db.records.get("r_1-0") == game
+        # The loop's connection that met the lock was given back: the next batch runs
+        # on the loop again, on a connection of its own.
+        after = record("r_2", 0, "p_a", "p_b")
+        assert await db.transactions.run(write_games, [after], rate_record) == [True]
     finally:
         await db.close()
 

@@ -48,6 +48,18 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
 
 
+def driver_cursor(conn: sa.Connection) -> Any:
+    """A DB-API cursor on ``conn``'s own connection, in its transaction: what a batch's
+    SQLite statements of a fixed text run on. Through ``exec_driver_sql`` SQLAlchemy
+    works on every row of an ``executemany``: some 10 µs a tic-tac-toe game, 6 to 11% of
+    writing it (``bench/finished.py --batch 20 --rooms 100``). Errors are the driver's
+    own, not SQLAlchemy's: these statements run after ``BEGIN IMMEDIATE`` took the lock
+    (where a locked file shows, as SQLAlchemy's ``OperationalError``)."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None  # a connection in a transaction has one
+    return raw.cursor()
+
+
 _JSON: dict[str, Any] = {"json_serializer": json_text, "json_deserializer": orjson.loads}
 """Every engine's JSON columns, written and read by orjson."""
 
@@ -124,6 +136,10 @@ class Transactions:
         self._engine = engine
         self._here: sa.Engine | None = None
         """The event loop's connection: no busy wait, no fsync, no checkpoint."""
+        self._held: sa.Connection | None = None
+        """Its connection, kept from one transaction to the next: a pool checkout and
+        return a transaction cost 8 to 11 µs a tic-tac-toe game (6 to 8% of writing it,
+        ``bench/finished.py --batch 20 --rooms 100``). Given back after a failure."""
         self._sync: sa.Engine | None = None
         """The thread's: waits for the lock (30 s), checkpoints."""
         self._thread: ThreadPoolExecutor | None = None
@@ -150,7 +166,7 @@ class Transactions:
         if self._checkpoint is not None and not self._checkpoint.done():
             await asyncio.wait([self._checkpoint])  # CHECKPOINT_SECONDS: the log restarts
         try:
-            result = _transaction(self._here, fn, args)
+            result = self._on_loop(self._here, fn, args)
         except sa.exc.OperationalError as exc:
             if "locked" not in str(exc.orig):
                 raise
@@ -158,6 +174,21 @@ class Transactions:
             result = await loop.run_in_executor(self._thread, _transaction, self._sync, fn, args)
         self._checkpoint_soon()
         return result
+
+    def _on_loop(self, engine: sa.Engine, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """``fn`` in a transaction of the held connection (``_held``); a connection that
+        failed goes back to the pool (which rolls it back), and the next run takes one
+        afresh."""
+        if self._held is None:
+            self._held = engine.connect()
+        conn = self._held
+        try:
+            with conn.begin():
+                return fn(conn, *args)
+        except BaseException:
+            self._held = None
+            conn.close()
+            raise
 
     def _checkpoint_soon(self) -> None:
         """A passive checkpoint in the thread, unless one ran within ``CHECKPOINT_SECONDS``
@@ -187,6 +218,9 @@ class Transactions:
         """Close the connections; the thread's in the thread, after the transaction or
         checkpoint under way there if any (waiting ``CLOSE_SECONDS`` at most: a process
         that stops does not wait on a locked file)."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         if self._here is not None:
             self._here.dispose()
         if self._sync is not None and self._thread is not None:
@@ -226,17 +260,18 @@ async def current(engine: AsyncEngine) -> str | None:
         return await conn.run_sync(_current)
 
 
-async def upgrade(engine: AsyncEngine) -> tuple[str | None, str]:
-    """Apply every migration not yet applied; the revision before and after."""
+async def upgrade(engine: AsyncEngine, to: str = "head") -> tuple[str | None, str]:
+    """Apply every migration not yet applied (up to ``to``: a test of a migration
+    starts from the one before); the revision before and after."""
 
     def run(connection: sa.Connection) -> str | None:
         before = _current(connection)
-        command.upgrade(_config(connection), "head")
+        command.upgrade(_config(connection), to)
         return before
 
     async with engine.begin() as conn:
         before = await conn.run_sync(run)
-    return before, head()
+    return before, head() if to == "head" else to
 
 
 async def check(engine: AsyncEngine) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meeple.lobby.stores.base import PlayerRating
-from meeple.lobby.stores.sql.database import json_text
+from meeple.lobby.stores.sql.database import driver_cursor, json_text
 from meeple.lobby.stores.sql.tables import ratings
 
 _COLUMNS = ("player_id", "name", "rating", "rd", "volatility", "games")
@@ -60,7 +60,7 @@ def write_ratings(conn: sa.Connection, items: Iterable[tuple[str, PlayerRating]]
     if not rows:
         return
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_SQLITE_UPSERT, rows)
+        driver_cursor(conn).executemany(_SQLITE_UPSERT, rows)
         return
     keys = ("game", *_COLUMNS)
     conn.execute(_upsert(conn.dialect.name), [dict(zip(keys, row, strict=True)) for row in rows])
@@ -72,8 +72,9 @@ _SQLITE_UPSERT = (
     "name = excluded.name, rating = excluded.rating, rd = excluded.rd, "
     "volatility = excluded.volatility, games = excluded.games"
 )
-"""``_upsert`` as SQLite's text, for the DB-API's executemany: SQLAlchemy's per-row
-work for a batch of games cost more than SQLite's (``records._insert_new_sqlite``)."""
+"""``_upsert`` as SQLite's text, for the DB-API's executemany on the driver's cursor:
+SQLAlchemy's per-row work for a batch of games cost more than SQLite's
+(``database.driver_cursor``)."""
 
 _SQLITE_READ = (
     "SELECT r.game, r.player_id, r.name, r.rating, r.rd, r.volatility, r.games "
@@ -99,7 +100,9 @@ def read_ratings(conn: sa.Connection, keys: Collection[Key]) -> dict[Key, Player
     if not keys:
         return {}
     if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql(_SQLITE_READ, (json_text(sorted(keys)),))
+        cursor = driver_cursor(conn)
+        cursor.execute(_SQLITE_READ, (json_text(sorted(keys)),))
+        rows = cursor.fetchall()
     else:
         rows = conn.execute(_READ, {"keys": sorted(keys)})
     return {(row[0], row[1]): PlayerRating(*row[1:]) for row in rows}

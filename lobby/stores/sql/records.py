@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor, renamed
-from meeple.lobby.stores.sql.database import json_text
+from meeple.lobby.stores.sql.database import driver_cursor, json_text
 from meeple.lobby.stores.sql.tables import record_players, records
 
 
@@ -79,7 +79,7 @@ def insert_records(conn: sa.Connection, batch: Sequence[GameRecord]) -> list[boo
         for p in human_players(record)
     ]
     if players and conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(_SQLITE_INSERT_PLAYERS, players)
+        driver_cursor(conn).executemany(_SQLITE_INSERT_PLAYERS, players)
     elif players:
         keys = ("player_id", "record_id", "finished_at")
         conn.execute(_INSERT_PLAYERS, [dict(zip(keys, row, strict=True)) for row in players])
@@ -101,9 +101,12 @@ def _insert_new_sqlite(conn: sa.Connection, records: list[GameRecord]) -> set[st
     (every SQLite transaction here is IMMEDIATE: it holds the file's write lock from
     its start). Plain DB-API statements of a fixed text, each run once for the batch:
     SQLAlchemy's per-row work cost more than SQLite's (issue 18, bench/README.md); the
-    body is the JSON text the ``records.body`` column reads back."""
+    body is the JSON text the ``records.body`` column reads back. On the driver's
+    cursor (``database.driver_cursor``)."""
     ids = json_text([record["id"] for record in records])
-    known = {row[0] for row in conn.exec_driver_sql(_SQLITE_KNOWN, (ids,))}
+    cursor = driver_cursor(conn)
+    cursor.execute(_SQLITE_KNOWN, (ids,))
+    known = {row[0] for row in cursor.fetchall()}
     rows = [
         (
             record["id"],
@@ -117,7 +120,7 @@ def _insert_new_sqlite(conn: sa.Connection, records: list[GameRecord]) -> set[st
         if record["id"] not in known
     ]
     if rows:
-        conn.exec_driver_sql(_SQLITE_INSERT, rows)
+        cursor.executemany(_SQLITE_INSERT, rows)
     return {row[0] for row in rows}
 
 
