@@ -48,6 +48,7 @@ if __package__ in (None, ""):
 
 from bench.common import run
 from meeple.game.codec import decode, encode
+from meeple.lobby.cli import tune_gc
 from meeple.lobby.edge.connection import Connection
 from meeple.lobby.edge.frames import OP_BINARY, FrameReader, encode_frame
 from meeple.lobby.edge.gateway import RoomSocket
@@ -199,6 +200,7 @@ async def measure(
                 conns.append(conn)
             tables.append(Table(room, conns, i))
         await asyncio.sleep(0.5)  # every game has started
+        tune_gc()  # as meeple serve does after start-up
         writer = manager.writer
         moves = manager.stats.moves_accepted
         started = time.process_time()
