@@ -9,7 +9,8 @@ frame through ``FrameReader``, ``decode``, ``Room.handle``), and the turn ends w
 outbox has written and, with Redis, the journal writer has saved and published: one
 batch per turn, as under saturation. A finished game is followed by both players'
 rematch votes. The services are the server's own (``build_services``): records,
-ratings and summaries are written as in ``meeple serve``.
+ratings and summaries are written as in ``meeple serve``, whose garbage collector
+tuning (``cli.tune_gc``) it applies after set-up.
 
 ``--socket`` gives each player a ``RoomSocket`` (the gateway's protocol class) on a
 transport that counts writes, and feeds it the frame's bytes through
