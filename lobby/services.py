@@ -90,10 +90,10 @@ class Services:
     """The SQL database of what must last, when ``settings.database_url`` is set: then
     ``records`` and ``ratings`` are its stores."""
     finish: Callable[[GameRecord], Awaitable[None]] | None = None
-    """Without a database, where a finished game's record and ratings are written if
-    not one at a time by ``records.put`` and ``rate_game`` (in memory): with Redis,
-    ``RedisFinishedGames.finish``, together with the games that finish in the same loop
-    turn."""
+    """With Redis and no database, where a finished game's record and ratings go:
+    ``RedisFinishedGames.finish``, which writes them with those of the games that finish
+    in the same loop turn. None: ``records.put`` and ``rate_game``, a game at a time (in
+    memory)."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
