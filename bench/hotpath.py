@@ -9,7 +9,8 @@ frame through ``FrameReader``, ``decode``, ``Room.handle``), and the turn ends w
 outbox has written and, with Redis, the journal writer has saved and published: one
 batch per turn, as under saturation. A finished game is followed by both players'
 rematch votes. The services are the server's own (``build_services``): records,
-ratings and summaries are written as in ``meeple serve``.
+ratings and summaries are written as in ``meeple serve``, whose garbage collector
+tuning (``cli.tune_gc``) it applies after set-up.
 
 ``--socket`` gives each player a ``RoomSocket`` (the gateway's protocol class) on a
 transport that counts writes, and feeds it the frame's bytes through
@@ -48,6 +49,7 @@ if __package__ in (None, ""):
 
 from bench.common import run
 from meeple.game.codec import decode, encode
+from meeple.lobby.cli import tune_gc
 from meeple.lobby.edge.connection import Connection
 from meeple.lobby.edge.frames import OP_BINARY, FrameReader, encode_frame
 from meeple.lobby.edge.gateway import RoomSocket
@@ -199,6 +201,7 @@ async def measure(
                 conns.append(conn)
             tables.append(Table(room, conns, i))
         await asyncio.sleep(0.5)  # every game has started
+        tune_gc()  # as meeple serve does after start-up
         writer = manager.writer
         moves = manager.stats.moves_accepted
         started = time.process_time()

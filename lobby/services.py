@@ -89,6 +89,11 @@ class Services:
     database: Database | None = None
     """The SQL database of what must last, when ``settings.database_url`` is set: then
     ``records`` and ``ratings`` are its stores."""
+    finish: Callable[[GameRecord], Awaitable[None]] | None = None
+    """With Redis and no database, where a finished game's record and ratings go:
+    ``RedisFinishedGames.finish``, which writes them with those of the games that finish
+    in the same loop turn. None: ``records.put`` and ``rate_game``, a game at a time (in
+    memory)."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -138,6 +143,8 @@ class Services:
                 partial(_write_failed, self.rooms.stats),
             )
             self.rooms.game_over_hooks.append(partial(_finish, finished))
+        elif self.finish is not None:
+            self.rooms.game_over_hooks.append(self.finish)
         else:
             self.rooms.game_over_hooks.append(self.records.put)
             self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
@@ -293,6 +300,7 @@ async def _redis_services(
     from meeple.lobby.stores.redis import (
         Coalesced,
         RedisConnectTickets,
+        RedisFinishedGames,
         RedisInvitations,
         RedisJournal,
         RedisLoginFailures,
@@ -348,6 +356,8 @@ async def _redis_services(
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
     directory = RedisRoomDirectory(redis, shared, batch)
+    rate = partial(rate_record, rate_bots=settings.rate_bots)
+    finished = None if database else RedisFinishedGames(redis, shared, batch, rate)
     rooms = RoomManager(settings, directory, journal, cluster, games=games.registry)
     await cluster.start(rooms)
     services = Services(
@@ -363,6 +373,7 @@ async def _redis_services(
         database=database,
         records=database.records if database else RedisRecordStore(redis, shared, batch=batch),
         ratings=database.ratings if database else RedisRatingStore(redis, shared, batch),
+        finish=None if finished is None else finished.finish,
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),

@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from redis.asyncio import Connection, Redis
 
+from meeple.lobby.players.ratings import rate_game, rate_record
 from meeple.lobby.rooms.journal import Journal
 from meeple.lobby.stores.base import (
     LOGIN_FAILURES_KEPT,
@@ -65,6 +66,8 @@ from meeple.lobby.stores.memory import (
 from meeple.lobby.stores.redis import (
     INDEXED_AGAIN_AFTER,
     PLAYER_ROOMS_TTL,
+    Coalesced,
+    RedisFinishedGames,
     RedisInvitations,
     RedisJournal,
     RedisLeases,
@@ -1356,6 +1359,44 @@ async def test_ratings_put_many_get(durable: Impl) -> None:
     await ratings.put_many("tictactoe", [a2])
     assert await ratings.get("tictactoe", "p_a") == a2
     await ratings.put_many("tictactoe", [])
+
+
+@pytest.mark.redis
+async def test_redis_games_finished_together_are_written_as_one_at_a_time(
+    redis_prefix: str,
+) -> None:
+    """With Redis for everything, the games that finish in one loop turn are written
+    together (``RedisFinishedGames``: one read of their ratings, one script call): the
+    same records, histories, expiry and ratings as ``records.put`` and ``rate_game`` one
+    game at a time, a player's games in the batch rated in the order they finished."""
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        one, batched = f"{redis_prefix}one:", f"{redis_prefix}batched:"
+        games = [game_record(f"r_{i}-0", T0 + i, ("human", "p_ada"), ("human", f"p_{i % 3}"))
+                 for i in range(7)]  # fmt: skip
+        games[3] = game_record("r_3-0", T0 + 3, ("human", "p_2"), ("human", "p_ada"))
+        games[5] = game_record("r_5-0", T0 + 5, ("human", "p_ada"), ("bot", None))  # unrated
+        records, ratings = RedisRecordStore(redis, one), RedisRatingStore(redis, one)
+        for game in games:
+            await records.put(game)
+            await rate_game(game, ratings)
+        finished = RedisFinishedGames(redis, batched, Coalesced(redis), rate_record)
+        await asyncio.gather(*(finished.finish(game) for game in games))
+        for key in await redis.keys(f"{one}*"):
+            again = batched + text(key).removeprefix(one)
+            kind = await redis.type(key)
+            if kind == b"string":
+                assert await redis.get(again) == await redis.get(key), again
+            else:
+                assert await redis.zrange(again, 0, -1, withscores=True) == await redis.zrange(
+                    key, 0, -1, withscores=True
+                ), again
+            assert abs(await redis.pttl(again) - await redis.pttl(key)) < 5_000, again
+        assert len(await redis.keys(f"{batched}*")) == len(await redis.keys(f"{one}*"))
+        ada = await RedisRatingStore(redis, batched).get("tictactoe", "p_ada")
+        assert ada is not None and ada.games == 6
+    finally:
+        await redis.aclose()
 
 
 async def test_ratings_page_best_first_with_cursor(durable: Impl) -> None:

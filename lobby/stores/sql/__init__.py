@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from meeple.lobby.stores.base import GameRecord
+from meeple.lobby.stores.base import GameRecord, Rate
 from meeple.lobby.stores.sql.accounts import SqlAccountStore
 from meeple.lobby.stores.sql.database import SchemaBehind, Transactions, make_engine, prepare
-from meeple.lobby.stores.sql.finished import FinishedGames, Rate, record_finished_games
+from meeple.lobby.stores.sql.finished import FinishedGames, record_finished_games
 from meeple.lobby.stores.sql.journal import SqlJournal
 from meeple.lobby.stores.sql.ratings import SqlRatingStore
 from meeple.lobby.stores.sql.records import SqlRecordStore

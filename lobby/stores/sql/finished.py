@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
-from meeple.lobby.stores.base import GameRecord, PlayerRating
+from meeple.lobby.stores.base import GameRecord, PlayerRating, Rate, human_players
 from meeple.lobby.stores.sql.database import Transactions
 from meeple.lobby.stores.sql.ratings import Key, lock_ratings, read_ratings, write_ratings
-from meeple.lobby.stores.sql.records import human_players, insert_records
+from meeple.lobby.stores.sql.records import insert_records
 
 ATTEMPTS = 5
 """PostgreSQL may abort one of two transactions that wait on each other (a deadlock)
@@ -49,11 +49,6 @@ DRAIN_SECONDS = 2
 the app's ``CLOSE_SECONDS``, after the rooms' own writes)."""
 
 log = logging.getLogger("meeple.lobby.rooms.manager")  # with the other background writes
-
-Rate = Callable[[GameRecord, Mapping[str, PlayerRating | None]], Sequence[PlayerRating]]
-"""A finished game's new ratings, from those of its human players in its game before
-it (None for a first game): ``players.ratings.rate_record``. Called in the transaction;
-if it raises, the transaction writes nothing."""
 
 
 def write_games(conn: sa.Connection, games: Sequence[GameRecord], rate: Rate) -> list[bool]:

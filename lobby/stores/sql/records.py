@@ -10,7 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from meeple.lobby.stores.base import GameRecord, make_cursor, read_cursor, renamed
+from meeple.lobby.stores.base import (
+    GameRecord,
+    human_players,
+    make_cursor,
+    read_cursor,
+    renamed,
+)
 from meeple.lobby.stores.sql.database import driver_cursor, json_text
 from meeple.lobby.stores.sql.tables import record_players, records
 
@@ -29,17 +35,6 @@ def _insert_new(dialect: str) -> Any:
 
 
 _INSERT_PLAYERS = record_players.insert()
-
-
-def human_players(record: GameRecord) -> list[str]:
-    """The players whose histories hold the record: its human seats'."""
-    return sorted(
-        {
-            seat["player_id"]
-            for seat in record.get("seats", ())
-            if seat.get("kind") == "human" and seat.get("player_id")
-        }
-    )
 
 
 def _row(record: GameRecord) -> dict[str, Any]:
