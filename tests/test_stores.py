@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from redis import Redis as SyncRedis
 from redis.asyncio import Connection, Redis
 
 from meeple.lobby.players.ratings import rate_game, rate_record
@@ -49,6 +50,7 @@ from meeple.lobby.stores.base import (
     hash_token,
     login_wait,
     new_id,
+    pack,
     ticket_key,
 )
 from meeple.lobby.stores.memory import (
@@ -1395,6 +1397,46 @@ async def test_redis_games_finished_together_are_written_as_one_at_a_time(
         assert len(await redis.keys(f"{batched}*")) == len(await redis.keys(f"{one}*"))
         ada = await RedisRatingStore(redis, batched).get("tictactoe", "p_ada")
         assert ada is not None and ada.games == 6
+    finally:
+        await redis.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_finished_games_rate_a_game_once_and_lose_no_update(
+    redis_prefix: str,
+) -> None:
+    """A game written again (its room failed over and finished it once more) changes
+    nothing; a rating another process changed between this batch's read and its write
+    is read again, and both updates count."""
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        raced: list[GameRecord] = []
+
+        def rate_racing(record: GameRecord, before: Any) -> Any:
+            """As ``rate_record``; on the first game, another process rates Ada first."""
+            if not raced:
+                raced.append(record)
+                with SyncRedis.from_url(REDIS_URL) as other:
+                    other.set(f"{redis_prefix}rating:tictactoe:p_ada", pack(
+                        {"player_id": "p_ada", "name": "ADA", "rating": 1700.0, "rd": 80.0,
+                         "volatility": 0.06, "games": 5}
+                    ))  # fmt: skip
+            return rate_record(record, before)
+
+        finished = RedisFinishedGames(redis, redis_prefix, Coalesced(redis), rate_racing)
+        game = game_record("r_1-0", T0, ("human", "p_ada"), ("human", "p_bo"))
+        await finished.finish(game)
+        ratings = RedisRatingStore(redis, redis_prefix)
+        ada, bo = await ratings.get("tictactoe", "p_ada"), await ratings.get("tictactoe", "p_bo")
+        assert ada is not None and bo is not None
+        assert (ada.games, bo.games) == (6, 1), "the other process's update was lost"
+        assert ada.rating > 1700.0  # a win, rated from the other process's 1700
+
+        again = {**game, "log": []}  # the same game, finished again after a failover
+        await finished.finish(again)
+        assert await ratings.get("tictactoe", "p_ada") == ada
+        assert await ratings.get("tictactoe", "p_bo") == bo
+        assert await RedisRecordStore(redis, redis_prefix).get("r_1-0") == game
     finally:
         await redis.aclose()
 
