@@ -1,4 +1,5 @@
-"""The store interfaces. Both implementations (memory.py, redis.py) have this shape."""
+"""The store interfaces. Every implementation (memory.py, the redis and sql packages)
+has this shape."""
 
 from __future__ import annotations
 
