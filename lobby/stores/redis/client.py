@@ -97,7 +97,8 @@ def _sentinel_client(
     for host in hosts.split(","):
         name, _, port = host.rpartition(":")
         sentinels.append((name, int(port)))
-    sentinel = Sentinel(sentinels, socket_timeout=1.0)  # type: ignore[no-untyped-call]
+    # Any: redis-py types Sentinel's constructor from 8.2 on, not before.
+    sentinel = cast(Any, Sentinel)(sentinels, socket_timeout=1.0)
     client: Redis = sentinel.master_for(
         service,
         connection_pool_class=WaitingSentinelPool,
