@@ -94,6 +94,8 @@ class Services:
     ``RedisFinishedGames.finish``, which writes them with those of the games that finish
     in the same loop turn. None: ``records.put`` and ``rate_game``, a game at a time (in
     memory)."""
+    finished_written: Callable[[str], Awaitable[None]] | None = None
+    """With ``finish``: waits until a game it is writing is written (``record``)."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -176,6 +178,8 @@ class Services:
         game end here can read its record at once."""
         if self.database is not None and self.database.finished is not None:
             await self.database.finished.written(record_id)
+        elif self.finished_written is not None:
+            await self.finished_written(record_id)
         return await self.records.get(record_id)
 
     async def redis_answers(self) -> None:
@@ -374,6 +378,7 @@ async def _redis_services(
         records=database.records if database else RedisRecordStore(redis, shared, batch=batch),
         ratings=database.ratings if database else RedisRatingStore(redis, shared, batch),
         finish=None if finished is None else finished.finish,
+        finished_written=None if finished is None else finished.written,
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),

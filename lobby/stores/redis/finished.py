@@ -63,6 +63,8 @@ as ``RedisRecordStore.put`` and ``RedisRatingStore.put_many`` write them."""
 
 ATTEMPTS = 5
 """How often ``RedisFinishedGames`` sends a batch that another writer overtook."""
+WRITTEN_SECONDS = 2.0
+"""How long a read of a record waits for this process's write of it (``written``)."""
 
 
 class RedisFinishedGames:
@@ -96,6 +98,8 @@ class RedisFinishedGames:
         self._pending: list[GameRecord] = []
         self._done: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._unwritten: dict[str, asyncio.Future[None]] = {}
+        """The batch each game handed over and not yet written is in, by record id."""
 
     def finish(self, record: GameRecord) -> asyncio.Future[None]:
         """Record and rate a finished game, with the rest of this loop turn's; done when
@@ -104,9 +108,17 @@ class RedisFinishedGames:
         if self._done is None:
             self._done = loop.create_future()
         self._pending.append(record)
+        self._unwritten[record["id"]] = self._done
         if self._task is None:
             self._task = loop.create_task(self._write())
         return self._done
+
+    async def written(self, record_id: str) -> None:
+        """Wait (``WRITTEN_SECONDS`` at most) until a game this process is writing is in
+        Redis: a player who saw their game end here reads its record at once."""
+        batch = self._unwritten.get(record_id)
+        if batch is not None:
+            await asyncio.wait([batch], timeout=WRITTEN_SECONDS)
 
     async def _write(self) -> None:
         try:
@@ -121,6 +133,9 @@ class RedisFinishedGames:
                     done.set_exception(exc)
                 else:
                     done.set_result(None)
+                for game in games:
+                    if self._unwritten.get(game["id"]) is done:
+                        del self._unwritten[game["id"]]
         finally:
             self._task = None
 
