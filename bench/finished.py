@@ -3,6 +3,7 @@
     .venv/bin/python bench/finished.py --batch 1,8,30 --games 600            # SQLite file
     .venv/bin/python bench/finished.py --batch 20 --rooms 100 --games 10000  # as load.py
     .venv/bin/python bench/finished.py --database postgresql+asyncpg://postgres@127.0.0.1/test
+    .venv/bin/python bench/finished.py --database memory   # the same games, nothing in SQL
 
 Finished tic-tac-toe games (played by ``Match``, recorded as ``Room.record`` does) go to
 the game-over hooks that ``build_services`` installs, as a room's game end hands them
@@ -13,6 +14,9 @@ of the batch, each room's next game in the next batch; or, with ``--rooms``, tha
 rooms taking turns (``bench/load.py --rooms 100`` writes 20-game transactions from 100
 rooms, into a file that grows to tens of MB in a run: a working set of index pages
 larger than SQLite's default cache).
+
+``--database memory`` hands the same games to the in-memory stores (no database), so
+the difference of the two is what SQL adds to a finished game.
 
 It prints this process's CPU (``time.process_time``: the event loop and aiosqlite's
 thread, not PostgreSQL's processes) per game, for comparing two versions with little
@@ -79,10 +83,9 @@ async def measure(
 ) -> tuple[int, float, float, float]:
     """Games written; CPU seconds of the process and of its event loop's thread, and wall
     seconds, for them (after one batch to warm up)."""
-    settings = Settings(database_url=url, database_schema=schema)
+    settings = Settings(database_url=None if url == "memory" else url, database_schema=schema)
     services = await build_services(settings, build_games())
     database = services.database
-    assert database is not None
     hooks = services.rooms.game_over_hooks
     rng = random.Random(batch)
     rooms = max(rooms, batch)
@@ -96,8 +99,8 @@ async def measure(
             for record in records:
                 for hook in hooks:
                     await hook(record)
-            assert database.finished is not None
-            await database.finished.drain()
+            if database is not None and database.finished is not None:
+                await database.finished.drain()
 
         await write(rounds[0])  # warm up: statements compiled, connections open
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()
@@ -105,8 +108,12 @@ async def measure(
             await write(records)
         cpu, loop = time.process_time() - cpu, time.thread_time() - loop
         wall = time.perf_counter() - wall
-        async with database.engine.connect() as conn:
-            written = await conn.scalar(sa.select(sa.func.count()).select_from(tables.records))
+        written: int | None = batch * len(rounds)
+        if database is None:  # in memory: the last batch is there (older ones may be dropped)
+            assert all([await services.records.get(r["id"]) for r in rounds[-1]])
+        else:
+            async with database.engine.connect() as conn:
+                written = await conn.scalar(sa.select(sa.func.count()).select_from(tables.records))
         assert written == batch * len(rounds), f"{written} of {batch * len(rounds)} written"
         return batch * (len(rounds) - 1), cpu, loop, wall
     finally:
@@ -142,6 +149,8 @@ async def case(
     url: str | None, batch: int, games: int, rooms: int = 0
 ) -> tuple[int, float, float, float]:
     """One case on a database of its own: a new SQLite file, or a new PostgreSQL schema."""
+    if url == "memory":
+        return await measure(url, None, batch, games, rooms)
     if url is None:
         with tempfile.TemporaryDirectory() as folder:
             file = f"sqlite+aiosqlite:///{folder}/meeple.db"
@@ -155,14 +164,14 @@ async def case(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", help="a PostgreSQL URL (default: a new SQLite file)")
+    parser.add_argument("--database", help="a PostgreSQL URL, or memory (default: a SQLite file)")
     parser.add_argument("--batch", default="1,8,30", help="games per batch, comma-separated")
     parser.add_argument("--games", type=int, default=600, help="games per case (measured)")
     parser.add_argument(
         "--rooms", type=int, default=0, help="rooms taking turns (default: one a game of a batch)"
     )
     args = parser.parse_args(argv)
-    kind = "postgresql" if args.database else "sqlite"
+    kind = {None: "sqlite", "memory": "memory"}.get(args.database, "postgresql")
     for batch in (int(b) for b in args.batch.split(",")):
         games, cpu, loop, wall = run(case(args.database, batch, args.games, args.rooms))
         print(

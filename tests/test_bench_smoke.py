@@ -5,7 +5,8 @@ move-to-opponent latencies; bench/idle.py holds a few idle spectators. Both read
 server's CPU and memory from /proc by its PID. bench/run.py runs its load cases in
 memory, on a Redis of its own and with two servers on it, for a second each, so that
 the Redis cases can never silently break; bench/durability.py saves in each of its
-journal modes. The numbers themselves are not judged
+journal modes; bench/finished.py writes its finished games in memory, to SQLite and
+to PostgreSQL. The numbers themselves are not judged
 here: they come from bench/run.py on a quiet machine.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REDIS_URL
+from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.servers import ROOT, ServerProcess
 
 
@@ -129,3 +130,11 @@ async def test_durability_saves_every_batch_in_every_mode(tmp_path: Path) -> Non
     for figures in modes.values():
         assert figures["refused_saves"] == 0
         assert figures["us_per_move"] > 0 and figures["client_cpu_us_per_move"] > 0
+
+
+@pytest.mark.postgres
+async def test_finished_games_are_written_in_every_store() -> None:
+    """The tool checks itself that every game it handed over was written (it exits
+    non-zero otherwise); PostgreSQL's case runs in a schema of its own, dropped after."""
+    for database in (["--database", "memory"], [], ["--database", DATABASE_URL]):
+        await run_tool("bench/finished.py", "--batch", "1,3", "--games", "6", *database)
