@@ -99,8 +99,8 @@ async def measure(
             for record in records:
                 for hook in hooks:
                     await hook(record)
-            if database is not None and database.finished is not None:
-                await database.finished.drain()
+            assert services.finished is not None
+            await services.finished.drain()
 
         await write(rounds[0])  # warm up: statements compiled, connections open
         cpu, loop, wall = time.process_time(), time.thread_time(), time.perf_counter()

@@ -23,7 +23,7 @@ from meeple.lobby.ops.metrics import Stats
 from meeple.lobby.players.accounts import Accounts
 from meeple.lobby.players.presence import Presence
 from meeple.lobby.players.push import Pusher
-from meeple.lobby.players.ratings import rate_game, rate_record
+from meeple.lobby.players.ratings import rate_record
 from meeple.lobby.rooms.manager import RoomManager
 from meeple.lobby.rooms.matchmaker import Matchmaker
 from meeple.lobby.settings import Settings
@@ -40,9 +40,11 @@ from meeple.lobby.stores.base import (
     SessionStore,
     TicketQueue,
 )
+from meeple.lobby.stores.finished import FinishedGames
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
     MemoryConnectTickets,
+    MemoryFinishedGames,
     MemoryInvitations,
     MemoryLoginFailures,
     MemoryPresence,
@@ -59,7 +61,6 @@ if TYPE_CHECKING:
 
     from meeple.lobby.rooms.cluster import Cluster
     from meeple.lobby.stores.sql import Database
-    from meeple.lobby.stores.sql.finished import FinishedGames
 
 
 CLOSE_SECONDS = 6.0
@@ -89,13 +90,11 @@ class Services:
     database: Database | None = None
     """The SQL database of what must last, when ``settings.database_url`` is set: then
     ``records`` and ``ratings`` are its stores."""
-    finish: Callable[[GameRecord], Awaitable[None]] | None = None
-    """With Redis and no database, where a finished game's record and ratings go:
-    ``RedisFinishedGames.finish``, which writes them with those of the games that finish
-    in the same loop turn. None: ``records.put`` and ``rate_game``, a game at a time (in
-    memory)."""
-    finished_written: Callable[[str], Awaitable[None]] | None = None
-    """With ``finish``: waits until a game it is writing is written (``record``)."""
+    finished: FinishedGames | None = None
+    """Where the game-over hook hands each finished game over, to be written (record,
+    histories, ratings) with the games that end meanwhile (``stores.finished``): with
+    Redis alone, ``RedisFinishedGames``. None (as built): set here, to the database's
+    or, without one, to the in-memory stores' (``MemoryFinishedGames``)."""
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Loops the app runs for as long as it lives (the matchmaker, ...)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -137,19 +136,15 @@ class Services:
         self.heartbeat = Heartbeat(self.settings.ping_interval, self.settings.ping_timeout)
         store = self.database.accounts if self.database is not None else MemoryAccountStore()
         self.accounts = Accounts(store, self.sessions, self.login_failures)
+        rate = partial(rate_record, rate_bots=self.settings.rate_bots)
+        failed = partial(_write_failed, self.rooms.stats)
         if self.database is not None:
             self.records = self.database.records
             self.ratings = self.database.ratings
-            finished = self.database.finished_games(
-                partial(rate_record, rate_bots=self.settings.rate_bots),
-                partial(_write_failed, self.rooms.stats),
-            )
-            self.rooms.game_over_hooks.append(partial(_finish, finished))
-        elif self.finish is not None:
-            self.rooms.game_over_hooks.append(self.finish)
-        else:
-            self.rooms.game_over_hooks.append(self.records.put)
-            self.rooms.game_over_hooks.append(partial(_rate, self.ratings, self.settings.rate_bots))
+            self.finished = self.database.finished_games(rate, failed)
+        elif self.finished is None:
+            self.finished = MemoryFinishedGames(self.records, self.ratings, rate, failed)
+        self.rooms.game_over_hooks.append(partial(_finish, self.finished))
         self.matchmaker = Matchmaker(
             self.tickets,
             self.rooms,
@@ -174,12 +169,10 @@ class Services:
 
     async def record(self, record_id: str) -> GameRecord | None:
         """A finished game's record. One this process is still writing (games are
-        written in batches, ``Database.finished_games``) is waited for: whoever saw the
-        game end here can read its record at once."""
-        if self.database is not None and self.database.finished is not None:
-            await self.database.finished.written(record_id)
-        elif self.finished_written is not None:
-            await self.finished_written(record_id)
+        written in batches, ``stores.finished``) is waited for: whoever saw the game
+        end here can read its record at once."""
+        if self.finished is not None:
+            await self.finished.written(record_id)
         return await self.records.get(record_id)
 
     async def redis_answers(self) -> None:
@@ -215,6 +208,8 @@ class Services:
         if self.cluster is not None:
             await self.cluster.hand_over()
         await self.rooms.close()
+        if self.finished is not None:  # the games handed over are written first
+            await self.finished.drain()
         await self.pusher.drain(within=PUSH_DRAIN_SECONDS)
         if self.cluster is not None:
             await self.cluster.stop()
@@ -226,13 +221,9 @@ class Services:
             await self.database.close()
 
 
-async def _rate(ratings: RatingStore, rate_bots: bool, record: dict[str, Any]) -> None:
-    await rate_game(record, ratings, rate_bots)
-
-
 async def _finish(finished: FinishedGames, record: dict[str, Any]) -> None:
-    """A finished game's record and ratings, in one transaction, once: written in the
-    background with the other games that finish meanwhile (``Database.finished_games``)."""
+    """A finished game's record and ratings, written once, in the background with the
+    other games that end meanwhile (``stores.finished``)."""
     finished.add(record)
 
 
@@ -360,9 +351,10 @@ async def _redis_services(
         refusals=(settings.refusal_rate, settings.refusal_burst),
     )
     directory = RedisRoomDirectory(redis, shared, batch)
-    rate = partial(rate_record, rate_bots=settings.rate_bots)
-    finished = None if database else RedisFinishedGames(redis, shared, batch, rate)
     rooms = RoomManager(settings, directory, journal, cluster, games=games.registry)
+    rate = partial(rate_record, rate_bots=settings.rate_bots)
+    failed = partial(_write_failed, rooms.stats)
+    finished = None if database else RedisFinishedGames(redis, shared, batch, rate, failed)
     await cluster.start(rooms)
     services = Services(
         settings=settings,
@@ -377,8 +369,7 @@ async def _redis_services(
         database=database,
         records=database.records if database else RedisRecordStore(redis, shared, batch=batch),
         ratings=database.ratings if database else RedisRatingStore(redis, shared, batch),
-        finish=None if finished is None else finished.finish,
-        finished_written=None if finished is None else finished.written,
+        finished=finished,
         tickets=RedisTicketQueue(redis, shared),
         connect_tickets=RedisConnectTickets(redis, prefix),
         push_subscriptions=RedisPushSubscriptions(redis, prefix),

@@ -210,6 +210,7 @@ async def finish_a_game(app: FastAPI, winner: dict[str, Any], loser: dict[str, A
     }
     for hook in services.rooms.game_over_hooks:
         await hook(record)
+    assert await services.record(record["id"]) is not None  # waits for its batch
 
 
 async def test_a_profile_has_the_name_and_a_rating_per_game(

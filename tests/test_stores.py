@@ -55,6 +55,7 @@ from meeple.lobby.stores.base import (
 )
 from meeple.lobby.stores.memory import (
     MemoryAccountStore,
+    MemoryFinishedGames,
     MemoryInvitations,
     MemoryLoginFailures,
     MemoryPresence,
@@ -1363,6 +1364,34 @@ async def test_ratings_put_many_get(durable: Impl) -> None:
     await ratings.put_many("tictactoe", [])
 
 
+@pytest.mark.server_errors("a corrupt outcome")
+async def test_memory_finished_games_are_written_once_and_a_bad_one_fails_alone() -> None:
+    """In memory, the games handed over in a loop turn are written in the order they
+    ended (Ada's second game rated from her first); a game handed over again changes
+    nothing; one whose rating raises is counted as failed and leaves no record, and
+    the others of its batch are written all the same. A reader waits for its game."""
+    records, ratings, failed = MemoryRecordStore(), MemoryRatingStore(), []
+
+    def rate(record: GameRecord, before: Any) -> Any:
+        if record["id"] == "r_bad-0":
+            raise ValueError("a corrupt outcome")
+        return rate_record(record, before)
+
+    finished = MemoryFinishedGames(records, ratings, rate, lambda: failed.append(1))
+    first = game_record("r_1-0", T0, ("human", "p_ada"), ("human", "p_bo"))
+    second = game_record("r_2-0", T0 + 1, ("human", "p_ada"), ("human", "p_cy"))
+    bad = game_record("r_bad-0", T0 + 2, ("human", "p_ada"), ("human", "p_di"))
+    for game in (first, bad, second, first):
+        finished.add(game)
+    await finished.written("r_2-0")
+    assert await records.get("r_2-0") == second and await records.get("r_bad-0") is None
+    assert failed == [1]
+    ada = await ratings.get("tictactoe", "p_ada")
+    assert ada is not None and ada.games == 2
+    assert await ratings.get("tictactoe", "p_di") is None
+    await finished.drain()
+
+
 @pytest.mark.redis
 async def test_redis_games_finished_together_are_written_as_one_at_a_time(
     redis_prefix: str,
@@ -1382,8 +1411,14 @@ async def test_redis_games_finished_together_are_written_as_one_at_a_time(
         for game in games:
             await records.put(game)
             await rate_game(game, ratings)
-        finished = RedisFinishedGames(redis, batched, Coalesced(redis), rate_record)
-        await asyncio.gather(*(finished.finish(game) for game in games))
+        failed: list[int] = []
+        finished = RedisFinishedGames(
+            redis, batched, Coalesced(redis), rate_record, lambda: failed.append(1)
+        )
+        for game in games:
+            finished.add(game)
+        await finished.drain()
+        assert not failed
         for key in await redis.keys(f"{one}*"):
             again = batched + text(key).removeprefix(one)
             kind = await redis.type(key)
@@ -1423,9 +1458,13 @@ async def test_redis_finished_games_rate_a_game_once_and_lose_no_update(
                     ))  # fmt: skip
             return rate_record(record, before)
 
-        finished = RedisFinishedGames(redis, redis_prefix, Coalesced(redis), rate_racing)
+        failed: list[int] = []
+        finished = RedisFinishedGames(
+            redis, redis_prefix, Coalesced(redis), rate_racing, lambda: failed.append(1)
+        )
         game = game_record("r_1-0", T0, ("human", "p_ada"), ("human", "p_bo"))
-        await finished.finish(game)
+        finished.add(game)
+        await finished.written("r_1-0")
         ratings = RedisRatingStore(redis, redis_prefix)
         ada, bo = await ratings.get("tictactoe", "p_ada"), await ratings.get("tictactoe", "p_bo")
         assert ada is not None and bo is not None
@@ -1433,7 +1472,9 @@ async def test_redis_finished_games_rate_a_game_once_and_lose_no_update(
         assert ada.rating > 1700.0  # a win, rated from the other process's 1700
 
         again = {**game, "log": []}  # the same game, finished again after a failover
-        await finished.finish(again)
+        finished.add(again)
+        await finished.drain()
+        assert not failed
         assert await ratings.get("tictactoe", "p_ada") == ada
         assert await ratings.get("tictactoe", "p_bo") == bo
         assert await RedisRecordStore(redis, redis_prefix).get("r_1-0") == game

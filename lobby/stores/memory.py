@@ -16,12 +16,16 @@ from meeple.lobby.stores.base import (
     Invitation,
     PlayerRating,
     PushSubscription,
+    Rate,
+    RatingStore,
     RatingWindow,
+    RecordStore,
     RoomSummary,
     Session,
     Ticket,
     TicketStatus,
     hash_token,
+    human_players,
     login_wait,
     make_cursor,
     new_id,
@@ -30,6 +34,7 @@ from meeple.lobby.stores.base import (
     renamed,
     seated_players,
 )
+from meeple.lobby.stores.finished import FinishedGames
 
 
 class MemorySessionStore:
@@ -455,6 +460,37 @@ class MemoryRatingStore:
         items = ordered[offset : offset + limit]
         more = offset + limit < len(ordered)
         return items, str(offset + limit) if more else None
+
+
+class MemoryFinishedGames(FinishedGames):
+    """In memory, each game of a batch through the record and rating stores' own calls
+    (nothing fails over to another process here, but a game is written once all the
+    same)."""
+
+    def __init__(
+        self, records: RecordStore, ratings: RatingStore, rate: Rate, failed: Callable[[], None]
+    ) -> None:
+        super().__init__(failed)
+        self._records = records
+        self._ratings = ratings
+        self._rate = rate
+
+    async def _write_batch(self, games: list[GameRecord]) -> None:
+        for record in games:
+            try:
+                await self._write_game(record)
+            except Exception:  # the bad one fails alone
+                self.failed()
+
+    async def _write_game(self, record: GameRecord) -> None:
+        if await self._records.get(record["id"]) is not None:
+            return
+        game = record.get("game", "")
+        before = {p: await self._ratings.get(game, p) for p in human_players(record)}
+        rated = self._rate(record, before)  # before anything is written: it may raise
+        await self._records.put(record)
+        if rated:
+            await self._ratings.put_many(game, rated)
 
 
 class MemoryAccountStore:

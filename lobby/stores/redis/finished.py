@@ -3,7 +3,7 @@ together."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import GameRecord, PlayerRating, Rate, human_players, pack, unpack
+from meeple.lobby.stores.finished import FinishedGames
 from meeple.lobby.stores.redis.client import Coalesced
 from meeple.lobby.stores.redis.records import RECORD_DAYS
 
@@ -63,23 +64,20 @@ as ``RedisRecordStore.put`` and ``RedisRatingStore.put_many`` write them."""
 
 ATTEMPTS = 5
 """How often ``RedisFinishedGames`` sends a batch that another writer overtook."""
-WRITTEN_SECONDS = 2.0
-"""How long a read of a record waits for this process's write of it (``written``)."""
 
 
-class RedisFinishedGames:
-    """The game-over hook with Redis for everything: the games that finish in one loop
+class RedisFinishedGames(FinishedGames):
+    """The finished games with Redis for everything: the games that end in one loop
     turn get their records and ratings written together, in two commands whatever their
     number (one read of the ratings they change, one script call writing records and
     new ratings), both sent with the turn's other writes (``Coalesced``). One game at a
     time, it was ten commands and three round trips in sequence a game (a record, its
     players' histories, each rating read and written), and redis-py's client work per
-    command was the largest part of a finished game's cost. Ratings are computed in
-    the order the games finished, so a player's games in one batch follow each other.
-    As in SQL, a game is written once (a room that failed over finishing it again
-    changes nothing) and no rating update is lost to another process's: the script
-    writes only if no record is there yet and every rating is still the one read
-    (``_FINISH``), else the batch is read and rated again without the games written."""
+    command was the largest part of a finished game's cost. As in SQL, a game is written
+    once (a room that failed over finishing it again changes nothing) and no rating
+    update is lost to another process's: the script writes only if no record is there
+    yet and every rating is still the one read (``_FINISH``), else the batch is read and
+    rated again without the games written."""
 
     def __init__(
         self,
@@ -87,57 +85,16 @@ class RedisFinishedGames:
         prefix: str,
         batch: Coalesced,
         rate: Rate,
+        failed: Callable[[], None],
         keep_days: float = RECORD_DAYS,
     ) -> None:
+        super().__init__(failed)
         self._redis = redis
         self._p = prefix
-        self._batch = batch
+        self._send = batch
         self._rate = rate
         self._keep_ms = int(keep_days * 86400 * 1000)
         self._script = redis.register_script(_FINISH)
-        self._pending: list[GameRecord] = []
-        self._done: asyncio.Future[None] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._unwritten: dict[str, asyncio.Future[None]] = {}
-        """The batch each game handed over and not yet written is in, by record id."""
-
-    def finish(self, record: GameRecord) -> asyncio.Future[None]:
-        """Record and rate a finished game, with the rest of this loop turn's; done when
-        written (its error if the batch failed)."""
-        loop = asyncio.get_running_loop()
-        if self._done is None:
-            self._done = loop.create_future()
-        self._pending.append(record)
-        self._unwritten[record["id"]] = self._done
-        if self._task is None:
-            self._task = loop.create_task(self._write())
-        return self._done
-
-    async def written(self, record_id: str) -> None:
-        """Wait (``WRITTEN_SECONDS`` at most) until a game this process is writing is in
-        Redis: a player who saw their game end here reads its record at once."""
-        batch = self._unwritten.get(record_id)
-        if batch is not None:
-            await asyncio.wait([batch], timeout=WRITTEN_SECONDS)
-
-    async def _write(self) -> None:
-        try:
-            await asyncio.sleep(0)  # the rest of this loop turn's games join in
-            while self._pending:
-                games, self._pending = self._pending, []
-                done, self._done = self._done, None
-                assert done is not None
-                try:
-                    await self._write_batch(games)
-                except Exception as exc:
-                    done.set_exception(exc)
-                else:
-                    done.set_result(None)
-                for game in games:
-                    if self._unwritten.get(game["id"]) is done:
-                        del self._unwritten[game["id"]]
-        finally:
-            self._task = None
 
     def _rating_key(self, game: str, player_id: str) -> str:
         return f"{self._p}rating:{game}:{player_id}"
@@ -160,7 +117,7 @@ class RedisFinishedGames:
         p, keep = self._p, self._keep_ms
         players = [(record.get("game", ""), human_players(record)) for record in games]
         wanted = list(dict.fromkeys(self._rating_key(g, i) for g, ids in players for i in ids))
-        blobs = await self._batch("MGET", *wanted) if wanted else []
+        blobs = await self._send("MGET", *wanted) if wanted else []
         read = dict(zip(wanted, blobs, strict=True))
         known = {
             key: None if blob is None else PlayerRating(**unpack(blob))
@@ -184,8 +141,8 @@ class RedisFinishedGames:
             args += (pack(data), -r.rating, r.player_id, read.get(key) or b"")
         command = ("EVALSHA", self._script.sha, len(keys), *keys, *args)
         try:
-            reply = await self._batch(*command)
+            reply = await self._send(*command)
         except NoScriptError:  # Redis restarted or its scripts were flushed
             await self._redis.script_load(_FINISH)
-            reply = await self._batch(*command)
+            reply = await self._send(*command)
         return reply[0] == 1, {int(i) for i in reply[1]}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from meeple.lobby.stores.base import GameRecord, Rate
 from meeple.lobby.stores.sql.accounts import SqlAccountStore
 from meeple.lobby.stores.sql.database import SchemaBehind, Transactions, make_engine, prepare
-from meeple.lobby.stores.sql.finished import FinishedGames, record_finished_games
+from meeple.lobby.stores.sql.finished import SqlFinishedGames, record_finished_games
 from meeple.lobby.stores.sql.journal import SqlJournal
 from meeple.lobby.stores.sql.ratings import SqlRatingStore
 from meeple.lobby.stores.sql.records import SqlRecordStore
@@ -31,7 +31,7 @@ class Database:
         self.accounts = SqlAccountStore(self.engine)
         self.records = SqlRecordStore(self.engine)
         self.ratings = SqlRatingStore(self.engine)
-        self.finished: FinishedGames | None = None
+        self.finished: SqlFinishedGames | None = None
         """Finished games written in batches (``finished_games``)."""
         self.journal = SqlJournal(self.engine)
         """Correspondence rooms' journal, when there is no Redis."""
@@ -49,11 +49,11 @@ class Database:
         transaction, once: False when the record was already written (nothing changed)."""
         return (await record_finished_games(self.transactions, [record], rate))[0]
 
-    def finished_games(self, rate: Rate, failed: Callable[[], None]) -> FinishedGames:
+    def finished_games(self, rate: Rate, failed: Callable[[], None]) -> SqlFinishedGames:
         """Where the game-over hook hands finished games over: ``finish_game`` in the
         background, in a batch with the games that finish meanwhile; ``failed`` is
         called for each game that could not be written."""
-        self.finished = FinishedGames(self.transactions, rate, failed)
+        self.finished = SqlFinishedGames(self.transactions, rate, failed)
         return self.finished
 
     async def close(self) -> None:

@@ -6,7 +6,7 @@ processes and finishes the same game again writes nothing twice: the insert retu
 the records it wrote, and a game whose record was there changes nothing else.
 
 A server writes the games that finish while its last write is under way together
-(``FinishedGames``), in a fixed number of statements whatever their number: the records
+(``SqlFinishedGames``), in a fixed number of statements whatever their number: the records
 (one multi-row insert that says which are new), their players' history rows, a lock on
 the ratings they change (PostgreSQL), one read of those ratings, and one upsert of the
 new ones, computed here game after game in the order the games finished
@@ -19,12 +19,12 @@ CPU a game at 150 games a second; bench/README.md)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
 from meeple.lobby.stores.base import GameRecord, PlayerRating, Rate, human_players
+from meeple.lobby.stores.finished import FinishedGames
 from meeple.lobby.stores.sql.database import Transactions
 from meeple.lobby.stores.sql.ratings import Key, lock_ratings, read_ratings, write_ratings
 from meeple.lobby.stores.sql.records import insert_records
@@ -43,12 +43,6 @@ TRANSACTION_GAMES = 20
 loop (``database.Transactions``), about 100 µs of CPU a tic-tac-toe game, so a batch of
 more is written in several, with a loop turn between them, and no move waits more than
 about 2 ms for a write."""
-
-DRAIN_SECONDS = 2
-"""How long a closing server waits for the finished games still being written (within
-the app's ``CLOSE_SECONDS``, after the rooms' own writes)."""
-
-log = logging.getLogger("meeple.lobby.rooms.manager")  # with the other background writes
 
 
 def write_games(conn: sa.Connection, games: Sequence[GameRecord], rate: Rate) -> list[bool]:
@@ -87,80 +81,37 @@ async def record_finished_games(
     raise AssertionError("unreachable")
 
 
-class FinishedGames:
-    """The finished games of a server, written in batches: one transaction for all that
-    finished while the one before was being written, in the order they finished (so a
-    player's ratings follow their games). The game-over hook only hands a game over
-    (``add``); a batch that fails is written again one game at a time, so that one bad
-    game costs only its own record, and each failure is logged and counted (``failed``)."""
+class SqlFinishedGames(FinishedGames):
+    """The finished games of a server, in SQL: a transaction for each
+    ``TRANSACTION_GAMES`` of a batch; a transaction that fails is written again one game
+    at a time, so that one bad game costs only its own record."""
+
+    delay = BATCH_SECONDS
 
     def __init__(self, transactions: Transactions, rate: Rate, failed: Callable[[], None]) -> None:
+        super().__init__(failed)
         self._transactions = transactions
         self._rate = rate
-        self._failed = failed
-        self._pending: list[GameRecord] = []
-        self._task: asyncio.Task[None] | None = None
-        self._batch: asyncio.Future[None] | None = None
-        """Done when the pending games' batch is written (or failed)."""
-        self._unwritten: dict[str, asyncio.Future[None]] = {}
-        """The batch each game handed over and not yet written is in, by record id."""
 
-    def add(self, record: GameRecord) -> None:
-        loop = asyncio.get_running_loop()
-        if self._batch is None:
-            self._batch = loop.create_future()
-        self._pending.append(record)
-        self._unwritten[record["id"]] = self._batch
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._write())
-
-    async def written(self, record_id: str) -> None:
-        """Wait (``DRAIN_SECONDS`` at most) until a game this server is writing is in
-        the database: a player who saw their game end here reads its record at once."""
-        batch = self._unwritten.get(record_id)
-        if batch is not None:
-            await asyncio.wait([batch], timeout=DRAIN_SECONDS)
-
-    async def drain(self) -> None:
-        """Shutting down: wait (``DRAIN_SECONDS`` at most) for the games handed over."""
-        if self._task is not None and not self._task.done():
-            await asyncio.wait([self._task], timeout=DRAIN_SECONDS)
-
-    async def _write(self) -> None:
-        await asyncio.sleep(BATCH_SECONDS)  # the games that finish meanwhile join in
-        while self._pending:
-            batch, self._pending = self._pending, []
-            done, self._batch = self._batch, None
-            try:
-                await self._write_batch(batch)
-            finally:
-                for game in batch:
-                    if self._unwritten.get(game["id"]) is done:
-                        del self._unwritten[game["id"]]
-                if done is not None:
-                    done.set_result(None)
-
-    async def _write_batch(self, batch: list[GameRecord]) -> None:
-        for at in range(0, len(batch), TRANSACTION_GAMES):
+    async def _write_batch(self, games: list[GameRecord]) -> None:
+        for at in range(0, len(games), TRANSACTION_GAMES):
             if at:
                 await asyncio.sleep(0)  # the moves that came meanwhile go first
-            await self._write_transaction(batch[at : at + TRANSACTION_GAMES])
+            await self._write_transaction(games[at : at + TRANSACTION_GAMES])
 
-    async def _write_transaction(self, batch: list[GameRecord]) -> None:
+    async def _write_transaction(self, games: list[GameRecord]) -> None:
         try:
-            await record_finished_games(self._transactions, batch, self._rate)
+            await record_finished_games(self._transactions, games, self._rate)
             return
         except Exception:
-            if len(batch) == 1:
-                self._failed()
-                log.exception("background store write failed")
+            if len(games) == 1:
+                self.failed()
                 return
-        for game in batch:  # one at a time: the bad one fails alone
+        for game in games:  # one at a time: the bad one fails alone
             try:
                 await record_finished_games(self._transactions, [game], self._rate)
             except Exception:
-                self._failed()
-                log.exception("background store write failed")
+                self.failed()
 
 
 def _retryable(exc: sa.exc.DBAPIError) -> bool:
