@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import time
@@ -167,14 +168,17 @@ async def measure(
     rooms: int,
     turns: int,
     redis_url: str | None,
-    prefix: str = "meeple-hotpath:",
+    prefix: str | None = None,
     *,
     socket: bool = False,
     paced: bool = False,
     records: bool = True,
     database_url: str | None = None,
 ) -> tuple[int, float]:
-    """Accepted moves, and CPU seconds of this process for them."""
+    """Accepted moves, and CPU seconds of this process for them. Its Redis keys are under
+    ``prefix`` (by default one of this process's own: two runs at once, or a run beside
+    a test, must not remove each other's keys), all removed after."""
+    prefix = prefix or f"meeple-hotpath-{os.getpid()}:"
     settings = Settings(redis_url=redis_url, redis_prefix=prefix, database_url=database_url)
     services = await build_services(settings, build_games())
     manager = services.rooms
@@ -229,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rooms", "-R", type=int, default=100)
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--redis", help="a Redis URL: the Redis mode, with a journal")
-    parser.add_argument("--prefix", default="meeple-hotpath:", help="its keys (removed after)")
+    parser.add_argument("--prefix", help="its keys, removed after (default: meeple-hotpath-<pid>:)")
     parser.add_argument("--socket", action="store_true", help="through RoomSocket.data_received")
     parser.add_argument("--paced", action="store_true", help="one message a loop turn")
     parser.add_argument("--no-records", action="store_true", help="no game-over writes")

@@ -111,6 +111,10 @@ end with the whole log copied, and the log restarts only after one that did (wit
 the wait, a busy server's log never restarted: 300 MB for 8,000 tic-tac-toe games)."""
 
 
+CHECKPOINT_WAIT_SECONDS = 2.0
+"""The longest a transaction waits for the checkpoint under way (``CHECKPOINT_SECONDS``)."""
+
+
 class Transactions:
     """Runs a function of a synchronous connection as one transaction (``run``): what
     writes a batch in a few statements.
@@ -164,7 +168,9 @@ class Transactions:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(fn, *args)
         if self._checkpoint is not None and not self._checkpoint.done():
-            await asyncio.wait([self._checkpoint])  # CHECKPOINT_SECONDS: the log restarts
+            # CHECKPOINT_SECONDS: the log restarts. Bounded: behind a transaction waiting
+            # for the lock in the thread, the games are written without the restart.
+            await asyncio.wait([self._checkpoint], timeout=CHECKPOINT_WAIT_SECONDS)
         try:
             result = self._on_loop(self._here, fn, args)
         except sa.exc.OperationalError as exc:
