@@ -182,20 +182,14 @@ def _rated_seats(record: Mapping[str, Any], rate_bots: bool) -> list[int]:
     return seats if len(seats) >= 2 else []
 
 
-def rated_players(record: Mapping[str, Any], rate_bots: bool = True) -> list[str]:
-    """Whose ratings a finished game's record changes, in seat order."""
-    seats = record.get("seats", ())
-    return [seats[i]["player_id"] for i in _rated_seats(record, rate_bots)]
-
-
 def rate_record(
     record: Mapping[str, Any],
     before: Mapping[str, PlayerRating | None],
     rate_bots: bool = True,
 ) -> list[PlayerRating]:
-    """The new ratings of a finished game's ``rated_players``, from ``before`` (each
-    one's rating in this game before it, None for a first game). Pure: a batch of games
-    computes them from ratings it read at once (``stores.sql.finished``)."""
+    """The new ratings of a finished game's rated players (``_rated_seats``), from
+    ``before`` (each one's rating in this game before it, None for a first game). Pure: a
+    batch of games computes them from ratings it read at once (``stores.sql.finished``)."""
     return _rate_seats(record, before, _rated_seats(record, rate_bots))
 
 
@@ -232,7 +226,7 @@ def _rate_seats(
 async def rate_game(
     record: dict[str, Any], store: RatingStore, rate_bots: bool = True
 ) -> list[PlayerRating]:
-    """Update the ratings of a finished game's ``rated_players`` in ``store``; returns
+    """Update the ratings of a finished game's rated players in ``store``; returns
     the new ratings."""
     humans = _rated_seats(record, rate_bots)
     if not humans:
