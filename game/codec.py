@@ -22,6 +22,8 @@ class DecodeError(ValueError):
 
 _packer = msgpack.Packer(use_bin_type=True)
 _BYTES = [bytes((i,)) for i in range(256)]
+_KEYS = {key: _packer.pack(key) for key in ("ack", "seat")}
+"""The encodings of the keys ``with_field`` adds on the hot path."""
 
 
 def encode(message: Any) -> bytes:
@@ -39,7 +41,8 @@ def with_field(frame: bytes, key: str, value: Any) -> bytes:
     """
     head = frame[0]
     if 0x80 <= head < 0x8F:
-        extended: bytes = _BYTES[head + 1] + frame[1:] + _packer.pack(key) + _packer.pack(value)
+        packed = _KEYS.get(key) or _packer.pack(key)
+        extended: bytes = _BYTES[head + 1] + frame[1:] + packed + _packer.pack(value)
         return extended
     message = decode(frame, len(frame))
     message[key] = value

@@ -101,11 +101,16 @@ class Seat:
         return "bot" if self.bot else "human"
 
     def as_view(self) -> View:
+        # ``kind`` and ``is_bot_player`` inline: every room message and summary has these.
+        player_id = self.player_id
+        if player_id is None:
+            bot = self.bot is not None
+            return {"kind": "empty", "player_id": None, "name": self.name, "bot": bot}
         return {
-            "kind": self.kind,
-            "player_id": self.player_id,
+            "kind": "bot" if self.bot else "human",
+            "player_id": player_id,
             "name": self.name,
-            "bot": self.bot is not None or is_bot_player(self.player_id),
+            "bot": self.bot is not None or player_id.startswith(BOT_ACCOUNT_PREFIX),
         }
 
 
@@ -361,10 +366,15 @@ class Match:
 
     def _advance(self, state: Any, entry: LogEntry) -> Transition | Rejection:
         """Commit a new state, or nothing at all if the game fails to describe it."""
+        game = self.game
         try:
-            outcome = self.game.outcome(state)
-            to_act = () if outcome is not None else tuple(self.game.to_act(state))
-            views = self._all_views(state)
+            outcome = game.outcome(state)
+            to_act = () if outcome is not None else tuple(game.to_act(state))
+            if self._hidden:
+                views = self._all_views(state)
+            else:  # (``_all_views``' public case, without the call: the move path)
+                public = game.view(state, None)
+                views = dict.fromkeys(self._audiences, public)
         except Exception as exc:  # a bug in one game must not leave the match half changed
             return Rejection("game_error", f"the game failed after this move: {exc!r}")
         old_views = self._views
@@ -383,7 +393,7 @@ class Match:
                 if ops:
                     changes[audience] = ops
         else:
-            ops = diff(old_views[None], views[None])
+            ops = diff(old_views[None], public)
             deltas = dict.fromkeys(self._audiences, ops)
             if ops:
                 self._changes = deltas  # a new dict every change: never altered after

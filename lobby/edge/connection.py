@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterable
 from typing import Protocol
 
 from meeple.game.protocol import CLOSE_TOO_SLOW
@@ -51,20 +52,31 @@ class Outbox:
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def add(self, conn: Connection) -> None:
-        self._pending.append(conn)
-        if not self._scheduled:
-            self._scheduled = True
-            loop = self._loop
-            if loop is None:  # get_running_loop costs a getpid() system call: ask once
-                loop = self._loop = asyncio.get_running_loop()
-            loop.call_soon(self.flush)
+    def _schedule(self) -> None:
+        """Write the pending connections when this loop turn ends (``Connection.send``
+        puts a connection in ``_pending`` and calls this for the turn's first)."""
+        self._scheduled = True
+        loop = self._loop
+        if loop is None:  # get_running_loop costs a getpid() system call: ask once
+            loop = self._loop = asyncio.get_running_loop()
+        loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._scheduled = False
         pending, self._pending = self._pending, []
-        for conn in pending:
-            conn.flush()
+        _write(pending)
+
+
+def _write(conns: Iterable[Connection]) -> None:
+    """Hand what each connection kept to its transport in one write (one loop for all
+    the connections of a turn: a call per connection cost more than its write)."""
+    for conn in conns:
+        out = conn._out
+        if out and not conn._paused:
+            transport = conn.socket.transport
+            if not transport.is_closing():
+                transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
 
 
 class Connection(Member):
@@ -113,16 +125,15 @@ class Connection(Member):
                 self._out = []
                 self.close(CLOSE_TOO_SLOW, "too slow: the send queue is full")
         elif len(out) == 1:  # the first this turn: the outbox writes it (added after, so
-            self.outbox.add(self)  # that an outbox writing at once finds it there)
+            outbox = self.outbox  # that an outbox writing at once finds it there)
+            outbox._pending.append(self)  # (``Outbox.add``, without the call)
+            if not outbox._scheduled:
+                outbox._schedule()
 
     def flush(self) -> None:
-        """Hand what was kept to the transport in one write (the outbox calls this)."""
-        out = self._out
-        if out and not self._paused:
-            transport = self.socket.transport
-            if not transport.is_closing():
-                transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
+        """Hand what was kept to the transport in one write now (the outbox does this for
+        every connection at the end of a loop turn)."""
+        _write((self,))
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already kept have gone out."""

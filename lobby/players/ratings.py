@@ -40,6 +40,7 @@ class Rating:
 
 NEW = Rating()
 """A player's rating before their first rated game."""
+_NEW = (NEW.rating, NEW.rd, NEW.volatility)
 
 
 _Q = 3.0 / (math.pi * math.pi)
@@ -53,6 +54,13 @@ def _expected(mu: float, mu_j: float, phi_j: float) -> float:
     return 1.0 / (1.0 + math.exp(-_g(phi_j) * (mu - mu_j)))
 
 
+def _f(x: float, a: float, base: float, pv: float, tau2: float) -> float:
+    """Step 5's f(x), with its constants as arguments (a closure makes a cell of each)."""
+    ex = math.exp(x)
+    s = pv + ex
+    return ex * (base - ex) / (2.0 * s * s) - (x - a) / tau2
+
+
 def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float) -> float:
     """Step 5: the Illinois algorithm for the new volatility."""
     exp = math.exp
@@ -61,24 +69,20 @@ def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float
     base = d2 - phi * phi - v  # delta^2 - phi^2 - v
     pv = phi * phi + v
     tau2 = tau * tau
-
-    def f(x: float) -> float:
-        ex = exp(x)
-        s = pv + ex
-        return ex * (base - ex) / (2.0 * s * s) - (x - a) / tau2
-
     big_a = a
     if base > 0:
         big_b = math.log(base)
     else:
         k = 1
-        while f(a - k * tau) < 0:
+        while _f(a - k * tau, a, base, pv, tau2) < 0:
             k += 1
         big_b = a - k * tau
-    f_a, f_b = f(big_a), f(big_b)
+    f_a, f_b = _f(big_a, a, base, pv, tau2), _f(big_b, a, base, pv, tau2)
     while abs(big_b - big_a) > EPSILON:
         big_c = big_a + (big_a - big_b) * f_a / (f_b - f_a)
-        f_c = f(big_c)
+        ex = exp(big_c)  # _f(big_c, …), without the call: every rated game runs this loop
+        s = pv + ex
+        f_c = ex * (base - ex) / (2.0 * s * s) - (big_c - a) / tau2
         if f_c * f_b <= 0:
             big_a, f_a = big_b, f_b
         else:
@@ -87,25 +91,38 @@ def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float
     return exp(big_a / 2.0)
 
 
+Glicko = tuple[float, float, float]
+"""A rating as plain floats (rating, RD, volatility): what the arithmetic works on, since
+making a ``Rating`` (a frozen dataclass) costs as much as a third of one update."""
+
+
 def update(player: Rating, results: Sequence[tuple[Rating, float]], tau: float = TAU) -> Rating:
     """The player's rating after one period with these (opponent, score) results.
 
     Scores are 1 for a win, 0.5 for a draw and 0 for a loss. With no results only
     the RD grows (step 6 alone), as the paper says for a player who did not compete.
     """
-    mu = (player.rating - DEFAULT_RATING) / SCALE
-    phi = player.rd / SCALE
-    sigma = player.volatility
+    rows = [(o.rating, o.rd, o.volatility, score) for o, score in results]
+    return Rating(*_update((player.rating, player.rd, player.volatility), rows, tau))
+
+
+def _update(
+    player: Glicko, results: Sequence[tuple[float, float, float, float]], tau: float
+) -> Glicko:
+    """``update`` on floats: each result is an opponent's three and the score."""
+    rating, rd, sigma = player
+    mu = (rating - DEFAULT_RATING) / SCALE
+    phi = rd / SCALE
     if not results:
         phi_new = math.sqrt(phi * phi + sigma * sigma)
-        return Rating(player.rating, min(DEFAULT_RD, phi_new * SCALE), sigma)
+        return rating, min(DEFAULT_RD, phi_new * SCALE), sigma
     v_inv = 0.0
     gain = 0.0
-    for opponent, score in results:
-        mu_j = (opponent.rating - DEFAULT_RATING) / SCALE
-        phi_j = opponent.rd / SCALE
-        g = _g(phi_j)
-        e = _expected(mu, mu_j, phi_j)
+    for opponent_rating, opponent_rd, _, score in results:
+        mu_j = (opponent_rating - DEFAULT_RATING) / SCALE
+        phi_j = opponent_rd / SCALE
+        g = 1.0 / math.sqrt(1.0 + _Q * phi_j * phi_j)  # _g(phi_j)
+        e = 1.0 / (1.0 + math.exp(-g * (mu - mu_j)))  # _expected(mu, mu_j, phi_j)
         v_inv += g * g * e * (1.0 - e)
         gain += g * (score - e)
     v = 1.0 / v_inv
@@ -114,7 +131,7 @@ def update(player: Rating, results: Sequence[tuple[Rating, float]], tau: float =
     phi_star2 = phi * phi + sigma_new * sigma_new
     phi_new = 1.0 / math.sqrt(1.0 / phi_star2 + 1.0 / v)
     mu_new = mu + phi_new * phi_new * gain
-    return Rating(mu_new * SCALE + DEFAULT_RATING, phi_new * SCALE, sigma_new)
+    return mu_new * SCALE + DEFAULT_RATING, phi_new * SCALE, sigma_new
 
 
 def pairwise_scores(
@@ -165,41 +182,41 @@ def _rated_seats(record: Mapping[str, Any], rate_bots: bool) -> list[int]:
     return seats if len(seats) >= 2 else []
 
 
-def rated_players(record: Mapping[str, Any], rate_bots: bool = True) -> list[str]:
-    """Whose ratings a finished game's record changes, in seat order."""
-    seats = record.get("seats", ())
-    return [seats[i]["player_id"] for i in _rated_seats(record, rate_bots)]
-
-
 def rate_record(
     record: Mapping[str, Any],
     before: Mapping[str, PlayerRating | None],
     rate_bots: bool = True,
 ) -> list[PlayerRating]:
-    """The new ratings of a finished game's ``rated_players``, from ``before`` (each
-    one's rating in this game before it, None for a first game). Pure: a batch of games
-    computes them from ratings it read at once (``stores.sql.finished``)."""
-    humans = _rated_seats(record, rate_bots)
+    """The new ratings of a finished game's rated players (``_rated_seats``), from
+    ``before`` (each one's rating in this game before it, None for a first game). Pure: a
+    batch of games computes them from ratings it read at once (``stores.sql.finished``)."""
+    return _rate_seats(record, before, _rated_seats(record, rate_bots))
+
+
+def _rate_seats(
+    record: Mapping[str, Any], before: Mapping[str, PlayerRating | None], humans: list[int]
+) -> list[PlayerRating]:
+    """``rate_record`` for the rated seats ``humans``, worked out once by the caller."""
     if not humans:
         return []
     seats = record["seats"]
     returns = [float(r) for r in record["outcome"]["returns"]]
     prev = {i: before[seats[i]["player_id"]] for i in humans}
-    ratings = {
-        i: NEW if entry is None else Rating(entry.rating, entry.rd, entry.volatility)
+    ratings: dict[int, Glicko] = {
+        i: _NEW if entry is None else (entry.rating, entry.rd, entry.volatility)
         for i, entry in prev.items()
     }
     updated = []
     for i, row in pairwise_scores(returns, humans).items():
         old = prev[i]
-        new = update(ratings[i], [(ratings[j], s) for j, s in row])
+        rating, rd, volatility = _update(ratings[i], [(*ratings[j], s) for j, s in row], TAU)
         updated.append(
             PlayerRating(
                 player_id=seats[i]["player_id"],
                 name=seats[i].get("name") or seats[i]["player_id"],
-                rating=new.rating,
-                rd=max(MIN_RD, new.rd),
-                volatility=new.volatility,
+                rating=rating,
+                rd=max(MIN_RD, rd),
+                volatility=volatility,
                 games=(old.games if old is not None else 0) + 1,
             )
         )
@@ -209,13 +226,14 @@ def rate_record(
 async def rate_game(
     record: dict[str, Any], store: RatingStore, rate_bots: bool = True
 ) -> list[PlayerRating]:
-    """Update the ratings of a finished game's ``rated_players`` in ``store``; returns
+    """Update the ratings of a finished game's rated players in ``store``; returns
     the new ratings."""
-    players = rated_players(record, rate_bots)
-    if not players:
+    humans = _rated_seats(record, rate_bots)
+    if not humans:
         return []
     game = record["game"]
-    before = {player: await store.get(game, player) for player in players}
-    updated = rate_record(record, before, rate_bots)
+    seats = record["seats"]
+    before = {seats[i]["player_id"]: await store.get(game, seats[i]["player_id"]) for i in humans}
+    updated = _rate_seats(record, before, humans)
     await store.put_many(game, updated)
     return updated

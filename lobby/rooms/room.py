@@ -742,7 +742,10 @@ class Room:
                 self.events.changed(self)
             elif self.control is not None and self.control.correspondence:
                 self.events.changed(self)  # whose turn and the deadline, for "my games"
-            self._tell_players(t)
+            to_act = t.to_act
+            usual = t.kind == "move" and len(to_act) == 1 and to_act[0] in self._seat_conns
+            if finished or not usual:  # (usual: the one to act next is here, and sees the ``d``)
+                self._tell_players(t)
         if self._auto.seats:
             self._auto.schedule()
 
@@ -909,7 +912,7 @@ class Room:
         seats = []
         for i, seat in enumerate(self.match.seats):
             entry = seat.as_view()
-            entry["on"] = i in self._seat_conns or seat.kind == "bot"
+            entry["on"] = i in self._seat_conns or entry["kind"] == "bot"
             if grace and i in self._back_by:
                 entry["back"] = self._back_by[i]
             seats.append(entry)
