@@ -27,12 +27,12 @@ if need > 0 then
 end
 
 local function save(k, a, meta, n, before, epoch)
-  if epoch ~= '' and (redis.call('GET', KEYS[k + 2]) or '0') ~= epoch then
+  if epoch ~= '' and (redis.call('GET', KEYS[k + 1]) or '0') ~= epoch then
     return redis.error_reply('FENCED the room has a newer owner (epoch ' ..
-      (redis.call('GET', KEYS[k + 2]) or '0') .. '); this save is from epoch ' .. epoch)
+      (redis.call('GET', KEYS[k + 1]) or '0') .. '); this save is from epoch ' .. epoch)
   end
   if n > 0 then
-    local log = KEYS[k + 1]
+    local log = KEYS[k]
     local have = redis.call('LLEN', log)
     if have == before then
       local last = a + n - 1
@@ -45,7 +45,7 @@ local function save(k, a, meta, n, before, epoch)
     end
   end
   if meta then
-    redis.call('SET', KEYS[k], meta)
+    redis.call('SET', KEYS[k + 2], meta)
   end
   return n
 end
@@ -65,8 +65,8 @@ for r = 1, rooms do
     replies[r] = short
   else
     replies[r] = save(k, a, meta, n, before, epoch)
-    if keys == 4 and type(replies[r]) == 'number' then
-      redis.call('DEL', KEYS[k + 3])
+    if keys > 2 + tonumber(m) and type(replies[r]) == 'number' then
+      redis.call('DEL', KEYS[k + keys - 1])
     end
   end
   k, a = k + keys, a + n
@@ -85,11 +85,11 @@ the metadata written when it changed, and the previous game's log dropped when a
 started. Check and writes are one script: a save from an owner that lost the room
 cannot land between them.
 
-KEYS: each room's meta, this game's log, epoch[, the previous game's log], room after
-room. ARGV: the replicas needed (0: none), the number of rooms, then room after room: a
-head ``"<keys> <1 if the metadata follows, else 0> <entries> <entries the log held
-before these> <epoch, or nothing where unfenced>"``, the metadata if it changed, the
-entries. One head a room, not four numbers: every argument costs the client its
+KEYS: each room's log of this game, epoch[, meta if it changed][, the previous game's
+log], room after room. ARGV: the replicas needed (0: none), the number of rooms, then
+room after room: a head ``"<keys> <1 if the metadata follows, else 0> <entries>
+<entries the log held before these> <epoch, or nothing where unfenced>"``, the metadata
+if it changed, the entries. One head a room, not four numbers: every argument costs the client its
 packing (about 2,000 instructions in hiredis) whatever its size. The reply: for each
 room, the entries appended or its error.
 
@@ -221,11 +221,13 @@ class RedisJournal:
         for c in changes:
             room_id, game_no, meta, entries = c.room_id, c.game_no, c.meta, c.entries
             base = f"{p}room:{{{room_id}}}:"
-            keys += (base + "meta", f"{base}log:{game_no}", base + "epoch")
-            count = 3
+            keys += (f"{base}log:{game_no}", base + "epoch")  # (meta only when written)
+            count = 2 if meta is None else 3
+            if count == 3:
+                keys.append(base + "meta")
             if c.new_game and game_no > 0:
                 keys.append(f"{base}log:{game_no - 1}")
-                count = 4
+                count += 1
             before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
             epoch = "" if epochs is None else epochs.get(room_id, 0)
             if meta is None:
