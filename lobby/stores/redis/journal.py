@@ -89,9 +89,10 @@ KEYS: each room's log of this game, epoch[, meta if it changed][, the previous g
 log], room after room. ARGV: the replicas needed (0: none), the number of rooms, then
 room after room: a head ``"<keys> <1 if the metadata follows, else 0> <entries>
 <entries the log held before these> <epoch, or nothing where unfenced>"``, the metadata
-if it changed, the entries. One head a room, not four numbers: every argument costs the client its
-packing (about 2,000 instructions in hiredis) whatever its size. The reply: for each
-room, the entries appended or its error.
+if it changed, the entries. One head a room, not four numbers, and the metadata's key
+only with the metadata: every argument costs the client its packing (about 2,000
+instructions in hiredis) whatever its size. The reply: for each room, the entries
+appended or its error.
 
 Whether an online replica is also *in step* is WAIT's to say, after the batch, not the
 script's: ``INFO``'s ``lag`` (whole seconds since the replica's last REPLCONF ACK, read
