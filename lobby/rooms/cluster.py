@@ -34,7 +34,14 @@ from meeple.lobby.ratelimit import TokenBucket
 from meeple.lobby.rooms.member import Member
 from meeple.lobby.rooms.room import Room, RoomError
 from meeple.lobby.stores.base import pack
-from meeple.lobby.stores.redis import NotReplicated, RedisJournal, RedisLeases, text, unpacker
+from meeple.lobby.stores.redis import (
+    Lane,
+    NotReplicated,
+    RedisJournal,
+    RedisLeases,
+    text,
+    unpacker,
+)
 
 if TYPE_CHECKING:
     from meeple.lobby.rooms.manager import RoomManager
@@ -119,6 +126,7 @@ class Cluster:
         self.redis = redis
         self.control = control or redis
         self.fanout = fanout or redis
+        self._fanout = Lane(self.fanout)
         self.prefix = prefix
         self.node = f"n_{secrets.token_hex(6)}"
         self.journal = journal
@@ -434,11 +442,15 @@ class Cluster:
             while self._unsent:
                 batch, self._unsent = self._unsent, {}
                 try:
-                    async with self.fanout.pipeline(transaction=False) as pipe:
-                        for node, messages in batch.items():
-                            # (PUBLISH by name: a cluster pipeline refuses .publish)
-                            pipe.execute_command("PUBLISH", self.channel(node), b"".join(messages))
-                        await pipe.execute()
+                    replies = await self._fanout.send(
+                        [
+                            ("PUBLISH", self.channel(node), b"".join(messages))
+                            for node, messages in batch.items()
+                        ]
+                    )
+                    failed = next((r for r in replies if isinstance(r, Exception)), None)
+                    if failed is not None:
+                        raise failed
                 except Exception:
                     n = sum(len(m) for m in batch.values())
                     log.exception("publishing %d messages failed", n)

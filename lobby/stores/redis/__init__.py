@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from meeple.lobby.stores.redis.client import (
     Coalesced,
+    Lane,
     connect,
     is_cluster_url,
     ping,
@@ -44,6 +45,7 @@ __all__ = [
     "INDEXED_AGAIN_AFTER",
     "PLAYER_ROOMS_TTL",
     "Coalesced",
+    "Lane",
     "NotReplicated",
     "RedisConnectTickets",
     "RedisFinishedGames",

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
 from meeple.lobby.stores.base import Changes, pack, unpack
-from meeple.lobby.stores.redis.client import pipelined, room_part, text
+from meeple.lobby.stores.redis.client import Lane, room_part, text
 
 _SAVE = """
 local need, rooms = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -26,45 +26,50 @@ if need > 0 then
   end
 end
 
-local function save(k, a, last)
-  local epoch = ARGV[a + 2]
-  if epoch ~= '' and (redis.call('GET', KEYS[k + 2]) or '0') ~= epoch then
+local function save(k, a, meta, n, before, epoch)
+  if epoch ~= '' and (redis.call('GET', KEYS[k + 1]) or '0') ~= epoch then
     return redis.error_reply('FENCED the room has a newer owner (epoch ' ..
-      (redis.call('GET', KEYS[k + 2]) or '0') .. '); this save is from epoch ' .. epoch)
+      (redis.call('GET', KEYS[k + 1]) or '0') .. '); this save is from epoch ' .. epoch)
   end
-  local n = last - a - 2
   if n > 0 then
-    local log = KEYS[k + 1]
+    local log = KEYS[k]
     local have = redis.call('LLEN', log)
-    local before = tonumber(ARGV[a + 1])
     if have == before then
-      for i = a + 3, last, 4000 do
+      local last = a + n - 1
+      for i = a, last, 4000 do
         redis.call('RPUSH', log, unpack(ARGV, i, math.min(i + 3999, last)))
       end
-    elseif have ~= before + n or redis.call('LINDEX', log, before) ~= ARGV[a + 3] then
+    elseif have ~= before + n or redis.call('LINDEX', log, before) ~= ARGV[a] then
       return redis.error_reply('ERR journal out of step: the log holds ' .. have ..
         ' entries, the owner thinks ' .. before)
     end
   end
-  if ARGV[a] ~= '' then
-    redis.call('SET', KEYS[k], ARGV[a])
+  if meta then
+    redis.call('SET', KEYS[k + 2], meta)
   end
   return n
 end
 
 local replies = {}
-local k, a = 1, 3 + 2 * rooms
+local k, a = 1, 3
 for r = 1, rooms do
-  local keys, args = tonumber(ARGV[2 + r]), tonumber(ARGV[2 + rooms + r])
+  local keys, m, n, before, epoch = string.match(ARGV[a], '^(%d) (%d) (%d+) (%d+) (%d*)$')
+  keys, n, before = tonumber(keys), tonumber(n), tonumber(before)
+  local meta = nil
+  a = a + 1
+  if m == '1' then
+    meta = ARGV[a]
+    a = a + 1
+  end
   if short then
     replies[r] = short
   else
-    replies[r] = save(k, a, a + args - 1)
-    if keys == 4 and type(replies[r]) == 'number' then
-      redis.call('DEL', KEYS[k + 3])
+    replies[r] = save(k, a, meta, n, before, epoch)
+    if keys > 2 + tonumber(m) and type(replies[r]) == 'number' then
+      redis.call('DEL', KEYS[k + keys - 1])
     end
   end
-  k, a = k + keys, a + args
+  k, a = k + keys, a + n
 end
 return replies
 """
@@ -80,11 +85,14 @@ the metadata written when it changed, and the previous game's log dropped when a
 started. Check and writes are one script: a save from an owner that lost the room
 cannot land between them.
 
-KEYS: each room's meta, this game's log, epoch[, the previous game's log], room after
-room. ARGV: the replicas needed (0: none), the number of rooms, each room's number of
-keys (3 or 4), each room's number of arguments, then room after room: the metadata or
-'', how many entries the log held before these, the epoch, the entries. The reply: for
-each room, the entries appended or its error.
+KEYS: each room's log of this game, epoch[, meta if it changed][, the previous game's
+log], room after room. ARGV: the replicas needed (0: none), the number of rooms, then
+room after room: a head ``"<keys> <1 if the metadata follows, else 0> <entries>
+<entries the log held before these> <epoch, or nothing where unfenced>"``, the metadata
+if it changed, the entries. One head a room, not four numbers, and the metadata's key
+only with the metadata: every argument costs the client its packing (about 2,000
+instructions in hiredis) whatever its size. The reply: for each room, the entries
+appended or its error.
 
 Whether an online replica is also *in step* is WAIT's to say, after the batch, not the
 script's: ``INFO``'s ``lag`` (whole seconds since the replica's last REPLCONF ACK, read
@@ -145,6 +153,7 @@ class RedisJournal:
         from redis.asyncio.cluster import RedisCluster
 
         self._script = redis.register_script(_SAVE)
+        self._lane = Lane(redis)
         self.one_call = not isinstance(redis, RedisCluster)
         """All the rooms of a batch in one script call: not on a Redis Cluster, where a
         script's keys must share one hash slot (a room's do: one call a room there)."""
@@ -164,6 +173,8 @@ class RedisJournal:
             replies = await self._send([changes[i] for i in todo])
             missing = []
             for i, reply in zip(todo, replies, strict=True):
+                if type(reply) is int:  # saved: the entries appended
+                    continue
                 if isinstance(reply, NoScriptError) and attempt == 0:
                     missing.append(i)  # Redis restarted or its scripts were flushed
                 elif isinstance(reply, Exception):
@@ -177,39 +188,21 @@ class RedisJournal:
         """One round trip: one script call for every room (a call per room on a Redis
         Cluster), and one update of ``rooms:live`` each way for the rooms whose status
         changed. The replies of the rooms, in order (errors as exceptions)."""
-        p, epochs = self._p, self.epochs
-        rooms: list[tuple[list[str], list[Any]]] = []
-        for c in changes:
-            room_id, game_no, meta = c.room_id, c.game_no, c.meta
-            keys = [
-                f"{p}room:{{{room_id}}}:meta",
-                f"{p}room:{{{room_id}}}:log:{game_no}",
-                f"{p}room:{{{room_id}}}:epoch",
-            ]
-            if c.new_game and game_no > 0:
-                keys.append(f"{p}room:{{{room_id}}}:log:{game_no - 1}")
-            entries = c.entries
-            before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
-            epoch = b"" if epochs is None else epochs.get(room_id, 0)
-            args = [b"" if meta is None else pack(meta), before, epoch]
-            args.extend(pack(e) for e in entries)
-            rooms.append((keys, args))
-        calls = [rooms] if self.one_call else [[room] for room in rooms]
+        calls = [changes] if self.one_call else [[c] for c in changes]
         commands: list[tuple[Any, ...]] = [self._save_command(call) for call in calls]
         live, need = self._live, self.replicas
-        ended = [
-            c.room_id for c in changes if c.meta is not None and c.meta["status"] == "finished"
-        ]
-        going = [
-            c.room_id for c in changes if c.meta is not None and c.meta["status"] != "finished"
-        ]
+        ended: list[str] = []
+        going: list[str] = []
+        for c in changes:
+            if c.meta is not None:
+                (ended if c.meta["status"] == "finished" else going).append(c.room_id)
         if ended:  # one command each for the batch, not one a room
             commands.append(("SREM", live, *ended))
         if going:
             commands.append(("SADD", live, *going))
         if need:
             commands.append(("WAIT", need, self.replica_wait_ms))
-        replies = await pipelined(self._redis, commands)
+        replies = await self._lane.send(commands)
         saved: list[Any] = []
         for call, reply in zip(calls, replies, strict=False):
             saved.extend(reply if isinstance(reply, list) else [reply] * len(call))
@@ -221,16 +214,29 @@ class RedisJournal:
             saved = [r if isinstance(r, Exception) else short for r in saved]
         return saved
 
-    def _save_command(self, rooms: list[tuple[list[str], list[Any]]]) -> tuple[Any, ...]:
-        """The script call (``_SAVE``) saving these rooms' keys and arguments."""
-        keys = [key for room_keys, _ in rooms for key in room_keys]
-        return (
-            "EVALSHA", self._script.sha, len(keys), *keys,
-            self.replicas, len(rooms),
-            *[len(room_keys) for room_keys, _ in rooms],
-            *[len(args) for _, args in rooms],
-            *[arg for _, args in rooms for arg in args],
-        )  # fmt: skip
+    def _save_command(self, changes: Sequence[Changes]) -> tuple[Any, ...]:
+        """The script call (``_SAVE``) saving these rooms' changes, built in one pass."""
+        p, epochs = self._p, self.epochs
+        keys: list[str] = []
+        args: list[Any] = []
+        for c in changes:
+            room_id, game_no, meta, entries = c.room_id, c.game_no, c.meta, c.entries
+            base = f"{p}room:{{{room_id}}}:"
+            keys += (f"{base}log:{game_no}", base + "epoch")  # (meta only when written)
+            count = 2 if meta is None else 3
+            if count == 3:
+                keys.append(base + "meta")
+            if c.new_game and game_no > 0:
+                keys.append(f"{base}log:{game_no - 1}")
+                count += 1
+            before = entries[0]["s"] - 2 if entries else 0  # the start is s=1, no entry
+            epoch = "" if epochs is None else epochs.get(room_id, 0)
+            if meta is None:
+                args.append(f"{count} 0 {len(entries)} {before} {epoch}")
+            else:
+                args += (f"{count} 1 {len(entries)} {before} {epoch}", pack(meta))
+            args += map(pack, entries)
+        return ("EVALSHA", self._script.sha, len(keys), *keys, self.replicas, len(changes), *args)
 
     async def load(self, room_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         blob = await self._load_meta(room_part(self._p, room_id, "meta"))
