@@ -50,8 +50,9 @@ def _g(phi: float) -> float:
     return 1.0 / math.sqrt(1.0 + _Q * phi * phi)
 
 
-def _expected(mu: float, mu_j: float, phi_j: float) -> float:
-    return 1.0 / (1.0 + math.exp(-_g(phi_j) * (mu - mu_j)))
+def _expected(mu: float, mu_j: float, g_j: float) -> float:
+    """E(mu, mu_j, phi_j), given g_j = g(phi_j): a rating period needs both."""
+    return 1.0 / (1.0 + math.exp(-g_j * (mu - mu_j)))
 
 
 def _f(x: float, a: float, base: float, pv: float, tau2: float) -> float:
@@ -80,9 +81,7 @@ def _new_volatility(phi: float, sigma: float, delta: float, v: float, tau: float
     f_a, f_b = _f(big_a, a, base, pv, tau2), _f(big_b, a, base, pv, tau2)
     while abs(big_b - big_a) > EPSILON:
         big_c = big_a + (big_a - big_b) * f_a / (f_b - f_a)
-        ex = exp(big_c)  # _f(big_c, …), without the call: every rated game runs this loop
-        s = pv + ex
-        f_c = ex * (base - ex) / (2.0 * s * s) - (big_c - a) / tau2
+        f_c = _f(big_c, a, base, pv, tau2)
         if f_c * f_b <= 0:
             big_a, f_a = big_b, f_b
         else:
@@ -121,8 +120,8 @@ def _update(
     for opponent_rating, opponent_rd, _, score in results:
         mu_j = (opponent_rating - DEFAULT_RATING) / SCALE
         phi_j = opponent_rd / SCALE
-        g = 1.0 / math.sqrt(1.0 + _Q * phi_j * phi_j)  # _g(phi_j)
-        e = 1.0 / (1.0 + math.exp(-g * (mu - mu_j)))  # _expected(mu, mu_j, phi_j)
+        g = _g(phi_j)
+        e = _expected(mu, mu_j, g)
         v_inv += g * g * e * (1.0 - e)
         gain += g * (score - e)
     v = 1.0 / v_inv
@@ -160,7 +159,7 @@ def expected_score(a: Rating, b: Rating) -> float:
     mu = (a.rating - DEFAULT_RATING) / SCALE
     mu_b = (b.rating - DEFAULT_RATING) / SCALE
     phi_ab = math.sqrt((a.rd / SCALE) ** 2 + (b.rd / SCALE) ** 2)
-    return _expected(mu, mu_b, phi_ab)
+    return _expected(mu, mu_b, _g(phi_ab))
 
 
 # The game-over hook ----------------------------------------------------------------
@@ -190,13 +189,7 @@ def rate_record(
     """The new ratings of a finished game's rated players (``_rated_seats``), from
     ``before`` (each one's rating in this game before it, None for a first game). Pure: a
     batch of games computes them from ratings it read at once (``stores.sql.finished``)."""
-    return _rate_seats(record, before, _rated_seats(record, rate_bots))
-
-
-def _rate_seats(
-    record: Mapping[str, Any], before: Mapping[str, PlayerRating | None], humans: list[int]
-) -> list[PlayerRating]:
-    """``rate_record`` for the rated seats ``humans``, worked out once by the caller."""
+    humans = _rated_seats(record, rate_bots)
     if not humans:
         return []
     seats = record["seats"]
@@ -228,12 +221,11 @@ async def rate_game(
 ) -> list[PlayerRating]:
     """Update the ratings of a finished game's rated players in ``store``; returns
     the new ratings."""
-    humans = _rated_seats(record, rate_bots)
-    if not humans:
+    players = [record["seats"][i]["player_id"] for i in _rated_seats(record, rate_bots)]
+    if not players:
         return []
     game = record["game"]
-    seats = record["seats"]
-    before = {seats[i]["player_id"]: await store.get(game, seats[i]["player_id"]) for i in humans}
-    updated = _rate_seats(record, before, humans)
+    before = {player: await store.get(game, player) for player in players}
+    updated = rate_record(record, before, rate_bots)
     await store.put_many(game, updated)
     return updated
